@@ -1,0 +1,19 @@
+import type { Ecosystem } from '../../src/manifest/types.js';
+import { openCliIndex, type Context, type GlobalArgs } from '../context.js';
+import { renderInfo } from '../render.js';
+
+export interface InfoArgs extends GlobalArgs {
+  name: string;
+  ecosystem?: Ecosystem;
+}
+
+export default async function info(args: InfoArgs, context: Context): Promise<number> {
+  const index = await openCliIndex(args, context);
+  try {
+    const found = index.getPackage(args.name, args.ecosystem ? { ecosystem: args.ecosystem } : {});
+    context.out(context.json ? JSON.stringify(found, null, 2) : renderInfo(context.display, found));
+    return 0;
+  } finally {
+    index.close();
+  }
+}

@@ -1,0 +1,75 @@
+/**
+ * What every command gets: where output goes, how it looks, and the index
+ * opened with the flags every command shares.
+ */
+import type { BuildProgress } from '../src/index/build.js';
+import type { McsIndex, OpenIndexOptions } from '../src/index/store.js';
+import type { Display } from './render.js';
+
+export interface CliStreams {
+  stdout: { write(text: string): unknown; isTTY?: boolean; columns?: number };
+  stderr: { write(text: string): unknown; isTTY?: boolean };
+  env: NodeJS.ProcessEnv;
+}
+
+export interface GlobalArgs {
+  json: boolean;
+  color?: boolean;
+  index?: string;
+  cacheDir?: string;
+}
+
+export interface Context {
+  display: Display;
+  json: boolean;
+  /** Writes a line to standard output. */
+  out(text: string): void;
+  /** Writes a line to standard error (warnings, progress). */
+  err(text: string): void;
+  /** Progress for long builds, shown only on an interactive terminal. */
+  progress?: (progress: BuildProgress) => void;
+}
+
+/** Colour only on a terminal, never with NO_COLOR set (no-color.org), TERM=dumb, or --no-color. */
+export function wantsColor(streams: CliStreams, flag: boolean | undefined): boolean {
+  if (flag !== undefined) return flag;
+  if (streams.env.NO_COLOR !== undefined && streams.env.NO_COLOR !== '') return false;
+  if (streams.env.TERM === 'dumb') return false;
+  return Boolean(streams.stdout.isTTY);
+}
+
+export function makeContext(streams: CliStreams, args: GlobalArgs): Context {
+  const interactive = Boolean(streams.stderr.isTTY);
+  return {
+    display: { color: wantsColor(streams, args.color), width: streams.stdout.columns ?? 100 },
+    json: args.json,
+    out: (text) => void streams.stdout.write(text + '\n'),
+    err: (text) => void streams.stderr.write(text + '\n'),
+    ...(interactive
+      ? {
+          progress: ({ phase, done, total }: BuildProgress) => {
+            const end = phase === 'optimize' || done === total ? '\n' : '';
+            streams.stderr.write(`\r${phase === 'optimize' ? 'optimizing search index' : `indexing ${done}/${total} packages`}${end}`);
+          },
+        }
+      : {}),
+  };
+}
+
+export function indexOptions(args: GlobalArgs, context: Context): OpenIndexOptions {
+  return {
+    ...(args.index !== undefined ? { indexDir: args.index } : {}),
+    ...(args.cacheDir !== undefined ? { cacheDir: args.cacheDir } : {}),
+    ...(context.progress ? { onProgress: context.progress } : {}),
+  };
+}
+
+/** Opens the index for a command and tells the user when it had to repair it. */
+export async function openCliIndex(args: GlobalArgs, context: Context): Promise<McsIndex> {
+  const { openIndex } = await import('../src/index/store.js');
+  const index = await openIndex(indexOptions(args, context));
+  if (index.status.setAside) {
+    context.err(`warning: the index database was corrupt; it was moved to ${index.status.setAside} and rebuilt from ${index.status.indexDir}`);
+  }
+  return index;
+}

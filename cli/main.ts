@@ -1,0 +1,57 @@
+/**
+ * The mcs-pkg command line: picks the parser (quick path or full yargs, both
+ * built from spec.ts), loads the one command module a call needs, and is the
+ * single place where an error becomes a message and an exit code (0 ok,
+ * 1 check failed, 2 usage or operational error).
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { packageRoot } from '../src/config.js';
+import { McsError, exitCodeFor, isMcsError } from '../src/errors.js';
+import { makeContext, type CliStreams, type Context, type GlobalArgs } from './context.js';
+import { fastParse } from './fast.js';
+import { renderError } from './render.js';
+import type { CommandSpec } from './spec.js';
+
+function processStreams(): CliStreams {
+  return { stdout: process.stdout, stderr: process.stderr, env: process.env };
+}
+
+/** Runs one mcs-pkg invocation and returns its exit code; never throws. */
+export async function main(argv: readonly string[], streams: CliStreams = processStreams()): Promise<number> {
+  let context = makeContext(streams, { json: argv.includes('--json') });
+  let exitCode = 0;
+  const run = async (spec: CommandSpec, args: Record<string, unknown>): Promise<void> => {
+    context = makeContext(streams, args as unknown as GlobalArgs);
+    const command = await spec.load();
+    exitCode = await command.default(args as never, context);
+  };
+  try {
+    const fast = fastParse(argv);
+    if (fast) {
+      await run(fast.spec, fast.args);
+    } else {
+      const { runYargs } = await import('./yargs.js');
+      const version = (JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as { version: string }).version;
+      await runYargs(argv, version, run);
+    }
+    return exitCode;
+  } catch (error) {
+    return report(error, context, streams);
+  }
+}
+
+/** The one error boundary: a coded error is shown as code + message; anything else is an internal error. */
+function report(error: unknown, context: Context, streams: CliStreams): number {
+  const coded = isMcsError(error)
+    ? error
+    : new McsError('E_INTERNAL', `unexpected failure: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+  if (context.json) {
+    context.out(JSON.stringify({ error: coded.toJSON() }, null, 2));
+  } else {
+    context.err(renderError(context.display, coded));
+    if (coded.code === 'E_USAGE') context.err('Run mcs-pkg --help for usage.');
+  }
+  if (streams.env.MCS_PKG_DEBUG && error instanceof Error && error.stack) context.err(error.stack);
+  return exitCodeFor(coded);
+}

@@ -1,0 +1,169 @@
+/**
+ * Text rendering for the terminal. Pure: takes data and display settings,
+ * returns strings; the commands decide where they go.
+ */
+import type { McsError } from '../src/errors.js';
+import type { ValidationReport } from '../src/index/build.js';
+import type { IndexStatus, PackageInfo } from '../src/index/store.js';
+import type { SearchResult } from '../src/index/search.js';
+
+export interface Display {
+  color: boolean;
+  /** Terminal width; long cells are cut to fit. */
+  width: number;
+}
+
+const STYLES = { bold: [1, 22], dim: [2, 22], red: [31, 39], green: [32, 39], yellow: [33, 39], cyan: [36, 39] } as const;
+type Style = keyof typeof STYLES;
+
+export function paint(display: Display, style: Style, text: string): string {
+  if (!display.color) return text;
+  const [open, close] = STYLES[style];
+  return `\u001b[${open}m${text}\u001b[${close}m`;
+}
+
+/** Control characters from index data are shown escaped, never sent to the terminal. */
+export function clean(text: string): string {
+  // eslint-disable-next-line no-control-regex
+  return text.replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => (c === '\n' || c === '\t' ? ' ' : `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`));
+}
+
+function cut(text: string, width: number): string {
+  if (width <= 1) return '';
+  return text.length <= width ? text : text.slice(0, width - 1) + '…';
+}
+
+const LABEL_STYLE: Record<string, Style> = { verified: 'green', reference: 'cyan', community: 'yellow' };
+
+function labelText(display: Display, label: string): string {
+  return paint(display, LABEL_STYLE[label] ?? 'dim', label);
+}
+
+/** Lays out rows in columns; the last column takes what width is left. */
+export function table(display: Display, headers: string[], rows: string[][], styles: Array<((cell: string) => string) | undefined> = []): string {
+  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const fixed = widths.slice(0, -1).reduce((n, w) => n + w + 2, 0);
+  widths[widths.length - 1] = Math.max(10, Math.min(widths[widths.length - 1]!, display.width - fixed));
+  const line = (cells: string[], styled: boolean): string =>
+    cells
+      .map((cell, i) => {
+        const last = i === cells.length - 1;
+        const text = last ? cut(cell, widths[i]!) : cell.padEnd(widths[i]!);
+        const style = styled ? styles[i] : undefined;
+        return style ? style(text) : text;
+      })
+      .join('  ')
+      .trimEnd();
+  return [paint(display, 'bold', line(headers, false)), ...rows.map((r) => line(r, true))].join('\n');
+}
+
+const PROVENANCE_TEXT = { all: 'provenance', some: 'partial provenance', none: 'no provenance' } as const;
+
+export function renderSearch(display: Display, result: SearchResult): string {
+  if (result.results.length === 0) {
+    return `No packages match ${JSON.stringify(result.query)}${Object.keys(result.filters).length > 0 ? ' with these filters' : ''}.`;
+  }
+  const rows = result.results.map((hit) => [
+    hit.name,
+    hit.label,
+    hit.class,
+    hit.ecosystem,
+    hit.latest ?? '-',
+    clean(hit.description),
+  ]);
+  const labelColumn = (cell: string): string => labelText(display, cell.trimEnd()) + cell.slice(cell.trimEnd().length);
+  return table(display, ['NAME', 'LABEL', 'CLASS', 'ECO', 'LATEST', 'DESCRIPTION'], rows, [(c) => paint(display, 'bold', c), labelColumn]);
+}
+
+function section(display: Display, title: string, lines: string[]): string[] {
+  return lines.length === 0 ? [] : ['', paint(display, 'bold', title), ...lines.map((l) => '  ' + l)];
+}
+
+export function renderInfo(display: Display, info: PackageInfo): string {
+  const { entry, summary } = info;
+  const out: string[] = [
+    `${paint(display, 'bold', entry.name)} ${paint(display, 'dim', `(${entry.ecosystem}, ${entry.class})`)}  ${labelText(display, entry.label.value)}  ${PROVENANCE_TEXT[summary.provenance]}`,
+    clean(entry.description),
+  ];
+  const facts: Array<[string, string | undefined]> = [
+    ['latest', info.latest ?? 'no pinned version'],
+    ['homepage', entry.homepage],
+    ['license', entry.license],
+    ['capabilities', summary.capabilities.join(', ') || undefined],
+    ['adapters', summary.adapters.join(', ') || undefined],
+    ['models', summary.llms.join(', ') || undefined],
+    ['runtime', entry.compatibility?.runtime],
+    ['contract', entry.compatibility?.contract],
+    ['orchestrators', entry.compatibility?.orchestrators?.join(', ')],
+  ];
+  out.push(...facts.filter(([, v]) => v !== undefined).map(([k, v]) => `${paint(display, 'dim', k.padEnd(13))}${clean(v!)}`));
+  out.push(
+    ...section(display, 'Label', [
+      `${entry.label.value}, set by ${clean(entry.label.by)} at ${entry.label.at}`,
+      clean(entry.label.reason),
+    ]),
+  );
+  const trust = entry.trust;
+  const trustLines: string[] = [];
+  if (trust?.repository) trustLines.push(`repository  ${clean(trust.repository)}`);
+  if (trust?.author) trustLines.push(`author      ${clean(trust.author)}`);
+  if (trust?.publisher) {
+    const p = trust.publisher;
+    trustLines.push(`publisher   ${clean(p.repository)} ${clean(p.workflow)}${p.ref ? ' @ ' + clean(p.ref) : ''} (${clean(p.issuer)}, runner ${p.runner ?? 'github-hosted'})`);
+  } else {
+    trustLines.push('publisher   not pinned (no provenance identity to check against)');
+  }
+  out.push(...section(display, 'Trust', trustLines));
+  const versions = Object.entries(entry.versions);
+  out.push(
+    ...section(
+      display,
+      `Versions (${versions.length} pinned)`,
+      versions.length === 0
+        ? ['none pinned yet: no digests have been recorded for this package']
+        : versions.flatMap(([version, v]) => {
+            const state = [v.provenance ? 'provenance' : 'no provenance', v.yanked ? paint(display, 'red', `yanked: ${clean(v.yanked.reason)}`) : '', v.deprecated ? `deprecated: ${clean(v.deprecated.reason)}` : '']
+              .filter(Boolean)
+              .join(', ');
+            const head = `${version.padEnd(10)} ${state}${v.published ? `, published ${v.published}` : ''}`;
+            const pins = v.integrity ? [`  ${v.integrity}${v.size ? ` (${v.size} bytes)` : ''}`] : (v.files ?? []).map((f) => `  ${f.filename}  ${f.integrity}`);
+            return [head, ...pins];
+          }),
+    ),
+  );
+  for (const driver of entry.drivers ?? []) {
+    const m = driver.meta;
+    const lines = [
+      `id ${clean(m.id)}, version ${clean(m.version)}`,
+      `bindings ${m.bindings.map((b) => `${b.capability}/${b.adapter} (${b.spec_format})`).join(', ')}`,
+      `models ${m.target_llms === null || m.target_llms === undefined ? 'none (tool driver)' : m.target_llms.join(', ')}`,
+      `capabilities ${m.capabilities.join(', ') || 'none'}`,
+      ...(driver.tools ?? []).map((t) => `tool ${paint(display, 'bold', t.name)}  ${clean(t.description || t.title || '')}`),
+      ...(driver.metaSource ? [paint(display, 'dim', `declared in ${driver.metaSource}`)] : []),
+    ];
+    out.push(...section(display, `${driver.kind} ${clean(m.name)}`, lines));
+  }
+  const security = entry.security;
+  out.push(
+    ...section(display, 'Security', [
+      ...(security?.permissions?.length ? [`permissions ${security.permissions.join(', ')}`] : []),
+      ...(security?.notes ?? []).map((n) => `${n.severity ? `[${n.severity}] ` : ''}${clean(n.text)}`),
+    ]),
+  );
+  out.push('', paint(display, 'dim', `source ${info.source}`));
+  return out.join('\n');
+}
+
+export function renderBuild(status: IndexStatus): string {
+  return `Indexed ${status.packages} packages from ${status.indexDir}\ninto ${status.database}`;
+}
+
+export function renderValidation(display: Display, report: ValidationReport): string {
+  if (report.problems.length === 0) return `${report.indexDir}: ${report.files} files, ${report.packages} packages, no problems`;
+  const lines = report.problems.map((p) => `${paint(display, 'red', p.code)} ${clean(p.message)}`);
+  return [...lines, '', `${report.problems.length} problem(s) in ${report.files} files; ${report.packages} packages are valid`].join('\n');
+}
+
+export function renderError(display: Display, error: McsError): string {
+  return `${paint(display, 'red', 'error')} ${paint(display, 'bold', error.code)}: ${clean(error.message)}`;
+}

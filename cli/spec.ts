@@ -1,0 +1,102 @@
+/**
+ * The commands and flags of mcs-pkg, declared once. Both parsers are built
+ * from this table: the quick one for ordinary calls (fast.ts) and full yargs
+ * for help, version and anything the quick one does not accept (yargs.ts).
+ */
+import { PACKAGE_CLASSES } from '../src/manifest/names.js';
+import type { Context } from './context.js';
+
+export interface CommandModule {
+  default: (args: never, context: Context) => Promise<number>;
+}
+
+export interface OptionSpec {
+  type: 'string' | 'boolean' | 'number';
+  describe: string;
+  choices?: readonly string[];
+  default?: string | number | boolean;
+  /** May be given more than once (values are OR-ed). */
+  repeatable?: boolean;
+}
+
+export interface PositionalSpec {
+  name: string;
+  describe: string;
+  /** Takes all remaining words. */
+  variadic?: boolean;
+  required?: boolean;
+}
+
+export interface CommandSpec {
+  /** Words that name the command: ['search'] or ['index', 'build']. */
+  path: readonly string[];
+  describe: string;
+  positionals: readonly PositionalSpec[];
+  options: Readonly<Record<string, OptionSpec>>;
+  examples?: ReadonlyArray<readonly [string, string]>;
+  load: () => Promise<CommandModule>;
+}
+
+export const GLOBAL_OPTIONS: Readonly<Record<string, OptionSpec>> = {
+  json: { type: 'boolean', default: false, describe: 'Print machine-readable JSON on standard output' },
+  color: { type: 'boolean', describe: 'Colour the output (default: on a terminal, unless NO_COLOR is set)' },
+  index: { type: 'string', describe: 'index-data folder to use instead of the embedded index' },
+  'cache-dir': { type: 'string', describe: 'Where built index databases are kept (default $MCS_PKG_CACHE or ~/.cache/mcs-pkg)' },
+};
+
+const LABELS = ['verified', 'reference', 'community'] as const;
+const ECOSYSTEMS = ['npm', 'pypi'] as const;
+const PERMISSIONS = ['network', 'filesystem:read', 'filesystem:write', 'shell', 'secrets', 'autostart'] as const;
+
+export const COMMANDS: readonly CommandSpec[] = [
+  {
+    path: ['search'],
+    describe: 'Search drivers by name, capability, adapter, tool or description',
+    positionals: [{ name: 'query', describe: 'Words to search for', variadic: true }],
+    options: {
+      capability: { type: 'string', repeatable: true, describe: 'Only packages serving this capability (csv, rest, ...)' },
+      adapter: { type: 'string', repeatable: true, describe: 'Only packages for this adapter, or drivers that take any adapter' },
+      label: { type: 'string', repeatable: true, choices: LABELS, describe: 'Only packages with this label' },
+      llm: { type: 'string', repeatable: true, describe: 'Only drivers that target this model, or any model' },
+      ecosystem: { type: 'string', repeatable: true, choices: ECOSYSTEMS, describe: 'Only packages from this registry' },
+      class: { type: 'string', repeatable: true, choices: PACKAGE_CLASSES, describe: 'Only packages of this class' },
+      permission: { type: 'string', repeatable: true, choices: PERMISSIONS, describe: 'Only packages that need this permission' },
+      limit: { type: 'number', default: 20, describe: 'Most results to show (1 to 1000)' },
+    },
+    examples: [
+      ['$0 search csv', 'drivers for CSV files'],
+      ['$0 search --capability rest --label reference', 'Reference REST drivers'],
+      ['$0 search mail --permission secrets --json', 'as JSON'],
+    ],
+    load: () => import('./commands/search.js'),
+  },
+  {
+    path: ['info'],
+    describe: 'Show everything the index knows about a package',
+    positionals: [{ name: 'name', describe: 'Package name, or <ecosystem>:<name>', required: true }],
+    options: {
+      ecosystem: { type: 'string', choices: ECOSYSTEMS, describe: 'Registry, when a name is listed for both' },
+    },
+    examples: [['$0 info mcs-driver-csv', 'versions, pins, trust, tools, security notes']],
+    load: () => import('./commands/info.js'),
+  },
+  {
+    path: ['index', 'build'],
+    describe: 'Rebuild the index database from index-data',
+    positionals: [],
+    options: {},
+    load: () => import('./commands/index-build.js'),
+  },
+  {
+    path: ['index', 'validate'],
+    describe: 'Check every index-data file and the rules across files; exit 1 on problems',
+    positionals: [],
+    options: {},
+    load: () => import('./commands/index-validate.js'),
+  },
+];
+
+/** The camelCase name a handler sees for a dashed flag (cache-dir -> cacheDir), as yargs does. */
+export function camelCase(flag: string): string {
+  return flag.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
+}

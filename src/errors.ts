@@ -1,0 +1,79 @@
+/**
+ * Every failure mcs-pkg reports is an McsError with a stable code. Codes are
+ * grouped by domain; the list in docs/errors.md is the public contract.
+ */
+
+/** Input that is not acceptable JSON before any schema is applied. */
+export type JsonErrorCode =
+  | 'E_JSON_TOO_LARGE'
+  | 'E_JSON_TOO_DEEP'
+  | 'E_JSON_DUPLICATE_KEY'
+  | 'E_JSON_SYNTAX';
+
+/** An index document that parses but breaks the schema or the naming rules. */
+export type ManifestErrorCode =
+  | 'E_SCHEMA'
+  | 'E_NAME_INVALID'
+  | 'E_NAME_CLASS'
+  | 'E_NAME_CONFUSABLE'
+  | 'E_INDEX_PATH';
+
+/** The index store: its source folder, its database, and lookups in it. */
+export type IndexErrorCode =
+  | 'E_INDEX_NOT_FOUND'
+  | 'E_INDEX_DUPLICATE'
+  | 'E_INDEX_DB_NEWER'
+  | 'E_INDEX_CORRUPT'
+  | 'E_INDEX_LOCKED'
+  | 'E_INDEX_IO'
+  | 'E_NOT_FOUND'
+  | 'E_AMBIGUOUS';
+
+/** Command-line and API arguments. */
+export type UsageErrorCode = 'E_USAGE' | 'E_QUERY_EMPTY';
+
+export type McsErrorCode =
+  | JsonErrorCode
+  | ManifestErrorCode
+  | IndexErrorCode
+  | UsageErrorCode
+  | 'E_INTERNAL';
+
+export interface McsErrorOptions {
+  cause?: unknown;
+  /** Facts behind the failure (file, pointer, expected, found, ...), shown in --json output. */
+  details?: Record<string, unknown>;
+}
+
+export class McsError<C extends McsErrorCode = McsErrorCode> extends Error {
+  readonly code: C;
+  readonly details: Record<string, unknown>;
+
+  constructor(code: C, message: string, options: McsErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'McsError';
+    this.code = code;
+    this.details = options.details ?? {};
+  }
+
+  toJSON(): { code: C; message: string; details: Record<string, unknown> } {
+    return { code: this.code, message: this.message, details: this.details };
+  }
+}
+
+export function isMcsError<C extends McsErrorCode>(
+  value: unknown,
+  code?: C,
+): value is McsError<C> {
+  return value instanceof McsError && (code === undefined || value.code === code);
+}
+
+/**
+ * Codes that mean "the thing checked is not trustworthy or not allowed" (exit
+ * 1); every other code is a usage or operational error (exit 2).
+ */
+const FAILURE_CODES: ReadonlySet<McsErrorCode> = new Set<McsErrorCode>([]);
+
+export function exitCodeFor(error: unknown): 1 | 2 {
+  return isMcsError(error) && FAILURE_CODES.has(error.code) ? 1 : 2;
+}

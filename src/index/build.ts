@@ -1,0 +1,176 @@
+/**
+ * Reads index-data/ and writes it into an index database: a full build into
+ * a private file, or an incremental update of a live one, each in a single
+ * transaction so that no reader ever sees half of a change.
+ */
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { join } from 'node:path';
+import { DEFAULT_MAX_ENTRY_BYTES, DEFAULT_MAX_ENTRY_DEPTH } from '../config.js';
+import { McsError } from '../errors.js';
+import { parseJsonStrict } from '../manifest/json.js';
+import type { IndexEntry } from '../manifest/types.js';
+import { assertIndexEntry } from '../manifest/validate.js';
+import { IndexWriter, SCHEMA_VERSION, configureForBulkBuild, configureForServing, guarded, openDb, optimizeFts, type Db, type SourceStamp } from './db.js';
+import { toPackageRow } from './rows.js';
+import { listSources, type SourceDiff } from './sources.js';
+
+export interface BuildProgress {
+  phase: 'index' | 'optimize';
+  done: number;
+  total: number;
+}
+
+export interface BuildOptions {
+  busyTimeoutMs: number;
+  onProgress?: (progress: BuildProgress) => void;
+  /** Report progress every this many packages. */
+  progressEvery?: number;
+}
+
+/** Reads at most maxBytes + 1 bytes, so an oversized file is refused without being read whole. */
+function readCapped(file: string, maxBytes: number): Buffer {
+  const fd = openSync(file, 'r');
+  try {
+    const size = fstatSync(fd).size;
+    if (size > maxBytes) {
+      throw new McsError('E_JSON_TOO_LARGE', `${file}: ${size} bytes exceeds the limit of ${maxBytes} bytes`, {
+        details: { source: file, limit: maxBytes, found: size },
+      });
+    }
+    const buffer = Buffer.allocUnsafe(size + 1);
+    let length = 0;
+    for (;;) {
+      const n = readSync(fd, buffer, length, buffer.length - length, null);
+      if (n === 0) break;
+      length += n;
+      if (length > maxBytes) {
+        throw new McsError('E_JSON_TOO_LARGE', `${file}: grew past the limit of ${maxBytes} bytes while being read`, {
+          details: { source: file, limit: maxBytes },
+        });
+      }
+      if (length === buffer.length) break;
+    }
+    return buffer.subarray(0, length);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * Reads, parses and validates one entry file, and checks that it sits where
+ * its name says (<ecosystem>/<name>.json), so that one package has one file.
+ */
+export function readEntry(indexDir: string, relPath: string): IndexEntry {
+  const file = join(indexDir, relPath);
+  let bytes: Buffer;
+  try {
+    bytes = readCapped(file, DEFAULT_MAX_ENTRY_BYTES);
+  } catch (cause) {
+    if (cause instanceof McsError) throw cause;
+    throw new McsError('E_INDEX_IO', `cannot read ${file}: ${(cause as Error).message}`, { cause, details: { source: file } });
+  }
+  const value = parseJsonStrict(bytes, { source: file, maxBytes: DEFAULT_MAX_ENTRY_BYTES, maxDepth: DEFAULT_MAX_ENTRY_DEPTH });
+  assertIndexEntry(value, file);
+  const expected = `${value.ecosystem}/${value.name}.json`;
+  if (relPath !== expected) {
+    throw new McsError('E_INDEX_PATH', `${file}: the entry for ${value.ecosystem}:${value.name} must be stored at ${expected}`, {
+      details: { source: file, expected, found: relPath },
+    });
+  }
+  return value;
+}
+
+function insertSources(writer: IndexWriter, indexDir: string, sources: SourceStamp[], options: BuildOptions, total: number, offset: number): void {
+  const every = options.progressEvery ?? 1000;
+  sources.forEach((source, i) => {
+    writer.insert(toPackageRow(readEntry(indexDir, source.path), source.path), source);
+    const done = offset + i + 1;
+    if (options.onProgress && (done % every === 0 || done === total)) options.onProgress({ phase: 'index', done, total });
+  });
+}
+
+/**
+ * Builds a complete database at `file`, which must not exist yet and is not
+ * visible to anyone until the caller renames it into place. Any failure
+ * leaves only that private file, which the caller deletes.
+ */
+export function buildDatabase(indexDir: string, file: string, sources: SourceStamp[], options: BuildOptions): number {
+  const db = openDb(file, { create: true, busyTimeoutMs: options.busyTimeoutMs });
+  try {
+    guarded(file, () => {
+      configureForBulkBuild(db);
+      const writer = new IndexWriter(db, indexDir);
+      db.transaction(() => {
+        insertSources(writer, indexDir, sources, options, sources.length, 0);
+        writer.setMeta({ indexDir, builtAt: new Date().toISOString(), schemaVersion: String(SCHEMA_VERSION) });
+      })();
+      options.onProgress?.({ phase: 'optimize', done: sources.length, total: sources.length });
+      optimizeFts(db);
+      configureForServing(db);
+    });
+    return sources.length;
+  } finally {
+    db.close();
+  }
+}
+
+/**
+ * Applies changed and removed files to a live database in one immediate
+ * transaction: every affected package is replaced or none is, and readers
+ * (WAL) keep their snapshot meanwhile.
+ */
+export function applyDiff(db: Db, file: string, indexDir: string, diff: SourceDiff, options: BuildOptions): void {
+  guarded(file, () => {
+    const writer = new IndexWriter(db, indexDir);
+    db.transaction(() => {
+      for (const path of diff.removed) writer.remove(path);
+      for (const source of diff.changed) writer.remove(source.path);
+      insertSources(writer, indexDir, diff.changed, options, diff.changed.length, 0);
+      writer.setMeta({ updatedAt: new Date().toISOString() });
+    }).immediate();
+  });
+}
+
+export interface ValidationProblem {
+  code: string;
+  message: string;
+  source: string;
+  pointer?: string;
+}
+
+export interface ValidationReport {
+  indexDir: string;
+  files: number;
+  packages: number;
+  problems: ValidationProblem[];
+}
+
+/**
+ * Checks every file of an index folder and reports every problem, not just
+ * the first: each file on its own, then the cross-file rules, by loading the
+ * entries into a throw-away in-memory database with the same writer a build
+ * uses. Nothing is written to disk.
+ */
+export function validateIndexDir(indexDir: string): ValidationReport {
+  const sources = listSources(indexDir);
+  const problems: ValidationProblem[] = [];
+  const db = openDb(':memory:', { create: true, busyTimeoutMs: 0 });
+  try {
+    const writer = new IndexWriter(db, indexDir);
+    let packages = 0;
+    for (const source of sources) {
+      try {
+        const row = toPackageRow(readEntry(indexDir, source.path), source.path);
+        db.transaction(() => writer.insert(row, source))();
+        packages++;
+      } catch (error) {
+        if (!(error instanceof McsError)) throw error;
+        const pointer = typeof error.details.pointer === 'string' ? error.details.pointer : undefined;
+        problems.push({ code: error.code, message: error.message, source: join(indexDir, source.path), ...(pointer ? { pointer } : {}) });
+      }
+    }
+    return { indexDir, files: sources.length, packages, problems };
+  } finally {
+    db.close();
+  }
+}

@@ -1,0 +1,378 @@
+/**
+ * The index store: one folder per index-data source under the cache, holding
+ * immutable built databases and a CURRENT file naming the live one.
+ *
+ * A full build writes `<id>.sqlite.partial` in one transaction, renames it to
+ * `<id>.sqlite` once complete, then swaps CURRENT by rename. The live file is
+ * never replaced under an open connection (renaming over a WAL database that
+ * another process has open can pair the new file with the old WAL), so a
+ * crash at any point leaves the previous CURRENT and its database usable.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, readdirSync, realpathSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { DEFAULT_BUSY_TIMEOUT_MS, defaultCacheDir, embeddedIndexDir } from '../config.js';
+import { McsError, isMcsError } from '../errors.js';
+import type { Ecosystem, IndexEntry } from '../manifest/types.js';
+import type { BuildProgress } from './build.js';
+import { diffSources, listSources, type SourceDiff } from './sources.js';
+import { countPackages, findPackages, guarded, namesWithPrefix, openDb, quickCheck, readMeta, readSources, runSearch, type Db } from './db.js';
+import type { PackageSummary } from './rows.js';
+import { closestNames, matchKind, planSearch, suggestionPrefixes, type SearchFilters, type SearchHit, type SearchOptions, type SearchResult } from './search.js';
+
+/** Databases up to this size are structure-checked (PRAGMA quick_check) each time they are opened. */
+export const QUICK_CHECK_MAX_BYTES = 16 * 1024 * 1024;
+/** Above this many changed files (and this share of all files) a full build is cheaper than an update. */
+const INCREMENTAL_MAX_FILES = 200;
+const INCREMENTAL_MAX_SHARE = 0.25;
+/** Built databases that are neither current nor previous are deleted once this old. */
+const PRUNE_AFTER_MS = 10 * 60 * 1000;
+
+export interface OpenIndexOptions {
+  /** The index-data folder to serve. Default: the reviewed index shipped with mcs-pkg. */
+  indexDir?: string;
+  /** Where built databases are kept. Default: defaultCacheDir() ($MCS_PKG_CACHE or the XDG cache). */
+  cacheDir?: string;
+  /** How long a writer waits for another process's lock, in ms. Default DEFAULT_BUSY_TIMEOUT_MS. */
+  busyTimeoutMs?: number;
+  /** Bring the database up to date with index-data before use. Default true. */
+  refresh?: boolean;
+  /** Called while a build runs. */
+  onProgress?: (progress: BuildProgress) => void;
+}
+
+export type StoreAction = 'reused' | 'updated' | 'built';
+
+export interface IndexStatus {
+  indexDir: string;
+  database: string;
+  packages: number;
+  builtAt: string | null;
+  /** What opening did: reused the database, applied changed files, or built it anew. */
+  action: StoreAction;
+  /** Files applied by an incremental update. */
+  changedFiles: number;
+  /** Where a corrupt database was moved before it was rebuilt. */
+  setAside?: string;
+}
+
+export interface PackageInfo {
+  entry: IndexEntry;
+  latest: string | null;
+  summary: PackageSummary;
+  /** The index-data file the entry came from. */
+  source: string;
+}
+
+/** A package spec for lookups: `name` or `<ecosystem>:name`. */
+export function parseLookup(spec: string, ecosystem?: Ecosystem): { name: string; ecosystem?: Ecosystem } {
+  const match = /^(npm|pypi):(.+)$/.exec(spec);
+  if (match) return { name: match[2]!, ecosystem: match[1] as Ecosystem };
+  return ecosystem ? { name: spec, ecosystem } : { name: spec };
+}
+
+export class McsIndex {
+  /** @internal use openIndex() */
+  constructor(
+    private readonly db: Db,
+    readonly status: IndexStatus,
+  ) {}
+
+  /** Ranked search over names, descriptions, capabilities, adapters, tools and security notes. */
+  search(query: string, filters: SearchFilters = {}, options: SearchOptions = {}): SearchResult {
+    const plan = planSearch(query, filters, options);
+    const rows = guarded(this.status.database, () => runSearch(this.db, plan));
+    const results: SearchHit[] = rows.map((row) => ({
+      name: row.name,
+      ecosystem: row.ecosystem as SearchHit['ecosystem'],
+      class: row.class as SearchHit['class'],
+      label: row.label as SearchHit['label'],
+      description: row.description,
+      latest: row.latest,
+      match: matchKind(row.tier, plan.text),
+      ...(JSON.parse(row.summary) as PackageSummary),
+    }));
+    return { query, filters, results };
+  }
+
+  /**
+   * Everything the index knows about one package. `spec` is a name or
+   * `<ecosystem>:name`; a name listed in both ecosystems must say which.
+   */
+  getPackage(spec: string, options: { ecosystem?: Ecosystem } = {}): PackageInfo {
+    const lookup = parseLookup(spec, options.ecosystem);
+    const rows = guarded(this.status.database, () => findPackages(this.db, lookup.name, lookup.ecosystem));
+    if (rows.length === 0) {
+      const suggestions = this.suggest(lookup.name);
+      const hint = suggestions.length > 0 ? `; did you mean ${suggestions.join(', ')}?` : '';
+      throw new McsError('E_NOT_FOUND', `${spec} is not in the index${hint}`, { details: { name: lookup.name, suggestions } });
+    }
+    if (rows.length > 1) {
+      const choices = rows.map((r) => `${r.ecosystem}:${lookup.name}`);
+      throw new McsError('E_AMBIGUOUS', `${lookup.name} is listed for several ecosystems; say which: ${choices.join(', ')}`, {
+        details: { name: lookup.name, choices },
+      });
+    }
+    const row = rows[0]!;
+    return {
+      entry: JSON.parse(row.doc) as IndexEntry,
+      latest: row.latest,
+      summary: JSON.parse(row.summary) as PackageSummary,
+      source: join(this.status.indexDir, row.source),
+    };
+  }
+
+  /** Names a person probably meant: close in edit distance, found by bounded prefix scans. */
+  private suggest(name: string): string[] {
+    const candidates = guarded(this.status.database, () => suggestionPrefixes(name).flatMap((prefix) => namesWithPrefix(this.db, prefix, 200)));
+    return closestNames(name, candidates);
+  }
+
+  close(): void {
+    this.db.close();
+  }
+}
+
+/** The cache folder of one index-data source: keyed by its real path, so two sources never share a database. */
+export function storeDirFor(indexDir: string, cacheDir: string): string {
+  const key = createHash('sha256').update(realpathSync(indexDir)).digest('hex').slice(0, 16);
+  return join(cacheDir, 'index', key);
+}
+
+function readCurrent(storeDir: string): string | null {
+  let name: string;
+  try {
+    name = readFileSync(join(storeDir, 'CURRENT'), 'utf8').trim();
+  } catch {
+    return null;
+  }
+  return /^index-[0-9a-z-]+\.sqlite$/.test(name) ? name : null;
+}
+
+function fsyncDir(dir: string): void {
+  const fd = openSync(dir, 'r');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function fsyncFile(file: string): void {
+  const fd = openSync(file, 'r+');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Points CURRENT at `name` atomically: write a temp file, fsync, rename over CURRENT, fsync the folder. */
+function publishCurrent(storeDir: string, name: string): void {
+  const temp = join(storeDir, `CURRENT.${process.pid}.${randomBytes(4).toString('hex')}`);
+  const fd = openSync(temp, 'wx');
+  try {
+    writeSync(fd, name + '\n');
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  renameSync(temp, join(storeDir, 'CURRENT'));
+  fsyncDir(storeDir);
+}
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Removes databases nobody points at: partial builds of dead processes, and old builds past the grace period. */
+function prune(storeDir: string, keep: ReadonlySet<string>): void {
+  const now = Date.now();
+  for (const name of readdirSync(storeDir)) {
+    const partial = /^index-[0-9a-z]+-(\d+)-[0-9a-f]+\.sqlite\.partial$/.exec(name);
+    if (partial) {
+      if (!pidAlive(Number(partial[1]))) rmSync(join(storeDir, name), { force: true });
+      continue;
+    }
+    const built = /^(index-[0-9a-z-]+\.sqlite)(-wal|-shm)?$/.exec(name);
+    if (!built || keep.has(built[1]!)) continue;
+    try {
+      if (now - statSync(join(storeDir, name)).mtimeMs > PRUNE_AFTER_MS) rmSync(join(storeDir, name), { force: true });
+    } catch {
+      // already gone
+    }
+  }
+}
+
+interface Resolved {
+  indexDir: string;
+  storeDir: string;
+  busyTimeoutMs: number;
+}
+
+function resolveStore(options: OpenIndexOptions): Resolved {
+  const indexDir = resolve(options.indexDir ?? embeddedIndexDir());
+  const cacheDir = options.cacheDir ?? defaultCacheDir();
+  try {
+    statSync(indexDir);
+  } catch (cause) {
+    throw new McsError('E_INDEX_NOT_FOUND', `index folder ${indexDir} does not exist`, { cause, details: { indexDir } });
+  }
+  const storeDir = storeDirFor(indexDir, cacheDir);
+  try {
+    mkdirSync(storeDir, { recursive: true });
+  } catch (cause) {
+    throw new McsError('E_INDEX_IO', `cannot create the index cache ${storeDir}: ${(cause as Error).message}; set MCS_PKG_CACHE to a writable folder`, {
+      cause,
+      details: { cacheDir: storeDir },
+    });
+  }
+  return { indexDir, storeDir, busyTimeoutMs: options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS };
+}
+
+/**
+ * Builds a new database from every file of the index folder and makes it
+ * current. The previous database stays on disk (and open handles on it keep
+ * working) until it is pruned.
+ */
+async function buildAndPublish(store: Resolved, onProgress?: (p: BuildProgress) => void): Promise<string> {
+  const { buildDatabase } = await import('./build.js');
+  const sources = listSources(store.indexDir);
+  const id = `index-${Date.now().toString(36)}-${process.pid}-${randomBytes(4).toString('hex')}`;
+  const partial = join(store.storeDir, `${id}.sqlite.partial`);
+  const name = `${id}.sqlite`;
+  try {
+    buildDatabase(store.indexDir, partial, sources, onProgress ? { busyTimeoutMs: store.busyTimeoutMs, onProgress } : { busyTimeoutMs: store.busyTimeoutMs });
+    fsyncFile(partial);
+    renameSync(partial, join(store.storeDir, name));
+  } catch (error) {
+    for (const suffix of ['', '-wal', '-shm', '-journal']) rmSync(partial + suffix, { force: true });
+    throw error;
+  }
+  const previous = readCurrent(store.storeDir);
+  publishCurrent(store.storeDir, name);
+  prune(store.storeDir, new Set([name, ...(previous ? [previous] : [])]));
+  return name;
+}
+
+/** Moves a corrupt database (and its WAL files) aside so it can be inspected, and returns where it went. */
+function setAside(file: string): string {
+  const target = `${file}.corrupt-${Date.now().toString(36)}`;
+  renameSync(file, target);
+  for (const suffix of ['-wal', '-shm']) {
+    try {
+      renameSync(file + suffix, target + suffix);
+    } catch {
+      // no such file
+    }
+  }
+  return target;
+}
+
+/** Opens the database and checks its structure; a corrupt file yields E_INDEX_CORRUPT. */
+function openChecked(file: string, store: Resolved, readonly: boolean): Db {
+  const db = openDb(file, { busyTimeoutMs: store.busyTimeoutMs, readonly });
+  try {
+    if (statSync(file).size <= QUICK_CHECK_MAX_BYTES) {
+      // damage inside the FTS5 tables surfaces as a plain SQLITE_ERROR from the check itself
+      let sound: boolean;
+      let cause: unknown;
+      try {
+        sound = quickCheck(db);
+      } catch (error) {
+        sound = false;
+        cause = error;
+      }
+      if (!sound) throw new McsError('E_INDEX_CORRUPT', `index database ${file} failed PRAGMA quick_check`, { cause, details: { file } });
+    }
+    return db;
+  } catch (error) {
+    db.close();
+    throw error;
+  }
+}
+
+function needsFullBuild(diff: SourceDiff, total: number): boolean {
+  const changes = diff.changed.length + diff.removed.length;
+  return changes > INCREMENTAL_MAX_FILES && changes > total * INCREMENTAL_MAX_SHARE;
+}
+
+/**
+ * Opens the index for an index-data folder, building or updating its
+ * database first when the folder changed (by file size and modification
+ * time). A corrupt database is set aside and rebuilt from index-data; one
+ * written by a newer mcs-pkg is refused untouched.
+ */
+export async function openIndex(options: OpenIndexOptions = {}): Promise<McsIndex> {
+  const store = resolveStore(options);
+  const refresh = options.refresh ?? true;
+  let action: StoreAction = 'reused';
+  let changedFiles = 0;
+  let setAsideAt: string | undefined;
+  let name = readCurrent(store.storeDir);
+  if (name === null) {
+    if (!refresh) throw new McsError('E_INDEX_NOT_FOUND', `no index database has been built for ${store.indexDir}`, { details: { indexDir: store.indexDir } });
+    name = await buildAndPublish(store, options.onProgress);
+    action = 'built';
+  }
+  let file = join(store.storeDir, name);
+  let db: Db;
+  try {
+    db = openChecked(file, store, !refresh);
+  } catch (error) {
+    if (!isMcsError(error, 'E_INDEX_CORRUPT') || !refresh) throw error;
+    setAsideAt = setAside(file);
+    name = await buildAndPublish(store, options.onProgress);
+    file = join(store.storeDir, name);
+    db = openChecked(file, store, false);
+    action = 'built';
+  }
+  try {
+    if (refresh && action === 'reused') {
+      const sources = listSources(store.indexDir);
+      const diff = diffSources(sources, guarded(file, () => readSources(db)));
+      changedFiles = diff.changed.length + diff.removed.length;
+      if (changedFiles > 0 && needsFullBuild(diff, sources.length)) {
+        db.close();
+        name = await buildAndPublish(store, options.onProgress);
+        file = join(store.storeDir, name);
+        db = openChecked(file, store, false);
+        action = 'built';
+      } else if (changedFiles > 0) {
+        const { applyDiff } = await import('./build.js');
+        applyDiff(db, file, store.indexDir, diff, { busyTimeoutMs: store.busyTimeoutMs });
+        action = 'updated';
+      }
+    }
+    const meta = guarded(file, () => readMeta(db));
+    const status: IndexStatus = {
+      indexDir: store.indexDir,
+      database: file,
+      packages: guarded(file, () => countPackages(db)),
+      builtAt: meta.builtAt ?? null,
+      action,
+      changedFiles,
+      ...(setAsideAt ? { setAside: setAsideAt } : {}),
+    };
+    return new McsIndex(db, status);
+  } catch (error) {
+    db.close();
+    throw error;
+  }
+}
+
+/** Rebuilds the index of a folder from scratch (`mcs-pkg index build`), whatever state the cache is in. */
+export async function buildIndex(options: OpenIndexOptions = {}): Promise<IndexStatus> {
+  await buildAndPublish(resolveStore(options), options.onProgress);
+  const index = await openIndex({ ...options, refresh: false });
+  try {
+    return { ...index.status, action: 'built' };
+  } finally {
+    index.close();
+  }
+}

@@ -1,0 +1,114 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
+import addFormatsModule from 'ajv-formats';
+import { schemasDir } from '../config.js';
+import { McsError, isMcsError } from '../errors.js';
+import { parsePackageName } from './names.js';
+import type { IndexEntry, TrustPolicy } from './types.js';
+
+const SCHEMA_FILES = ['driver-meta.v1.schema.json', 'tool.v1.schema.json', 'index-entry.v1.schema.json', 'trust-policy.v1.schema.json'];
+
+export const SCHEMA_IDS = {
+  driverMeta: 'urn:mcs-pkg:schema:driver-meta:1',
+  tool: 'urn:mcs-pkg:schema:tool:1',
+  indexEntry: 'urn:mcs-pkg:schema:index-entry:1',
+  trustPolicy: 'urn:mcs-pkg:schema:trust-policy:1',
+} as const;
+
+let compiled: Record<keyof typeof SCHEMA_IDS, ValidateFunction> | undefined;
+
+/** Compiles every schema once per process, on first use (search never needs it). */
+function validators(): Record<keyof typeof SCHEMA_IDS, ValidateFunction> {
+  if (compiled) return compiled;
+  const ajv = new Ajv2020({ allErrors: true, strict: true, allowUnionTypes: true });
+  const addFormats = addFormatsModule as unknown as (a: Ajv2020) => Ajv2020;
+  addFormats(ajv);
+  for (const file of SCHEMA_FILES) {
+    ajv.addSchema(JSON.parse(readFileSync(join(schemasDir(), file), 'utf8')) as object);
+  }
+  const get = (id: string): ValidateFunction => {
+    const validate = ajv.getSchema(id);
+    if (!validate) throw new Error(`schema ${id} is missing from ${schemasDir()}`);
+    return validate;
+  };
+  compiled = {
+    driverMeta: get(SCHEMA_IDS.driverMeta),
+    tool: get(SCHEMA_IDS.tool),
+    indexEntry: get(SCHEMA_IDS.indexEntry),
+    trustPolicy: get(SCHEMA_IDS.trustPolicy),
+  };
+  return compiled;
+}
+
+export interface SchemaProblem {
+  pointer: string;
+  message: string;
+}
+
+/** Turns ajv's errors into pointer + sentence pairs, dropping the noise of anyOf/if branches. */
+function toProblems(errors: ErrorObject[] | null | undefined): SchemaProblem[] {
+  const problems: SchemaProblem[] = [];
+  const seen = new Set<string>();
+  for (const error of errors ?? []) {
+    if (error.keyword === 'if' || error.keyword === 'anyOf' || error.keyword === 'oneOf') continue;
+    let pointer = error.instancePath || '';
+    let message = error.message ?? 'is invalid';
+    const params = error.params as Record<string, unknown>;
+    if (error.keyword === 'required') {
+      pointer += '/' + String(params.missingProperty);
+      message = 'is required';
+    } else if (error.keyword === 'additionalProperties') {
+      pointer += '/' + String(params.additionalProperty);
+      message = 'is not an allowed property';
+    } else if (error.keyword === 'enum') {
+      message = 'must be one of ' + (params.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(', ');
+    } else if (error.keyword === 'false schema') {
+      message = 'is not allowed here';
+    }
+    const key = pointer + ' ' + message;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    problems.push({ pointer: pointer || '/', message });
+  }
+  return problems;
+}
+
+function schemaError(source: string, what: string, problems: SchemaProblem[]): McsError {
+  const shown = problems.slice(0, 5).map((p) => `${p.pointer} ${p.message}`);
+  const more = problems.length > 5 ? ` (and ${problems.length - 5} more)` : '';
+  return new McsError('E_SCHEMA', `${source}: not a valid ${what}: ${shown.join('; ')}${more}`, {
+    details: { source, pointer: problems[0]?.pointer ?? '/', problems },
+  });
+}
+
+/**
+ * Asserts that a parsed document is an index entry: the schema holds, the
+ * name follows the MCS naming convention, and the declared class is the one
+ * the name implies (so a driver cannot pass itself off as an adapter).
+ */
+export function assertIndexEntry(value: unknown, source: string): asserts value is IndexEntry {
+  const validate = validators().indexEntry;
+  if (!validate(value)) throw schemaError(source, 'index entry', toProblems(validate.errors));
+  const entry = value as IndexEntry;
+  let parsed;
+  try {
+    parsed = parsePackageName(entry.name, entry.ecosystem);
+  } catch (error) {
+    if (isMcsError(error)) {
+      throw new McsError(error.code, `${source}: /name: ${error.message}`, { details: { ...error.details, source, pointer: '/name' } });
+    }
+    throw error;
+  }
+  if (parsed.class !== entry.class) {
+    throw new McsError('E_NAME_CLASS', `${source}: /class: the name ${entry.name} makes it a ${parsed.class} package, but the entry says ${entry.class}`, {
+      details: { source, pointer: '/class', expected: parsed.class, found: entry.class },
+    });
+  }
+}
+
+/** Asserts that a parsed document is a trust policy. */
+export function assertTrustPolicy(value: unknown, source: string): asserts value is TrustPolicy {
+  const validate = validators().trustPolicy;
+  if (!validate(value)) throw schemaError(source, 'trust policy', toProblems(validate.errors));
+}

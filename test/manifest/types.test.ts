@@ -1,0 +1,45 @@
+/**
+ * The TypeScript types in src/manifest/types.ts are written by hand; these
+ * checks fail when a schema gains or loses a property the types do not
+ * (the `satisfies` clauses fail to compile the other way round).
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { schemasDir } from '../../src/config.js';
+import type { Binding, DriverMeta, IndexEntry, Tool, ToolParameter, TrustPolicy, VersionRecord } from '../../src/manifest/types.js';
+
+function schema(file: string): any {
+  return JSON.parse(readFileSync(join(schemasDir(), file), 'utf8'));
+}
+
+const keys = <T>(record: Record<keyof T, true>): string[] => Object.keys(record).sort();
+
+describe('types match the schemas', () => {
+  it('IndexEntry', () => {
+    const expected = keys<IndexEntry>({ $schema: true, name: true, ecosystem: true, class: true, description: true, homepage: true, license: true, keywords: true, drivers: true, label: true, trust: true, versions: true, compatibility: true, security: true });
+    expect(Object.keys(schema('index-entry.v1.schema.json').properties).sort()).toEqual(expected);
+  });
+
+  it('VersionRecord', () => {
+    const expected = keys<VersionRecord>({ integrity: true, size: true, files: true, published: true, contract: true, provenance: true, yanked: true, deprecated: true });
+    expect(Object.keys(schema('index-entry.v1.schema.json').$defs.version.properties).sort()).toEqual(expected);
+  });
+
+  it('DriverMeta and Binding', () => {
+    const meta = schema('driver-meta.v1.schema.json');
+    expect(Object.keys(meta.properties).sort()).toEqual(keys<DriverMeta>({ id: true, name: true, version: true, bindings: true, target_llms: true, capabilities: true }));
+    expect(Object.keys(meta.$defs.binding.properties).sort()).toEqual(keys<Binding>({ capability: true, adapter: true, spec_format: true }));
+  });
+
+  it('Tool and ToolParameter', () => {
+    const tool = schema('tool.v1.schema.json');
+    expect(Object.keys(tool.properties).sort()).toEqual(keys<Tool>({ name: true, title: true, description: true, parameters: true }));
+    expect(Object.keys(tool.$defs.parameter.properties).sort()).toEqual(keys<ToolParameter>({ name: true, description: true, required: true, schema: true }));
+  });
+
+  it('TrustPolicy', () => {
+    const expected = keys<TrustPolicy>({ $schema: true, labels: true, requireProvenance: true, minReleaseAgeDays: true, allowYanked: true, allow: true, deny: true });
+    expect(Object.keys(schema('trust-policy.v1.schema.json').properties).sort()).toEqual(expected);
+  });
+});

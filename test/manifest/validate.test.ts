@@ -1,0 +1,79 @@
+import { describe, expect, it } from 'vitest';
+import { assertIndexEntry, assertTrustPolicy } from '../../src/manifest/validate.js';
+import { npmDriver } from '../helpers/index-data.js';
+
+function problemAt(value: unknown): { code: string; pointer: string; message: string } {
+  try {
+    assertIndexEntry(value, 'entry.json');
+  } catch (error: any) {
+    return { code: error.code, pointer: error.details.pointer, message: error.message };
+  }
+  throw new Error('expected the entry to be refused');
+}
+
+describe('assertIndexEntry', () => {
+  it('accepts a complete npm driver entry', () => {
+    expect(() => assertIndexEntry(npmDriver('mcs-driver-csv'), 'entry.json')).not.toThrow();
+  });
+
+  it('requires a tool to have a title or a description', () => {
+    const entry = npmDriver('mcs-driver-csv');
+    entry.drivers![0]!.tools = [{ name: 'read_csv', title: '', description: null }];
+    const problem = problemAt(entry);
+    expect(problem.code).toBe('E_SCHEMA');
+    expect(problem.pointer).toMatch(/^\/drivers\/0\/tools\/0/);
+  });
+
+  it('accepts a tool with only a title', () => {
+    const entry = npmDriver('mcs-driver-csv');
+    entry.drivers![0]!.tools = [{ name: 'read_csv', title: 'Read a CSV file' }];
+    expect(() => assertIndexEntry(entry, 'entry.json')).not.toThrow();
+  });
+
+  it('requires an SRI sha512 pin and a size for npm versions', () => {
+    const entry = npmDriver('mcs-driver-csv', { versions: { '1.0.0': { integrity: 'sha256-' + Buffer.alloc(32).toString('base64'), size: 10, provenance: false } } });
+    expect(problemAt(entry)).toMatchObject({ code: 'E_SCHEMA', pointer: '/versions/1.0.0/integrity' });
+    const unsized = npmDriver('mcs-driver-csv');
+    delete unsized.versions['1.0.0']!.size;
+    expect(problemAt(unsized)).toMatchObject({ code: 'E_SCHEMA', pointer: '/versions/1.0.0/size' });
+  });
+
+  it('requires per-file digests for PyPI versions and allows sha256 there', () => {
+    const base = { ...npmDriver('mcs-driver-csv'), ecosystem: 'pypi' as const };
+    const withFiles = { ...base, versions: { '0.1.0': { provenance: false, files: [{ filename: 'x-0.1.0.tar.gz', integrity: 'sha256-' + Buffer.alloc(32, 1).toString('base64') }] } } };
+    expect(() => assertIndexEntry(withFiles, 'entry.json')).not.toThrow();
+    expect(problemAt(base)).toMatchObject({ code: 'E_SCHEMA', pointer: '/versions/1.0.0/files' });
+  });
+
+  it('refuses unknown properties, naming them', () => {
+    expect(problemAt({ ...npmDriver('mcs-driver-csv'), verified: true })).toMatchObject({ code: 'E_SCHEMA', pointer: '/verified' });
+  });
+
+  it('refuses a class that the name contradicts', () => {
+    expect(problemAt({ ...npmDriver('mcs-driver-csv'), class: 'adapter' })).toMatchObject({ code: 'E_NAME_CLASS', pointer: '/class' });
+  });
+
+  it('refuses a name outside the convention with the pointer to the name', () => {
+    expect(problemAt({ ...npmDriver('mcs-driver-csv'), name: 'csv-tools' })).toMatchObject({ code: 'E_NAME_CLASS', pointer: '/name' });
+  });
+
+  it('refuses an unanchored publisher ref pattern', () => {
+    const entry = npmDriver('mcs-driver-csv', {
+      trust: { publisher: { issuer: 'https://token.actions.githubusercontent.com', repository: 'https://github.com/acme/csv', workflow: '.github/workflows/release.yml', ref: 'refs/*/v*' } },
+    });
+    expect(problemAt(entry)).toMatchObject({ code: 'E_SCHEMA', pointer: '/trust/publisher/ref' });
+  });
+
+  it('reports several problems at once', () => {
+    const problem = problemAt({ ...npmDriver('mcs-driver-csv'), description: '', license: 7 });
+    expect(problem.message).toContain('/description');
+    expect(problem.message).toContain('/license');
+  });
+});
+
+describe('assertTrustPolicy', () => {
+  it('accepts a policy and refuses an unknown label', () => {
+    expect(() => assertTrustPolicy({ labels: ['verified'], requireProvenance: { npm: true }, minReleaseAgeDays: 3 }, 'policy.json')).not.toThrow();
+    expect(() => assertTrustPolicy({ labels: ['trusted'] }, 'policy.json')).toThrowWithCode('E_SCHEMA');
+  });
+});
