@@ -161,7 +161,7 @@ export function renderBuild(status: IndexStatus): string {
 export function renderValidation(display: Display, report: ValidationReport): string {
   if (report.problems.length === 0) return `${report.indexDir}: ${report.files} files, ${report.packages} packages, no problems`;
   const lines = report.problems.map((p) => `${paint(display, 'red', p.code)} ${clean(p.message)}`);
-  return [...lines, '', `${report.problems.length} problem(s) in ${report.files} files; ${report.packages} packages are valid`].join('\n');
+  return [...lines, '', `${report.problems.length} problem(s) in ${report.files} files (${report.packages} entries pass their own checks)`].join('\n');
 }
 
 export function renderError(display: Display, error: McsError): string {

@@ -10,7 +10,22 @@ import { McsError } from '../errors.js';
 import { parseJsonStrict } from '../manifest/json.js';
 import type { IndexEntry } from '../manifest/types.js';
 import { assertIndexEntry } from '../manifest/validate.js';
-import { IndexWriter, SCHEMA_VERSION, configureForBulkBuild, configureForServing, guarded, openDb, optimizeFts, type Db, type SourceStamp } from './db.js';
+import {
+  IndexWriter,
+  SCHEMA_VERSION,
+  configureForBulkBuild,
+  configureForServing,
+  createSecondaryIndexes,
+  dropSecondaryIndexes,
+  findConflicts,
+  guarded,
+  openDb,
+  optimizeFts,
+  type Conflict,
+  type Db,
+  type PackageRow,
+  type SourceStamp,
+} from './db.js';
 import { toPackageRow } from './rows.js';
 import { listSources, type SourceDiff } from './sources.js';
 
@@ -80,35 +95,76 @@ export function readEntry(indexDir: string, relPath: string): IndexEntry {
   return value;
 }
 
-function insertSources(writer: IndexWriter, indexDir: string, sources: SourceStamp[], options: BuildOptions, total: number, offset: number): void {
+/** States a broken cross-package rule as a coded error against the file of the later package. */
+export function conflictError(conflict: Conflict, displayRoot: string): McsError {
+  const file = join(displayRoot, conflict.package.source);
+  const other = join(displayRoot, conflict.other.source);
+  const details = { source: file, conflictsWith: { ...conflict.other, source: other } };
+  switch (conflict.rule) {
+    case 'confusable':
+      return new McsError('E_NAME_CONFUSABLE', `${file}: /name: ${conflict.package.name} is confusable with ${conflict.other.name} (${other}); one of them must be renamed`, {
+        details: { ...details, pointer: '/name' },
+      });
+    case 'driver-id':
+      return new McsError('E_INDEX_DUPLICATE', `${file}: driver id ${conflict.driverId} is already declared by ${conflict.other.ecosystem}:${conflict.other.name} (${other})`, {
+        details: { ...details, pointer: '/drivers', driverId: conflict.driverId },
+      });
+    case 'name':
+      return new McsError('E_INDEX_DUPLICATE', `${file}: ${conflict.package.ecosystem}:${conflict.package.name} is already defined by ${other}`, {
+        details: { ...details, pointer: '/name' },
+      });
+  }
+}
+
+function assertNoConflicts(db: Db, from: number, displayRoot: string): void {
+  const [first] = findConflicts(db, from, 1);
+  if (first) throw conflictError(first, displayRoot);
+}
+
+/** A stored row with the stamp of the file it came from. */
+export interface SourcedRow {
+  row: PackageRow;
+  stamp: SourceStamp;
+}
+
+/** Reads, validates and translates each source file, lazily, in order. */
+export function* readRows(indexDir: string, sources: Iterable<SourceStamp>): Generator<SourcedRow> {
+  for (const stamp of sources) yield { row: toPackageRow(readEntry(indexDir, stamp.path), stamp.path), stamp };
+}
+
+function insertRows(writer: IndexWriter, rows: Iterable<SourcedRow>, total: number, options: BuildOptions): void {
   const every = options.progressEvery ?? 1000;
-  sources.forEach((source, i) => {
-    writer.insert(toPackageRow(readEntry(indexDir, source.path), source.path), source);
-    const done = offset + i + 1;
+  let done = 0;
+  for (const { row, stamp } of rows) {
+    writer.insert(row, stamp);
+    done++;
     if (options.onProgress && (done % every === 0 || done === total)) options.onProgress({ phase: 'index', done, total });
-  });
+  }
 }
 
 /**
  * Builds a complete database at `file`, which must not exist yet and is not
  * visible to anyone until the caller renames it into place. Any failure
- * leaves only that private file, which the caller deletes.
+ * leaves only that private file, which the caller deletes. `displayRoot`
+ * names the index folder in messages.
  */
-export function buildDatabase(indexDir: string, file: string, sources: SourceStamp[], options: BuildOptions): number {
+export function buildDatabase(file: string, rows: Iterable<SourcedRow>, total: number, displayRoot: string, options: BuildOptions): void {
   const db = openDb(file, { create: true, busyTimeoutMs: options.busyTimeoutMs });
   try {
     guarded(file, () => {
       configureForBulkBuild(db);
-      const writer = new IndexWriter(db, indexDir);
+      dropSecondaryIndexes(db);
+      const writer = new IndexWriter(db);
       db.transaction(() => {
-        insertSources(writer, indexDir, sources, options, sources.length, 0);
-        writer.setMeta({ indexDir, builtAt: new Date().toISOString(), schemaVersion: String(SCHEMA_VERSION) });
+        insertRows(writer, rows, total, options);
+        createSecondaryIndexes(db);
+        assertNoConflicts(db, 0, displayRoot);
+        writer.setMeta({ indexDir: displayRoot, builtAt: new Date().toISOString(), schemaVersion: String(SCHEMA_VERSION) });
       })();
-      options.onProgress?.({ phase: 'optimize', done: sources.length, total: sources.length });
+      options.onProgress?.({ phase: 'optimize', done: total, total });
       optimizeFts(db);
       configureForServing(db);
     });
-    return sources.length;
   } finally {
     db.close();
   }
@@ -121,11 +177,13 @@ export function buildDatabase(indexDir: string, file: string, sources: SourceSta
  */
 export function applyDiff(db: Db, file: string, indexDir: string, diff: SourceDiff, options: BuildOptions): void {
   guarded(file, () => {
-    const writer = new IndexWriter(db, indexDir);
+    const writer = new IndexWriter(db);
     db.transaction(() => {
       for (const path of diff.removed) writer.remove(path);
       for (const source of diff.changed) writer.remove(source.path);
-      insertSources(writer, indexDir, diff.changed, options, diff.changed.length, 0);
+      const from = writer.nextId();
+      insertRows(writer, readRows(indexDir, diff.changed), diff.changed.length, options);
+      assertNoConflicts(db, from, indexDir);
       writer.setMeta({ updatedAt: new Date().toISOString() });
     }).immediate();
   });
@@ -156,19 +214,23 @@ export function validateIndexDir(indexDir: string): ValidationReport {
   const problems: ValidationProblem[] = [];
   const db = openDb(':memory:', { create: true, busyTimeoutMs: 0 });
   try {
-    const writer = new IndexWriter(db, indexDir);
+    const writer = new IndexWriter(db);
+    const problem = (error: McsError): ValidationProblem => {
+      const pointer = typeof error.details.pointer === 'string' ? error.details.pointer : undefined;
+      const source = typeof error.details.source === 'string' ? error.details.source : indexDir;
+      return { code: error.code, message: error.message, source, ...(pointer ? { pointer } : {}) };
+    };
     let packages = 0;
     for (const source of sources) {
       try {
-        const row = toPackageRow(readEntry(indexDir, source.path), source.path);
-        db.transaction(() => writer.insert(row, source))();
+        writer.insert(toPackageRow(readEntry(indexDir, source.path), source.path), source);
         packages++;
       } catch (error) {
         if (!(error instanceof McsError)) throw error;
-        const pointer = typeof error.details.pointer === 'string' ? error.details.pointer : undefined;
-        problems.push({ code: error.code, message: error.message, source: join(indexDir, source.path), ...(pointer ? { pointer } : {}) });
+        problems.push(problem(error));
       }
     }
+    for (const conflict of findConflicts(db, 0)) problems.push(problem(conflictError(conflict, indexDir)));
     return { indexDir, files: sources.length, packages, problems };
   } finally {
     db.close();

@@ -4,15 +4,37 @@
  * coded errors, and runs the statements the index needs; callers hand it
  * plain rows and get plain rows back.
  */
-import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { McsError, isMcsError } from '../errors.js';
 
 export type Db = Database.Database;
 
+/** Column weights for bm25 (name, description, capabilities, adapters, tools, security): the name counts most. */
+const BM25_WEIGHTS = '10.0, 2.0, 6.0, 4.0, 3.0, 1.0';
+
+/**
+ * Secondary indexes of the current schema. A full build drops them, appends
+ * every row, and creates them once at the end (one sort each, instead of a
+ * B-tree insert per row); an incremental update keeps them.
+ */
+const SECONDARY_INDEXES: ReadonlyArray<readonly [name: string, definition: string]> = [
+  ['packages_name', 'packages (name, ecosystem)'],
+  ['packages_skeleton', 'packages (skeleton)'],
+  ['packages_source', 'packages (source)'],
+  ['packages_label', 'packages (label_rank, name)'],
+  ['facets_lookup', 'facets (kind, value, package_id)'],
+  ['facets_package', 'facets (package_id)'],
+  ['drivers_id', 'drivers (driver_id)'],
+  ['drivers_package', 'drivers (package_id)'],
+];
+
+const CREATE_SECONDARY_INDEXES = SECONDARY_INDEXES.map(([name, on]) => `CREATE INDEX IF NOT EXISTS ${name} ON ${on};`).join('\n');
+
 /** Migrations, in order; user_version is the number applied. A migration never edits an earlier one. */
 const MIGRATIONS: readonly string[] = [
   // 1: packages, facets for filtering, declared driver ids, the source files they came from, full-text search.
+  // Uniqueness of names and driver ids, and the look-alike rule, are checked by findConflicts(), not by
+  // UNIQUE constraints, so that a bulk load can create the indexes after the rows.
   `
   CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
   CREATE TABLE packages (
@@ -26,39 +48,29 @@ const MIGRATIONS: readonly string[] = [
     latest TEXT,
     skeleton TEXT NOT NULL,
     source TEXT NOT NULL,
-    summary TEXT NOT NULL,
-    doc TEXT NOT NULL,
-    UNIQUE (name, ecosystem)
+    summary TEXT NOT NULL
   );
-  CREATE INDEX packages_skeleton ON packages (skeleton);
-  CREATE INDEX packages_source ON packages (source);
-  CREATE INDEX packages_label ON packages (label_rank, name);
-  CREATE TABLE facets (
-    kind TEXT NOT NULL,
-    value TEXT NOT NULL,
-    package_id INTEGER NOT NULL,
-    PRIMARY KEY (kind, value, package_id)
-  ) WITHOUT ROWID;
-  CREATE INDEX facets_package ON facets (package_id);
-  CREATE TABLE driver_ids (driver_id TEXT PRIMARY KEY, package_id INTEGER NOT NULL) WITHOUT ROWID;
+  CREATE TABLE docs (package_id INTEGER PRIMARY KEY, doc TEXT NOT NULL);
+  CREATE TABLE facets (package_id INTEGER NOT NULL, kind TEXT NOT NULL, value TEXT NOT NULL);
+  CREATE TABLE drivers (package_id INTEGER NOT NULL, driver_id TEXT NOT NULL);
   CREATE TABLE sources (path TEXT PRIMARY KEY, size INTEGER NOT NULL, mtime_ns TEXT NOT NULL) WITHOUT ROWID;
   CREATE VIRTUAL TABLE packages_fts USING fts5(
     name, description, capabilities, adapters, tools, security,
-    content = '', contentless_delete = 1, prefix = '2 3', tokenize = 'unicode61 remove_diacritics 2'
+    content = '', contentless_delete = 1, prefix = '2 3', tokenize = 'porter unicode61 remove_diacritics 2'
   );
   CREATE TRIGGER packages_after_delete AFTER DELETE ON packages BEGIN
+    DELETE FROM docs WHERE package_id = old.id;
     DELETE FROM facets WHERE package_id = old.id;
-    DELETE FROM driver_ids WHERE package_id = old.id;
+    DELETE FROM drivers WHERE package_id = old.id;
     DELETE FROM packages_fts WHERE rowid = old.id;
   END;
+  INSERT INTO packages_fts (packages_fts, rank) VALUES ('rank', 'bm25(${BM25_WEIGHTS})');
+  ${CREATE_SECONDARY_INDEXES}
   `,
 ];
 
 /** The schema version this code writes and reads. */
 export const SCHEMA_VERSION = MIGRATIONS.length;
-
-/** Column weights for bm25: a hit in the name counts most, then capabilities, adapters, tools. */
-const BM25_WEIGHTS = '10.0, 2.0, 6.0, 4.0, 3.0, 1.0';
 
 export type FacetKind = 'capability' | 'adapter' | 'llm' | 'permission';
 
@@ -202,41 +214,45 @@ export function countPackages(db: Db): number {
   return (db.prepare('SELECT count(*) AS n FROM packages').get() as { n: number }).n;
 }
 
-/** Who already holds a name, driver id or look-alike name; used to explain a conflict. */
-export interface Conflict {
+/** Drops the secondary indexes for a bulk load; createSecondaryIndexes() puts them back. */
+export function dropSecondaryIndexes(db: Db): void {
+  for (const [name] of SECONDARY_INDEXES) db.exec(`DROP INDEX IF EXISTS ${name}`);
+}
+
+export function createSecondaryIndexes(db: Db): void {
+  db.exec(CREATE_SECONDARY_INDEXES);
+}
+
+/** A package that a rule puts at odds with another. */
+export interface ConflictSide {
   name: string;
   ecosystem: string;
   source: string;
 }
 
 /**
- * A writer for one transaction: removes the packages of changed or deleted
- * source files and inserts new rows, enforcing the cross-file rules (unique
- * name per ecosystem, unique driver id, no confusable names).
+ * Appends packages and forgets them; runs inside a transaction the caller
+ * owns. The rules across packages are checked afterwards, as a set, by
+ * findConflicts().
  */
 export class IndexWriter {
   private readonly insertPackage;
+  private readonly insertDoc;
   private readonly insertFacet;
-  private readonly insertDriverId;
+  private readonly insertDriver;
   private readonly insertFts;
   private readonly upsertSource;
   private readonly deleteBySource;
   private readonly deleteSource;
-  private readonly findConfusable;
-  private readonly findDriverId;
-  private readonly findName;
 
-  /** displayRoot: the index folder, so that messages name files a person can open. */
-  constructor(
-    private readonly db: Db,
-    private readonly displayRoot = '',
-  ) {
+  constructor(private readonly db: Db) {
     this.insertPackage = db.prepare(
-      `INSERT INTO packages (name, ecosystem, class, description, label, label_rank, latest, skeleton, source, summary, doc)
-       VALUES (@name, @ecosystem, @class, @description, @label, @labelRank, @latest, @skeleton, @source, @summary, @doc)`,
+      `INSERT INTO packages (name, ecosystem, class, description, label, label_rank, latest, skeleton, source, summary)
+       VALUES (@name, @ecosystem, @class, @description, @label, @labelRank, @latest, @skeleton, @source, @summary)`,
     );
-    this.insertFacet = db.prepare('INSERT OR IGNORE INTO facets (kind, value, package_id) VALUES (?, ?, ?)');
-    this.insertDriverId = db.prepare('INSERT INTO driver_ids (driver_id, package_id) VALUES (?, ?)');
+    this.insertDoc = db.prepare('INSERT INTO docs (package_id, doc) VALUES (?, ?)');
+    this.insertFacet = db.prepare('INSERT INTO facets (package_id, kind, value) VALUES (?, ?, ?)');
+    this.insertDriver = db.prepare('INSERT INTO drivers (package_id, driver_id) VALUES (?, ?)');
     this.insertFts = db.prepare(
       `INSERT INTO packages_fts (rowid, name, description, capabilities, adapters, tools, security)
        VALUES (?, @name, @description, @capabilities, @adapters, @tools, @security)`,
@@ -244,11 +260,11 @@ export class IndexWriter {
     this.upsertSource = db.prepare('INSERT OR REPLACE INTO sources (path, size, mtime_ns) VALUES (?, ?, ?)');
     this.deleteBySource = db.prepare('DELETE FROM packages WHERE source = ?');
     this.deleteSource = db.prepare('DELETE FROM sources WHERE path = ?');
-    this.findConfusable = db.prepare('SELECT name, ecosystem, source FROM packages WHERE skeleton = ? AND name <> ? LIMIT 1');
-    this.findDriverId = db.prepare(
-      'SELECT p.name, p.ecosystem, p.source FROM driver_ids d JOIN packages p ON p.id = d.package_id WHERE d.driver_id = ?',
-    );
-    this.findName = db.prepare('SELECT name, ecosystem, source FROM packages WHERE name = ? AND ecosystem = ?');
+  }
+
+  /** The id the next inserted package will get; findConflicts(from) checks the packages from there on. */
+  nextId(): number {
+    return ((this.db.prepare('SELECT max(id) AS id FROM packages').get() as { id: number | null }).id ?? 0) + 1;
   }
 
   /** Forgets a source file and the package it defined. */
@@ -258,34 +274,10 @@ export class IndexWriter {
   }
 
   insert(row: PackageRow, stamp: SourceStamp): void {
-    const file = join(this.displayRoot, row.source);
-    const confusable = this.findConfusable.get(row.skeleton, row.name) as Conflict | undefined;
-    if (confusable) {
-      throw new McsError(
-        'E_NAME_CONFUSABLE',
-        `${file}: /name: ${row.name} is confusable with ${confusable.name} (${join(this.displayRoot, confusable.source)}); one of them must be renamed`,
-        { details: { source: file, pointer: '/name', name: row.name, conflictsWith: confusable } },
-      );
-    }
-    const holder = this.findName.get(row.name, row.ecosystem) as Conflict | undefined;
-    if (holder) {
-      throw new McsError('E_INDEX_DUPLICATE', `${file}: ${row.ecosystem}:${row.name} is already defined by ${join(this.displayRoot, holder.source)}`, {
-        details: { source: file, pointer: '/name', conflictsWith: holder },
-      });
-    }
     const id = Number(this.insertPackage.run(row).lastInsertRowid);
-    for (const driverId of row.driverIds) {
-      const owner = this.findDriverId.get(driverId) as Conflict | undefined;
-      if (owner) {
-        throw new McsError(
-          'E_INDEX_DUPLICATE',
-          `${file}: driver id ${driverId} is already declared by ${owner.ecosystem}:${owner.name} (${join(this.displayRoot, owner.source)})`,
-          { details: { source: file, pointer: '/drivers', driverId, conflictsWith: owner } },
-        );
-      }
-      this.insertDriverId.run(driverId, id);
-    }
-    for (const [kind, value] of row.facets) this.insertFacet.run(kind, value, id);
+    this.insertDoc.run(id, row.doc);
+    for (const driverId of row.driverIds) this.insertDriver.run(id, driverId);
+    for (const [kind, value] of row.facets) this.insertFacet.run(id, kind, value);
     this.insertFts.run(id, row.fts);
     this.upsertSource.run(stamp.path, stamp.size, stamp.mtimeNs);
   }
@@ -294,6 +286,47 @@ export class IndexWriter {
     const statement = this.db.prepare('INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)');
     for (const [key, value] of Object.entries(values)) statement.run(key, value);
   }
+}
+
+export type ConflictRule = 'name' | 'driver-id' | 'confusable';
+
+export interface Conflict {
+  rule: ConflictRule;
+  /** The later package, which the conflict is reported against. */
+  package: ConflictSide;
+  /** The package it clashes with. */
+  other: ConflictSide;
+  /** The driver id both declare (rule driver-id). */
+  driverId?: string;
+}
+
+const SIDE = (t: string) => `${t}.name AS ${t}_name, ${t}.ecosystem AS ${t}_ecosystem, ${t}.source AS ${t}_source`;
+
+/**
+ * The rules across packages, checked as a set for the packages with id >=
+ * `from` (all of them when 0): a name is listed once per ecosystem; a driver
+ * id is declared by one package; no two names share a confusable skeleton.
+ * Each clash is reported once, against the later of the two packages.
+ */
+export function findConflicts(db: Db, from: number, limit = 100): Conflict[] {
+  type Row = Record<string, string>;
+  const side = (row: Row, t: string): ConflictSide => ({ name: row[`${t}_name`]!, ecosystem: row[`${t}_ecosystem`]!, source: row[`${t}_source`]! });
+  const run = (rule: ConflictRule, sql: string): Conflict[] =>
+    (db.prepare(sql).all({ from, limit }) as Row[]).map((row) => ({
+      rule,
+      package: side(row, 'a'),
+      other: side(row, 'b'),
+      ...(row.driver_id ? { driverId: row.driver_id } : {}),
+    }));
+  return [
+    ...run('name', `SELECT ${SIDE('a')}, ${SIDE('b')} FROM packages a JOIN packages b ON b.name = a.name AND b.ecosystem = a.ecosystem AND b.id < a.id WHERE a.id >= @from LIMIT @limit`),
+    ...run(
+      'driver-id',
+      `SELECT ${SIDE('a')}, ${SIDE('b')}, d1.driver_id FROM drivers d1 JOIN drivers d2 ON d2.driver_id = d1.driver_id AND (d2.package_id < d1.package_id OR (d2.package_id = d1.package_id AND d2.rowid < d1.rowid))
+       JOIN packages a ON a.id = d1.package_id JOIN packages b ON b.id = d2.package_id WHERE d1.package_id >= @from LIMIT @limit`,
+    ),
+    ...run('confusable', `SELECT ${SIDE('a')}, ${SIDE('b')} FROM packages a JOIN packages b ON b.skeleton = a.skeleton AND b.name <> a.name AND b.id < a.id WHERE a.id >= @from LIMIT @limit`),
+  ];
 }
 
 export interface SearchPlan {
@@ -320,14 +353,11 @@ export interface SearchRow {
 
 const WILDCARD_FACETS: ReadonlySet<FacetKind> = new Set(['adapter', 'llm']);
 
-/**
- * Ranks candidates in tiers: 0 exact name, 1 name prefix, 2 capability equal
- * to the query, 3 full-text hit. Within the first three tiers relevance is
- * equal, so the label decides (Verified/Reference before Community); in the
- * text tier bm25 decides and the label breaks ties.
- */
-export function runSearch(db: Db, plan: SearchPlan): SearchRow[] {
-  const params: Record<string, unknown> = { limit: plan.limit };
+/** Name-prefix candidates considered, in name order, before ranking (a prefix such as "mcs-" matches nearly everything). */
+const PREFIX_CANDIDATES = 1000;
+
+/** SQL conditions on packages `p` for the plan's filters, with their parameters added to `params`. */
+function filterConditions(plan: SearchPlan, params: Record<string, unknown>): string[] {
   const where: string[] = [];
   for (const [kind, values] of Object.entries(plan.filters) as Array<[string, string[] | undefined]>) {
     if (!values || values.length === 0) continue;
@@ -344,37 +374,52 @@ export function runSearch(db: Db, plan: SearchPlan): SearchRow[] {
       where.push(`EXISTS (SELECT 1 FROM facets f WHERE f.kind = @kind_${kind} AND f.value IN (${list.join(', ')}) AND f.package_id = p.id)`);
     }
   }
-  const filter = where.length > 0 ? `WHERE ${where.join(' AND ')}` : '';
+  return where;
+}
+
+/**
+ * Ranks candidates in tiers: 0 exact name, 1 name prefix, 2 capability equal
+ * to the query, 3 full-text hit. Within the first three tiers relevance is
+ * equal, so the label decides (Verified/Reference before Community); in the
+ * text tier bm25 decides and the label breaks ties. Each tier applies the
+ * filters and its own limit before the tiers are merged, so a common word
+ * never drags every matching row through the merge.
+ */
+export function runSearch(db: Db, plan: SearchPlan): SearchRow[] {
+  const params: Record<string, unknown> = { limit: plan.limit };
+  const conditions = filterConditions(plan, params);
+  const and = conditions.map((c) => ` AND ${c}`).join('');
   const columns = 'p.id, p.name, p.ecosystem, p.class, p.description, p.label, p.latest, p.summary';
   if (plan.text === '') {
-    const sql = `SELECT ${columns}, 0 AS tier, 0 AS score FROM packages p ${filter} ORDER BY p.label_rank, p.name LIMIT @limit`;
-    return db.prepare(sql).all(params) as SearchRow[];
+    const where = conditions.length > 0 ? `WHERE ${conditions.join(' AND ')}` : '';
+    return db.prepare(`SELECT ${columns}, 0 AS tier, 0 AS score FROM packages p ${where} ORDER BY p.label_rank, p.name LIMIT @limit`).all(params) as SearchRow[];
   }
   params.text = plan.text;
   params.textEnd = plan.text + '\uffff';
+  params.prefixCandidates = PREFIX_CANDIDATES;
   const branches = [
-    `SELECT id, 0 AS tier, 0.0 AS score FROM packages WHERE name = @text`,
-    `SELECT id, 1, 0.0 FROM packages WHERE name > @text AND name < @textEnd`,
-    `SELECT package_id, 2, 0.0 FROM facets WHERE kind = 'capability' AND value = @text`,
+    `SELECT p.id, 0 AS tier, 0.0 AS score FROM packages p WHERE p.name = @text${and}`,
+    `SELECT id, 1, 0.0 FROM (SELECT p.id FROM packages p WHERE p.name > @text AND p.name < @textEnd${and} ORDER BY p.name LIMIT @prefixCandidates)`,
+    `SELECT id, 2, 0.0 FROM (SELECT p.id FROM facets c JOIN packages p ON p.id = c.package_id
+       WHERE c.kind = 'capability' AND c.value = @text${and} ORDER BY p.label_rank, p.name LIMIT @limit)`,
   ];
   if (plan.match) {
     params.match = plan.match;
-    branches.push(`SELECT rowid, 3, bm25(packages_fts, ${BM25_WEIGHTS}) FROM packages_fts WHERE packages_fts MATCH @match`);
+    branches.push(`SELECT id, 3, score FROM (SELECT p.id, t.rank AS score FROM packages_fts t JOIN packages p ON p.id = t.rowid
+       WHERE packages_fts MATCH @match${and} ORDER BY t.rank LIMIT @limit)`);
   }
   const sql = `
     WITH hits (id, tier, score) AS (${branches.join(' UNION ALL ')}),
     best AS (SELECT id, min(tier) AS tier, min(score) AS score FROM hits GROUP BY id)
     SELECT ${columns}, b.tier, b.score FROM best b JOIN packages p ON p.id = b.id
-    ${filter}
     ORDER BY b.tier, CASE WHEN b.tier < 3 THEN p.label_rank ELSE 0 END, b.score, p.label_rank, p.name
     LIMIT @limit`;
   return db.prepare(sql).all(params) as SearchRow[];
 }
 
 export function findPackages(db: Db, name: string, ecosystem?: string): Array<{ doc: string; ecosystem: string; source: string; latest: string | null; summary: string }> {
-  const sql = ecosystem
-    ? 'SELECT doc, ecosystem, source, latest, summary FROM packages WHERE name = ? AND ecosystem = ?'
-    : 'SELECT doc, ecosystem, source, latest, summary FROM packages WHERE name = ? ORDER BY ecosystem';
+  const columns = 'd.doc, p.ecosystem, p.source, p.latest, p.summary FROM packages p JOIN docs d ON d.package_id = p.id';
+  const sql = ecosystem ? `SELECT ${columns} WHERE p.name = ? AND p.ecosystem = ?` : `SELECT ${columns} WHERE p.name = ? ORDER BY p.ecosystem`;
   const statement = db.prepare(sql);
   return (ecosystem ? statement.all(name, ecosystem) : statement.all(name)) as Array<{
     doc: string;

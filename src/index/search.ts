@@ -58,10 +58,20 @@ export function queryTerms(query: string): string[] {
   return words.filter((w) => !OPERATOR_WORDS.has(w)).map((w) => w.toLowerCase()).slice(0, MAX_TERMS);
 }
 
-/** An FTS5 expression that matches entries containing every term as a word prefix. */
+/** Words every MCS package name contains: they narrow nothing, so they are not searched for unless alone. */
+const STOP_TERMS = new Set(['mcs']);
+
+/**
+ * An FTS5 expression matching entries that contain every term; the last term
+ * also matches as a word prefix (as a person types). Earlier terms are exact:
+ * FTS5 materialises the whole doclist of a prefix term, which is costly for
+ * common words.
+ */
 export function toMatchExpression(terms: string[]): string | null {
-  if (terms.length === 0) return null;
-  return terms.map((t) => `"${t.replace(/"/g, '""')}"*`).join(' ');
+  const useful = terms.filter((t) => !STOP_TERMS.has(t));
+  const chosen = useful.length > 0 ? useful : terms;
+  if (chosen.length === 0) return null;
+  return chosen.map((t, i) => `"${t.replace(/"/g, '""')}"${i === chosen.length - 1 ? '*' : ''}`).join(' ');
 }
 
 function asList<T extends string>(value: T | T[] | undefined): T[] | undefined {

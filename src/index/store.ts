@@ -241,13 +241,14 @@ function resolveStore(options: OpenIndexOptions): Resolved {
  * working) until it is pruned.
  */
 async function buildAndPublish(store: Resolved, onProgress?: (p: BuildProgress) => void): Promise<string> {
-  const { buildDatabase } = await import('./build.js');
+  const { buildDatabase, readRows } = await import('./build.js');
   const sources = listSources(store.indexDir);
   const id = `index-${Date.now().toString(36)}-${process.pid}-${randomBytes(4).toString('hex')}`;
   const partial = join(store.storeDir, `${id}.sqlite.partial`);
   const name = `${id}.sqlite`;
   try {
-    buildDatabase(store.indexDir, partial, sources, onProgress ? { busyTimeoutMs: store.busyTimeoutMs, onProgress } : { busyTimeoutMs: store.busyTimeoutMs });
+    const options = onProgress ? { busyTimeoutMs: store.busyTimeoutMs, onProgress } : { busyTimeoutMs: store.busyTimeoutMs };
+    buildDatabase(partial, readRows(store.indexDir, sources), sources.length, store.indexDir, options);
     fsyncFile(partial);
     renameSync(partial, join(store.storeDir, name));
   } catch (error) {
@@ -345,7 +346,7 @@ export async function openIndex(options: OpenIndexOptions = {}): Promise<McsInde
         action = 'built';
       } else if (changedFiles > 0) {
         const { applyDiff } = await import('./build.js');
-        applyDiff(db, file, store.indexDir, diff, { busyTimeoutMs: store.busyTimeoutMs });
+        applyDiff(db, file, store.indexDir, diff, options.onProgress ? { busyTimeoutMs: store.busyTimeoutMs, onProgress: options.onProgress } : { busyTimeoutMs: store.busyTimeoutMs });
         action = 'updated';
       }
     }
