@@ -7,5 +7,8 @@ export default defineConfig({
     hookTimeout: 60_000,
     pool: 'forks',
     setupFiles: ['test/helpers/matchers.ts'],
+    // the signing client honours proxy settings; loopback test services must never go through one
+    env: { NO_PROXY: '127.0.0.1,localhost,::1', no_proxy: '127.0.0.1,localhost,::1' },
+    reporters: ['default', './test/helpers/summary-reporter.ts'],
   },
 });

@@ -29,6 +29,33 @@ export type IndexErrorCode =
   | 'E_NOT_FOUND'
   | 'E_AMBIGUOUS';
 
+/**
+ * Verification failures: the artifact, its signatures or its attestations are
+ * not what the trust inputs require. These exit 1.
+ */
+export type TrustErrorCode =
+  | 'E_INTEGRITY_MISMATCH'
+  | 'E_SIZE_MISMATCH'
+  | 'E_MANIFEST_MISMATCH'
+  | 'E_TARBALL_INVALID'
+  | 'E_SIGNATURE_MISSING'
+  | 'E_SIGNATURE_INVALID'
+  | 'E_SIGNATURE_KEY_UNKNOWN'
+  | 'E_SIGNATURE_KEY_EXPIRED'
+  | 'E_PROVENANCE_MISSING'
+  | 'E_PROVENANCE_INVALID'
+  | 'E_ATTESTATION_MALFORMED'
+  | 'E_ATTESTATION_PAYLOAD_TYPE'
+  | 'E_ATTESTATION_PREDICATE'
+  | 'E_ATTESTATION_SUBJECT'
+  | 'E_ATTESTATION_KEYID'
+  | 'E_IDENTITY_MISMATCH'
+  | 'E_PUBLISH_ATTESTATION_MISSING'
+  | 'E_PUBLISH_ATTESTATION_INVALID';
+
+/** Trust inputs (trusted root, registry keys) that cannot be used. */
+export type TrustInputErrorCode = 'E_TRUST_ROOT' | 'E_REGISTRY_KEYS';
+
 /** Command-line and API arguments. */
 export type UsageErrorCode = 'E_USAGE' | 'E_QUERY_EMPTY';
 
@@ -37,6 +64,8 @@ export type McsErrorCode =
   | ManifestErrorCode
   | IndexErrorCode
   | UsageErrorCode
+  | TrustErrorCode
+  | TrustInputErrorCode
   | 'E_INTERNAL';
 
 export interface McsErrorOptions {
@@ -72,7 +101,26 @@ export function isMcsError<C extends McsErrorCode>(
  * Codes that mean "the thing checked is not trustworthy or not allowed" (exit
  * 1); every other code is a usage or operational error (exit 2).
  */
-const FAILURE_CODES: ReadonlySet<McsErrorCode> = new Set<McsErrorCode>([]);
+export const FAILURE_CODES: ReadonlySet<McsErrorCode> = new Set<McsErrorCode>([
+  'E_INTEGRITY_MISMATCH',
+  'E_SIZE_MISMATCH',
+  'E_MANIFEST_MISMATCH',
+  'E_TARBALL_INVALID',
+  'E_SIGNATURE_MISSING',
+  'E_SIGNATURE_INVALID',
+  'E_SIGNATURE_KEY_UNKNOWN',
+  'E_SIGNATURE_KEY_EXPIRED',
+  'E_PROVENANCE_MISSING',
+  'E_PROVENANCE_INVALID',
+  'E_ATTESTATION_MALFORMED',
+  'E_ATTESTATION_PAYLOAD_TYPE',
+  'E_ATTESTATION_PREDICATE',
+  'E_ATTESTATION_SUBJECT',
+  'E_ATTESTATION_KEYID',
+  'E_IDENTITY_MISMATCH',
+  'E_PUBLISH_ATTESTATION_MISSING',
+  'E_PUBLISH_ATTESTATION_INVALID',
+]);
 
 export function exitCodeFor(error: unknown): 1 | 2 {
   return isMcsError(error) && FAILURE_CODES.has(error.code) ? 1 : 2;

@@ -1,0 +1,90 @@
+/**
+ * Who built it (DESIGN.md §4 check 4): the signing certificate's identity
+ * against the identity the index pins, compared exactly (never an unanchored
+ * regex). Certificates issued before mid-2023 carry only Fulcio's older
+ * extensions (.1.5 repository as owner/repo, .1.6 ref) and the workflow in
+ * the SAN; their runner environment was never recorded, so a rule that needs
+ * a hosted runner treats it as unknown, not as met.
+ */
+import type { CertificateFields } from './sigstore.js';
+
+const OID = (n: number) => `1.3.6.1.4.1.57264.1.${n}`;
+const GITHUB = 'https://github.com/';
+
+/** The identity a certificate states, normalized to one shape whichever extensions it has. */
+export interface ObservedIdentity {
+  issuer: string | null;
+  /** https://github.com/owner/repo */
+  repository: string | null;
+  /** Workflow path inside the repository, when the build signer is a workflow of that repository. */
+  workflow: string | null;
+  /** The full build signer URI (workflow@ref). */
+  buildSigner: string | null;
+  ref: string | null;
+  runner: string | null;
+  /** True when only the pre-2023 extensions were present. */
+  legacy: boolean;
+}
+
+/** The identity the index (or the user) requires. */
+export interface ExpectedIdentity {
+  issuer: string;
+  repository: string;
+  workflow?: string;
+  /** Exact ref, or a prefix ending in * (refs/tags/v*). */
+  ref?: string;
+  runner?: 'github-hosted' | 'any';
+}
+
+export function observedIdentity(certificate: CertificateFields): ObservedIdentity {
+  const ext = certificate.extensions;
+  const legacy = ext[OID(12)] === undefined;
+  const repository = ext[OID(12)] ?? (ext[OID(5)] ? GITHUB + ext[OID(5)] : null);
+  const buildSigner = ext[OID(9)] ?? certificate.subjectAlternativeName;
+  let workflow: string | null = null;
+  if (repository && buildSigner?.startsWith(repository + '/')) {
+    const rest = buildSigner.slice(repository.length + 1);
+    const at = rest.lastIndexOf('@');
+    workflow = at === -1 ? rest : rest.slice(0, at);
+  }
+  return {
+    issuer: ext[OID(8)] ?? ext[OID(1)] ?? null,
+    repository,
+    workflow,
+    buildSigner: buildSigner ?? null,
+    ref: ext[OID(14)] ?? ext[OID(6)] ?? null,
+    runner: ext[OID(11)] ?? null,
+    legacy,
+  };
+}
+
+/** A ref pattern matches exactly, or by prefix when it ends in a single trailing *. */
+export function refMatches(pattern: string, ref: string): boolean {
+  return pattern.endsWith('*') ? ref.startsWith(pattern.slice(0, -1)) : ref === pattern;
+}
+
+/** Normalizes github.com/owner/repo, https://github.com/owner/repo(.git) to https://github.com/owner/repo. */
+export function normalizeRepository(value: string): string {
+  const trimmed = value.trim().replace(/\.git$/, '').replace(/\/+$/, '');
+  return /^https?:\/\//.test(trimmed) ? trimmed.replace(/^http:/, 'https:') : `https://${trimmed}`;
+}
+
+export interface IdentityMismatch {
+  field: 'issuer' | 'repository' | 'workflow' | 'ref' | 'runner';
+  expected: string;
+  found: string | null;
+}
+
+/** The first field that differs, or null when the certificate states the expected identity. */
+export function compareIdentity(observed: ObservedIdentity, expected: ExpectedIdentity): IdentityMismatch | null {
+  if (observed.issuer !== expected.issuer) return { field: 'issuer', expected: expected.issuer, found: observed.issuer };
+  if (observed.repository !== expected.repository) return { field: 'repository', expected: expected.repository, found: observed.repository };
+  if (expected.workflow !== undefined && observed.workflow !== expected.workflow) {
+    return { field: 'workflow', expected: expected.workflow, found: observed.workflow ?? observed.buildSigner };
+  }
+  if (expected.ref !== undefined && (observed.ref === null || !refMatches(expected.ref, observed.ref))) return { field: 'ref', expected: expected.ref, found: observed.ref };
+  if ((expected.runner ?? 'github-hosted') === 'github-hosted' && observed.runner !== 'github-hosted') {
+    return { field: 'runner', expected: 'github-hosted', found: observed.runner };
+  }
+  return null;
+}

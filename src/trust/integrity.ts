@@ -1,0 +1,72 @@
+/**
+ * Integrity of the bytes themselves (DESIGN.md §4 check 1): the SRI sha512 of
+ * the tarball equals the index pin and the registry's dist.integrity, its
+ * size equals the pin, and its own package.json names the requested package
+ * and version (a mismatch is manifest confusion).
+ */
+import ssri from 'ssri';
+import { isMcsError } from '../errors.js';
+import { readTarball, tarballManifest } from '../tar/read.js';
+import { fail, pass, skip, type CheckResult } from './result.js';
+
+export interface IntegrityInput {
+  name: string;
+  version: string;
+  bytes: Uint8Array;
+  /** What the index pins for this version, when it is listed. */
+  pinned?: { integrity: string; size?: number };
+  /** dist.integrity from the registry's packument, when fetched. */
+  registryIntegrity?: string;
+}
+
+/** SRI sha512 of the bytes, as npm writes dist.integrity. */
+export function sha512Integrity(bytes: Uint8Array): string {
+  return ssri.fromData(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), { algorithms: ['sha512'] }).toString();
+}
+
+export function checkIntegrity(input: IntegrityInput): CheckResult[] {
+  const spec = `${input.name}@${input.version}`;
+  const computed = sha512Integrity(input.bytes);
+  const evidence = { computed, pinned: input.pinned?.integrity ?? null, registry: input.registryIntegrity ?? null };
+  const results: CheckResult[] = [];
+  const expectations: Array<[string, string]> = [];
+  if (input.pinned) expectations.push(['the index pin', input.pinned.integrity]);
+  if (input.registryIntegrity) expectations.push(["the registry's dist.integrity", input.registryIntegrity]);
+  const mismatch = expectations.find(([, expected]) => !ssri.checkData(Buffer.from(input.bytes), expected));
+  if (mismatch) {
+    results.push(fail('integrity', 'E_INTEGRITY_MISMATCH', `${spec}: tarball digest ${computed} does not match ${mismatch[0]} ${mismatch[1]}`, evidence));
+  } else if (expectations.length === 0) {
+    results.push(skip('integrity', `${spec}: no pinned digest to compare; the digest is checked against the attestation subject`, evidence));
+  } else {
+    results.push(pass('integrity', `${spec}: sha512 matches ${expectations.map(([what]) => what).join(' and ')}`, evidence));
+  }
+  if (input.pinned?.size !== undefined) {
+    const size = input.bytes.byteLength;
+    results.push(
+      size === input.pinned.size
+        ? pass('size', `${spec}: ${size} bytes as pinned`, { size })
+        : fail('size', 'E_SIZE_MISMATCH', `${spec}: expected ${input.pinned.size} bytes, got ${size}`, { expected: input.pinned.size, found: size }),
+    );
+  }
+  results.push(checkManifest(input));
+  return results;
+}
+
+function checkManifest(input: IntegrityInput): CheckResult {
+  const spec = `${input.name}@${input.version}`;
+  let manifest: Record<string, unknown>;
+  try {
+    manifest = tarballManifest(readTarball(input.bytes, { source: spec }), spec);
+  } catch (error) {
+    if (isMcsError(error)) return fail('manifest', 'E_TARBALL_INVALID', error.message, { reason: error.code });
+    throw error;
+  }
+  const found = { name: manifest.name, version: manifest.version };
+  if (found.name !== input.name || found.version !== input.version) {
+    return fail('manifest', 'E_MANIFEST_MISMATCH', `${spec}: the tarball's package.json says ${String(found.name)}@${String(found.version)}`, {
+      expected: { name: input.name, version: input.version },
+      found,
+    });
+  }
+  return pass('manifest', `${spec}: the tarball's package.json names this package and version`, found);
+}

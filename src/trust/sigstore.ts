@@ -1,0 +1,171 @@
+/**
+ * The only module that imports sigstore packages. It turns trust roots into
+ * trust material and verifies bundles with @sigstore/verify, and hands back
+ * plain data: the signed payload, the transparency log facts and the signing
+ * certificate's fields. Identity is never decided here: no verification
+ * policy is passed to the library (its SAN policy is an unanchored regex);
+ * identity.ts compares fields exactly.
+ */
+import { createPublicKey, type KeyObject } from 'node:crypto';
+import { bundleFromJSON, type Bundle } from '@sigstore/bundle';
+import { X509Certificate } from '@sigstore/core';
+import { PublicKey, TrustedRoot } from '@sigstore/protobuf-specs';
+import { Verifier, toSignedEntity, toTrustMaterial, type TrustMaterial } from '@sigstore/verify';
+import { McsError } from '../errors.js';
+import type { RegistryKey } from './roots.js';
+
+export type { TrustMaterial };
+
+/** Fulcio's OID arc for CI identity extensions (github.com/sigstore/fulcio docs/oid-info.md). */
+const FULCIO_ARC = '1.3.6.1.4.1.57264.1.';
+/** Extensions .1.1 to .1.6 (deprecated) hold the raw string; later ones a DER UTF8String. */
+const RAW_VALUE_EXTENSIONS = new Set([1, 2, 3, 4, 5, 6].map((n) => FULCIO_ARC + n));
+
+/** The signing certificate's identity fields, decoded by OID. */
+export interface CertificateFields {
+  subjectAlternativeName: string | null;
+  /** Fulcio extensions by OID (e.g. "1.3.6.1.4.1.57264.1.12"), as text. */
+  extensions: Record<string, string>;
+  notBefore: string;
+  notAfter: string;
+}
+
+export interface TlogFacts {
+  logIndex: string;
+  integratedTime: string | null;
+  kind: string;
+}
+
+export interface VerifiedBundle {
+  mediaType: string;
+  /** The DSSE payload (for a DSSE bundle). */
+  payload?: Buffer;
+  payloadType?: string;
+  /** keyid of the DSSE signature ('' when absent). */
+  signatureKeyid?: string;
+  /** For a keyed bundle: the key hint it names. */
+  keyHint?: string;
+  /** For a certificate bundle: the signer's certificate fields. */
+  certificate?: CertificateFields;
+  tlog: TlogFacts[];
+}
+
+export type BundleOutcome = { ok: true; bundle: VerifiedBundle } | { ok: false; malformed: boolean; reason: string; libraryCode?: string };
+
+function toProtobufKey(key: RegistryKey): PublicKey {
+  return PublicKey.fromJSON({
+    rawBytes: key.publicKey.toString('base64'),
+    keyDetails: 'PKIX_ECDSA_P256_SHA_256',
+    validFor: { ...(key.validFrom ? { start: key.validFrom.toISOString() } : { start: new Date(0).toISOString() }), ...(key.validUntil ? { end: key.validUntil.toISOString() } : {}) },
+  });
+}
+
+/**
+ * Trust material from a trusted root and the registry's attestation keys.
+ * Keys go in as a keyid map with their validity windows, so the library
+ * checks each key against every verified timestamp of the log.
+ */
+export function createTrustMaterial(trustedRoot: Record<string, unknown>, keys: RegistryKey[] = []): TrustMaterial {
+  let root: TrustedRoot;
+  try {
+    root = TrustedRoot.fromJSON(trustedRoot);
+  } catch (cause) {
+    throw new McsError('E_TRUST_ROOT', `the trusted root cannot be read: ${(cause as Error).message}`, { cause });
+  }
+  const map: Record<string, PublicKey> = {};
+  for (const key of keys) if (key.usage === 'any' || key.usage === 'attestations') map[key.keyid] = toProtobufKey(key);
+  return toTrustMaterial(root, map);
+}
+
+/** Trust material that accepts exactly one key for any hint (a managed-key bundle checked against a key the user gives). */
+export function createKeyTrustMaterial(trustedRoot: Record<string, unknown>, pem: string): TrustMaterial {
+  let key: KeyObject;
+  try {
+    key = createPublicKey(pem);
+  } catch (cause) {
+    throw new McsError('E_TRUST_ROOT', `the public key cannot be read: ${(cause as Error).message}`, { cause });
+  }
+  let root: TrustedRoot;
+  try {
+    root = TrustedRoot.fromJSON(trustedRoot);
+  } catch (cause) {
+    throw new McsError('E_TRUST_ROOT', `the trusted root cannot be read: ${(cause as Error).message}`, { cause });
+  }
+  return toTrustMaterial(root, () => ({ publicKey: key, validFor: () => true }));
+}
+
+function decodeExtension(oid: string, value: Buffer, parsed: { subs: Array<{ tag: { number: number }; value: Buffer }> }): string {
+  if (RAW_VALUE_EXTENSIONS.has(oid)) return value.toString('utf8');
+  const inner = parsed.subs[0];
+  // a DER UTF8String (tag 12); anything else is kept as hex so it can never be mistaken for a string
+  return inner && inner.tag.number === 0x0c ? inner.value.toString('utf8') : `hex:${value.toString('hex')}`;
+}
+
+function certificateFields(bundle: Bundle): CertificateFields | undefined {
+  const content = bundle.verificationMaterial.content;
+  let raw: Buffer | undefined;
+  if (content.$case === 'certificate') raw = content.certificate.rawBytes;
+  else if (content.$case === 'x509CertificateChain') raw = content.x509CertificateChain.certificates[0]?.rawBytes;
+  if (!raw) return undefined;
+  const cert = X509Certificate.parse(Buffer.from(raw));
+  const extensions: Record<string, string> = {};
+  for (let n = 1; n <= 40; n++) {
+    const oid = FULCIO_ARC + n;
+    const extension = cert.extension(oid);
+    if (extension) extensions[oid] = decodeExtension(oid, extension.value, extension.valueObj as never);
+  }
+  return { subjectAlternativeName: cert.subjectAltName ?? null, extensions, notBefore: cert.notBefore.toISOString(), notAfter: cert.notAfter.toISOString() };
+}
+
+function describe(bundle: Bundle): VerifiedBundle {
+  const content = bundle.content;
+  const material = bundle.verificationMaterial.content;
+  const certificate = certificateFields(bundle);
+  return {
+    mediaType: bundle.mediaType,
+    ...(content.$case === 'dsseEnvelope'
+      ? {
+          payload: Buffer.from(content.dsseEnvelope.payload),
+          payloadType: content.dsseEnvelope.payloadType,
+          signatureKeyid: content.dsseEnvelope.signatures[0]?.keyid ?? '',
+        }
+      : {}),
+    ...(material.$case === 'publicKey' ? { keyHint: material.publicKey.hint } : {}),
+    ...(certificate ? { certificate } : {}),
+    tlog: bundle.verificationMaterial.tlogEntries.map((entry) => ({
+      logIndex: String(entry.logIndex),
+      integratedTime: entry.integratedTime ? new Date(Number(entry.integratedTime) * 1000).toISOString() : null,
+      kind: `${entry.kindVersion?.kind ?? '?'}/${entry.kindVersion?.version ?? '?'}`,
+    })),
+  };
+}
+
+/**
+ * Verifies a bundle cryptographically: the signature (over `artifact` for a
+ * message-signature bundle, over the DSSE payload otherwise), the
+ * certificate chain to the trusted root, the transparency log entry and its
+ * timestamps, with the library's default thresholds (at least one verified
+ * timestamp, so key and certificate validity are always checked). Never
+ * throws for bad input: the library throws more than VerificationError
+ * (ValidationError, TypeError, 'invalid time'), so every throw is an outcome.
+ */
+export function verifyBundle(bundleJson: unknown, trust: TrustMaterial, artifact?: Buffer): BundleOutcome {
+  let bundle: Bundle;
+  try {
+    bundle = bundleFromJSON(bundleJson);
+  } catch (cause) {
+    return { ok: false, malformed: true, reason: `not a Sigstore bundle: ${(cause as Error).message}` };
+  }
+  try {
+    new Verifier(trust).verify(toSignedEntity(bundle, artifact));
+    return { ok: true, bundle: describe(bundle) };
+  } catch (cause) {
+    const libraryCode = (cause as { code?: unknown }).code;
+    return {
+      ok: false,
+      malformed: false,
+      reason: (cause as Error).message || String(cause),
+      ...(typeof libraryCode === 'string' ? { libraryCode } : {}),
+    };
+  }
+}
