@@ -79,7 +79,7 @@ async function queryFigures(work: string, sizes: number[], filesIndex: { n: numb
       const file = join(work, `synthetic-${n}.sqlite`);
       const t0 = performance.now();
       const rows = (function* (): Generator<SourcedRow> {
-        for (let i = 0; i < n; i++) yield { row: toPackageRow(syntheticEntry(i), `synthetic/${i}.json`), stamp: { path: `synthetic/${i}.json`, size: 1, mtimeNs: '0' } };
+        for (let i = 0; i < n; i++) yield { row: toPackageRow(syntheticEntry(i), `synthetic/${i}.json`), stamp: { path: `synthetic/${i}.json`, size: 1, mtimeNs: '0', ctimeNs: '0', ino: String(i) } };
       })();
       buildDatabase(file, rows, n, 'synthetic', { busyTimeoutMs: 0 });
       note = `loaded from generated rows in ${((performance.now() - t0) / 1000).toFixed(1)} s`;

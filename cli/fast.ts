@@ -18,7 +18,7 @@ const YIELD_TO_YARGS = new Set(['--help', '-h', '--version', '--']);
 
 function parserOptions(options: Record<string, OptionSpec>): parse.Options {
   const byType = (type: OptionSpec['type']): string[] => Object.keys(options).filter((k) => options[k]!.type === type);
-  return { string: byType('string'), boolean: byType('boolean'), number: byType('number'), configuration: { 'camel-case-expansion': false } };
+  return { string: byType('string'), boolean: byType('boolean'), number: byType('number'), configuration: { 'camel-case-expansion': false, 'parse-positional-numbers': false } };
 }
 
 function acceptable(value: unknown, option: OptionSpec): boolean {

@@ -19,7 +19,8 @@ function processStreams(): CliStreams {
 
 /** Runs one mcs-pkg invocation and returns its exit code; never throws. */
 export async function main(argv: readonly string[], streams: CliStreams = processStreams()): Promise<number> {
-  let context = makeContext(streams, { json: argv.includes('--json') });
+  // until the arguments are parsed, errors are shown as JSON if --json (or --json=true) was given
+  let context = makeContext(streams, { json: argv.some((a) => a === '--json' || a === '--json=true') });
   let exitCode = 0;
   const run = async (spec: CommandSpec, args: Record<string, unknown>): Promise<void> => {
     context = makeContext(streams, args as unknown as GlobalArgs);

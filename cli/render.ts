@@ -22,10 +22,16 @@ export function paint(display: Display, style: Style, text: string): string {
   return `\u001b[${open}m${text}\u001b[${close}m`;
 }
 
-/** Control characters from index data are shown escaped, never sent to the terminal. */
+/**
+ * Text from index data is shown, never obeyed: control characters (escape
+ * sequences, hyperlinks, screen clears) and bidirectional overrides (which
+ * can make text read differently from what it is) are shown escaped.
+ */
 export function clean(text: string): string {
   // eslint-disable-next-line no-control-regex
-  return text.replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => (c === '\n' || c === '\t' ? ' ' : `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`));
+  return text.replace(/[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g, (c) =>
+    c === '\n' || c === '\t' ? ' ' : `\\u{${c.charCodeAt(0).toString(16)}}`,
+  );
 }
 
 function cut(text: string, width: number): string {
@@ -64,11 +70,11 @@ export function renderSearch(display: Display, result: SearchResult): string {
     return `No packages match ${JSON.stringify(result.query)}${Object.keys(result.filters).length > 0 ? ' with these filters' : ''}.`;
   }
   const rows = result.results.map((hit) => [
-    hit.name,
+    clean(hit.name),
     hit.label,
     hit.class,
     hit.ecosystem,
-    hit.latest ?? '-',
+    clean(hit.latest ?? '-'),
     clean(hit.description),
   ]);
   const labelColumn = (cell: string): string => labelText(display, cell.trimEnd()) + cell.slice(cell.trimEnd().length);
@@ -82,7 +88,7 @@ function section(display: Display, title: string, lines: string[]): string[] {
 export function renderInfo(display: Display, info: PackageInfo): string {
   const { entry, summary } = info;
   const out: string[] = [
-    `${paint(display, 'bold', entry.name)} ${paint(display, 'dim', `(${entry.ecosystem}, ${entry.class})`)}  ${labelText(display, entry.label.value)}  ${PROVENANCE_TEXT[summary.provenance]}`,
+    `${paint(display, 'bold', clean(entry.name))} ${paint(display, 'dim', `(${entry.ecosystem}, ${entry.class})`)}  ${labelText(display, entry.label.value)}  ${PROVENANCE_TEXT[summary.provenance]}`,
     clean(entry.description),
   ];
   const facts: Array<[string, string | undefined]> = [
@@ -99,7 +105,7 @@ export function renderInfo(display: Display, info: PackageInfo): string {
   out.push(...facts.filter(([, v]) => v !== undefined).map(([k, v]) => `${paint(display, 'dim', k.padEnd(13))}${clean(v!)}`));
   out.push(
     ...section(display, 'Label', [
-      `${entry.label.value}, set by ${clean(entry.label.by)} at ${entry.label.at}`,
+      `${entry.label.value}, set by ${clean(entry.label.by)} at ${clean(entry.label.at)}`,
       clean(entry.label.reason),
     ]),
   );
@@ -125,8 +131,8 @@ export function renderInfo(display: Display, info: PackageInfo): string {
             const state = [v.provenance ? 'provenance' : 'no provenance', v.yanked ? paint(display, 'red', `yanked: ${clean(v.yanked.reason)}`) : '', v.deprecated ? `deprecated: ${clean(v.deprecated.reason)}` : '']
               .filter(Boolean)
               .join(', ');
-            const head = `${version.padEnd(10)} ${state}${v.published ? `, published ${v.published}` : ''}`;
-            const pins = v.integrity ? [`  ${v.integrity}${v.size ? ` (${v.size} bytes)` : ''}`] : (v.files ?? []).map((f) => `  ${f.filename}  ${f.integrity}`);
+            const head = `${clean(version).padEnd(10)} ${state}${v.published ? `, published ${clean(v.published)}` : ''}`;
+            const pins = v.integrity ? [`  ${clean(v.integrity)}${v.size ? ` (${v.size} bytes)` : ''}`] : (v.files ?? []).map((f) => `  ${clean(f.filename)}  ${clean(f.integrity)}`);
             return [head, ...pins];
           }),
     ),
@@ -135,11 +141,11 @@ export function renderInfo(display: Display, info: PackageInfo): string {
     const m = driver.meta;
     const lines = [
       `id ${clean(m.id)}, version ${clean(m.version)}`,
-      `bindings ${m.bindings.map((b) => `${b.capability}/${b.adapter} (${b.spec_format})`).join(', ')}`,
-      `models ${m.target_llms === null || m.target_llms === undefined ? 'none (tool driver)' : m.target_llms.join(', ')}`,
-      `capabilities ${m.capabilities.join(', ') || 'none'}`,
-      ...(driver.tools ?? []).map((t) => `tool ${paint(display, 'bold', t.name)}  ${clean(t.description || t.title || '')}`),
-      ...(driver.metaSource ? [paint(display, 'dim', `declared in ${driver.metaSource}`)] : []),
+      `bindings ${clean(m.bindings.map((b) => `${b.capability}/${b.adapter} (${b.spec_format})`).join(', '))}`,
+      `models ${m.target_llms === null || m.target_llms === undefined ? 'none (tool driver)' : clean(m.target_llms.join(', '))}`,
+      `capabilities ${clean(m.capabilities.join(', ')) || 'none'}`,
+      ...(driver.tools ?? []).map((t) => `tool ${paint(display, 'bold', clean(t.name))}  ${clean(t.description || t.title || '')}`),
+      ...(driver.metaSource ? [paint(display, 'dim', `declared in ${clean(driver.metaSource)}`)] : []),
     ];
     out.push(...section(display, `${driver.kind} ${clean(m.name)}`, lines));
   }
@@ -150,7 +156,7 @@ export function renderInfo(display: Display, info: PackageInfo): string {
       ...(security?.notes ?? []).map((n) => `${n.severity ? `[${n.severity}] ` : ''}${clean(n.text)}`),
     ]),
   );
-  out.push('', paint(display, 'dim', `source ${info.source}`));
+  out.push('', paint(display, 'dim', `source ${clean(info.source)}`));
   return out.join('\n');
 }
 

@@ -43,6 +43,7 @@ function addCommand(y: Argv, spec: CommandSpec, run: (spec: CommandSpec, args: R
 /** Parses with yargs and runs the command it names through `run`. */
 export async function runYargs(argv: readonly string[], version: string, run: (spec: CommandSpec, args: Record<string, unknown>) => Promise<void>): Promise<void> {
   let parser = yargs([...argv])
+    .parserConfiguration({ 'parse-positional-numbers': false })
     .scriptName('mcs-pkg')
     .usage('$0 <command> [options]\n\nDiscovery index and trust gate for MCS (Model Context Standard) drivers.');
   for (const [name, option] of Object.entries(GLOBAL_OPTIONS)) parser = parser.option(name, toYargsOption(option, true));

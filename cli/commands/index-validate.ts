@@ -1,11 +1,10 @@
-import { embeddedIndexDir } from '../../src/config.js';
 import type { Context, GlobalArgs } from '../context.js';
 import { renderValidation } from '../render.js';
 
 /** Exit 1 when the data has problems: validation is a check, and the check failed. */
 export default async function indexValidate(args: GlobalArgs, context: Context): Promise<number> {
-  const { validateIndexDir } = await import('../../src/index/build.js');
-  const report = validateIndexDir(args.index ?? embeddedIndexDir());
+  const { validateIndex } = await import('../../src/index/api.js');
+  const report = await validateIndex(args.index);
   context.out(context.json ? JSON.stringify(report, null, 2) : renderValidation(context.display, report));
   return report.problems.length === 0 ? 0 : 1;
 }

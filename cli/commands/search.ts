@@ -1,4 +1,4 @@
-import type { SearchFilters } from '../../src/index/search.js';
+import { FILTER_KEYS, type SearchFilters } from '../../src/index/search.js';
 import { openCliIndex, type Context, type GlobalArgs } from '../context.js';
 import { renderSearch } from '../render.js';
 
@@ -11,7 +11,7 @@ export default async function search(args: SearchArgs, context: Context): Promis
   const index = await openCliIndex(args, context);
   try {
     const filters: SearchFilters = {};
-    for (const key of ['capability', 'adapter', 'label', 'llm', 'ecosystem', 'class', 'permission'] as const) {
+    for (const key of FILTER_KEYS) {
       if (args[key] !== undefined) (filters as Record<string, unknown>)[key] = args[key];
     }
     const result = index.search(args.query.join(' '), filters, args.limit !== undefined ? { limit: args.limit } : {});

@@ -12,6 +12,7 @@ import type { IndexEntry } from '../manifest/types.js';
 import { assertIndexEntry } from '../manifest/validate.js';
 import {
   IndexWriter,
+  ROWS_VERSION,
   SCHEMA_VERSION,
   configureForBulkBuild,
   configureForServing,
@@ -27,7 +28,7 @@ import {
   type SourceStamp,
 } from './db.js';
 import { toPackageRow } from './rows.js';
-import { listSources, type SourceDiff } from './sources.js';
+import { listSources, misplacedError, type SourceDiff } from './sources.js';
 
 export interface BuildProgress {
   phase: 'index' | 'optimize';
@@ -129,7 +130,17 @@ export interface SourcedRow {
 
 /** Reads, validates and translates each source file, lazily, in order. */
 export function* readRows(indexDir: string, sources: Iterable<SourceStamp>): Generator<SourcedRow> {
-  for (const stamp of sources) yield { row: toPackageRow(readEntry(indexDir, stamp.path), stamp.path), stamp };
+  for (const stamp of sources) {
+    let entry: IndexEntry;
+    try {
+      entry = readEntry(indexDir, stamp.path);
+    } catch (error) {
+      // removed since it was listed: it is simply not part of this build
+      if (error instanceof McsError && (error.cause as NodeJS.ErrnoException | undefined)?.code === 'ENOENT') continue;
+      throw error;
+    }
+    yield { row: toPackageRow(entry, stamp.path), stamp };
+  }
 }
 
 function insertRows(writer: IndexWriter, rows: Iterable<SourcedRow>, total: number, options: BuildOptions): void {
@@ -159,7 +170,7 @@ export function buildDatabase(file: string, rows: Iterable<SourcedRow>, total: n
         insertRows(writer, rows, total, options);
         createSecondaryIndexes(db);
         assertNoConflicts(db, 0, displayRoot);
-        writer.setMeta({ indexDir: displayRoot, builtAt: new Date().toISOString(), schemaVersion: String(SCHEMA_VERSION) });
+        writer.setMeta({ indexDir: displayRoot, builtAt: new Date().toISOString(), schemaVersion: String(SCHEMA_VERSION), rowsVersion: String(ROWS_VERSION) });
       })();
       options.onProgress?.({ phase: 'optimize', done: total, total });
       optimizeFts(db);
@@ -210,8 +221,11 @@ export interface ValidationReport {
  * uses. Nothing is written to disk.
  */
 export function validateIndexDir(indexDir: string): ValidationReport {
-  const sources = listSources(indexDir);
-  const problems: ValidationProblem[] = [];
+  const { sources, misplaced } = listSources(indexDir);
+  const problems: ValidationProblem[] = misplaced.map((rel) => {
+    const error = misplacedError(indexDir, rel);
+    return { code: error.code, message: error.message, source: String(error.details.source) };
+  });
   const db = openDb(':memory:', { create: true, busyTimeoutMs: 0 });
   try {
     const writer = new IndexWriter(db);

@@ -53,7 +53,7 @@ const MIGRATIONS: readonly string[] = [
   CREATE TABLE docs (package_id INTEGER PRIMARY KEY, doc TEXT NOT NULL);
   CREATE TABLE facets (package_id INTEGER NOT NULL, kind TEXT NOT NULL, value TEXT NOT NULL);
   CREATE TABLE drivers (package_id INTEGER NOT NULL, driver_id TEXT NOT NULL);
-  CREATE TABLE sources (path TEXT PRIMARY KEY, size INTEGER NOT NULL, mtime_ns TEXT NOT NULL) WITHOUT ROWID;
+  CREATE TABLE sources (path TEXT PRIMARY KEY, size INTEGER NOT NULL, mtime_ns TEXT NOT NULL, ctime_ns TEXT NOT NULL, ino TEXT NOT NULL) WITHOUT ROWID;
   CREATE VIRTUAL TABLE packages_fts USING fts5(
     name, description, capabilities, adapters, tools, security,
     content = '', contentless_delete = 1, prefix = '2 3', tokenize = 'porter unicode61 remove_diacritics 2'
@@ -71,6 +71,13 @@ const MIGRATIONS: readonly string[] = [
 
 /** The schema version this code writes and reads. */
 export const SCHEMA_VERSION = MIGRATIONS.length;
+
+/**
+ * The version of what rows.ts derives from an entry (facets, summary,
+ * full-text fields). A database built with another one is rebuilt, since
+ * its rows would not be what this code would write.
+ */
+export const ROWS_VERSION = 1;
 
 export type FacetKind = 'capability' | 'adapter' | 'llm' | 'permission';
 
@@ -92,10 +99,13 @@ export interface PackageRow {
   fts: { name: string; description: string; capabilities: string; adapters: string; tools: string; security: string };
 }
 
+/** What identifies the version of a source file that a row was built from (see sources.ts). */
 export interface SourceStamp {
   path: string;
   size: number;
   mtimeNs: string;
+  ctimeNs: string;
+  ino: string;
 }
 
 export interface OpenDbOptions {
@@ -206,7 +216,7 @@ export function readMeta(db: Db): Record<string, string> {
 }
 
 export function readSources(db: Db): Map<string, SourceStamp> {
-  const rows = db.prepare('SELECT path, size, mtime_ns AS mtimeNs FROM sources').all() as SourceStamp[];
+  const rows = db.prepare('SELECT path, size, mtime_ns AS mtimeNs, ctime_ns AS ctimeNs, ino FROM sources').all() as SourceStamp[];
   return new Map(rows.map((r) => [r.path, r]));
 }
 
@@ -257,7 +267,7 @@ export class IndexWriter {
       `INSERT INTO packages_fts (rowid, name, description, capabilities, adapters, tools, security)
        VALUES (?, @name, @description, @capabilities, @adapters, @tools, @security)`,
     );
-    this.upsertSource = db.prepare('INSERT OR REPLACE INTO sources (path, size, mtime_ns) VALUES (?, ?, ?)');
+    this.upsertSource = db.prepare('INSERT OR REPLACE INTO sources (path, size, mtime_ns, ctime_ns, ino) VALUES (@path, @size, @mtimeNs, @ctimeNs, @ino)');
     this.deleteBySource = db.prepare('DELETE FROM packages WHERE source = ?');
     this.deleteSource = db.prepare('DELETE FROM sources WHERE path = ?');
   }
@@ -279,7 +289,7 @@ export class IndexWriter {
     for (const driverId of row.driverIds) this.insertDriver.run(id, driverId);
     for (const [kind, value] of row.facets) this.insertFacet.run(id, kind, value);
     this.insertFts.run(id, row.fts);
-    this.upsertSource.run(stamp.path, stamp.size, stamp.mtimeNs);
+    this.upsertSource.run(stamp);
   }
 
   setMeta(values: Record<string, string>): void {

@@ -23,6 +23,9 @@ export interface SearchFilters {
   permission?: Permission | Permission[];
 }
 
+/** The facet filters, in the order the CLI lists them. */
+export const FILTER_KEYS = ['capability', 'adapter', 'label', 'llm', 'ecosystem', 'class', 'permission'] as const satisfies ReadonlyArray<keyof SearchFilters>;
+
 export interface SearchOptions {
   /** Most results to return. Default DEFAULT_SEARCH_LIMIT, at most MAX_SEARCH_LIMIT. */
   limit?: number;
@@ -97,7 +100,7 @@ export function planSearch(query: string, filters: SearchFilters = {}, options: 
     });
   }
   const planFilters: SearchPlan['filters'] = {};
-  for (const key of ['capability', 'adapter', 'label', 'llm', 'ecosystem', 'class', 'permission'] as const) {
+  for (const key of FILTER_KEYS) {
     const list = asList(filters[key] as string | string[] | undefined);
     if (list) planFilters[key] = list;
   }

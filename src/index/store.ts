@@ -1,6 +1,6 @@
 /**
  * The index store: one folder per index-data source under the cache, holding
- * immutable built databases and a CURRENT file naming the live one.
+ * built databases and a CURRENT file naming the live one.
  *
  * A full build writes `<id>.sqlite.partial` in one transaction, renames it to
  * `<id>.sqlite` once complete, then swaps CURRENT by rename. The live file is
@@ -9,14 +9,14 @@
  * crash at any point leaves the previous CURRENT and its database usable.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, readdirSync, realpathSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, readdirSync, realpathSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { DEFAULT_BUSY_TIMEOUT_MS, defaultCacheDir, embeddedIndexDir } from '../config.js';
 import { McsError, isMcsError } from '../errors.js';
 import type { Ecosystem, IndexEntry } from '../manifest/types.js';
 import type { BuildProgress } from './build.js';
-import { diffSources, listSources, type SourceDiff } from './sources.js';
-import { countPackages, findPackages, guarded, namesWithPrefix, openDb, quickCheck, readMeta, readSources, runSearch, type Db } from './db.js';
+import { diffSources, listSources, misplacedError, type SourceDiff, type SourceListing } from './sources.js';
+import { ROWS_VERSION, countPackages, findPackages, guarded, namesWithPrefix, openDb, quickCheck, readMeta, readSources, runSearch, type Db } from './db.js';
 import type { PackageSummary } from './rows.js';
 import { closestNames, matchKind, planSearch, suggestionPrefixes, type SearchFilters, type SearchHit, type SearchOptions, type SearchResult } from './search.js';
 
@@ -149,6 +149,16 @@ function readCurrent(storeDir: string): string | null {
   return /^index-[0-9a-z-]+\.sqlite$/.test(name) ? name : null;
 }
 
+/** Runs a file operation of the store, reporting a failure as E_INDEX_IO that says what was being done. */
+function storeIo<T>(what: string, fn: () => T): T {
+  try {
+    return fn();
+  } catch (cause) {
+    if (cause instanceof McsError) throw cause;
+    throw new McsError('E_INDEX_IO', `index cache: cannot ${what}: ${(cause as Error).message}`, { cause, details: { operation: what } });
+  }
+}
+
 function fsyncDir(dir: string): void {
   const fd = openSync(dir, 'r');
   try {
@@ -194,7 +204,7 @@ function pidAlive(pid: number): boolean {
 function prune(storeDir: string, keep: ReadonlySet<string>): void {
   const now = Date.now();
   for (const name of readdirSync(storeDir)) {
-    const partial = /^index-[0-9a-z]+-(\d+)-[0-9a-f]+\.sqlite\.partial$/.exec(name);
+    const partial = /^index-[0-9a-z]+-(\d+)-[0-9a-f]+\.sqlite\.partial(-journal|-wal|-shm)?$/.exec(name);
     if (partial) {
       if (!pidAlive(Number(partial[1]))) rmSync(join(storeDir, name), { force: true });
       continue;
@@ -221,7 +231,8 @@ function resolveStore(options: OpenIndexOptions): Resolved {
   try {
     statSync(indexDir);
   } catch (cause) {
-    throw new McsError('E_INDEX_NOT_FOUND', `index folder ${indexDir} does not exist`, { cause, details: { indexDir } });
+    if ((cause as NodeJS.ErrnoException).code === 'ENOENT') throw new McsError('E_INDEX_NOT_FOUND', `index folder ${indexDir} does not exist`, { cause, details: { indexDir } });
+    throw new McsError('E_INDEX_IO', `cannot read index folder ${indexDir}: ${(cause as Error).message}`, { cause, details: { indexDir } });
   }
   const storeDir = storeDirFor(indexDir, cacheDir);
   try {
@@ -240,36 +251,43 @@ function resolveStore(options: OpenIndexOptions): Resolved {
  * current. The previous database stays on disk (and open handles on it keep
  * working) until it is pruned.
  */
-async function buildAndPublish(store: Resolved, onProgress?: (p: BuildProgress) => void): Promise<string> {
+async function buildAndPublish(store: Resolved, onProgress?: (p: BuildProgress) => void, listing?: SourceListing): Promise<string> {
   const { buildDatabase, readRows } = await import('./build.js');
-  const sources = listSources(store.indexDir);
+  const { sources, misplaced } = listing ?? listSources(store.indexDir);
+  if (misplaced.length > 0) throw misplacedError(store.indexDir, misplaced[0]!);
   const id = `index-${Date.now().toString(36)}-${process.pid}-${randomBytes(4).toString('hex')}`;
   const partial = join(store.storeDir, `${id}.sqlite.partial`);
   const name = `${id}.sqlite`;
   try {
     const options = onProgress ? { busyTimeoutMs: store.busyTimeoutMs, onProgress } : { busyTimeoutMs: store.busyTimeoutMs };
     buildDatabase(partial, readRows(store.indexDir, sources), sources.length, store.indexDir, options);
-    fsyncFile(partial);
-    renameSync(partial, join(store.storeDir, name));
+    storeIo('finish the new database', () => {
+      fsyncFile(partial);
+      renameSync(partial, join(store.storeDir, name));
+    });
   } catch (error) {
     for (const suffix of ['', '-wal', '-shm', '-journal']) rmSync(partial + suffix, { force: true });
     throw error;
   }
   const previous = readCurrent(store.storeDir);
-  publishCurrent(store.storeDir, name);
-  prune(store.storeDir, new Set([name, ...(previous ? [previous] : [])]));
+  storeIo('switch CURRENT to the new database', () => publishCurrent(store.storeDir, name));
+  storeIo('prune old databases', () => prune(store.storeDir, new Set([name, ...(previous ? [previous] : [])])));
   return name;
 }
 
-/** Moves a corrupt database (and its WAL files) aside so it can be inspected, and returns where it went. */
-function setAside(file: string): string {
+/**
+ * Moves a corrupt database (and its WAL files) aside so it can be inspected,
+ * unless another process already replaced it; returns where it went.
+ */
+function setAside(storeDir: string, name: string): string | undefined {
+  if (readCurrent(storeDir) !== name) return undefined;
+  const file = join(storeDir, name);
   const target = `${file}.corrupt-${Date.now().toString(36)}`;
-  renameSync(file, target);
-  for (const suffix of ['-wal', '-shm']) {
+  for (const suffix of ['', '-wal', '-shm']) {
     try {
       renameSync(file + suffix, target + suffix);
-    } catch {
-      // no such file
+    } catch (cause) {
+      if ((cause as NodeJS.ErrnoException).code !== 'ENOENT') throw new McsError('E_INDEX_IO', `index cache: cannot set aside ${file}: ${(cause as Error).message}`, { cause });
     }
   }
   return target;
@@ -303,45 +321,69 @@ function needsFullBuild(diff: SourceDiff, total: number): boolean {
   return changes > INCREMENTAL_MAX_FILES && changes > total * INCREMENTAL_MAX_SHARE;
 }
 
+/** The database CURRENT names is gone: another process pruned or replaced it. */
+function isMissing(error: unknown, file: string): boolean {
+  return (error instanceof McsError && error.details.sqlite === 'SQLITE_CANTOPEN') || !existsSync(file);
+}
+
+const OPEN_ATTEMPTS = 3;
+
 /**
  * Opens the index for an index-data folder, building or updating its
- * database first when the folder changed (by file size and modification
- * time). A corrupt database is set aside and rebuilt from index-data; one
- * written by a newer mcs-pkg is refused untouched.
+ * database first when the folder changed (see sources.ts for what counts as
+ * a change). A corrupt database is set aside and rebuilt from index-data; one
+ * written by a newer mcs-pkg is refused untouched; one built by older row
+ * logic is rebuilt. When another process replaces the database meanwhile,
+ * CURRENT is read again (a bounded number of times).
  */
 export async function openIndex(options: OpenIndexOptions = {}): Promise<McsIndex> {
   const store = resolveStore(options);
   const refresh = options.refresh ?? true;
   let action: StoreAction = 'reused';
-  let changedFiles = 0;
   let setAsideAt: string | undefined;
-  let name = readCurrent(store.storeDir);
-  if (name === null) {
-    if (!refresh) throw new McsError('E_INDEX_NOT_FOUND', `no index database has been built for ${store.indexDir}`, { details: { indexDir: store.indexDir } });
-    name = await buildAndPublish(store, options.onProgress);
-    action = 'built';
-  }
-  let file = join(store.storeDir, name);
-  let db: Db;
-  try {
-    db = openChecked(file, store, !refresh);
-  } catch (error) {
-    if (!isMcsError(error, 'E_INDEX_CORRUPT') || !refresh) throw error;
-    setAsideAt = setAside(file);
-    name = await buildAndPublish(store, options.onProgress);
+  let db: Db | undefined;
+  let file = '';
+  for (let attempt = 0; db === undefined; attempt++) {
+    let name = readCurrent(store.storeDir);
+    if (name === null) {
+      if (!refresh) throw new McsError('E_INDEX_NOT_FOUND', `no index database has been built for ${store.indexDir}`, { details: { indexDir: store.indexDir } });
+      name = await buildAndPublish(store, options.onProgress);
+      action = 'built';
+    }
     file = join(store.storeDir, name);
-    db = openChecked(file, store, false);
-    action = 'built';
+    try {
+      db = openChecked(file, store, !refresh);
+    } catch (error) {
+      const lastTry = attempt + 1 >= OPEN_ATTEMPTS;
+      if (refresh && !lastTry && isMcsError(error, 'E_INDEX_CORRUPT')) {
+        setAsideAt = setAside(store.storeDir, name) ?? setAsideAt;
+        if (readCurrent(store.storeDir) === null || readCurrent(store.storeDir) === name) {
+          await buildAndPublish(store, options.onProgress);
+          action = 'built';
+        }
+        continue;
+      }
+      if (!lastTry && isMissing(error, file)) {
+        if (refresh && readCurrent(store.storeDir) === name) {
+          await buildAndPublish(store, options.onProgress);
+          action = 'built';
+        }
+        continue;
+      }
+      throw error;
+    }
   }
+  let changedFiles = 0;
   try {
+    const meta = guarded(file, () => readMeta(db!));
     if (refresh && action === 'reused') {
-      const sources = listSources(store.indexDir);
-      const diff = diffSources(sources, guarded(file, () => readSources(db)));
+      const listing = listSources(store.indexDir);
+      if (listing.misplaced.length > 0) throw misplacedError(store.indexDir, listing.misplaced[0]!);
+      const diff = diffSources(listing.sources, guarded(file, () => readSources(db!)));
       changedFiles = diff.changed.length + diff.removed.length;
-      if (changedFiles > 0 && needsFullBuild(diff, sources.length)) {
+      if (meta.rowsVersion !== String(ROWS_VERSION) || (changedFiles > 0 && needsFullBuild(diff, listing.sources.length))) {
         db.close();
-        name = await buildAndPublish(store, options.onProgress);
-        file = join(store.storeDir, name);
+        file = join(store.storeDir, await buildAndPublish(store, options.onProgress, listing));
         db = openChecked(file, store, false);
         action = 'built';
       } else if (changedFiles > 0) {
@@ -350,12 +392,11 @@ export async function openIndex(options: OpenIndexOptions = {}): Promise<McsInde
         action = 'updated';
       }
     }
-    const meta = guarded(file, () => readMeta(db));
     const status: IndexStatus = {
       indexDir: store.indexDir,
       database: file,
-      packages: guarded(file, () => countPackages(db)),
-      builtAt: meta.builtAt ?? null,
+      packages: guarded(file, () => countPackages(db!)),
+      builtAt: guarded(file, () => readMeta(db!)).builtAt ?? null,
       action,
       changedFiles,
       ...(setAsideAt ? { setAside: setAsideAt } : {}),

@@ -104,14 +104,17 @@ function classify(base: string): Omit<ParsedName, 'name' | 'scope'> | null {
 }
 
 /**
- * Folds the ASCII look-alikes a typosquat relies on (0/o, 1/l/i, rn/m, vv/w,
- * cl/d, 5/s) so that two names with the same skeleton can be refused as
- * confusable. Only ever compared, never shown.
+ * Folds the ASCII look-alikes a typosquat relies on (0/o, 1/l/i, 5/s, rn/m,
+ * vv/w, cl/d) so that two names with the same skeleton can be refused as
+ * confusable. Single characters fold first, and the folds repeat until
+ * nothing changes, so c1oud, cioud and cloud all reach the same skeleton.
+ * Only ever compared, never shown.
  */
 export function confusableSkeleton(name: string): string {
-  return name
-    .replace(/rn/g, 'm')
-    .replace(/vv/g, 'w')
-    .replace(/cl/g, 'd')
-    .replace(/[01i5]/g, (c) => ({ '0': 'o', '1': 'l', i: 'l', '5': 's' })[c as '0' | '1' | 'i' | '5']);
+  let current = name.replace(/[01i5]/g, (c) => ({ '0': 'o', '1': 'l', i: 'l', '5': 's' })[c as '0' | '1' | 'i' | '5']);
+  for (;;) {
+    const next = current.replace(/rn/g, 'm').replace(/vv/g, 'w').replace(/cl/g, 'd');
+    if (next === current) return current;
+    current = next;
+  }
 }

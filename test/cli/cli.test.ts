@@ -4,6 +4,7 @@ import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { wantsColor } from '../../cli/context.js';
 import { npmDriver, removeDir, tempDir, writeEntry, writeIndex } from '../helpers/index-data.js';
 
 const BIN = fileURLToPath(new URL('../../dist/cli/bin.js', import.meta.url));
@@ -62,10 +63,18 @@ describe('search', () => {
     expect(JSON.parse(stdout).results.map((r: { name: string }) => r.name)).toEqual(['mcs-adapter-smb']);
   });
 
-  it('colours only when asked or on a terminal, never with NO_COLOR', () => {
+  it('colours only when asked or on a terminal', () => {
     expect(run(['search', 'csv']).stdout).not.toContain('\u001b[');
     expect(run(['search', 'csv', '--color']).stdout).toContain('\u001b[');
-    expect(run(['search', 'csv', '--color=false'], { NO_COLOR: '1' }).stdout).not.toContain('\u001b[');
+  });
+
+  it('honours NO_COLOR on a terminal, and an explicit --color over it', () => {
+    const terminal = { stdout: { write: () => true, isTTY: true }, stderr: { write: () => true }, env: {} };
+    expect(wantsColor(terminal, undefined)).toBe(true);
+    expect(wantsColor({ ...terminal, env: { NO_COLOR: '1' } }, undefined)).toBe(false);
+    expect(wantsColor({ ...terminal, env: { NO_COLOR: '' } }, undefined)).toBe(true);
+    expect(wantsColor({ ...terminal, env: { TERM: 'dumb' } }, undefined)).toBe(false);
+    expect(wantsColor({ ...terminal, env: { NO_COLOR: '1' } }, true)).toBe(true);
   });
 
   it('exits 2 with E_QUERY_EMPTY when there is nothing to search for', () => {
@@ -173,6 +182,21 @@ describe('index commands and other index folders', () => {
     const json = JSON.parse(run(['index', 'validate', '--index', bad, '--json']).stdout);
     expect(json.problems.map((p: { code: string }) => p.code).sort()).toEqual(['E_JSON_DUPLICATE_KEY', 'E_NAME_CLASS']);
     removeDir(bad);
+  });
+
+  it('never sends escape sequences or bidi overrides from index data to the terminal', () => {
+    const hostile = tempDir('mcs-cli-hostile-');
+    const entry = npmDriver('mcs-driver-evil', { description: 'clear \u001b[2J screen \u202eesrever' });
+    entry.drivers![0]!.meta.bindings[0]!.spec_format = 'x\u001b]8;;https://attacker.invalid\u0007link';
+    entry.drivers![0]!.meta.target_llms = ['m\u001b[31m'];
+    writeEntry(hostile, entry);
+    for (const args of [['info', 'mcs-driver-evil'], ['search', 'evil']]) {
+      const { status, stdout } = run([...args, '--index', hostile]);
+      expect(status).toBe(0);
+      expect(stdout).not.toMatch(/[\u001b\u0007\u202e]/);
+    }
+    expect(run(['info', 'mcs-driver-evil', '--index', hostile]).stdout).toContain('\\u{1b}]8;;https://attacker.invalid');
+    removeDir(hostile);
   });
 
   it('exits 2 with E_INDEX_NOT_FOUND for a missing folder', () => {

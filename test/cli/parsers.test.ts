@@ -35,6 +35,8 @@ describe('quick parser and yargs agree', () => {
     ['info', 'pypi:mcs-driver-rest', '--ecosystem', 'pypi', '--index', '/tmp/x', '--cache-dir', '/tmp/c'],
     ['index', 'build', '--index', '/tmp/x'],
     ['index', 'validate', '--json'],
+    ['search', '1e3', '0x10'],
+    ['info', '007'],
   ])('%j', async (...argv) => {
     const fast = fastParse(argv);
     expect(fast).not.toBeNull();
@@ -58,6 +60,10 @@ describe('quick parser and yargs agree', () => {
     [[]],
   ])('leaves %j to yargs', (argv) => {
     expect(fastParse(argv)).toBeNull();
+  });
+
+  it('keeps words that look like numbers as typed', () => {
+    expect(fastParse(['search', '1e3', '0x10'])!.args.query).toEqual(['1e3', '0x10']);
   });
 
   it('covers every command in the table', () => {

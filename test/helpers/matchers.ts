@@ -23,24 +23,29 @@ function check(error: unknown, code: string): { pass: boolean; message: () => st
   };
 }
 
+/**
+ * Synchronous for a function that throws or returns, so an un-awaited
+ * assertion still fails its own test; only a promise (or a function returning
+ * one) makes the matcher async, and then it must be awaited.
+ */
 expect.extend({
-  async toThrowWithCode(received: unknown, code: string) {
+  toThrowWithCode(received: unknown, code: string) {
+    const settle = (promise: PromiseLike<unknown>) =>
+      Promise.resolve(promise).then(
+        () => ({ pass: false, message: () => `expected a rejection with code ${code}, but it resolved` }),
+        (error: unknown) => check(error, code),
+      );
     if (typeof received === 'function') {
+      let returned: unknown;
       try {
-        await (received as () => unknown)();
+        returned = (received as () => unknown)();
       } catch (error) {
         return check(error, code);
       }
+      if (returned && typeof (returned as PromiseLike<unknown>).then === 'function') return settle(returned as PromiseLike<unknown>);
       return { pass: false, message: () => `expected a throw with code ${code}, but nothing was thrown` };
     }
-    if (received instanceof Promise) {
-      try {
-        await received;
-      } catch (error) {
-        return check(error, code);
-      }
-      return { pass: false, message: () => `expected a rejection with code ${code}, but the promise resolved` };
-    }
+    if (received && typeof (received as PromiseLike<unknown>).then === 'function') return settle(received as PromiseLike<unknown>);
     return check(received, code);
   },
 });

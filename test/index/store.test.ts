@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { readFileSync, readdirSync, statSync, symlinkSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { readFileSync, readdirSync, rmSync, statSync, symlinkSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -23,13 +23,12 @@ function currentDb(): string {
   return join(storeDir, readFileSync(join(storeDir, 'CURRENT'), 'utf8').trim());
 }
 
-/** Bumps a file's modification time so the change is seen even within one clock tick. */
-function touchLater(file: string, seconds: number): void {
-  const t = new Date(Date.now() + seconds * 1000);
-  utimesSync(file, t, t);
+/** Lets written files age past one filesystem clock tick, so they are not "racy" (see sources.ts) when listed. */
+function settle(): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, 60));
 }
 
-beforeEach(() => {
+beforeEach(async () => {
   indexDir = tempDir('mcs-index-');
   cacheDir = tempDir('mcs-cache-');
   writeIndex(indexDir, [
@@ -39,6 +38,7 @@ beforeEach(() => {
     npmDriver('mcs-driver-rest', { description: 'Calls REST APIs described by OpenAPI', security: { permissions: ['network'], notes: [{ text: 'Can reach any host the specification names' }] } }),
     { ...npmDriver('mcs-adapter-localfs', { description: 'Local filesystem access' }), class: 'adapter', drivers: [] },
   ]);
+  await settle();
 });
 
 afterEach(() => {
@@ -149,8 +149,8 @@ describe('keeping the database in step with index-data', () => {
     const database = first.status.database;
     first.close();
     open.length = 0;
-    const file = writeEntry(indexDir, npmDriver('mcs-driver-rest', { description: 'Speaks to GraphQL gateways too' }));
-    touchLater(file, 5);
+    writeEntry(indexDir, npmDriver('mcs-driver-rest', { description: 'Speaks to GraphQL gateways too' }));
+    await settle();
     const second = await openTest();
     expect(second.status).toMatchObject({ action: 'updated', changedFiles: 1, database, packages: 5 });
     expect(second.search('graphql').results.map((r) => r.name)).toEqual(['mcs-driver-rest']);
@@ -166,11 +166,56 @@ describe('keeping the database in step with index-data', () => {
     expect(() => index.getPackage('mcs-driver-tsv')).toThrowWithCode('E_NOT_FOUND');
   });
 
-  it('refuses a bad edit and keeps serving the last good data', async () => {
+  it('sees a same-size edit whose modification time was put back (touch -r, tar, rsync -t)', async () => {
+    const file = join(indexDir, 'npm/mcs-driver-rest.json');
+    const before = statSync(file);
     (await openTest()).close();
     open.length = 0;
-    const file = writeEntry(indexDir, { ...npmDriver('mcs-driver-rest'), description: '' });
-    touchLater(file, 5);
+    const text = readFileSync(file, 'utf8');
+    writeFileSync(file, text.replace('Calls REST APIs', 'Calls RPC! APIs'));
+    expect(statSync(file).size).toBe(before.size);
+    utimesSync(file, before.atime, before.mtime);
+    await settle();
+    const index = await openTest();
+    expect(index.status.action).toBe('updated');
+    expect(index.search('rpc').results.map((r) => r.name)).toEqual(['mcs-driver-rest']);
+  });
+
+  it('reads a racy file again: one changed within a clock tick of the listing', async () => {
+    (await openTest()).close();
+    open.length = 0;
+    writeEntry(indexDir, npmDriver('mcs-driver-rest', { description: 'written just now' }));
+    const first = await openTest();
+    expect(first.status.action).toBe('updated');
+    first.close();
+    open.length = 0;
+    await settle();
+    const second = await openTest();
+    expect(second.status).toMatchObject({ action: 'updated', changedFiles: 1 });
+    second.close();
+    open.length = 0;
+    expect((await openTest()).status.action).toBe('reused');
+  });
+
+  it('recovers when CURRENT names a database that was removed', async () => {
+    const first = await openTest();
+    first.close();
+    open.length = 0;
+    for (const suffix of ['', '-wal', '-shm']) rmSync(first.status.database + suffix, { force: true });
+    const index = await openTest();
+    expect(index.status).toMatchObject({ action: 'built', packages: 5 });
+  });
+
+  it('refuses files out of place in an ecosystem folder', async () => {
+    writeEntry(indexDir, npmDriver('mcs-driver-xml'), 'pypi/mcs-driver-xml.JSON');
+    await expect(openTest()).rejects.toThrowWithCode('E_INDEX_PATH');
+    expect(validateIndexDir(indexDir).problems.map((p) => p.code)).toEqual(['E_INDEX_PATH']);
+  });
+
+  it('refuses a bad edit with its code, leaving the last good rows in the database', async () => {
+    (await openTest()).close();
+    open.length = 0;
+    writeEntry(indexDir, { ...npmDriver('mcs-driver-rest'), description: '' });
     await expect(openIndex({ indexDir, cacheDir })).rejects.toThrowWithCode('E_SCHEMA');
     const db = new Database(currentDb(), { readonly: true });
     const row = db.prepare("SELECT description FROM packages WHERE name = 'mcs-driver-rest'").get() as { description: string };
@@ -291,8 +336,7 @@ describe('a damaged or foreign database', () => {
     const holder = new Database(currentDb());
     holder.exec('BEGIN IMMEDIATE');
     try {
-      const file = writeEntry(indexDir, npmDriver('mcs-driver-rest', { description: 'changed while locked' }));
-      touchLater(file, 5);
+      writeEntry(indexDir, npmDriver('mcs-driver-rest', { description: 'changed while locked' }));
       await expect(openIndex({ indexDir, cacheDir, busyTimeoutMs: 50 })).rejects.toThrowWithCode('E_INDEX_LOCKED');
     } finally {
       holder.exec('ROLLBACK');

@@ -51,6 +51,11 @@ describe('confusableSkeleton', () => {
     }
   });
 
+  it('reaches the same skeleton whichever look-alike is used first', () => {
+    const cloud = confusableSkeleton('mcs-driver-cloud');
+    for (const fake of ['mcs-driver-c1oud', 'mcs-driver-cioud', 'mcs-driver-dloud'.replace('dl', 'cl')]) expect(confusableSkeleton(fake)).toBe(cloud);
+  });
+
   it('keeps genuinely different names apart', () => {
     expect(confusableSkeleton('mcs-driver-csv')).not.toBe(confusableSkeleton('mcs-driver-tsv'));
   });
