@@ -5,7 +5,9 @@
 import type { McsError } from '../src/errors.js';
 import type { ValidationReport } from '../src/index/build.js';
 import type { IndexStatus, PackageInfo } from '../src/index/store.js';
+import type { CheckResult } from '../src/trust/result.js';
 import type { SearchResult } from '../src/index/search.js';
+import type { FileArtifactVerdict, TarballVerdict } from '../src/verify.js';
 
 export interface Display {
   color: boolean;
@@ -172,4 +174,37 @@ export function renderValidation(display: Display, report: ValidationReport): st
 
 export function renderError(display: Display, error: McsError): string {
   return `${paint(display, 'red', 'error')} ${paint(display, 'bold', error.code)}: ${clean(error.message)}`;
+}
+
+const VERDICT_TEXT = {
+  verified: ['green', 'verified'],
+  unpinned: ['yellow', 'unpinned: valid, but no publisher identity was pinned to compare'],
+  'missing-provenance': ['yellow', 'no provenance: integrity holds, but nothing says who built it'],
+  failed: ['red', 'FAILED'],
+} as const;
+
+const STATUS_TEXT = { pass: ['green', 'pass'], fail: ['red', 'FAIL'], skip: ['dim', 'skip'] } as const;
+
+function resultLines(display: Display, results: CheckResult[]): string[] {
+  return results.map((result) => {
+    const [resultStyle, resultText] = STATUS_TEXT[result.status];
+    const code = result.code ? ` ${paint(display, 'bold', result.code)}` : '';
+    return `  ${paint(display, resultStyle, resultText.padEnd(4))}  ${result.check.padEnd(19)}${code} ${clean(result.message)}`;
+  });
+}
+
+export function renderArtifactVerdict(display: Display, verdict: FileArtifactVerdict): string {
+  const [style, text] = VERDICT_TEXT[verdict.status];
+  return [`${paint(display, 'bold', clean(verdict.artifact))}  ${paint(display, style, text)}`, ...resultLines(display, verdict.results), paint(display, 'dim', `  trusted root: ${clean(verdict.trustedRoot)}`)].join('\n');
+}
+
+export function renderVerdict(display: Display, verdict: TarballVerdict): string {
+  const [style, text] = VERDICT_TEXT[verdict.status];
+  const lines = [`${paint(display, 'bold', `${clean(verdict.package)}@${clean(verdict.version)}`)}  ${paint(display, style, text)}`, ...resultLines(display, verdict.results)];
+  lines.push(
+    paint(display, 'dim', `  identity from: ${verdict.identitySource}; index: ${verdict.indexed.package ? (verdict.indexed.version ? 'package and version pinned' : 'package listed, version not pinned') : 'package not listed'}`),
+    paint(display, 'dim', `  trusted root: ${clean(verdict.roots.trustedRoot)}`),
+    paint(display, 'dim', `  registry keys: ${clean(verdict.roots.registryKeys)}`),
+  );
+  return lines.join('\n');
 }

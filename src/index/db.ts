@@ -192,6 +192,12 @@ export function configureForBulkBuild(db: Db): void {
   db.pragma('temp_store = MEMORY');
 }
 
+/** Read settings for a serving connection: the file is memory-mapped and a larger page cache kept. */
+export function configureForReading(db: Db): void {
+  db.pragma('mmap_size = 1073741824');
+  db.pragma('cache_size = -65536');
+}
+
 /** Settings once the file is live and shared: WAL so readers never wait for a writer. */
 export function configureForServing(db: Db): void {
   db.pragma('locking_mode = NORMAL');
@@ -342,8 +348,10 @@ export function findConflicts(db: Db, from: number, limit = 100): Conflict[] {
 export interface SearchPlan {
   /** Lowercased whole query, for exact and prefix name matches; '' when only facets were given. */
   text: string;
-  /** FTS5 MATCH expression built from the query's words, or null. */
+  /** FTS5 MATCH expression of the query's words as typed (stemmed), or null. */
   match: string | null;
+  /** The same with the last word also matching as a prefix; tried when the words as typed leave room on the page. */
+  prefixMatch: string | null;
   filters: Partial<Record<FacetKind | 'label' | 'ecosystem' | 'class', string[]>>;
   limit: number;
 }
@@ -392,8 +400,8 @@ function filterConditions(plan: SearchPlan, params: Record<string, unknown>): st
  * to the query, 3 full-text hit. Within the first three tiers relevance is
  * equal, so the label decides (Verified/Reference before Community); in the
  * text tier bm25 decides and the label breaks ties. Each tier applies the
- * filters and its own limit before the tiers are merged, so a common word
- * never drags every matching row through the merge.
+ * filters and its own limit, and the text tier runs only when the others
+ * leave room on the page.
  */
 export function runSearch(db: Db, plan: SearchPlan): SearchRow[] {
   const params: Record<string, unknown> = { limit: plan.limit };
@@ -407,24 +415,35 @@ export function runSearch(db: Db, plan: SearchPlan): SearchRow[] {
   params.text = plan.text;
   params.textEnd = plan.text + '\uffff';
   params.prefixCandidates = PREFIX_CANDIDATES;
-  const branches = [
-    `SELECT p.id, 0 AS tier, 0.0 AS score FROM packages p WHERE p.name = @text${and}`,
-    `SELECT id, 1, 0.0 FROM (SELECT p.id FROM packages p WHERE p.name > @text AND p.name < @textEnd${and} ORDER BY p.name LIMIT @prefixCandidates)`,
-    `SELECT id, 2, 0.0 FROM (SELECT p.id FROM facets c JOIN packages p ON p.id = c.package_id
-       WHERE c.kind = 'capability' AND c.value = @text${and} ORDER BY p.label_rank, p.name LIMIT @limit)`,
-  ];
-  if (plan.match) {
-    params.match = plan.match;
-    branches.push(`SELECT id, 3, score FROM (SELECT p.id, t.rank AS score FROM packages_fts t JOIN packages p ON p.id = t.rowid
-       WHERE packages_fts MATCH @match${and} ORDER BY t.rank LIMIT @limit)`);
-  }
-  const sql = `
-    WITH hits (id, tier, score) AS (${branches.join(' UNION ALL ')}),
-    best AS (SELECT id, min(tier) AS tier, min(score) AS score FROM hits GROUP BY id)
-    SELECT ${columns}, b.tier, b.score FROM best b JOIN packages p ON p.id = b.id
-    ORDER BY b.tier, CASE WHEN b.tier < 3 THEN p.label_rank ELSE 0 END, b.score, p.label_rank, p.name
+  const named = `
+    WITH hits (id, tier) AS (
+      SELECT p.id, 0 FROM packages p WHERE p.name = @text${and}
+      UNION ALL
+      SELECT id, 1 FROM (SELECT p.id FROM packages p WHERE p.name > @text AND p.name < @textEnd${and} ORDER BY p.name LIMIT @prefixCandidates)
+      UNION ALL
+      SELECT id, 2 FROM (SELECT p.id FROM facets c JOIN packages p ON p.id = c.package_id
+         WHERE c.kind = 'capability' AND c.value = @text${and} ORDER BY p.label_rank, p.name LIMIT @limit)),
+    best AS (SELECT id, min(tier) AS tier FROM hits GROUP BY id)
+    SELECT ${columns}, b.tier, 0.0 AS score FROM best b JOIN packages p ON p.id = b.id
+    ORDER BY b.tier, p.label_rank, p.name
     LIMIT @limit`;
-  return db.prepare(sql).all(params) as SearchRow[];
+  const rows = db.prepare(named).all(params) as SearchRow[];
+  // text hits rank after every name and capability hit: when those fill the page, the text tier cannot change it
+  // FTS5 materialises the whole doclist of a prefix term, which is costly for a common word:
+  // words are first taken as typed, and the last one is extended as a prefix only to fill the page
+  for (const match of [plan.match, plan.prefixMatch]) {
+    if (!match || rows.length >= plan.limit) break;
+    params.match = match;
+    params.textLimit = plan.limit - rows.length;
+    const exclude = rows.length > 0 ? ` AND p.id NOT IN (${rows.map((row) => row.id).join(', ')})` : '';
+    const text = `
+      SELECT ${columns}, 3 AS tier, t.rank AS score FROM packages_fts t JOIN packages p ON p.id = t.rowid
+      WHERE packages_fts MATCH @match${and}${exclude}
+      ORDER BY t.rank, p.label_rank, p.name
+      LIMIT @textLimit`;
+    rows.push(...(db.prepare(text).all(params) as SearchRow[]));
+  }
+  return rows;
 }
 
 export function findPackages(db: Db, name: string, ecosystem?: string): Array<{ doc: string; ecosystem: string; source: string; latest: string | null; summary: string }> {

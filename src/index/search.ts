@@ -65,16 +65,15 @@ export function queryTerms(query: string): string[] {
 const STOP_TERMS = new Set(['mcs']);
 
 /**
- * An FTS5 expression matching entries that contain every term; the last term
- * also matches as a word prefix (as a person types). Earlier terms are exact:
- * FTS5 materialises the whole doclist of a prefix term, which is costly for
- * common words.
+ * An FTS5 expression matching entries that contain every term (stemmed);
+ * with `prefixLast`, the last term also matches as a word prefix, as a
+ * person types.
  */
-export function toMatchExpression(terms: string[]): string | null {
+export function toMatchExpression(terms: string[], prefixLast = true): string | null {
   const useful = terms.filter((t) => !STOP_TERMS.has(t));
   const chosen = useful.length > 0 ? useful : terms;
   if (chosen.length === 0) return null;
-  return chosen.map((t, i) => `"${t.replace(/"/g, '""')}"${i === chosen.length - 1 ? '*' : ''}`).join(' ');
+  return chosen.map((t, i) => `"${t.replace(/"/g, '""')}"${prefixLast && i === chosen.length - 1 ? '*' : ''}`).join(' ');
 }
 
 function asList<T extends string>(value: T | T[] | undefined): T[] | undefined {
@@ -115,7 +114,7 @@ export function planSearch(query: string, filters: SearchFilters = {}, options: 
       { details: { query } },
     );
   }
-  return { text: terms.length === 0 ? '' : text, match: toMatchExpression(terms), filters: planFilters, limit };
+  return { text: terms.length === 0 ? '' : text, match: toMatchExpression(terms, false), prefixMatch: toMatchExpression(terms, true), filters: planFilters, limit };
 }
 
 const MATCH_BY_TIER: readonly MatchKind[] = ['name', 'name-prefix', 'capability', 'text'];

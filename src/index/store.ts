@@ -16,7 +16,7 @@ import { McsError, isMcsError } from '../errors.js';
 import type { Ecosystem, IndexEntry } from '../manifest/types.js';
 import type { BuildProgress } from './build.js';
 import { diffSources, listSources, misplacedError, type SourceDiff, type SourceListing } from './sources.js';
-import { ROWS_VERSION, countPackages, findPackages, guarded, namesWithPrefix, openDb, quickCheck, readMeta, readSources, runSearch, type Db } from './db.js';
+import { ROWS_VERSION, configureForReading, countPackages, findPackages, guarded, namesWithPrefix, openDb, quickCheck, readMeta, readSources, runSearch, type Db } from './db.js';
 import type { PackageSummary } from './rows.js';
 import { closestNames, matchKind, planSearch, suggestionPrefixes, type SearchFilters, type SearchHit, type SearchOptions, type SearchResult } from './search.js';
 
@@ -297,6 +297,7 @@ function setAside(storeDir: string, name: string): string | undefined {
 function openChecked(file: string, store: Resolved, readonly: boolean): Db {
   const db = openDb(file, { busyTimeoutMs: store.busyTimeoutMs, readonly });
   try {
+    guarded(file, () => configureForReading(db));
     if (statSync(file).size <= QUICK_CHECK_MAX_BYTES) {
       // damage inside the FTS5 tables surfaces as a plain SQLITE_ERROR from the check itself
       let sound: boolean;

@@ -52,6 +52,63 @@ export interface VerifiedBundle {
 
 export type BundleOutcome = { ok: true; bundle: VerifiedBundle } | { ok: false; malformed: boolean; reason: string; libraryCode?: string };
 
+const MAX_ROOT_ENTRIES = 1000;
+
+/**
+ * Refuses a trusted root in which a validity range has no start: the
+ * protobuf-specs TimeRange requires one (only the end is optional), but
+ * @sigstore/verify reads a missing start as the beginning of time
+ * (dist/trust/index.js, BEGINNING_OF_TIME), so a malformed root would trust a
+ * log key or authority for all of the past. A missing range is left to the
+ * library (PublicKey.valid_for is optional).
+ */
+export function assertTrustedRootBounds(root: Record<string, unknown>): void {
+  const lists = [
+    ['tlogs', ['publicKey', 'validFor']],
+    ['ctlogs', ['publicKey', 'validFor']],
+    ['certificateAuthorities', ['validFor']],
+    ['timestampAuthorities', ['validFor']],
+  ] as const;
+  for (const [name, path] of lists) {
+    const list = root[name];
+    if (list === undefined) continue;
+    if (!Array.isArray(list) || list.length > MAX_ROOT_ENTRIES) {
+      throw new McsError('E_TRUST_ROOT', `the trusted root's ${name} is not a list of at most ${MAX_ROOT_ENTRIES} entries`, { details: { pointer: `/${name}` } });
+    }
+    list.forEach((entry: unknown, i) => {
+      let range: unknown = entry;
+      for (const key of path) range = typeof range === 'object' && range !== null ? (range as Record<string, unknown>)[key] : undefined;
+      if (range === undefined || range === null) return;
+      const start = (range as { start?: unknown }).start;
+      const pointer = `/${name}/${i}/${path.join('/')}/start`;
+      if (typeof start !== 'string' || Number.isNaN(Date.parse(start))) {
+        throw new McsError('E_TRUST_ROOT', `the trusted root is malformed: ${pointer}: expected the start of the validity range, got ${JSON.stringify(start ?? null)}`, {
+          details: { pointer, found: start ?? null },
+        });
+      }
+    });
+  }
+}
+
+/** Reads a trusted root for the library: bounds checked first, and any failure is E_TRUST_ROOT. */
+function toTrustedRoot(json: Record<string, unknown>): TrustedRoot {
+  assertTrustedRootBounds(json);
+  try {
+    return TrustedRoot.fromJSON(json);
+  } catch (cause) {
+    throw new McsError('E_TRUST_ROOT', `the trusted root cannot be read: ${(cause as Error).message}`, { cause });
+  }
+}
+
+/** Builds trust material; the library throws plain errors (TypeError, node:crypto) for some bad roots and keys. */
+function buildTrustMaterial(root: TrustedRoot, keys: Parameters<typeof toTrustMaterial>[1]): TrustMaterial {
+  try {
+    return toTrustMaterial(root, keys);
+  } catch (cause) {
+    throw new McsError('E_TRUST_ROOT', `the trusted root cannot be used: ${(cause as Error).message}`, { cause });
+  }
+}
+
 function toProtobufKey(key: RegistryKey): PublicKey {
   return PublicKey.fromJSON({
     rawBytes: key.publicKey.toString('base64'),
@@ -66,15 +123,10 @@ function toProtobufKey(key: RegistryKey): PublicKey {
  * checks each key against every verified timestamp of the log.
  */
 export function createTrustMaterial(trustedRoot: Record<string, unknown>, keys: RegistryKey[] = []): TrustMaterial {
-  let root: TrustedRoot;
-  try {
-    root = TrustedRoot.fromJSON(trustedRoot);
-  } catch (cause) {
-    throw new McsError('E_TRUST_ROOT', `the trusted root cannot be read: ${(cause as Error).message}`, { cause });
-  }
+  const root = toTrustedRoot(trustedRoot);
   const map: Record<string, PublicKey> = {};
   for (const key of keys) if (key.usage === 'any' || key.usage === 'attestations') map[key.keyid] = toProtobufKey(key);
-  return toTrustMaterial(root, map);
+  return buildTrustMaterial(root, map);
 }
 
 /** Trust material that accepts exactly one key for any hint (a managed-key bundle checked against a key the user gives). */
@@ -85,13 +137,7 @@ export function createKeyTrustMaterial(trustedRoot: Record<string, unknown>, pem
   } catch (cause) {
     throw new McsError('E_TRUST_ROOT', `the public key cannot be read: ${(cause as Error).message}`, { cause });
   }
-  let root: TrustedRoot;
-  try {
-    root = TrustedRoot.fromJSON(trustedRoot);
-  } catch (cause) {
-    throw new McsError('E_TRUST_ROOT', `the trusted root cannot be read: ${(cause as Error).message}`, { cause });
-  }
-  return toTrustMaterial(root, () => ({ publicKey: key, validFor: () => true }));
+  return buildTrustMaterial(toTrustedRoot(trustedRoot), () => ({ publicKey: key, validFor: () => true }));
 }
 
 function decodeExtension(oid: string, value: Buffer, parsed: { subs: Array<{ tag: { number: number }; value: Buffer }> }): string {

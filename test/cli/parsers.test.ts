@@ -36,6 +36,7 @@ describe('quick parser and yargs agree', () => {
     ['index', 'build', '--index', '/tmp/x'],
     ['index', 'validate', '--json'],
     ['search', '1e3', '0x10'],
+    ['verify', '--tarball', 'x.tgz', '--package', 'a@1.0.0', '--source-repo', 'github.com/a/b', '--hosted-runner', '--offline'],
     ['info', '007'],
   ])('%j', async (...argv) => {
     const fast = fastParse(argv);
@@ -67,6 +68,6 @@ describe('quick parser and yargs agree', () => {
   });
 
   it('covers every command in the table', () => {
-    expect(COMMANDS.map((c) => c.path.join(' '))).toEqual(['search', 'info', 'index build', 'index validate']);
+    expect(COMMANDS.map((c) => c.path.join(' '))).toEqual(['search', 'info', 'verify', 'index build', 'index validate']);
   });
 });
