@@ -2,12 +2,12 @@
  * Text rendering for the terminal. Pure: takes data and display settings,
  * returns strings; the commands decide where they go.
  */
-import type { McsError } from '../src/errors.js';
 import type { ValidationReport } from '../src/index/build.js';
 import type { IndexStatus, PackageInfo } from '../src/index/store.js';
 import type { CheckResult } from '../src/trust/result.js';
 import type { SearchResult } from '../src/index/search.js';
-import type { FileArtifactVerdict, TarballVerdict } from '../src/verify.js';
+import type { McsError } from '../src/errors.js';
+import type { FileArtifactVerdict, InstalledReport, RegistryVerdict, TarballVerdict } from '../src/verify.js';
 
 export interface Display {
   color: boolean;
@@ -207,4 +207,19 @@ export function renderVerdict(display: Display, verdict: TarballVerdict): string
     paint(display, 'dim', `  registry keys: ${clean(verdict.roots.registryKeys)}`),
   );
   return lines.join('\n');
+}
+
+export function renderOnlineReport(display: Display, report: { results: Array<RegistryVerdict | { requested: string; error: McsError }>; counts?: InstalledReport['counts']; projectDir?: string }): string {
+  const blocks = report.results.map((result) =>
+    'error' in result ? `${paint(display, 'bold', clean(result.requested))}  ${paint(display, 'red', 'not checked')}\n  ${renderError(display, result.error)}` : renderVerdict(display, result),
+  );
+  if (report.counts) {
+    const c = report.counts;
+    blocks.push(
+      report.results.length === 0
+        ? `No MCS packages in ${clean(report.projectDir ?? '')}/node_modules.`
+        : `${report.results.length} MCS packages: ${c.verified} verified, ${c.failed} failed, ${c['missing-provenance']} without provenance, ${c.unpinned} unpinned, ${c.error} not checked`,
+    );
+  }
+  return blocks.join('\n\n');
 }

@@ -82,9 +82,11 @@ export const COMMANDS: readonly CommandSpec[] = [
   },
   {
     path: ['verify'],
-    describe: 'Verify a downloaded package tarball: integrity, provenance, publisher identity, publish attestation (offline)',
-    positionals: [],
+    describe: 'Verify packages: integrity, registry signatures, provenance, publisher identity, publish attestation',
+    positionals: [{ name: 'packages', describe: 'NAME[@VERSION|@RANGE|@TAG] to fetch and verify (or, with --installed, the project folder)', variadic: true }],
     options: {
+      installed: { type: 'boolean', describe: 'Verify every MCS package in the project\'s node_modules' },
+      registry: { type: 'string', describe: 'Registry URL (default: npm\'s configuration)' },
       tarball: { type: 'string', describe: 'The package tarball (.tgz) to verify' },
       attestations: { type: 'string', describe: 'The registry\'s attestations JSON for the version ({"attestations": [...]})' },
       package: { type: 'string', describe: 'NAME@VERSION the tarball is meant to be' },
@@ -94,6 +96,7 @@ export const COMMANDS: readonly CommandSpec[] = [
       ref: { type: 'string', describe: 'Expected git ref, or a prefix ending in * (refs/tags/v*)' },
       'hosted-runner': { type: 'boolean', describe: 'Require a GitHub-hosted runner' },
       'trusted-root': { type: 'string', describe: 'Sigstore trusted_root.json to trust (default: the public-good root shipped with mcs-pkg)' },
+      policy: { type: 'string', describe: 'Trust-policy file (labels, provenance, minimum release age, allow and deny lists) to apply as well' },
       'registry-keys': { type: 'string', describe: 'npm registry keys file, /-/npm/v1/keys or keys.json shape (default: the keys shipped with mcs-pkg)' },
       offline: { type: 'boolean', describe: 'Use no network (verification of files is always offline)' },
       artifact: { type: 'string', describe: 'Any signed file, verified with --bundle (instead of --tarball)' },
@@ -103,6 +106,8 @@ export const COMMANDS: readonly CommandSpec[] = [
       key: { type: 'string', describe: 'PEM public key, for a bundle signed with a key instead of a certificate' },
     },
     examples: [
+      ['$0 verify mcs-driver-csv@^1', 'fetch the highest pinned 1.x and verify it against the index'],
+      ['$0 verify --installed', 'every MCS package in ./node_modules'],
       ['$0 verify --tarball pkg.tgz --attestations att.json --package NAME@1.0.0 --source-repo github.com/OWNER/REPO', 'check a download against its source repository'],
       ['$0 verify --artifact SHA256SUMS --bundle SHA256SUMS.sigstore.json --certificate-identity URI --certificate-oidc-issuer URL', 'check any file signed with Sigstore'],
     ],

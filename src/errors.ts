@@ -53,6 +53,19 @@ export type TrustErrorCode =
   | 'E_PUBLISH_ATTESTATION_MISSING'
   | 'E_PUBLISH_ATTESTATION_INVALID';
 
+/** Trust-policy refusals: the package may be genuine, but the policy does not accept it. These exit 1. */
+export type PolicyErrorCode =
+  | 'E_POLICY_LABEL'
+  | 'E_POLICY_DENIED'
+  | 'E_POLICY_YANKED'
+  | 'E_POLICY_CONTRACT'
+  | 'E_POLICY_RELEASE_AGE'
+  | 'E_POLICY_UNPINNED'
+  | 'E_PROVENANCE_DOWNGRADE';
+
+/** The registry: what it answered, or failed to. */
+export type RegistryErrorCode = 'E_REGISTRY_HTTP' | 'E_REGISTRY_TIMEOUT' | 'E_REGISTRY_TOO_LARGE' | 'E_REGISTRY_REDIRECT' | 'E_REGISTRY_MALFORMED' | 'E_REGISTRY_NETWORK' | 'E_VERSION_NOT_FOUND';
+
 /** Trust inputs (trusted root, registry keys) that cannot be used. */
 export type TrustInputErrorCode = 'E_TRUST_ROOT' | 'E_REGISTRY_KEYS';
 
@@ -65,6 +78,8 @@ export type McsErrorCode =
   | IndexErrorCode
   | UsageErrorCode
   | TrustErrorCode
+  | PolicyErrorCode
+  | RegistryErrorCode
   | TrustInputErrorCode
   | 'E_INTERNAL';
 
@@ -120,6 +135,13 @@ export const FAILURE_CODES: ReadonlySet<McsErrorCode> = new Set<McsErrorCode>([
   'E_IDENTITY_MISMATCH',
   'E_PUBLISH_ATTESTATION_MISSING',
   'E_PUBLISH_ATTESTATION_INVALID',
+  'E_POLICY_LABEL',
+  'E_POLICY_DENIED',
+  'E_POLICY_YANKED',
+  'E_POLICY_CONTRACT',
+  'E_POLICY_RELEASE_AGE',
+  'E_POLICY_UNPINNED',
+  'E_PROVENANCE_DOWNGRADE',
 ]);
 
 export function exitCodeFor(error: unknown): 1 | 2 {

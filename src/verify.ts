@@ -3,13 +3,21 @@
  * that reads the files and the trust roots, takes the expected publisher and
  * the pins from the index, and hands everything to the pure verifier.
  */
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readSync, readdirSync, type Dirent } from 'node:fs';
+import { join } from 'node:path';
+import maxSatisfying from 'semver/ranges/max-satisfying.js';
+import validRange from 'semver/ranges/valid.js';
 import { McsError, isMcsError } from './errors.js';
 import { openIndex, type OpenIndexOptions } from './index/store.js';
 import { parseJsonStrict } from './manifest/json.js';
+import { assertTrustPolicy } from './manifest/validate.js';
+import { parsePackageName } from './manifest/names.js';
+import type { IndexEntry } from './manifest/types.js';
+import { RegistryClient, type Packument, type RegistryClientOptions } from './registry/client.js';
 import { normalizeRepository, type ExpectedIdentity } from './trust/identity.js';
-import { embeddedRegistryKeys, embeddedTrustedRoot, registryKeysFromFile, trustedRootFromFile } from './trust/roots.js';
+import { embeddedRegistryKeys, embeddedTrustedRoot, registryKeysFromFile, trustedRootFromFile, type RegistryKey } from './trust/roots.js';
 import { verifyArtifact, type ArtifactVerdict } from './trust/artifact.js';
+import { evaluatePolicy, resolvePolicy, type ResolvedPolicy } from './trust/policy.js';
 import { createTrustMaterial } from './trust/sigstore.js';
 import { verifyPackage, type Verdict } from './trust/verifier.js';
 
@@ -30,6 +38,20 @@ export interface IdentityFlags {
   hostedRunner?: boolean;
 }
 
+/** Reads and checks a trust-policy file (schemas/trust-policy.v1.schema.json) and fills its defaults. */
+export function loadPolicy(file: string): ResolvedPolicy {
+  const value = parseJsonStrict(readFileCapped(file, 1024 * 1024, 'policy file'), { source: file });
+  assertTrustPolicy(value, file);
+  return resolvePolicy(value);
+}
+
+/** Adds the policy's rules to a verdict: a refusal makes it failed, with the rule and its reason. */
+function applyPolicy<V extends Verdict>(verdict: V, entry: IndexEntry | undefined, policy: ResolvedPolicy | undefined, now: Date, publishedAt?: Date): V {
+  if (!policy) return verdict;
+  const results = [...verdict.results, ...evaluatePolicy({ name: verdict.package, version: verdict.version, ...(entry ? { entry } : {}), ...(publishedAt ? { publishedAt } : {}), verdict, policy, now })];
+  return { ...verdict, results, status: results.some((r) => r.status === 'fail') ? 'failed' : verdict.status };
+}
+
 export interface VerifyTarballOptions extends IdentityFlags {
   /** Path of the package tarball. */
   tarball: string;
@@ -43,6 +65,8 @@ export interface VerifyTarballOptions extends IdentityFlags {
   registryKeys?: string;
   /** The index to take pins and the expected publisher from (default: the embedded index). */
   index?: OpenIndexOptions;
+  /** A trust-policy file; its rules are added to the verdict. */
+  policy?: string;
 }
 
 export type IdentitySource = 'index' | 'command line' | 'none';
@@ -135,6 +159,7 @@ export async function verifyTarball(options: VerifyTarballOptions): Promise<Tarb
 
   const root = options.trustedRoot ? trustedRootFromFile(options.trustedRoot) : embeddedTrustedRoot();
   const keys = options.registryKeys ? registryKeysFromFile(options.registryKeys) : embeddedRegistryKeys();
+  const policy = options.policy ? loadPolicy(options.policy) : undefined;
   const verdict = verifyPackage(
     {
       name,
@@ -148,7 +173,7 @@ export async function verifyTarball(options: VerifyTarballOptions): Promise<Tarb
     { trustMaterial: createTrustMaterial(root.json, keys.keys), registryKeys: keys.keys, roots: { trustedRoot: root.source, registryKeys: keys.source } },
   );
   return {
-    ...verdict,
+    ...applyPolicy(verdict, entry, policy, new Date()),
     identitySource: flagged ? 'command line' : expectedIdentity ? 'index' : 'none',
     indexed: { package: entry !== undefined, version: pinnedVersion !== undefined },
   };
@@ -192,4 +217,174 @@ export function verifyArtifactFiles(options: VerifyArtifactOptions): FileArtifac
       : { identity: { subjectAlternativeName: options.certificateIdentity!, issuer: options.certificateOidcIssuer! } }),
   });
   return { ...verdict, artifact: options.artifact, trustedRoot: root.source };
+}
+
+/** A package to verify from the registry: name, name@version, name@range or name@tag. */
+export function parseRequest(spec: string): { name: string; range?: string } {
+  const at = spec.lastIndexOf('@');
+  if (at > 0) return { name: spec.slice(0, at), range: spec.slice(at + 1) };
+  return { name: spec };
+}
+
+/**
+ * Picks the version to verify. When the index lists the package, only
+ * versions it pins (and has not yanked) are candidates, highest first;
+ * otherwise the registry's versions, or its dist-tag.
+ */
+export function chooseVersion(name: string, range: string | undefined, packument: Packument, entry: IndexEntry | undefined): string {
+  const available = Object.keys(packument.versions);
+  const pinned = entry ? Object.entries(entry.versions).filter(([v, record]) => !record.yanked && packument.versions[v]).map(([v]) => v) : undefined;
+  const candidates = pinned ?? available;
+  let chosen: string | null | undefined;
+  if (range === undefined || range === '') {
+    chosen = pinned ? maxSatisfying(pinned, '*') : packument.distTags.latest;
+  } else if (packument.versions[range] || validRange(range) === null) {
+    chosen = packument.versions[range] ? range : packument.distTags[range];
+  } else {
+    chosen = maxSatisfying(candidates, range);
+  }
+  if (!chosen || !packument.versions[chosen]) {
+    const where = pinned ? ' among the versions the index pins' : '';
+    throw new McsError('E_VERSION_NOT_FOUND', `${name}: no version matches ${JSON.stringify(range ?? 'latest')}${where}`, { details: { name, range: range ?? null, candidates: candidates.slice(-20) } });
+  }
+  return chosen;
+}
+
+export interface VerifyRegistryOptions extends IdentityFlags {
+  /** Registry access: URL (else npm's configuration), timeouts, retries. */
+  registry?: RegistryClientOptions;
+  trustedRoot?: string;
+  registryKeys?: string;
+  index?: OpenIndexOptions;
+  /** A trust-policy file; its rules are added to each verdict. */
+  policy?: string;
+}
+
+export interface RegistryVerdict extends TarballVerdict {
+  /** The spec asked for and the tarball URL verified. */
+  requested: string;
+  tarballUrl: string;
+}
+
+/** Verifies packages as the registry serves them now: resolve, fetch bytes, signatures and attestations, check against the index. */
+export async function verifyFromRegistry(specs: string[], options: VerifyRegistryOptions = {}): Promise<Array<RegistryVerdict | { requested: string; error: McsError }>> {
+  const client = new RegistryClient(options.registry ?? {});
+  const root = options.trustedRoot ? trustedRootFromFile(options.trustedRoot) : embeddedTrustedRoot();
+  const keysInput = options.registryKeys ? registryKeysFromFile(options.registryKeys) : undefined;
+  const index = await openIndex(options.index ?? {});
+  let registryKeys: RegistryKey[] | undefined = keysInput?.keys;
+  const flagged = identityFromFlags(options);
+  const policy = options.policy ? loadPolicy(options.policy) : undefined;
+  const now = new Date();
+  const results: Array<RegistryVerdict | { requested: string; error: McsError }> = [];
+  try {
+    for (const requested of specs) {
+      try {
+        const { name, range } = parseRequest(requested);
+        let entry: IndexEntry | undefined;
+        try {
+          entry = index.getPackage(`npm:${name}`).entry;
+        } catch (error) {
+          if (!isMcsError(error, 'E_NOT_FOUND')) throw error;
+        }
+        const packument = await client.packument(name);
+        const version = chooseVersion(name, range, packument, entry);
+        const dist = packument.versions[version]!.dist;
+        registryKeys ??= await client.keys();
+        const [bytes, attestations] = await Promise.all([client.tarball(name, dist), dist.attestationsUrl ? client.attestations(name, dist.attestationsUrl) : Promise.resolve(undefined)]);
+        const pinnedVersion = entry?.versions[version];
+        const publisher = entry?.trust?.publisher;
+        const expectedIdentity = flagged ?? (publisher ? { ...publisher } : undefined);
+        const publishedAt = packument.time[version];
+        const verdict = verifyPackage(
+          {
+            name,
+            version,
+            bytes,
+            ...(pinnedVersion?.integrity ? { pinned: { integrity: pinnedVersion.integrity, ...(pinnedVersion.size !== undefined ? { size: pinnedVersion.size } : {}) } } : {}),
+            ...(publishedAt ? { registry: { integrity: dist.integrity, signatures: dist.signatures, publishedAt } } : {}),
+            ...(attestations !== undefined ? { attestations, attestationsSource: dist.attestationsUrl } : {}),
+            provenanceExpected: pinnedVersion?.provenance ?? false,
+            ...(expectedIdentity ? { expectedIdentity } : {}),
+          },
+          {
+            trustMaterial: createTrustMaterial(root.json, registryKeys),
+            registryKeys,
+            roots: { trustedRoot: root.source, registryKeys: keysInput?.source ?? `${client.config.registry}-/npm/v1/keys` },
+          },
+        );
+        results.push({
+          ...applyPolicy(verdict, entry, policy, now, publishedAt),
+          requested,
+          tarballUrl: dist.tarball,
+          identitySource: flagged ? 'command line' : expectedIdentity ? 'index' : 'none',
+          indexed: { package: entry !== undefined, version: pinnedVersion !== undefined },
+        });
+      } catch (error) {
+        if (!isMcsError(error) || error.code === 'E_INTERNAL') throw error;
+        results.push({ requested, error });
+      }
+    }
+  } finally {
+    index.close();
+  }
+  return results;
+}
+
+export interface InstalledPackage {
+  name: string;
+  version: string;
+  path: string;
+}
+
+/** MCS packages installed in a project's node_modules: by the naming convention, or by a static `mcs` declaration in package.json. */
+export function findInstalled(projectDir: string): InstalledPackage[] {
+  const modules = join(projectDir, 'node_modules');
+  const found: InstalledPackage[] = [];
+  const consider = (dir: string): void => {
+    let manifest: { name?: unknown; version?: unknown; mcs?: unknown };
+    try {
+      manifest = parseJsonStrict(readFileCapped(join(dir, 'package.json'), 1024 * 1024, 'package.json'), { source: join(dir, 'package.json') }) as typeof manifest;
+    } catch {
+      return;
+    }
+    if (typeof manifest.name !== 'string' || typeof manifest.version !== 'string') return;
+    let conventional = true;
+    try {
+      parsePackageName(manifest.name, 'npm');
+    } catch {
+      conventional = false;
+    }
+    if (conventional || (typeof manifest.mcs === 'object' && manifest.mcs !== null)) found.push({ name: manifest.name, version: manifest.version, path: dir });
+  };
+  let entries: Dirent[];
+  try {
+    entries = readdirSync(modules, { withFileTypes: true });
+  } catch (cause) {
+    throw new McsError('E_USAGE', `no node_modules folder in ${projectDir}`, { cause, details: { projectDir } });
+  }
+  for (const entry of entries.slice(0, 100_000)) {
+    if (!entry.isDirectory() || entry.name.startsWith('.')) continue;
+    if (entry.name.startsWith('@')) {
+      for (const scoped of readdirSync(join(modules, entry.name), { withFileTypes: true })) if (scoped.isDirectory()) consider(join(modules, entry.name, scoped.name));
+    } else {
+      consider(join(modules, entry.name));
+    }
+  }
+  return found.sort((a, b) => (a.name < b.name ? -1 : 1));
+}
+
+export interface InstalledReport {
+  projectDir: string;
+  counts: { verified: number; failed: number; 'missing-provenance': number; unpinned: number; error: number };
+  results: Array<RegistryVerdict | { requested: string; error: McsError }>;
+}
+
+/** Verifies every MCS package installed in a project against what the registry and the index say about its version. */
+export async function verifyInstalled(projectDir: string, options: VerifyRegistryOptions = {}): Promise<InstalledReport> {
+  const installed = findInstalled(projectDir);
+  const results = await verifyFromRegistry(installed.map((p) => `${p.name}@${p.version}`), options);
+  const counts = { verified: 0, failed: 0, 'missing-provenance': 0, unpinned: 0, error: 0 };
+  for (const result of results) counts['error' in result ? 'error' : result.status]++;
+  return { projectDir, counts, results };
 }

@@ -1,8 +1,12 @@
 import { McsError } from '../../src/errors.js';
 import { indexOptions, type Context, type GlobalArgs } from '../context.js';
-import { renderArtifactVerdict, renderVerdict } from '../render.js';
+import type { IdentityFlags } from '../../src/verify.js';
+import { renderArtifactVerdict, renderOnlineReport, renderVerdict } from '../render.js';
 
 export interface VerifyArgs extends GlobalArgs {
+  packages: string[];
+  installed?: boolean;
+  registry?: string;
   tarball?: string;
   attestations?: string;
   package?: string;
@@ -13,6 +17,7 @@ export interface VerifyArgs extends GlobalArgs {
   hostedRunner?: boolean;
   trustedRoot?: string;
   registryKeys?: string;
+  policy?: string;
   offline?: boolean;
   artifact?: string;
   bundle?: string;
@@ -24,6 +29,7 @@ export interface VerifyArgs extends GlobalArgs {
 /** Exit 1 when the verdict is failed: the check ran and said no. */
 export default async function verify(args: VerifyArgs, context: Context): Promise<number> {
   if (args.artifact !== undefined || args.bundle !== undefined) return verifyArtifact(args, context);
+  if (args.installed || (args.packages.length > 0 && !args.tarball)) return verifyOnline(args, context);
   if (!args.tarball || !args.package) {
     throw new McsError('E_USAGE', 'give --tarball FILE and --package NAME@VERSION (with --attestations FILE when the version has attestations)', {});
   }
@@ -32,14 +38,11 @@ export default async function verify(args: VerifyArgs, context: Context): Promis
     tarball: args.tarball,
     package: args.package,
     ...(args.attestations ? { attestations: args.attestations } : {}),
-    ...(args.sourceRepo ? { sourceRepo: args.sourceRepo } : {}),
-    ...(args.workflow ? { workflow: args.workflow } : {}),
-    ...(args.issuer ? { issuer: args.issuer } : {}),
-    ...(args.ref ? { ref: args.ref } : {}),
-    ...(args.hostedRunner ? { hostedRunner: true } : {}),
+    ...identity(args),
     ...(args.trustedRoot ? { trustedRoot: args.trustedRoot } : {}),
     ...(args.registryKeys ? { registryKeys: args.registryKeys } : {}),
-    index: { ...indexOptions(args, context), refresh: true },
+    ...(args.policy ? { policy: args.policy } : {}),
+    index: indexOptions(args, context),
   });
   context.out(context.json ? JSON.stringify(verdict, null, 2) : renderVerdict(context.display, verdict));
   return verdict.status === 'failed' ? 1 : 0;
@@ -59,4 +62,38 @@ async function verifyArtifact(args: VerifyArgs, context: Context): Promise<numbe
   });
   context.out(context.json ? JSON.stringify(verdict, null, 2) : renderArtifactVerdict(context.display, verdict));
   return verdict.status === 'failed' ? 1 : 0;
+}
+
+function identity(args: VerifyArgs): IdentityFlags {
+  return {
+    ...(args.sourceRepo ? { sourceRepo: args.sourceRepo } : {}),
+    ...(args.workflow ? { workflow: args.workflow } : {}),
+    ...(args.issuer ? { issuer: args.issuer } : {}),
+    ...(args.ref ? { ref: args.ref } : {}),
+    ...(args.hostedRunner ? { hostedRunner: true } : {}),
+  };
+}
+
+/** Packages fetched from the registry: exit 1 if any failed, else 2 if any could not be checked, else 0. */
+async function verifyOnline(args: VerifyArgs, context: Context): Promise<number> {
+  if (args.offline) throw new McsError('E_USAGE', 'fetching packages needs the registry; to verify offline, give --tarball FILE --attestations FILE --package NAME@VERSION', {});
+  if (args.installed && args.packages.length > 1) throw new McsError('E_USAGE', 'with --installed, give at most one project folder', {});
+  const { verifyFromRegistry, verifyInstalled } = await import('../../src/verify.js');
+  const options = {
+    ...identity(args),
+    ...(args.registry ? { registry: { registry: args.registry } } : {}),
+    ...(args.trustedRoot ? { trustedRoot: args.trustedRoot } : {}),
+    ...(args.registryKeys ? { registryKeys: args.registryKeys } : {}),
+    ...(args.policy ? { policy: args.policy } : {}),
+    index: indexOptions(args, context),
+  };
+  const report = args.installed ? await verifyInstalled(args.packages[0] ?? process.cwd(), options) : { results: await verifyFromRegistry(args.packages, options) };
+  if (context.json) {
+    context.out(JSON.stringify({ ...report, results: report.results.map((r) => ('error' in r ? { requested: r.requested, error: r.error.toJSON() } : r)) }, null, 2));
+  } else {
+    context.out(renderOnlineReport(context.display, report));
+  }
+  const results = report.results;
+  if (results.some((r) => !('error' in r) && r.status === 'failed')) return 1;
+  return results.some((r) => 'error' in r) ? 2 : 0;
 }

@@ -3,9 +3,9 @@
  * verifier folds them into a Verdict, and only the CLI turns a verdict into
  * an exit code.
  */
-import type { TrustErrorCode } from '../errors.js';
+import type { PolicyErrorCode, TrustErrorCode } from '../errors.js';
 
-export type CheckName = 'integrity' | 'size' | 'manifest' | 'registry-signature' | 'provenance' | 'identity' | 'publish-attestation';
+export type CheckName = 'integrity' | 'size' | 'manifest' | 'registry-signature' | 'provenance' | 'identity' | 'publish-attestation' | 'policy';
 
 export type CheckStatus = 'pass' | 'fail' | 'skip';
 
@@ -13,7 +13,7 @@ export interface CheckResult {
   check: CheckName;
   status: CheckStatus;
   /** Set on failure: the stable code of what failed. */
-  code?: TrustErrorCode;
+  code?: TrustErrorCode | PolicyErrorCode;
   /** One sentence a person can act on; on failure it says expected X, got Y. */
   message: string;
   /** The facts behind the result (digests, keyids, certificate fields, log index). */
@@ -24,7 +24,7 @@ export function pass(check: CheckName, message: string, evidence: Record<string,
   return { check, status: 'pass', message, evidence };
 }
 
-export function fail(check: CheckName, code: TrustErrorCode, message: string, evidence: Record<string, unknown> = {}): CheckResult {
+export function fail(check: CheckName, code: TrustErrorCode | PolicyErrorCode, message: string, evidence: Record<string, unknown> = {}): CheckResult {
   return { check, status: 'fail', code, message, evidence };
 }
 

@@ -242,6 +242,20 @@ describe('verifyTarball takes the expected publisher and the pins from the index
     expect(failures(verdict)).toEqual(['identity:E_IDENTITY_MISMATCH']);
   });
 
+  it('adds the trust policy rules when a policy file is given', async () => {
+    const policyFile = join(dir, 'policy.json');
+    writeFileSync(policyFile, JSON.stringify({ labels: ['verified'] }));
+    const accepted = await verifyTarball({ tarball: files.tarball, attestations: files.attestations, package: `${NAME}@${VERSION}`, trustedRoot: files.trustedRoot, registryKeys: files.registryKeys, policy: policyFile, index: indexPinning(EXPECTED.repository) });
+    expect(accepted.status).toBe('verified');
+    expect(accepted.results.filter((r) => r.check === 'policy').length).toBeGreaterThan(0);
+    writeFileSync(policyFile, JSON.stringify({ labels: ['verified'], minReleaseAgeDays: 3 }));
+    const young = await verifyTarball({ tarball: files.tarball, attestations: files.attestations, package: `${NAME}@${VERSION}`, trustedRoot: files.trustedRoot, registryKeys: files.registryKeys, policy: policyFile, index: indexPinning(EXPECTED.repository) });
+    expect(young.status).toBe('failed');
+    expect(failures(young)).toEqual(['policy:E_POLICY_RELEASE_AGE']);
+    writeFileSync(policyFile, JSON.stringify({ labels: ['trusted'] }));
+    await expect(verifyTarball({ tarball: files.tarball, package: `${NAME}@${VERSION}`, policy: policyFile, index: indexPinning(EXPECTED.repository) })).rejects.toThrowWithCode('E_SCHEMA');
+  });
+
   it('fails a version the index pins with provenance when the attestations were stripped', async () => {
     const verdict = await verifyTarball({ tarball: files.tarball, attestations: files.stripped, package: `${NAME}@${VERSION}`, trustedRoot: files.trustedRoot, registryKeys: files.registryKeys, index: indexPinning(EXPECTED.repository) });
     expect(failures(verdict)).toEqual(['provenance:E_PROVENANCE_MISSING']);

@@ -1,0 +1,155 @@
+/**
+ * Verification of packages as a registry serves them: the loopback fixture
+ * registry serves a driver whose attestations the mock Sigstore signed, and
+ * the index pins its publisher. Each test changes one thing an attacker could.
+ */
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { createHash } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { NPM_PUBLISH_PREDICATE } from '../../src/trust/provenance.js';
+import { verifyFromRegistry, verifyInstalled, type RegistryVerdict } from '../../src/verify.js';
+import { startFixtureRegistry, type FixtureRegistry } from '../helpers/fixture-registry.js';
+import { npmDriver, removeDir, tempDir, writeEntry } from '../helpers/index-data.js';
+import { createRegistryKey, keysResponse, signForRegistry, startMockSigstore, type GithubIdentity, type MockSigstore, type RegistryKey } from '../helpers/mock-sigstore.js';
+import { makePackage } from '../helpers/tarball.js';
+
+const SLSA_V1 = 'https://slsa.dev/provenance/v1';
+const NAME = 'mcs-driver-csv';
+const PINNED = { issuer: 'https://token.actions.githubusercontent.com', repository: 'https://github.com/acme/mcs-driver-csv', workflow: '.github/workflows/release.yml', ref: 'refs/tags/v*' };
+const IDENTITY: GithubIdentity = { repository: 'acme/mcs-driver-csv', ref: 'refs/tags/v1.0.0', workflow: '.github/workflows/release.yml' };
+
+let registry: FixtureRegistry;
+let sigstore: MockSigstore;
+let key: RegistryKey;
+let work: string;
+let files: { trustedRoot: string; indexDir: string; cacheDir: string };
+
+function integrityOf(bytes: Buffer): string {
+  return `sha512-${createHash('sha512').update(bytes).digest('base64')}`;
+}
+
+async function publish(version: string, options: { identity?: GithubIdentity; attest?: boolean; sign?: boolean; tarball?: Buffer } = {}): Promise<{ tarball: Buffer; integrity: string }> {
+  const tarball = options.tarball ?? makePackage({ name: NAME, version, type: 'module' }, { 'index.js': `export const version = '${version}';\n` });
+  const integrity = integrityOf(tarball);
+  const hex = createHash('sha512').update(tarball).digest('hex');
+  const statement = (predicateType: string) => ({ _type: 'https://in-toto.io/Statement/v1', subject: [{ name: `pkg:npm/${NAME}@${version}`, digest: { sha512: hex } }], predicateType, predicate: {} });
+  const attestations =
+    options.attest === false
+      ? undefined
+      : {
+          attestations: [
+            { predicateType: SLSA_V1, bundle: await sigstore.signStatement(statement(SLSA_V1), options.identity ?? { ...IDENTITY, ref: `refs/tags/v${version}` }) },
+            { predicateType: NPM_PUBLISH_PREDICATE, bundle: await sigstore.signStatementWithKey(statement(NPM_PUBLISH_PREDICATE), key) },
+          ],
+        };
+  registry.publish({ name: NAME, version, tarball, ...(attestations ? { attestations } : {}), ...(options.sign === false ? {} : { signatures: [signForRegistry(key, NAME, version, integrity)] }) });
+  return { tarball, integrity };
+}
+
+beforeAll(async () => {
+  [registry, sigstore] = await Promise.all([startFixtureRegistry(), startMockSigstore()]);
+  key = createRegistryKey();
+  registry.setKeys(keysResponse([{ key }]));
+  work = tempDir('mcs-online-');
+  const v1 = await publish('1.0.0');
+  const v11 = await publish('1.1.0');
+  files = { trustedRoot: join(work, 'trusted_root.json'), indexDir: join(work, 'index'), cacheDir: join(work, 'cache') };
+  writeFileSync(files.trustedRoot, JSON.stringify(sigstore.trustedRoot));
+  writeEntry(files.indexDir, npmDriver(NAME, {
+    label: { value: 'verified', by: 'test', at: '2026-01-01T00:00:00Z', reason: 'fixture' },
+    trust: { repository: PINNED.repository, publisher: PINNED },
+    versions: {
+      '1.0.0': { integrity: v1.integrity, size: v1.tarball.length, provenance: true },
+      '1.1.0': { integrity: v11.integrity, size: v11.tarball.length, provenance: true },
+    },
+  }));
+});
+
+afterAll(async () => {
+  await Promise.all([registry.close(), sigstore.close()]);
+  removeDir(work);
+});
+
+function options() {
+  return { registry: { registry: registry.url, env: {}, timeoutMs: 5000 }, trustedRoot: files.trustedRoot, index: { indexDir: files.indexDir, cacheDir: files.cacheDir } };
+}
+
+function only(results: Awaited<ReturnType<typeof verifyFromRegistry>>): RegistryVerdict {
+  expect(results).toHaveLength(1);
+  const [result] = results;
+  if ('error' in result!) throw result.error;
+  return result!;
+}
+
+function failures(verdict: RegistryVerdict): string[] {
+  return verdict.results.filter((r) => r.status === 'fail').map((r) => `${r.check}:${r.code}`);
+}
+
+describe('verify from the registry', () => {
+  it('verifies the highest pinned version of a range, every check passing', async () => {
+    const verdict = only(await verifyFromRegistry([`${NAME}@^1`], options()));
+    expect(verdict).toMatchObject({ version: '1.1.0', status: 'verified', identitySource: 'index', indexed: { package: true, version: true } });
+    expect(verdict.results.map((r) => `${r.check}:${r.status}`)).toEqual(['integrity:pass', 'size:pass', 'manifest:pass', 'registry-signature:pass', 'provenance:pass', 'identity:pass', 'publish-attestation:pass']);
+  });
+
+  it('catches a version published from another repository (account takeover)', async () => {
+    await publish('1.2.0', { identity: { repository: 'mallory/mcs-driver-csv', ref: 'refs/tags/v1.2.0', workflow: '.github/workflows/release.yml' } });
+    const verdict = only(await verifyFromRegistry([`${NAME}@1.2.0`], options()));
+    expect(verdict.indexed).toEqual({ package: true, version: false });
+    expect(failures(verdict)).toEqual(['identity:E_IDENTITY_MISMATCH']);
+  });
+
+  it('fails a pinned version whose attestations were stripped', async () => {
+    const original = await publish('1.0.0', { attest: false, tarball: makePackage({ name: NAME, version: '1.0.0', type: 'module' }, { 'index.js': "export const version = '1.0.0';\n" }) });
+    expect(original.integrity).toBeDefined();
+    const verdict = only(await verifyFromRegistry([`${NAME}@1.0.0`], options()));
+    expect(failures(verdict)).toEqual(['provenance:E_PROVENANCE_MISSING']);
+    await publish('1.0.0');
+  });
+
+  it('fails a version without registry signature when the registry has keys', async () => {
+    await publish('1.0.0', { sign: false });
+    expect(failures(only(await verifyFromRegistry([`${NAME}@1.0.0`], options())))).toEqual(['registry-signature:E_SIGNATURE_MISSING']);
+    await publish('1.0.0');
+  });
+
+  it('fails bytes that are not the pinned ones, even when the registry vouches for them', async () => {
+    await publish('1.0.0', { tarball: makePackage({ name: NAME, version: '1.0.0', type: 'module' }, { 'index.js': 'steal();\n' }) });
+    const verdict = only(await verifyFromRegistry([`${NAME}@1.0.0`], options()));
+    expect(failures(verdict)).toEqual(['integrity:E_INTEGRITY_MISMATCH', 'size:E_SIZE_MISMATCH']);
+    await publish('1.0.0');
+  });
+
+  it('reports a registry that cannot be reached as an error per package, not a crash', async () => {
+    const results = await verifyFromRegistry([`${NAME}@1.0.0`], { ...options(), registry: { registry: 'http://127.0.0.1:9/', env: {}, timeoutMs: 1000, retries: 0 } });
+    expect(results).toHaveLength(1);
+    expect('error' in results[0]! && results[0].error.code).toBe('E_REGISTRY_NETWORK');
+  });
+});
+
+describe('verify --installed', () => {
+  it('verifies every MCS package in node_modules and counts the outcomes', async () => {
+    const project = join(work, 'project');
+    for (const [dir, manifest] of [
+      ['mcs-driver-csv', { name: NAME, version: '1.1.0' }],
+      ['left-pad', { name: 'left-pad', version: '1.3.0' }],
+    ] as const) {
+      mkdirSync(join(project, 'node_modules', dir), { recursive: true });
+      writeFileSync(join(project, 'node_modules', dir, 'package.json'), JSON.stringify(manifest));
+    }
+    const report = await verifyInstalled(project, options());
+    expect(report.results.map((r) => r.requested)).toEqual([`${NAME}@1.1.0`]);
+    expect(report.counts).toEqual({ verified: 1, failed: 0, 'missing-provenance': 0, unpinned: 0, error: 0 });
+
+    const bin = fileURLToPath(new URL('../../dist/cli/bin.js', import.meta.url));
+    // asynchronous: the fixture registry lives in this process and must keep answering
+    const { stdout } = await promisify(execFile)(process.execPath, [bin, 'verify', '--installed', project, '--registry', registry.url, '--trusted-root', files.trustedRoot, '--index', files.indexDir], {
+      env: { PATH: process.env.PATH ?? '', HOME: work, MCS_PKG_CACHE: files.cacheDir },
+    });
+    expect(stdout).toContain('1 MCS packages: 1 verified, 0 failed');
+  });
+});
