@@ -96,6 +96,8 @@ export const COMMANDS: readonly CommandSpec[] = [
       ref: { type: 'string', describe: 'Expected git ref, or a prefix ending in * (refs/tags/v*)' },
       'hosted-runner': { type: 'boolean', describe: 'Require a GitHub-hosted runner' },
       'trusted-root': { type: 'string', describe: 'Sigstore trusted_root.json to trust (default: the public-good root shipped with mcs-pkg)' },
+      'tuf-mirror': { type: 'string', describe: 'TUF repository for the trusted root when fetching from the registry (default: the Sigstore public-good one)' },
+      'tuf-root': { type: 'string', describe: 'Initial root.json of a --tuf-mirror other than the public-good one' },
       policy: { type: 'string', describe: 'Trust-policy file (labels, provenance, minimum release age, allow and deny lists) to apply as well' },
       'registry-keys': { type: 'string', describe: 'npm registry keys file, /-/npm/v1/keys or keys.json shape (default: the keys shipped with mcs-pkg)' },
       offline: { type: 'boolean', describe: 'Use no network (verification of files is always offline)' },

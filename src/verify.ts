@@ -7,6 +7,7 @@ import { closeSync, fstatSync, openSync, readSync, readdirSync, type Dirent } fr
 import { join } from 'node:path';
 import maxSatisfying from 'semver/ranges/max-satisfying.js';
 import validRange from 'semver/ranges/valid.js';
+import { defaultCacheDir } from './config.js';
 import { McsError, isMcsError } from './errors.js';
 import { openIndex, type OpenIndexOptions } from './index/store.js';
 import { parseJsonStrict } from './manifest/json.js';
@@ -18,7 +19,7 @@ import { normalizeRepository, type ExpectedIdentity } from './trust/identity.js'
 import { embeddedRegistryKeys, embeddedTrustedRoot, registryKeysFromFile, trustedRootFromFile, type RegistryKey } from './trust/roots.js';
 import { verifyArtifact, type ArtifactVerdict } from './trust/artifact.js';
 import { evaluatePolicy, resolvePolicy, type ResolvedPolicy } from './trust/policy.js';
-import { createTrustMaterial } from './trust/sigstore.js';
+import { createTrustMaterial, trustedRootFromTuf, type TufOptions } from './trust/sigstore.js';
 import { verifyPackage, type Verdict } from './trust/verifier.js';
 
 export const DEFAULT_MAX_TARBALL_BYTES = 256 * 1024 * 1024;
@@ -258,6 +259,8 @@ export interface VerifyRegistryOptions extends IdentityFlags {
   index?: OpenIndexOptions;
   /** A trust-policy file; its rules are added to each verdict. */
   policy?: string;
+  /** Where to get the trusted root when no --trusted-root is pinned (default: the public-good TUF repository). */
+  tuf?: Partial<TufOptions>;
 }
 
 export interface RegistryVerdict extends TarballVerdict {
@@ -269,7 +272,9 @@ export interface RegistryVerdict extends TarballVerdict {
 /** Verifies packages as the registry serves them now: resolve, fetch bytes, signatures and attestations, check against the index. */
 export async function verifyFromRegistry(specs: string[], options: VerifyRegistryOptions = {}): Promise<Array<RegistryVerdict | { requested: string; error: McsError }>> {
   const client = new RegistryClient(options.registry ?? {});
-  const root = options.trustedRoot ? trustedRootFromFile(options.trustedRoot) : embeddedTrustedRoot();
+  const root = options.trustedRoot
+    ? trustedRootFromFile(options.trustedRoot)
+    : await trustedRootFromTuf({ cachePath: options.tuf?.cachePath ?? join(defaultCacheDir(), 'tuf'), ...options.tuf });
   const keysInput = options.registryKeys ? registryKeysFromFile(options.registryKeys) : undefined;
   const index = await openIndex(options.index ?? {});
   let registryKeys: RegistryKey[] | undefined = keysInput?.keys;

@@ -18,6 +18,8 @@ export interface VerifyArgs extends GlobalArgs {
   trustedRoot?: string;
   registryKeys?: string;
   policy?: string;
+  tufMirror?: string;
+  tufRoot?: string;
   offline?: boolean;
   artifact?: string;
   bundle?: string;
@@ -85,6 +87,7 @@ async function verifyOnline(args: VerifyArgs, context: Context): Promise<number>
     ...(args.trustedRoot ? { trustedRoot: args.trustedRoot } : {}),
     ...(args.registryKeys ? { registryKeys: args.registryKeys } : {}),
     ...(args.policy ? { policy: args.policy } : {}),
+    ...(args.tufMirror || args.tufRoot ? { tuf: { ...(args.tufMirror ? { mirrorURL: args.tufMirror } : {}), ...(args.tufRoot ? { rootPath: args.tufRoot } : {}) } } : {}),
     index: indexOptions(args, context),
   };
   const report = args.installed ? await verifyInstalled(args.packages[0] ?? process.cwd(), options) : { results: await verifyFromRegistry(args.packages, options) };

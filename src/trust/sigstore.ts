@@ -215,3 +215,54 @@ export function verifyBundle(bundleJson: unknown, trust: TrustMaterial, artifact
     };
   }
 }
+
+/** The Sigstore public-good TUF repository. */
+export const PUBLIC_GOOD_TUF_MIRROR = 'https://tuf-repo-cdn.sigstore.dev';
+
+export interface TufOptions {
+  /** TUF repository; default the public-good one. */
+  mirrorURL?: string;
+  /** Initial root.json for a mirror other than the public-good one (whose root @sigstore/tuf ships). */
+  rootPath?: string;
+  /** Where TUF metadata and targets are cached between runs. */
+  cachePath: string;
+  timeoutMs?: number;
+}
+
+/**
+ * The trusted root as the TUF repository serves it now (TUF client workflow:
+ * root rotation, timestamp, snapshot, targets, each signed and fresh, and the
+ * target checked against its recorded length and hashes). A repository that
+ * cannot be reached or does not verify is an error, never a silent fallback.
+ */
+export async function trustedRootFromTuf(options: TufOptions): Promise<{ json: Record<string, unknown>; source: string }> {
+  const mirrorURL = options.mirrorURL ?? PUBLIC_GOOD_TUF_MIRROR;
+  const { initTUF } = await import('@sigstore/tuf');
+  let text: string;
+  try {
+    const tuf = await initTUF({
+      mirrorURL,
+      cachePath: options.cachePath,
+      ...(options.rootPath ? { rootPath: options.rootPath } : {}),
+      forceCache: false,
+      forceInit: false,
+      retry: 1,
+      timeout: options.timeoutMs ?? 30_000,
+    });
+    text = await tuf.getTarget('trusted_root.json');
+  } catch (cause) {
+    throw new McsError(
+      'E_TRUST_ROOT',
+      `cannot get the Sigstore trusted root from the TUF repository ${mirrorURL}: ${(cause as Error).message}; pin one with --trusted-root FILE, or verify downloaded files with --offline`,
+      { cause, details: { mirrorURL } },
+    );
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (cause) {
+    throw new McsError('E_TRUST_ROOT', `the TUF repository ${mirrorURL} served a trusted_root.json that is not JSON`, { cause, details: { mirrorURL } });
+  }
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new McsError('E_TRUST_ROOT', `the TUF repository ${mirrorURL} served a trusted_root.json that is not an object`, { details: { mirrorURL } });
+  return { json: json as Record<string, unknown>, source: `TUF ${mirrorURL} (cached in ${options.cachePath})` };
+}

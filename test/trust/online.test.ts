@@ -16,6 +16,7 @@ import { startFixtureRegistry, type FixtureRegistry } from '../helpers/fixture-r
 import { npmDriver, removeDir, tempDir, writeEntry } from '../helpers/index-data.js';
 import { createRegistryKey, keysResponse, signForRegistry, startMockSigstore, type GithubIdentity, type MockSigstore, type RegistryKey } from '../helpers/mock-sigstore.js';
 import { makePackage } from '../helpers/tarball.js';
+import { startTufRepository } from '../helpers/tuf-repo.js';
 
 const SLSA_V1 = 'https://slsa.dev/provenance/v1';
 const NAME = 'mcs-driver-csv';
@@ -122,6 +123,18 @@ describe('verify from the registry', () => {
     const verdict = only(await verifyFromRegistry([`${NAME}@1.0.0`], options()));
     expect(failures(verdict)).toEqual(['integrity:E_INTEGRITY_MISMATCH', 'size:E_SIZE_MISMATCH']);
     await publish('1.0.0');
+  });
+
+  it('takes the trusted root from a TUF repository when none is pinned', async () => {
+    const tuf = await startTufRepository({ 'trusted_root.json': JSON.stringify(sigstore.trustedRoot) }, work);
+    try {
+      const { trustedRoot: _pinned, ...rest } = options();
+      const verdict = only(await verifyFromRegistry([`${NAME}@1.1.0`], { ...rest, tuf: { mirrorURL: tuf.url, rootPath: tuf.rootPath, cachePath: join(work, 'tuf-cache') } }));
+      expect(verdict.status).toBe('verified');
+      expect(verdict.roots.trustedRoot).toContain(`TUF ${tuf.url}`);
+    } finally {
+      await tuf.close();
+    }
   });
 
   it('reports a registry that cannot be reached as an error per package, not a crash', async () => {
