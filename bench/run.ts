@@ -7,7 +7,9 @@
  *  (b) wall time of a `mcs-pkg search csv --json` process against the
  *      embedded index, divided by a bare `node -e ""`;
  *  (c) full build throughput from 100k index-data files, and the cost of an
- *      update after one file changes, as a ratio to the full build.
+ *      update after one file changes, as a ratio to the full build;
+ *  (d) verification of 200 packages from a loopback registry, as a ratio to
+ *      the bare @sigstore/verify calls and hashing, and packages/s.
  *
  * Set MCS_BENCH_SIZES=1000,100000 to skip the 1M step.
  */
@@ -21,6 +23,7 @@ import { toPackageRow } from '../src/index/rows.js';
 import { buildIndex, openIndex, storeDirFor, type McsIndex } from '../src/index/store.js';
 import type { SearchFilters } from '../src/index/search.js';
 import { syntheticEntry, writeSyntheticIndex } from './generate.js';
+import { verificationFigures } from './verify.js';
 
 const QUERIES: ReadonlyArray<{ label: string; query: string; filters?: SearchFilters }> = [
   { label: 'csv', query: 'csv' },
@@ -161,6 +164,7 @@ async function main(): Promise<void> {
   console.log(`mcs-pkg bench on Node ${process.version}, ${sizes.map((s) => s.toLocaleString('en')).join(' / ')} packages; scratch ${work}`);
   try {
     startupFigure(work);
+    if (process.env.MCS_BENCH_SKIP_VERIFY !== '1') await verificationFigures(work);
     const filesIndex = sizes.includes(100_000) ? await buildFigures(work, 100_000) : null;
     await queryFigures(work, sizes, filesIndex);
   } finally {

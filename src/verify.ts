@@ -261,7 +261,11 @@ export interface VerifyRegistryOptions extends IdentityFlags {
   policy?: string;
   /** Where to get the trusted root when no --trusted-root is pinned (default: the public-good TUF repository). */
   tuf?: Partial<TufOptions>;
+  /** Packages fetched and verified at once. Default DEFAULT_CONCURRENCY. */
+  concurrency?: number;
 }
+
+export const DEFAULT_CONCURRENCY = 4;
 
 export interface RegistryVerdict extends TarballVerdict {
   /** The spec asked for and the tarball URL verified. */
@@ -277,59 +281,70 @@ export async function verifyFromRegistry(specs: string[], options: VerifyRegistr
     : await trustedRootFromTuf({ cachePath: options.tuf?.cachePath ?? join(defaultCacheDir(), 'tuf'), ...options.tuf });
   const keysInput = options.registryKeys ? registryKeysFromFile(options.registryKeys) : undefined;
   const index = await openIndex(options.index ?? {});
-  let registryKeys: RegistryKey[] | undefined = keysInput?.keys;
+  const registryKeys: RegistryKey[] | undefined = keysInput?.keys;
   const flagged = identityFromFlags(options);
   const policy = options.policy ? loadPolicy(options.policy) : undefined;
   const now = new Date();
-  const results: Array<RegistryVerdict | { requested: string; error: McsError }> = [];
-  try {
-    for (const requested of specs) {
+  const verifyOne = async (requested: string): Promise<RegistryVerdict | { requested: string; error: McsError }> => {
+    try {
+      const { name, range } = parseRequest(requested);
+      let entry: IndexEntry | undefined;
       try {
-        const { name, range } = parseRequest(requested);
-        let entry: IndexEntry | undefined;
-        try {
-          entry = index.getPackage(`npm:${name}`).entry;
-        } catch (error) {
-          if (!isMcsError(error, 'E_NOT_FOUND')) throw error;
-        }
-        const packument = await client.packument(name);
-        const version = chooseVersion(name, range, packument, entry);
-        const dist = packument.versions[version]!.dist;
-        registryKeys ??= await client.keys();
-        const [bytes, attestations] = await Promise.all([client.tarball(name, dist), dist.attestationsUrl ? client.attestations(name, dist.attestationsUrl) : Promise.resolve(undefined)]);
-        const pinnedVersion = entry?.versions[version];
-        const publisher = entry?.trust?.publisher;
-        const expectedIdentity = flagged ?? (publisher ? { ...publisher } : undefined);
-        const publishedAt = packument.time[version];
-        const verdict = verifyPackage(
-          {
-            name,
-            version,
-            bytes,
-            ...(pinnedVersion?.integrity ? { pinned: { integrity: pinnedVersion.integrity, ...(pinnedVersion.size !== undefined ? { size: pinnedVersion.size } : {}) } } : {}),
-            ...(publishedAt ? { registry: { integrity: dist.integrity, signatures: dist.signatures, publishedAt } } : {}),
-            ...(attestations !== undefined ? { attestations, attestationsSource: dist.attestationsUrl } : {}),
-            provenanceExpected: pinnedVersion?.provenance ?? false,
-            ...(expectedIdentity ? { expectedIdentity } : {}),
-          },
-          {
-            trustMaterial: createTrustMaterial(root.json, registryKeys),
-            registryKeys,
-            roots: { trustedRoot: root.source, registryKeys: keysInput?.source ?? `${client.config.registry}-/npm/v1/keys` },
-          },
-        );
-        results.push({
-          ...applyPolicy(verdict, entry, policy, now, publishedAt),
-          requested,
-          tarballUrl: dist.tarball,
-          identitySource: flagged ? 'command line' : expectedIdentity ? 'index' : 'none',
-          indexed: { package: entry !== undefined, version: pinnedVersion !== undefined },
-        });
+        entry = index.getPackage(`npm:${name}`).entry;
       } catch (error) {
-        if (!isMcsError(error) || error.code === 'E_INTERNAL') throw error;
-        results.push({ requested, error });
+        if (!isMcsError(error, 'E_NOT_FOUND')) throw error;
       }
+      const packument = await client.packument(name);
+      const version = chooseVersion(name, range, packument, entry);
+      const dist = packument.versions[version]!.dist;
+      const keys = registryKeys ?? (await (keysOnce ??= client.keys()));
+      const [bytes, attestations] = await Promise.all([client.tarball(name, dist), dist.attestationsUrl ? client.attestations(name, dist.attestationsUrl) : Promise.resolve(undefined)]);
+      const pinnedVersion = entry?.versions[version];
+      const publisher = entry?.trust?.publisher;
+      const expectedIdentity = flagged ?? (publisher ? { ...publisher } : undefined);
+      const publishedAt = packument.time[version];
+      const verdict = verifyPackage(
+        {
+          name,
+          version,
+          bytes,
+          ...(pinnedVersion?.integrity ? { pinned: { integrity: pinnedVersion.integrity, ...(pinnedVersion.size !== undefined ? { size: pinnedVersion.size } : {}) } } : {}),
+          ...(publishedAt ? { registry: { integrity: dist.integrity, signatures: dist.signatures, publishedAt } } : {}),
+          ...(attestations !== undefined ? { attestations, attestationsSource: dist.attestationsUrl } : {}),
+          provenanceExpected: pinnedVersion?.provenance ?? false,
+          ...(expectedIdentity ? { expectedIdentity } : {}),
+        },
+        {
+          trustMaterial: (trustMaterial ??= createTrustMaterial(root.json, keys)),
+          registryKeys: keys,
+          roots: { trustedRoot: root.source, registryKeys: keysInput?.source ?? `${client.config.registry}-/npm/v1/keys` },
+        },
+      );
+      return {
+        ...applyPolicy(verdict, entry, policy, now, publishedAt),
+        requested,
+        tarballUrl: dist.tarball,
+        identitySource: flagged ? 'command line' : expectedIdentity ? 'index' : 'none',
+        indexed: { package: entry !== undefined, version: pinnedVersion !== undefined },
+      };
+    } catch (error) {
+      if (!isMcsError(error) || error.code === 'E_INTERNAL') throw error;
+      return { requested, error };
     }
+  };
+  const results: Array<RegistryVerdict | { requested: string; error: McsError }> = new Array(specs.length);
+  let keysOnce: Promise<RegistryKey[]> | undefined;
+  let trustMaterial: ReturnType<typeof createTrustMaterial> | undefined;
+  let next = 0;
+  try {
+    // a small pool: fetches overlap while each verification itself stays synchronous
+    const workers = Array.from({ length: Math.max(1, Math.min(options.concurrency ?? DEFAULT_CONCURRENCY, specs.length)) }, async () => {
+      while (next < specs.length) {
+        const i = next++;
+        results[i] = await verifyOne(specs[i]!);
+      }
+    });
+    await Promise.all(workers);
   } finally {
     index.close();
   }
