@@ -63,6 +63,19 @@ export type PolicyErrorCode =
   | 'E_POLICY_UNPINNED'
   | 'E_PROVENANCE_DOWNGRADE';
 
+/** The gated loader: archives it will not unpack, cache entries that changed, drivers that break the contract. */
+export type LoaderErrorCode =
+  | 'E_TAR_PATH'
+  | 'E_TAR_LINK'
+  | 'E_TAR_SPECIAL'
+  | 'E_TAR_DUPLICATE'
+  | 'E_TAR_LIMIT'
+  | 'E_CACHE_TAMPERED'
+  | 'E_CACHE_IO'
+  | 'E_DRIVER_SHAPE'
+  | 'E_DRIVER_META'
+  | 'E_DRIVER_CAPABILITY';
+
 /** The registry: what it answered, or failed to. */
 export type RegistryErrorCode = 'E_REGISTRY_HTTP' | 'E_REGISTRY_TIMEOUT' | 'E_REGISTRY_TOO_LARGE' | 'E_REGISTRY_REDIRECT' | 'E_REGISTRY_MALFORMED' | 'E_REGISTRY_NETWORK' | 'E_VERSION_NOT_FOUND';
 
@@ -79,6 +92,7 @@ export type McsErrorCode =
   | UsageErrorCode
   | TrustErrorCode
   | PolicyErrorCode
+  | LoaderErrorCode
   | RegistryErrorCode
   | TrustInputErrorCode
   | 'E_INTERNAL';
@@ -142,6 +156,15 @@ export const FAILURE_CODES: ReadonlySet<McsErrorCode> = new Set<McsErrorCode>([
   'E_POLICY_RELEASE_AGE',
   'E_POLICY_UNPINNED',
   'E_PROVENANCE_DOWNGRADE',
+  'E_TAR_PATH',
+  'E_TAR_LINK',
+  'E_TAR_SPECIAL',
+  'E_TAR_DUPLICATE',
+  'E_TAR_LIMIT',
+  'E_CACHE_TAMPERED',
+  'E_DRIVER_SHAPE',
+  'E_DRIVER_META',
+  'E_DRIVER_CAPABILITY',
 ]);
 
 export function exitCodeFor(error: unknown): 1 | 2 {

@@ -5,7 +5,7 @@ import addFormatsModule from 'ajv-formats';
 import { schemasDir } from '../config.js';
 import { McsError, isMcsError } from '../errors.js';
 import { parsePackageName } from './names.js';
-import type { IndexEntry, TrustPolicy } from './types.js';
+import type { DriverMeta, IndexEntry, TrustPolicy } from './types.js';
 
 const SCHEMA_FILES = ['driver-meta.v1.schema.json', 'tool.v1.schema.json', 'index-entry.v1.schema.json', 'trust-policy.v1.schema.json'];
 
@@ -111,4 +111,15 @@ export function assertIndexEntry(value: unknown, source: string): asserts value 
 export function assertTrustPolicy(value: unknown, source: string): asserts value is TrustPolicy {
   const validate = validators().trustPolicy;
   if (!validate(value)) throw schemaError(source, 'trust policy', toProblems(validate.errors));
+}
+
+/** Asserts that a value is a DriverMeta as the MCS contract v0.6 defines it (a driver's runtime `meta`). */
+export function assertDriverMeta(value: unknown, source: string): asserts value is DriverMeta {
+  const validate = validators().driverMeta;
+  if (!validate(value)) {
+    const problems = toProblems(validate.errors);
+    throw new McsError('E_DRIVER_META', `${source}: meta is not a valid DriverMeta: ${problems.slice(0, 5).map((p) => `${p.pointer} ${p.message}`).join('; ')}`, {
+      details: { source, pointer: problems[0]?.pointer ?? '/', problems },
+    });
+  }
 }
