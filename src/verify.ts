@@ -153,7 +153,7 @@ export async function verifyTarball(options: VerifyTarballOptions): Promise<Tarb
   } finally {
     index.close();
   }
-  const pinnedVersion = entry?.versions[version];
+  const pinnedVersion = pinnedRecord(entry, version);
   const flagged = identityFromFlags(options);
   const publisher = entry?.trust?.publisher;
   const expectedIdentity: ExpectedIdentity | undefined = flagged ?? (publisher ? { ...publisher } : undefined);
@@ -220,6 +220,11 @@ export function verifyArtifactFiles(options: VerifyArtifactOptions): FileArtifac
   return { ...verdict, artifact: options.artifact, trustedRoot: root.source };
 }
 
+/** The index's record for a version, looked up as an own key only (index data is JSON from disk). */
+function pinnedRecord(entry: IndexEntry | undefined, version: string): IndexEntry['versions'][string] | undefined {
+  return entry && Object.hasOwn(entry.versions, version) ? entry.versions[version] : undefined;
+}
+
 /** A package to verify from the registry: name, name@version, name@range or name@tag. */
 export function parseRequest(spec: string): { name: string; range?: string } {
   const at = spec.lastIndexOf('@');
@@ -234,7 +239,7 @@ export function parseRequest(spec: string): { name: string; range?: string } {
  */
 export function chooseVersion(name: string, range: string | undefined, packument: Packument, entry: IndexEntry | undefined): string {
   const available = Object.keys(packument.versions);
-  const pinned = entry ? Object.entries(entry.versions).filter(([v, record]) => !record.yanked && packument.versions[v]).map(([v]) => v) : undefined;
+  const pinned = entry ? Object.entries(entry.versions).filter(([v, record]) => !record.yanked && Object.hasOwn(packument.versions, v)).map(([v]) => v) : undefined;
   const candidates = pinned ?? available;
   let chosen: string | null | undefined;
   if (range === undefined || range === '') {
@@ -297,9 +302,10 @@ export async function verifyFromRegistry(specs: string[], options: VerifyRegistr
       const packument = await client.packument(name);
       const version = chooseVersion(name, range, packument, entry);
       const dist = packument.versions[version]!.dist;
+      const attestationsUrl = dist.attestationsUrl;
       const keys = registryKeys ?? (await (keysOnce ??= client.keys()));
-      const [bytes, attestations] = await Promise.all([client.tarball(name, dist), dist.attestationsUrl ? client.attestations(name, dist.attestationsUrl) : Promise.resolve(undefined)]);
-      const pinnedVersion = entry?.versions[version];
+      const [bytes, attestations] = await Promise.all([client.tarball(name, dist), attestationsUrl ? client.attestations(name, attestationsUrl) : Promise.resolve(undefined)]);
+      const pinnedVersion = pinnedRecord(entry, version);
       const publisher = entry?.trust?.publisher;
       const expectedIdentity = flagged ?? (publisher ? { ...publisher } : undefined);
       const publishedAt = packument.time[version];

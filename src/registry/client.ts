@@ -59,7 +59,8 @@ export function toPackument(value: unknown, name: string, source: string): Packu
   if (typeof rawVersions !== 'object' || rawVersions === null || Array.isArray(rawVersions)) throw bad('no versions');
   const entries = Object.entries(rawVersions as Record<string, unknown>);
   if (entries.length > MAX_VERSIONS) throw bad(`more than ${MAX_VERSIONS} versions`);
-  const versions: Record<string, PackumentVersion> = {};
+  // null-prototype maps: a version or tag named "constructor" or "__proto__" is just a key
+  const versions: Record<string, PackumentVersion> = Object.create(null) as Record<string, PackumentVersion>;
   for (const [version, raw] of entries) {
     const manifest = raw as { version?: unknown; deprecated?: unknown; dist?: Record<string, unknown> } | null;
     const dist = manifest?.dist;
@@ -76,9 +77,9 @@ export function toPackument(value: unknown, name: string, source: string): Packu
       ...(typeof manifest.deprecated === 'string' ? { deprecated: manifest.deprecated } : {}),
     };
   }
-  const distTags: Record<string, string> = {};
+  const distTags: Record<string, string> = Object.create(null) as Record<string, string>;
   for (const [tag, version] of Object.entries((doc['dist-tags'] as Record<string, unknown> | undefined) ?? {})) if (typeof version === 'string') distTags[tag] = version;
-  const time: Record<string, Date> = {};
+  const time: Record<string, Date> = Object.create(null) as Record<string, Date>;
   for (const [version, when] of Object.entries((doc.time as Record<string, unknown> | undefined) ?? {})) {
     const date = typeof when === 'string' ? new Date(when) : undefined;
     if (date && !Number.isNaN(date.getTime())) time[version] = date;

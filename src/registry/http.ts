@@ -89,7 +89,12 @@ async function attempt(url: string, options: RequestOptions): Promise<Buffer | n
       }
       if (response.status >= 300 && response.status < 400 && response.headers.get('location')) {
         await response.body?.cancel().catch(() => undefined);
-        const next = new URL(response.headers.get('location')!, current);
+        let next: URL;
+        try {
+          next = new URL(response.headers.get('location')!, current);
+        } catch (cause) {
+          throw new McsError('E_REGISTRY_MALFORMED', `${start.href}: redirected to an unusable location ${JSON.stringify(response.headers.get('location'))}`, { cause, details: { url: start.href } });
+        }
         if (origin(next) !== origin(start)) {
           throw new McsError('E_REGISTRY_REDIRECT', `${start.href}: redirected to ${next.href}, another host; refused`, { details: { url: start.href, location: next.href } });
         }
@@ -109,7 +114,13 @@ async function attempt(url: string, options: RequestOptions): Promise<Buffer | n
         await response.body?.cancel().catch(() => undefined);
         throw new McsError('E_REGISTRY_HTTP', `${current.href}: HTTP ${response.status}`, { details: { url: current.href, status: response.status } });
       }
-      return await readCapped(response, current.href, options.maxBytes);
+      try {
+        return await readCapped(response, current.href, options.maxBytes);
+      } catch (cause) {
+        if (cause instanceof McsError || signal.aborted) throw cause;
+        // the connection dropped or the body could not be decoded: worth another attempt
+        throw new RetryableError(`${current.href}: the answer broke off: ${(cause as Error).message}`, { cause });
+      }
     }
   } catch (error) {
     if (deadline.aborted) {

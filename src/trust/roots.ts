@@ -81,10 +81,12 @@ export function trustedRootFromFile(file: string): TrustedRootInput {
   return { json, source: file };
 }
 
-function date(value: unknown): Date | undefined {
-  if (typeof value !== 'string' || value === '') return undefined;
-  const parsed = new Date(value);
-  return Number.isNaN(parsed.getTime()) ? undefined : parsed;
+/** A key's validity date; absent is open-ended, but a date that does not parse is refused (it must not mean "never expires"). */
+function date(value: unknown, source: string): Date | undefined {
+  if (value === undefined || value === null || value === '') return undefined;
+  const parsed = typeof value === 'string' ? new Date(value) : new Date(NaN);
+  if (Number.isNaN(parsed.getTime())) throw new McsError('E_REGISTRY_KEYS', `${source}: ${JSON.stringify(value)} is not a date`, { details: { source } });
+  return parsed;
 }
 
 /**
@@ -99,7 +101,7 @@ export function parseRegistryKeys(value: unknown, source: string): RegistryKey[]
     const key = asObject(raw, `${source}: /keys/${i}`, 'E_REGISTRY_KEYS');
     const bad = (what: string) => new McsError('E_REGISTRY_KEYS', `${source}: /keys/${i}: ${what}`, { details: { source, pointer: `/keys/${i}` } });
     if (typeof key.keyid === 'string' && typeof key.key === 'string') {
-      const validUntil = date(key.expires);
+      const validUntil = date(key.expires, `${source}: /keys/${i}/expires`);
       return { keyid: key.keyid, publicKey: Buffer.from(key.key, 'base64'), usage: 'any', ...(validUntil ? { validUntil } : {}) };
     }
     if (typeof key.keyId === 'string' && typeof key.publicKey === 'object' && key.publicKey !== null) {
@@ -107,8 +109,8 @@ export function parseRegistryKeys(value: unknown, source: string): RegistryKey[]
       if (typeof publicKey.rawBytes !== 'string') throw bad('publicKey.rawBytes is missing');
       const usage = key.keyUsage === 'npm:signatures' ? 'signatures' : key.keyUsage === 'npm:attestations' ? 'attestations' : undefined;
       if (!usage) throw bad(`unknown keyUsage ${JSON.stringify(key.keyUsage)}`);
-      const validFrom = date(publicKey.validFor?.start);
-      const validUntil = date(publicKey.validFor?.end);
+      const validFrom = date(publicKey.validFor?.start, `${source}: /keys/${i}/publicKey/validFor/start`);
+      const validUntil = date(publicKey.validFor?.end, `${source}: /keys/${i}/publicKey/validFor/end`);
       return { keyid: key.keyId, publicKey: Buffer.from(publicKey.rawBytes, 'base64'), usage, ...(validFrom ? { validFrom } : {}), ...(validUntil ? { validUntil } : {}) };
     }
     throw bad('neither the /-/npm/v1/keys shape nor the keys.json shape');

@@ -186,6 +186,30 @@ function describe(bundle: Bundle): VerifiedBundle {
   };
 }
 
+/** Most transparency log entries, RFC 3161 timestamps and chain certificates a bundle may carry. */
+export const MAX_BUNDLE_TLOG_ENTRIES = 8;
+export const MAX_BUNDLE_TIMESTAMPS = 8;
+export const MAX_BUNDLE_CHAIN = 10;
+
+/**
+ * Refuses bundles with more entries than any real one has, before the
+ * library sees them: @sigstore/verify compares every timestamp with every
+ * other one before any cryptographic check, so thousands of junk log entries
+ * would keep it busy for minutes to hours.
+ */
+function bundleSizeProblem(json: unknown): string | null {
+  const material = (json as { verificationMaterial?: Record<string, unknown> } | null)?.verificationMaterial;
+  if (typeof material !== 'object' || material === null) return null; // the parser reports the shape
+  const count = (value: unknown): number => (Array.isArray(value) ? value.length : 0);
+  const tlog = count(material.tlogEntries);
+  const timestamps = count((material.timestampVerificationData as { rfc3161Timestamps?: unknown } | undefined)?.rfc3161Timestamps);
+  const chain = count((material.x509CertificateChain as { certificates?: unknown } | undefined)?.certificates);
+  if (tlog > MAX_BUNDLE_TLOG_ENTRIES) return `the bundle carries ${tlog} transparency log entries; at most ${MAX_BUNDLE_TLOG_ENTRIES} are accepted`;
+  if (timestamps > MAX_BUNDLE_TIMESTAMPS) return `the bundle carries ${timestamps} RFC 3161 timestamps; at most ${MAX_BUNDLE_TIMESTAMPS} are accepted`;
+  if (chain > MAX_BUNDLE_CHAIN) return `the bundle's certificate chain has ${chain} certificates; at most ${MAX_BUNDLE_CHAIN} are accepted`;
+  return null;
+}
+
 /**
  * Verifies a bundle cryptographically: the signature (over `artifact` for a
  * message-signature bundle, over the DSSE payload otherwise), the
@@ -196,6 +220,8 @@ function describe(bundle: Bundle): VerifiedBundle {
  * (ValidationError, TypeError, 'invalid time'), so every throw is an outcome.
  */
 export function verifyBundle(bundleJson: unknown, trust: TrustMaterial, artifact?: Buffer): BundleOutcome {
+  const oversized = bundleSizeProblem(bundleJson);
+  if (oversized) return { ok: false, malformed: true, reason: oversized };
   let bundle: Bundle;
   try {
     bundle = bundleFromJSON(bundleJson);

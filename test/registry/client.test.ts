@@ -99,6 +99,20 @@ describe('RegistryClient', () => {
   });
 });
 
+describe('hostile registry answers', () => {
+  it('never takes a prototype key for a version or a tag', async () => {
+    registry.misbehave({ kind: 'body', path: '/mcs-driver-csv', body: JSON.stringify({ name: 'mcs-driver-csv', 'dist-tags': { latest: 'constructor' }, versions: {} }) });
+    const packument = await client().packument('mcs-driver-csv');
+    expect(packument.versions.constructor).toBeUndefined();
+    expect(Object.hasOwn(packument.versions, '__proto__')).toBe(false);
+  });
+
+  it('reports an unusable redirect location with a code', async () => {
+    registry.misbehave({ kind: 'redirect', path: '/mcs-driver-csv', location: 'http://[::1' });
+    await expect(client().packument('mcs-driver-csv')).rejects.toThrowWithCode('E_REGISTRY_MALFORMED');
+  });
+});
+
 describe('registry configuration', () => {
   it('takes the registry and tokens from .npmrc, an explicit --registry first', () => {
     const dir = tempDir('mcs-npmrc-');

@@ -117,6 +117,11 @@ describe.skipIf(!HAVE_REAL_NPM)('real npm registry signatures', () => {
     }
   });
 
+  it('refuses a key whose dates do not parse, rather than treating it as never expiring', () => {
+    expect(() => parseRegistryKeys({ keys: [{ keyid: 'k', key: 'AAAA', expires: 'soon' }] }, 'keys')).toThrowWithCode('E_REGISTRY_KEYS');
+    expect(parseRegistryKeys({ keys: [{ keyid: 'k', key: 'AAAA', expires: null }] }, 'keys')[0]!.validUntil).toBeUndefined();
+  });
+
   it('refuses an expired key, a wrong message, an unknown key and a missing signature', () => {
     const s = data.signatures[0]!;
     const keys = embeddedRegistryKeys().keys;

@@ -151,6 +151,15 @@ describe('provenance that is not what it claims', () => {
     expect(failures(verify({ attestations: attestationsOf(provenance, undefined) }))).toEqual(['publish-attestation:E_PUBLISH_ATTESTATION_MISSING']);
   });
 
+  it('refuses a bundle padded with thousands of log entries before the library spends time on it', () => {
+    const padded = structuredClone(provenance) as { verificationMaterial: { tlogEntries: unknown[] } };
+    const entry = padded.verificationMaterial.tlogEntries[0];
+    padded.verificationMaterial.tlogEntries = Array.from({ length: 4000 }, () => entry);
+    const started = Date.now();
+    expect(failures(verify({ attestations: attestationsOf(padded, publish) }))).toEqual(['provenance:E_ATTESTATION_MALFORMED']);
+    expect(Date.now() - started).toBeLessThan(1000);
+  });
+
   it('refuses malformed or ambiguous attestation documents', () => {
     expect(failures(verify({ attestations: { attestations: 'nope' } }))).toEqual(['provenance:E_ATTESTATION_MALFORMED']);
     const twice = { attestations: [{ predicateType: SLSA_V1, bundle: provenance }, { predicateType: SLSA_V1, bundle: provenance }] };
