@@ -47,8 +47,10 @@ export function loadPolicy(file: string): ResolvedPolicy {
 }
 
 /** Adds the policy's rules to a verdict: a refusal makes it failed, with the rule and its reason. */
-function applyPolicy<V extends Verdict>(verdict: V, entry: IndexEntry | undefined, policy: ResolvedPolicy | undefined, now: Date, publishedAt?: Date): V {
+function applyPolicy<V extends Verdict>(verdict: V, entry: IndexEntry | undefined, policy: ResolvedPolicy | undefined, now: Date): V {
   if (!policy) return verdict;
+  // the release age is judged by the verdict's publish time: the log's when it has one, not the registry's claim
+  const publishedAt = verdict.publishedAt ? new Date(verdict.publishedAt) : undefined;
   const results = [...verdict.results, ...evaluatePolicy({ name: verdict.package, version: verdict.version, ...(entry ? { entry } : {}), ...(publishedAt ? { publishedAt } : {}), verdict, policy, now })];
   return { ...verdict, results, status: results.some((r) => r.status === 'fail') ? 'failed' : verdict.status };
 }
@@ -315,7 +317,7 @@ export async function verifyFromRegistry(specs: string[], options: VerifyRegistr
           version,
           bytes,
           ...(pinnedVersion?.integrity ? { pinned: { integrity: pinnedVersion.integrity, ...(pinnedVersion.size !== undefined ? { size: pinnedVersion.size } : {}) } } : {}),
-          ...(publishedAt ? { registry: { integrity: dist.integrity, signatures: dist.signatures, publishedAt } } : {}),
+          registry: { integrity: dist.integrity, signatures: dist.signatures, ...(publishedAt ? { publishedAt } : {}) },
           ...(attestations !== undefined ? { attestations, attestationsSource: dist.attestationsUrl } : {}),
           provenanceExpected: pinnedVersion?.provenance ?? false,
           ...(expectedIdentity ? { expectedIdentity } : {}),
@@ -327,7 +329,7 @@ export async function verifyFromRegistry(specs: string[], options: VerifyRegistr
         },
       );
       return {
-        ...applyPolicy(verdict, entry, policy, now, publishedAt),
+        ...applyPolicy(verdict, entry, policy, now),
         requested,
         tarballUrl: dist.tarball,
         identitySource: flagged ? 'command line' : expectedIdentity ? 'index' : 'none',

@@ -22,8 +22,8 @@ export interface SignatureInput {
   /** dist.signatures from the packument; anything, since it is untrusted. */
   signatures: unknown;
   keys: RegistryKey[];
-  /** packument.time[version]: when the version was published. */
-  publishedAt: Date;
+  /** When the version was published (the transparency log's time when known); undefined when nothing says. */
+  publishedAt: Date | undefined;
 }
 
 function asSignatures(value: unknown): RegistrySignature[] {
@@ -59,14 +59,19 @@ export function checkRegistrySignature(input: SignatureInput): CheckResult {
       invalid = { keyid: signature.keyid };
       continue;
     }
-    if (!candidates.some((k) => keyValidAt(k, 'signatures', input.publishedAt))) {
+    // with no publish time, only a key without an expiry can be shown valid
+    const valid = input.publishedAt ? candidates.some((k) => keyValidAt(k, 'signatures', input.publishedAt!)) : candidates.some((k) => !k.validUntil && (k.usage === 'any' || k.usage === 'signatures'));
+    if (!valid) {
       expired = { keyid: signature.keyid };
       continue;
     }
-    return pass('registry-signature', `${spec}: signed by registry key ${signature.keyid}`, { keyid: signature.keyid, publishedAt: input.publishedAt.toISOString() });
+    return pass('registry-signature', `${spec}: signed by registry key ${signature.keyid}`, { keyid: signature.keyid, publishedAt: input.publishedAt?.toISOString() ?? null });
   }
-  const evidence = { keyids: signatures.map((s) => s.keyid), publishedAt: input.publishedAt.toISOString() };
+  const evidence = { keyids: signatures.map((s) => s.keyid), publishedAt: input.publishedAt?.toISOString() ?? null };
   if (invalid) return fail('registry-signature', 'E_SIGNATURE_INVALID', `${spec}: the signature by ${invalid.keyid} does not verify`, evidence);
-  if (expired) return fail('registry-signature', 'E_SIGNATURE_KEY_EXPIRED', `${spec}: key ${expired.keyid} was not valid when the version was published (${input.publishedAt.toISOString()})`, evidence);
+  if (expired) {
+    const when = input.publishedAt ? `when the version was published (${input.publishedAt.toISOString()})` : 'at an unknown publish time (the key has an expiry)';
+    return fail('registry-signature', 'E_SIGNATURE_KEY_EXPIRED', `${spec}: key ${expired.keyid} cannot be shown valid ${when}`, evidence);
+  }
   return fail('registry-signature', 'E_SIGNATURE_KEY_UNKNOWN', `${spec}: signed by ${signatures.map((s) => s.keyid).join(', ')}, none of them a known registry key`, evidence);
 }

@@ -22,8 +22,8 @@ export interface VerifyInput {
   bytes: Uint8Array;
   /** The index pin for this version. */
   pinned?: { integrity: string; size?: number };
-  /** dist.integrity and dist.signatures from the packument, with packument.time[version]. */
-  registry?: { integrity: string; signatures: unknown; publishedAt: Date };
+  /** dist.integrity and dist.signatures from the packument, with packument.time[version] when it has one (a claim of the registry). */
+  registry?: { integrity: string; signatures: unknown; publishedAt?: Date };
   /** The registry's attestations document for this version (untrusted JSON), if any. */
   attestations?: unknown;
   /** Where the attestations came from, for messages. */
@@ -54,6 +54,9 @@ export interface Verdict {
   version: string;
   status: VerdictStatus;
   integrity: string;
+  /** When the version was published: the transparency log's time of a verified bundle, else the registry's claim. */
+  publishedAt?: string;
+  publishedAtSource?: 'transparency log' | 'registry';
   results: CheckResult[];
   roots: TrustContext['roots'];
 }
@@ -114,34 +117,43 @@ export function verifyPackage(input: VerifyInput, trust: TrustContext): Verdict 
     ...(input.pinned ? { pinned: input.pinned } : {}),
     ...(input.registry ? { registryIntegrity: input.registry.integrity } : {}),
   });
-  if (input.registry) {
-    results.push(checkRegistrySignature({ name: input.name, version: input.version, integrity: input.registry.integrity, signatures: input.registry.signatures, keys: trust.registryKeys, publishedAt: input.registry.publishedAt }));
-  }
+  const attestationResults: CheckResult[] = [];
   let attestations;
   try {
     attestations = input.attestations === undefined ? undefined : parseAttestations(input.attestations, input.attestationsSource ?? 'attestations');
   } catch (error) {
     if (!isMcsError(error, 'E_ATTESTATION_MALFORMED')) throw error;
-    results.push(fail('provenance', 'E_ATTESTATION_MALFORMED', error.message));
+    attestationResults.push(fail('provenance', 'E_ATTESTATION_MALFORMED', error.message));
   }
   let missingProvenance = false;
   if (attestations?.provenance !== undefined) {
     const provenance = verifyProvenance(input, attestations.provenance, trust, sha512);
-    results.push(...provenance.results);
-    if (provenance.verified) results.push(checkIdentity(input, provenance.verified));
-  } else if (!results.some((r) => r.check === 'provenance')) {
+    attestationResults.push(...provenance.results);
+    if (provenance.verified) attestationResults.push(checkIdentity(input, provenance.verified));
+  } else if (!attestationResults.some((r) => r.check === 'provenance')) {
     missingProvenance = true;
-    results.push(
+    attestationResults.push(
       input.provenanceExpected
         ? fail('provenance', 'E_PROVENANCE_MISSING', `${spec}: the index expects provenance for this version, but none was served`)
         : skip('provenance', `${spec}: published without provenance`),
     );
   }
   if (attestations?.publish !== undefined) {
-    results.push(verifyPublishAttestation(input, attestations.publish, trust, sha512));
+    attestationResults.push(verifyPublishAttestation(input, attestations.publish, trust, sha512));
   } else if (attestations?.provenance !== undefined) {
-    results.push(fail('publish-attestation', 'E_PUBLISH_ATTESTATION_MISSING', `${spec}: provenance is present but the registry's publish attestation is not`));
+    attestationResults.push(fail('publish-attestation', 'E_PUBLISH_ATTESTATION_MISSING', `${spec}: provenance is present but the registry's publish attestation is not`));
   }
+  // the log's integrated time is signed; the registry's time[version] is only its claim
+  const logTime = ['publish-attestation', 'provenance']
+    .map((check) => attestationResults.find((r) => r.check === check && r.status === 'pass')?.evidence.tlog as Array<{ integratedTime: string | null }> | undefined)
+    .map((tlog) => tlog?.find((t) => t.integratedTime)?.integratedTime)
+    .find((time): time is string => typeof time === 'string');
+  const publishedAt = logTime ? new Date(logTime) : input.registry?.publishedAt;
+  const publishedAtSource = logTime ? 'transparency log' : input.registry?.publishedAt ? 'registry' : undefined;
+  if (input.registry) {
+    results.push(checkRegistrySignature({ name: input.name, version: input.version, integrity: input.registry.integrity, signatures: input.registry.signatures, keys: trust.registryKeys, publishedAt }));
+  }
+  results.push(...attestationResults);
   const status: VerdictStatus = results.some((r) => r.status === 'fail')
     ? 'failed'
     : missingProvenance
@@ -149,5 +161,13 @@ export function verifyPackage(input: VerifyInput, trust: TrustContext): Verdict 
       : results.some((r) => r.check === 'identity' && r.status === 'skip')
         ? 'unpinned'
         : 'verified';
-  return { package: input.name, version: input.version, status, integrity: `sha512-${Buffer.from(sha512, 'hex').toString('base64')}`, results, roots: trust.roots };
+  return {
+    package: input.name,
+    version: input.version,
+    status,
+    integrity: `sha512-${Buffer.from(sha512, 'hex').toString('base64')}`,
+    ...(publishedAt && publishedAtSource ? { publishedAt: publishedAt.toISOString(), publishedAtSource } : {}),
+    results,
+    roots: trust.roots,
+  };
 }

@@ -200,6 +200,21 @@ describe('the publish attestation and registry signatures', () => {
     expect(registry([signForRegistry(registryKey, NAME, '1.0.1', integrity)])).toEqual(['registry-signature:E_SIGNATURE_INVALID']);
   });
 
+  it('judges key validity by the transparency log time, not a publish time the registry backdates', () => {
+    const expiredAMinuteAgo = [trustKey(registryKey, { validUntil: new Date(Date.now() - 60_000) })];
+    const verdict = verify({ registry: { integrity, signatures: [signForRegistry(registryKey, NAME, VERSION, integrity)], publishedAt: new Date('2020-01-01T00:00:00Z') } }, { ...context, registryKeys: expiredAMinuteAgo });
+    expect(failures(verdict)).toEqual(['registry-signature:E_SIGNATURE_KEY_EXPIRED']);
+    expect(verdict.publishedAtSource).toBe('transparency log');
+  });
+
+  it('still checks signatures when the registry gives no publish time, and cannot vouch for an expiring key then', () => {
+    const signatures = [signForRegistry(registryKey, NAME, VERSION, integrity)];
+    const noTime = { attestations: undefined, provenanceExpected: false, registry: { integrity, signatures } };
+    expect(failures(verify(noTime, { ...context, registryKeys: [trustKey(registryKey, { validUntil: new Date(Date.now() + 3_600_000) })] }))).toEqual(['registry-signature:E_SIGNATURE_KEY_EXPIRED']);
+    expect(verify(noTime).results.find((r) => r.check === 'registry-signature')!.status).toBe('pass');
+    expect(failures(verify({ ...noTime, registry: { integrity, signatures: undefined } }))).toEqual(['registry-signature:E_SIGNATURE_MISSING']);
+  });
+
   it('refuses when the index pin and the registry disagree', () => {
     const other = `sha512-${Buffer.alloc(64, 9).toString('base64')}`;
     expect(failures(verify({ pinned: { integrity }, registry: { integrity: other, signatures: [signForRegistry(registryKey, NAME, VERSION, other)], publishedAt: new Date() } }))).toEqual([
