@@ -3,7 +3,7 @@
  * that reads the files and the trust roots, takes the expected publisher and
  * the pins from the index, and hands everything to the pure verifier.
  */
-import { closeSync, fstatSync, openSync, readSync, readdirSync, type Dirent } from 'node:fs';
+import { closeSync, existsSync, fstatSync, openSync, readSync, readdirSync, realpathSync, statSync, type Dirent } from 'node:fs';
 import { join } from 'node:path';
 import maxSatisfying from 'semver/ranges/max-satisfying.js';
 import validRange from 'semver/ranges/valid.js';
@@ -19,7 +19,9 @@ import { normalizeRepository, type ExpectedIdentity } from './trust/identity.js'
 import { embeddedRegistryKeys, embeddedTrustedRoot, registryKeysFromFile, trustedRootFromFile, type RegistryKey } from './trust/roots.js';
 import { verifyArtifact, type ArtifactVerdict } from './trust/artifact.js';
 import { evaluatePolicy, resolvePolicy, type ResolvedPolicy } from './trust/policy.js';
+import { fail, pass, type CheckResult } from './trust/result.js';
 import { createTrustMaterial, trustedRootFromTuf, type TufOptions } from './trust/sigstore.js';
+import { readTarball } from './tar/read.js';
 import { verifyPackage, type Verdict } from './trust/verifier.js';
 
 export const DEFAULT_MAX_TARBALL_BYTES = 256 * 1024 * 1024;
@@ -44,6 +46,11 @@ export function loadPolicy(file: string): ResolvedPolicy {
   const value = parseJsonStrict(readFileCapped(file, 1024 * 1024, 'policy file'), { source: file });
   assertTrustPolicy(value, file);
   return resolvePolicy(value);
+}
+
+/** Adds one more check to a verdict; a failure makes it failed. */
+function withResult<V extends Verdict>(verdict: V, result: CheckResult): V {
+  return { ...verdict, results: [...verdict.results, result], status: result.status === 'fail' ? 'failed' : verdict.status };
 }
 
 /** Adds the policy's rules to a verdict: a refusal makes it failed, with the rule and its reason. */
@@ -281,7 +288,11 @@ export interface RegistryVerdict extends TarballVerdict {
 }
 
 /** Verifies packages as the registry serves them now: resolve, fetch bytes, signatures and attestations, check against the index. */
-export async function verifyFromRegistry(specs: string[], options: VerifyRegistryOptions = {}): Promise<Array<RegistryVerdict | { requested: string; error: McsError }>> {
+export async function verifyFromRegistry(
+  specs: string[],
+  options: VerifyRegistryOptions = {},
+  installedAt: ReadonlyArray<string | undefined> = [],
+): Promise<Array<RegistryVerdict | { requested: string; error: McsError }>> {
   const client = new RegistryClient(options.registry ?? {});
   const root = options.trustedRoot
     ? trustedRootFromFile(options.trustedRoot)
@@ -292,7 +303,7 @@ export async function verifyFromRegistry(specs: string[], options: VerifyRegistr
   const flagged = identityFromFlags(options);
   const policy = options.policy ? loadPolicy(options.policy) : undefined;
   const now = new Date();
-  const verifyOne = async (requested: string): Promise<RegistryVerdict | { requested: string; error: McsError }> => {
+  const verifyOne = async (requested: string, installedDir: string | undefined): Promise<RegistryVerdict | { requested: string; error: McsError }> => {
     try {
       const { name, range } = parseRequest(requested);
       let entry: IndexEntry | undefined;
@@ -328,8 +339,9 @@ export async function verifyFromRegistry(specs: string[], options: VerifyRegistr
           roots: { trustedRoot: root.source, registryKeys: keysInput?.source ?? `${client.config.registry}-/npm/v1/keys` },
         },
       );
+      const checked = installedDir ? withResult(verdict, checkInstalledTree(`${name}@${version}`, bytes, installedDir)) : verdict;
       return {
-        ...applyPolicy(verdict, entry, policy, now),
+        ...applyPolicy(checked, entry, policy, now),
         requested,
         tarballUrl: dist.tarball,
         identitySource: flagged ? 'command line' : expectedIdentity ? 'index' : 'none',
@@ -349,7 +361,7 @@ export async function verifyFromRegistry(specs: string[], options: VerifyRegistr
     const workers = Array.from({ length: Math.max(1, Math.min(options.concurrency ?? DEFAULT_CONCURRENCY, specs.length)) }, async () => {
       while (next < specs.length) {
         const i = next++;
-        results[i] = await verifyOne(specs[i]!);
+        results[i] = await verifyOne(specs[i]!, installedAt[i]);
       }
     });
     await Promise.all(workers);
@@ -359,47 +371,128 @@ export async function verifyFromRegistry(specs: string[], options: VerifyRegistr
   return results;
 }
 
+const MAX_INSTALLED_FILES = 20_000;
+
+/**
+ * Compares an installed package folder with the verified tarball: every file
+ * the tarball has must be on disk, a regular file with the same bytes, and
+ * nothing else may be there (nested node_modules aside). Verifying the
+ * registry's copy says nothing about a tree that was installed from a
+ * mirror, a changed lockfile or edited afterwards.
+ */
+export function checkInstalledTree(spec: string, tarball: Uint8Array, dir: string): CheckResult {
+  const expected = new Map<string, Buffer>();
+  for (const entry of readTarball(tarball, { source: spec })) {
+    const rel = entry.path.replace(/^\.?\/?[^/]+\/?/, '');
+    if (entry.type === 'file' && rel !== '' && entry.data) expected.set(rel.replace(/\/+$/, ''), entry.data);
+  }
+  const problems: string[] = [];
+  const seen = new Set<string>();
+  const walk = (rel: string, depth: number): void => {
+    if (seen.size > MAX_INSTALLED_FILES || depth > 32) {
+      problems.push(`${rel || '.'}: more files or deeper folders than any package has`);
+      return;
+    }
+    for (const entry of readdirSync(join(dir, rel), { withFileTypes: true })) {
+      const path = rel ? `${rel}/${entry.name}` : entry.name;
+      if (rel === '' && entry.name === 'node_modules') continue;
+      if (entry.isSymbolicLink()) problems.push(`${path}: a link, not a file`);
+      else if (entry.isDirectory()) walk(path, depth + 1);
+      else if (!entry.isFile()) problems.push(`${path}: not a regular file`);
+      else {
+        seen.add(path);
+        const want = expected.get(path);
+        if (!want) problems.push(`${path}: not in the verified tarball`);
+        else if (!readFileCapped(join(dir, path), DEFAULT_MAX_TARBALL_BYTES, 'installed file').equals(want)) problems.push(`${path}: differs from the verified tarball`);
+      }
+    }
+  };
+  try {
+    walk('', 0);
+  } catch (cause) {
+    problems.push(`cannot read ${dir}: ${(cause as Error).message}`);
+  }
+  for (const path of expected.keys()) if (!seen.has(path)) problems.push(`${path}: missing`);
+  if (problems.length > 0) {
+    return fail('installed', 'E_INSTALLED_MISMATCH', `${spec}: the installed files at ${dir} are not the verified tarball's: ${problems.slice(0, 5).join('; ')}${problems.length > 5 ? ` (and ${problems.length - 5} more)` : ''}`, { dir, problems });
+  }
+  return pass('installed', `${spec}: the ${expected.size} installed files at ${dir} are the verified tarball's`, { dir, files: expected.size });
+}
+
 export interface InstalledPackage {
   name: string;
   version: string;
   path: string;
 }
 
-/** MCS packages installed in a project's node_modules: by the naming convention, or by a static `mcs` declaration in package.json. */
-export function findInstalled(projectDir: string): InstalledPackage[] {
-  const modules = join(projectDir, 'node_modules');
-  const found: InstalledPackage[] = [];
-  const consider = (dir: string): void => {
-    let manifest: { name?: unknown; version?: unknown; mcs?: unknown };
+/**
+ * MCS packages installed in a project, by the naming convention or a static
+ * `mcs` declaration in package.json: top-level and scoped folders, nested
+ * node_modules, and symlinked folders (pnpm, npm link) followed to their
+ * target once. A folder that looks like an MCS package but cannot be read is
+ * reported, not skipped.
+ */
+export function findInstalled(projectDir: string): { packages: InstalledPackage[]; unreadable: Array<{ path: string; error: McsError }> } {
+  const packages: InstalledPackage[] = [];
+  const unreadable: Array<{ path: string; error: McsError }> = [];
+  const visited = new Set<string>();
+  let folders = 0;
+  const looksMcs = (name: string): boolean => {
     try {
-      manifest = parseJsonStrict(readFileCapped(join(dir, 'package.json'), 1024 * 1024, 'package.json'), { source: join(dir, 'package.json') }) as typeof manifest;
+      parsePackageName(name, 'npm');
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  const visitModules = (modules: string, depth: number): void => {
+    if (depth > 16) return;
+    let entries: Dirent[];
+    try {
+      entries = readdirSync(modules, { withFileTypes: true });
     } catch {
       return;
     }
-    if (typeof manifest.name !== 'string' || typeof manifest.version !== 'string') return;
-    let conventional = true;
-    try {
-      parsePackageName(manifest.name, 'npm');
-    } catch {
-      conventional = false;
+    for (const entry of entries) {
+      if (entry.name.startsWith('.')) continue;
+      if (entry.name.startsWith('@')) {
+        let scoped: Dirent[] = [];
+        try {
+          scoped = readdirSync(join(modules, entry.name), { withFileTypes: true });
+        } catch {
+          continue;
+        }
+        for (const inner of scoped) visitPackage(join(modules, entry.name, inner.name), `${entry.name}/${inner.name}`, depth);
+      } else {
+        visitPackage(join(modules, entry.name), entry.name, depth);
+      }
     }
-    if (conventional || (typeof manifest.mcs === 'object' && manifest.mcs !== null)) found.push({ name: manifest.name, version: manifest.version, path: dir });
   };
-  let entries: Dirent[];
-  try {
-    entries = readdirSync(modules, { withFileTypes: true });
-  } catch (cause) {
-    throw new McsError('E_USAGE', `no node_modules folder in ${projectDir}`, { cause, details: { projectDir } });
-  }
-  for (const entry of entries.slice(0, 100_000)) {
-    if (!entry.isDirectory() || entry.name.startsWith('.')) continue;
-    if (entry.name.startsWith('@')) {
-      for (const scoped of readdirSync(join(modules, entry.name), { withFileTypes: true })) if (scoped.isDirectory()) consider(join(modules, entry.name, scoped.name));
-    } else {
-      consider(join(modules, entry.name));
+  const visitPackage = (dir: string, folderName: string, depth: number): void => {
+    if (++folders > 100_000) return;
+    let real: string;
+    try {
+      real = realpathSync(dir);
+      if (!statSync(real).isDirectory()) return;
+    } catch {
+      return;
     }
-  }
-  return found.sort((a, b) => (a.name < b.name ? -1 : 1));
+    if (visited.has(real)) return;
+    visited.add(real);
+    let manifest: { name?: unknown; version?: unknown; mcs?: unknown } | undefined;
+    try {
+      manifest = parseJsonStrict(readFileCapped(join(real, 'package.json'), 1024 * 1024, 'package.json'), { source: join(real, 'package.json') }) as typeof manifest;
+    } catch (error) {
+      if (looksMcs(folderName)) unreadable.push({ path: dir, error: isMcsError(error) ? error : new McsError('E_USAGE', `${dir}: ${(error as Error).message}`) });
+    }
+    if (manifest && typeof manifest.name === 'string' && typeof manifest.version === 'string' && (looksMcs(manifest.name) || (typeof manifest.mcs === 'object' && manifest.mcs !== null))) {
+      packages.push({ name: manifest.name, version: manifest.version, path: real });
+    }
+    visitModules(join(real, 'node_modules'), depth + 1);
+  };
+  if (!existsSync(join(projectDir, 'node_modules'))) throw new McsError('E_USAGE', `no node_modules folder in ${projectDir}`, { details: { projectDir } });
+  visitModules(join(projectDir, 'node_modules'), 0);
+  return { packages: packages.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : a.path < b.path ? -1 : 1)), unreadable };
 }
 
 export interface InstalledReport {
@@ -410,8 +503,11 @@ export interface InstalledReport {
 
 /** Verifies every MCS package installed in a project against what the registry and the index say about its version. */
 export async function verifyInstalled(projectDir: string, options: VerifyRegistryOptions = {}): Promise<InstalledReport> {
-  const installed = findInstalled(projectDir);
-  const results = await verifyFromRegistry(installed.map((p) => `${p.name}@${p.version}`), options);
+  const { packages, unreadable } = findInstalled(projectDir);
+  const results = [
+    ...(await verifyFromRegistry(packages.map((p) => `${p.name}@${p.version}`), options, packages.map((p) => p.path))),
+    ...unreadable.map((u) => ({ requested: u.path, error: u.error })),
+  ];
   const counts = { verified: 0, failed: 0, 'missing-provenance': 0, unpinned: 0, error: 0 };
   for (const result of results) counts['error' in result ? 'error' : result.status]++;
   return { projectDir, counts, results };

@@ -6,10 +6,11 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { createHash } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readTarball } from '../../src/tar/read.js';
 import { NPM_PUBLISH_PREDICATE } from '../../src/trust/provenance.js';
 import { verifyFromRegistry, verifyInstalled, type RegistryVerdict } from '../../src/verify.js';
 import { startFixtureRegistry, type FixtureRegistry } from '../helpers/fixture-registry.js';
@@ -145,15 +146,27 @@ describe('verify from the registry', () => {
 });
 
 describe('verify --installed', () => {
-  it('verifies every MCS package in node_modules and counts the outcomes', async () => {
-    const project = join(work, 'project');
-    for (const [dir, manifest] of [
-      ['mcs-driver-csv', { name: NAME, version: '1.1.0' }],
-      ['left-pad', { name: 'left-pad', version: '1.3.0' }],
-    ] as const) {
-      mkdirSync(join(project, 'node_modules', dir), { recursive: true });
-      writeFileSync(join(project, 'node_modules', dir, 'package.json'), JSON.stringify(manifest));
+  let v11: Buffer;
+
+  /** Writes a tarball's files into a folder, the way npm installs a package. */
+  function install(tarball: Buffer, dir: string): void {
+    for (const entry of readTarball(tarball)) {
+      if (entry.type !== 'file') continue;
+      const file = join(dir, entry.path.replace(/^[^/]+\//, ''));
+      mkdirSync(dirname(file), { recursive: true });
+      writeFileSync(file, entry.data!);
     }
+  }
+
+  beforeAll(async () => {
+    v11 = (await publish('1.1.0')).tarball;
+  });
+
+  it('verifies every MCS package in node_modules against the verified tarball and counts the outcomes', async () => {
+    const project = join(work, 'project');
+    install(v11, join(project, 'node_modules', NAME));
+    mkdirSync(join(project, 'node_modules', 'left-pad'), { recursive: true });
+    writeFileSync(join(project, 'node_modules', 'left-pad', 'package.json'), JSON.stringify({ name: 'left-pad', version: '1.3.0' }));
     const report = await verifyInstalled(project, options());
     expect(report.results.map((r) => r.requested)).toEqual([`${NAME}@1.1.0`]);
     expect(report.counts).toEqual({ verified: 1, failed: 0, 'missing-provenance': 0, unpinned: 0, error: 0 });
@@ -164,5 +177,32 @@ describe('verify --installed', () => {
       env: { PATH: process.env.PATH ?? '', HOME: work, MCS_PKG_CACHE: files.cacheDir },
     });
     expect(stdout).toContain('1 MCS packages: 1 verified, 0 failed');
+  });
+
+  it('fails an installed tree that is not the verified tarball (edited, added or removed files)', async () => {
+    const project = join(work, 'tampered');
+    install(v11, join(project, 'node_modules', NAME));
+    writeFileSync(join(project, 'node_modules', NAME, 'index.js'), 'steal();\n');
+    writeFileSync(join(project, 'node_modules', NAME, 'postinstall.js'), 'steal();\n');
+    const report = await verifyInstalled(project, options());
+    expect(report.counts.failed).toBe(1);
+    const verdict = report.results[0] as RegistryVerdict;
+    const installed = verdict.results.find((r) => r.check === 'installed')!;
+    expect(installed).toMatchObject({ status: 'fail', code: 'E_INSTALLED_MISMATCH' });
+    expect((installed.evidence.problems as string[]).sort()).toEqual(['index.js: differs from the verified tarball', 'postinstall.js: not in the verified tarball']);
+  });
+
+  it('finds packages behind symlinks (pnpm) and in nested node_modules, and reports unreadable ones', async () => {
+    const project = join(work, 'pnpm');
+    const store = join(project, 'node_modules', '.pnpm', `${NAME}@1.1.0`, 'node_modules', NAME);
+    install(v11, store);
+    symlinkSync(store, join(project, 'node_modules', NAME));
+    install(v11, join(project, 'node_modules', 'some-host', 'node_modules', NAME));
+    mkdirSync(join(project, 'node_modules', 'some-host'), { recursive: true });
+    writeFileSync(join(project, 'node_modules', 'some-host', 'package.json'), JSON.stringify({ name: 'some-host', version: '1.0.0' }));
+    mkdirSync(join(project, 'node_modules', 'mcs-driver-broken'), { recursive: true });
+    writeFileSync(join(project, 'node_modules', 'mcs-driver-broken', 'package.json'), '{"name": ');
+    const report = await verifyInstalled(project, options());
+    expect(report.counts).toEqual({ verified: 2, failed: 0, 'missing-provenance': 0, unpinned: 0, error: 1 });
   });
 });
