@@ -1,5 +1,5 @@
 /** Builds index-data folders for tests: valid entries by default, with the parts a test changes. */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { IndexEntry } from '../../src/manifest/types.js';
@@ -10,6 +10,19 @@ export function tempDir(prefix = 'mcs-pkg-test-'): string {
 
 export function removeDir(dir: string): void {
   rmSync(dir, { recursive: true, force: true });
+}
+
+/** removeDir after giving back write permission to every real folder (the driver cache makes them read-only). */
+export function removeReadOnlyDir(dir: string): void {
+  if (!existsSync(dir)) return;
+  const walk = (path: string) => {
+    const stats = lstatSync(path);
+    if (!stats.isDirectory()) return;
+    chmodSync(path, 0o755);
+    for (const name of readdirSync(path)) walk(join(path, name));
+  };
+  walk(dir);
+  removeDir(dir);
 }
 
 /** A fixed, valid npm sha512 SRI string (the digest of nothing in particular). */

@@ -25,7 +25,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import '../helpers/matchers.js';
 import { makeTarball, type TarFile } from '../helpers/tarball.js';
-import { removeDir, tempDir } from '../helpers/index-data.js';
+import { removeDir, tempDir, removeReadOnlyDir } from '../helpers/index-data.js';
 import { extractToCache } from '../../src/loader/extract.js';
 import {
   MANIFEST_FILE,
@@ -46,18 +46,6 @@ function integrityOf(bytes: Uint8Array): string {
   return 'sha512-' + createHash('sha512').update(bytes).digest('base64');
 }
 
-/** removeDir after giving back write permission to every real folder (the cache makes them read-only). */
-function removeReadOnlyDir(dir: string): void {
-  if (!existsSync(dir)) return;
-  const walk = (path: string) => {
-    const stats = lstatSync(path);
-    if (!stats.isDirectory()) return;
-    chmodSync(path, 0o755);
-    for (const name of readdirSync(path)) walk(join(path, name));
-  };
-  walk(dir);
-  removeDir(dir);
-}
 
 /** Runs `change` with write permission on the folders given, then makes them read-only again (as an attacker would tidy up). */
 function withWritable(dirs: string[], change: () => void): void {

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import '../helpers/matchers.js';
 import { makePackage, makeTarball, type TarFile } from '../helpers/tarball.js';
-import { removeDir, tempDir } from '../helpers/index-data.js';
+import { removeDir, tempDir, removeReadOnlyDir } from '../helpers/index-data.js';
 import { readTarball, type TarEntry } from '../../src/tar/read.js';
 import {
   DEFAULT_MAX_COMPRESSION_RATIO,
@@ -69,18 +69,6 @@ function leftovers(dir: string): string[] {
   return found.sort();
 }
 
-/** removeDir after giving back write permission to every real folder (the cache makes them read-only). */
-function removeReadOnlyDir(dir: string): void {
-  if (!existsSync(dir)) return;
-  const walk = (path: string) => {
-    const stats = lstatSync(path);
-    if (!stats.isDirectory()) return;
-    chmodSync(path, 0o755);
-    for (const name of readdirSync(path)) walk(join(path, name));
-  };
-  walk(dir);
-  removeDir(dir);
-}
 
 function entriesOf(tgz: Buffer): TarEntry[] {
   return readTarball(tgz, { maxEntries: 100_000 });
