@@ -5,7 +5,6 @@
  */
 import { gunzipSync } from 'node:zlib';
 import { McsError } from '../errors.js';
-import { parseJsonStrict } from '../manifest/json.js';
 
 export const DEFAULT_MAX_UNPACKED_BYTES = 256 * 1024 * 1024;
 export const DEFAULT_MAX_ENTRIES = 20_000;
@@ -57,21 +56,39 @@ function octal(block: Buffer, start: number, length: number, source: string): nu
   return parseInt(text, 8);
 }
 
-/** Reads the path records of a pax extended header ("<len> path=<value>\n"). */
-function paxPath(data: Buffer): string | undefined {
+interface PaxRecords {
+  path?: string;
+  linkpath?: string;
+  size?: number;
+}
+
+/**
+ * Reads a pax extended header ("<len> <key>=<value>\n" records). path,
+ * linkpath and size override the next header, as node-tar and GNU tar apply
+ * them: reading a different size than they do would make this reader see
+ * other files than the ones npm installs.
+ */
+function paxRecords(data: Buffer, source: string): PaxRecords {
+  const records: PaxRecords = {};
   let offset = 0;
-  let path: string | undefined;
   while (offset < data.length) {
     const space = data.indexOf(0x20, offset);
     if (space === -1) break;
     const length = parseInt(data.subarray(offset, space).toString('ascii'), 10);
-    if (!Number.isInteger(length) || length <= 0 || offset + length > data.length) break;
+    if (!Number.isInteger(length) || length <= 0 || offset + length > data.length) throw invalid(source, 'a malformed pax header');
     const record = data.subarray(space + 1, offset + length - 1).toString('utf8');
     const eq = record.indexOf('=');
-    if (eq > 0 && record.slice(0, eq) === 'path') path = record.slice(eq + 1);
+    const key = eq > 0 ? record.slice(0, eq) : '';
+    const value = record.slice(eq + 1);
+    if (key === 'path') records.path = value;
+    else if (key === 'linkpath') records.linkpath = value;
+    else if (key === 'size') {
+      if (!/^\d{1,15}$/.test(value)) throw invalid(source, `a pax size ${JSON.stringify(value)}`);
+      records.size = Number(value);
+    }
     offset += length;
   }
-  return path;
+  return records;
 }
 
 const TYPES: Record<string, TarEntryType> = { '0': 'file', '\0': 'file', '': 'file', '7': 'file', '5': 'directory', '2': 'symlink', '1': 'hardlink' };
@@ -91,35 +108,44 @@ export function readTarball(gzipped: Uint8Array, options: ReadTarOptions = {}): 
   }
   const entries: TarEntry[] = [];
   let offset = 0;
-  let pendingPath: string | undefined;
+  let pending: PaxRecords = {};
   while (offset + 512 <= tar.length) {
     const header = tar.subarray(offset, offset + 512);
-    if (header.every((b) => b === 0)) break;
+    if (header.every((b) => b === 0)) {
+      // node-tar reads on after a zero block: anything but zeros from here on would be seen by it and not by us
+      if (tar.subarray(offset).some((b) => b !== 0)) throw invalid(source, 'data after the end-of-archive marker');
+      break;
+    }
     let checksum = 0;
     for (let i = 0; i < 512; i++) checksum += i >= 148 && i < 156 ? 0x20 : header[i]!;
     if (checksum !== octal(header, 148, 8, source)) throw invalid(source, `bad header checksum at byte ${offset}`);
-    const size = octal(header, 124, 12, source);
     const typeflag = String.fromCharCode(header[156]!);
+    const size = pending.size ?? octal(header, 124, 12, source);
     const dataStart = offset + 512;
     const dataEnd = dataStart + size;
     if (dataEnd > tar.length) throw invalid(source, 'an entry runs past the end of the archive');
     const data = tar.subarray(dataStart, dataEnd);
     offset = dataStart + Math.ceil(size / 512) * 512;
     if (typeflag === 'x') {
-      pendingPath = paxPath(data);
+      pending = paxRecords(data, source);
       continue;
     }
+    if (typeflag === 'g') throw invalid(source, 'a global pax header (it would change how every later entry is read)');
     if (typeflag === 'L') {
-      pendingPath = cString(data, 0, data.length);
+      pending = { ...pending, path: cString(data, 0, data.length) };
       continue;
     }
-    if (typeflag === 'g') continue;
+    if (typeflag === 'K') {
+      pending = { ...pending, linkpath: cString(data, 0, data.length) };
+      continue;
+    }
     if (entries.length >= maxEntries) throw invalid(source, `more than ${maxEntries} entries`);
     const magic = cString(header, 257, 6);
     const prefix = magic.startsWith('ustar') ? cString(header, 345, 155) : '';
     const name = cString(header, 0, 100);
-    const path = pendingPath ?? (prefix ? `${prefix}/${name}` : name);
-    pendingPath = undefined;
+    const path = pending.path ?? (prefix ? `${prefix}/${name}` : name);
+    const linkname = pending.linkpath ?? cString(header, 157, 100);
+    pending = {};
     const type = TYPES[typeflag] ?? 'other';
     entries.push({
       path,
@@ -127,19 +153,10 @@ export function readTarball(gzipped: Uint8Array, options: ReadTarOptions = {}): 
       typeflag,
       size,
       mode: octal(header, 100, 8, source),
-      linkname: cString(header, 157, 100),
+      linkname,
       ...(type === 'file' ? { data: Buffer.from(data) } : {}),
     });
   }
+  if (pending.path !== undefined || pending.linkpath !== undefined || pending.size !== undefined) throw invalid(source, 'a pax or GNU long-name header with no entry after it');
   return entries;
-}
-
-/** The package.json at the root of an npm tarball (the first path segment is the package folder, whatever its name). */
-export function tarballManifest(entries: TarEntry[], source = 'tarball'): Record<string, unknown> {
-  const entry = entries.find((e) => e.type === 'file' && /^[^/]+\/package\.json$/.test(e.path));
-  if (!entry?.data) throw invalid(source, 'it has no package.json at its root');
-  // strict: a repeated "name" or "version" key is how a manifest says two things at once
-  const value = parseJsonStrict(entry.data, { source: `${source}: ${entry.path}` });
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw invalid(source, 'its package.json is not a JSON object');
-  return value as Record<string, unknown>;
 }

@@ -5,8 +5,10 @@
  * and version (a mismatch is manifest confusion).
  */
 import ssri from 'ssri';
-import { isMcsError } from '../errors.js';
-import { readTarball, tarballManifest } from '../tar/read.js';
+import { McsError, isMcsError } from '../errors.js';
+import { planExtraction } from '../loader/extract.js';
+import { parseJsonStrict } from '../manifest/json.js';
+import { readTarball } from '../tar/read.js';
 import { fail, pass, skip, type CheckResult } from './result.js';
 
 export interface IntegrityInput {
@@ -52,13 +54,28 @@ export function checkIntegrity(input: IntegrityInput): CheckResult[] {
   return results;
 }
 
+/**
+ * The tarball's own package.json, read the way the loader would unpack the
+ * tarball: through the same extraction plan, so links, traversal, devices,
+ * duplicate paths (a second package.json, a second top folder) and bombs are
+ * refused here too, and the manifest checked is the one that would be used.
+ */
+const TAR_REFUSALS = ['E_TARBALL_INVALID', 'E_TAR_PATH', 'E_TAR_LINK', 'E_TAR_SPECIAL', 'E_TAR_DUPLICATE', 'E_TAR_LIMIT'] as const;
+function isTarRefusal(code: string): code is (typeof TAR_REFUSALS)[number] {
+  return (TAR_REFUSALS as readonly string[]).includes(code);
+}
+
 function checkManifest(input: IntegrityInput): CheckResult {
   const spec = `${input.name}@${input.version}`;
   let manifest: Record<string, unknown>;
   try {
-    manifest = tarballManifest(readTarball(input.bytes, { source: spec }), spec);
+    const plan = planExtraction(readTarball(input.bytes, { source: spec }), {}, { gzippedSize: input.bytes.byteLength, source: spec });
+    const file = plan.files.find((f) => f.relativePath === 'package.json')!;
+    const value = parseJsonStrict(file.data, { source: `${spec}: package.json` });
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new McsError('E_TARBALL_INVALID', `${spec}: its package.json is not a JSON object`);
+    manifest = value as Record<string, unknown>;
   } catch (error) {
-    if (isMcsError(error)) return fail('manifest', 'E_TARBALL_INVALID', error.message, { reason: error.code });
+    if (isMcsError(error)) return fail('manifest', isTarRefusal(error.code) ? error.code : 'E_TARBALL_INVALID', error.message, { reason: error.code });
     throw error;
   }
   const found = { name: manifest.name, version: manifest.version };

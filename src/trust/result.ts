@@ -3,7 +3,7 @@
  * verifier folds them into a Verdict, and only the CLI turns a verdict into
  * an exit code.
  */
-import type { PolicyErrorCode, TrustErrorCode } from '../errors.js';
+import type { LoaderErrorCode, PolicyErrorCode, TrustErrorCode } from '../errors.js';
 
 export type CheckName = 'integrity' | 'size' | 'manifest' | 'registry-signature' | 'provenance' | 'identity' | 'publish-attestation' | 'policy' | 'installed';
 
@@ -13,7 +13,7 @@ export interface CheckResult {
   check: CheckName;
   status: CheckStatus;
   /** Set on failure: the stable code of what failed. */
-  code?: TrustErrorCode | PolicyErrorCode;
+  code?: TrustErrorCode | PolicyErrorCode | LoaderErrorCode;
   /** One sentence a person can act on; on failure it says expected X, got Y. */
   message: string;
   /** The facts behind the result (digests, keyids, certificate fields, log index). */
@@ -24,7 +24,7 @@ export function pass(check: CheckName, message: string, evidence: Record<string,
   return { check, status: 'pass', message, evidence };
 }
 
-export function fail(check: CheckName, code: TrustErrorCode | PolicyErrorCode, message: string, evidence: Record<string, unknown> = {}): CheckResult {
+export function fail(check: CheckName, code: TrustErrorCode | PolicyErrorCode | LoaderErrorCode, message: string, evidence: Record<string, unknown> = {}): CheckResult {
   return { check, status: 'fail', code, message, evidence };
 }
 

@@ -108,7 +108,8 @@ describe('planExtraction and extractToCache refuse hostile tarballs, writing not
     ['char-device', [PACKAGE_JSON, { path: 'package/tty', type: '3' }], 'E_TAR_SPECIAL'],
     ['block-device', [PACKAGE_JSON, { path: 'package/sda', type: '4' }], 'E_TAR_SPECIAL'],
     ['fifo', [PACKAGE_JSON, { path: 'package/pipe', type: '6' }], 'E_TAR_SPECIAL'],
-    ['gnu-long-link-name', [PACKAGE_JSON, { path: 'package/x', type: 'K' }], 'E_TAR_SPECIAL'],
+    // a GNU long-link header names the next entry's link target; with no entry after it the archive is malformed
+    ['gnu-long-link-name', [PACKAGE_JSON, { path: 'package/x', type: 'K' }], 'E_TARBALL_INVALID'],
     ['duplicate-entry', [PACKAGE_JSON, { path: 'package/index.js', content: 'good' }, { path: 'package/index.js', content: 'evil' }], 'E_TAR_DUPLICATE'],
     ['duplicate-after-normalization', [PACKAGE_JSON, { path: 'package/index.js', content: 'good' }, { path: 'package/./index.js', content: 'evil' }], 'E_TAR_DUPLICATE'],
     ['duplicate-double-slash', [PACKAGE_JSON, { path: 'package/lib/a.js', content: 'good' }, { path: 'package//lib/a.js', content: 'evil' }], 'E_TAR_DUPLICATE'],
