@@ -15,12 +15,13 @@ import { assertTrustPolicy } from './manifest/validate.js';
 import { parsePackageName } from './manifest/names.js';
 import type { IndexEntry } from './manifest/types.js';
 import { RegistryClient, type Packument, type RegistryClientOptions } from './registry/client.js';
+import { DEFAULT_REGISTRY, registryFor } from './registry/config.js';
 import { normalizeRepository, type ExpectedIdentity } from './trust/identity.js';
 import { embeddedRegistryKeys, embeddedTrustedRoot, registryKeysFromFile, trustedRootFromFile, type RegistryKey } from './trust/roots.js';
 import { verifyArtifact, type ArtifactVerdict } from './trust/artifact.js';
 import { evaluatePolicy, resolvePolicy, type ResolvedPolicy } from './trust/policy.js';
 import { fail, pass, type CheckResult } from './trust/result.js';
-import { createTrustMaterial, trustedRootFromTuf, type TufOptions } from './trust/sigstore.js';
+import { createTrustMaterial, npmRegistryKeysFromTuf, trustedRootFromTuf, type TufOptions } from './trust/sigstore.js';
 import { readTarball } from './tar/read.js';
 import { verifyPackage, type Verdict } from './trust/verifier.js';
 
@@ -53,9 +54,23 @@ function withResult<V extends Verdict>(verdict: V, result: CheckResult): V {
   return { ...verdict, results: [...verdict.results, result], status: result.status === 'fail' ? 'failed' : verdict.status };
 }
 
-/** Adds the policy's rules to a verdict: a refusal makes it failed, with the rule and its reason. */
+/** The index's own facts about a version it lists: applied whether or not a policy file is given. */
+const INDEX_RULES: ReadonlySet<string> = new Set(['yanked', 'provenance-downgrade']);
+
+/**
+ * Adds the policy's rules to a verdict: a refusal makes it failed, with the
+ * rule and its reason. Without a policy file, a package the index lists is
+ * still held to what the index says of the version (yanked, not pinned,
+ * provenance downgraded); the label rules need a policy.
+ */
 function applyPolicy<V extends Verdict>(verdict: V, entry: IndexEntry | undefined, policy: ResolvedPolicy | undefined, now: Date): V {
-  if (!policy) return verdict;
+  if (!policy) {
+    if (!entry) return verdict;
+    const indexFacts = evaluatePolicy({ name: verdict.package, version: verdict.version, entry, verdict, policy: resolvePolicy({ labels: ['verified', 'reference', 'community'], requireProvenance: { npm: false, pypi: false } }), now }).filter(
+      (r) => r.status === 'fail' && INDEX_RULES.has(String(r.evidence.rule)),
+    );
+    return indexFacts.reduce((v, r) => withResult(v, r), verdict);
+  }
   // the release age is judged by the verdict's publish time: the log's when it has one, not the registry's claim
   const publishedAt = verdict.publishedAt ? new Date(verdict.publishedAt) : undefined;
   const results = [...verdict.results, ...evaluatePolicy({ name: verdict.package, version: verdict.version, ...(entry ? { entry } : {}), ...(publishedAt ? { publishedAt } : {}), verdict, policy, now })];
@@ -294,12 +309,25 @@ export async function verifyFromRegistry(
   installedAt: ReadonlyArray<string | undefined> = [],
 ): Promise<Array<RegistryVerdict | { requested: string; error: McsError }>> {
   const client = new RegistryClient(options.registry ?? {});
-  const root = options.trustedRoot
-    ? trustedRootFromFile(options.trustedRoot)
-    : await trustedRootFromTuf({ cachePath: options.tuf?.cachePath ?? join(defaultCacheDir(), 'tuf'), ...options.tuf });
+  const tuf: TufOptions = { cachePath: options.tuf?.cachePath ?? join(defaultCacheDir(), 'tuf'), ...options.tuf };
+  const root = options.trustedRoot ? trustedRootFromFile(options.trustedRoot) : await trustedRootFromTuf(tuf);
+  // keys per registry: pinned, else npm's through TUF for the public registry, else the registry's own endpoint
+  const keysByRegistry = new Map<string, Promise<{ keys: RegistryKey[]; source: string }>>();
+  const keysFor = (name: string): Promise<{ keys: RegistryKey[]; source: string }> => {
+    const registry = registryFor(client.config, name);
+    let keys = keysByRegistry.get(registry);
+    if (!keys) {
+      keys = keysInput
+        ? Promise.resolve(keysInput)
+        : registry === DEFAULT_REGISTRY
+          ? npmRegistryKeysFromTuf(tuf)
+          : client.keys(registry).then((found) => ({ keys: found, source: `${registry}-/npm/v1/keys` }));
+      keysByRegistry.set(registry, keys);
+    }
+    return keys;
+  };
   const keysInput = options.registryKeys ? registryKeysFromFile(options.registryKeys) : undefined;
   const index = await openIndex(options.index ?? {});
-  const registryKeys: RegistryKey[] | undefined = keysInput?.keys;
   const flagged = identityFromFlags(options);
   const policy = options.policy ? loadPolicy(options.policy) : undefined;
   const now = new Date();
@@ -316,7 +344,7 @@ export async function verifyFromRegistry(
       const version = chooseVersion(name, range, packument, entry);
       const dist = packument.versions[version]!.dist;
       const attestationsUrl = dist.attestationsUrl;
-      const keys = registryKeys ?? (await (keysOnce ??= client.keys()));
+      const { keys, source: keysSource } = await keysFor(name);
       const [bytes, attestations] = await Promise.all([client.tarball(name, dist), attestationsUrl ? client.attestations(name, attestationsUrl) : Promise.resolve(undefined)]);
       const pinnedVersion = pinnedRecord(entry, version);
       const publisher = entry?.trust?.publisher;
@@ -334,9 +362,9 @@ export async function verifyFromRegistry(
           ...(expectedIdentity ? { expectedIdentity } : {}),
         },
         {
-          trustMaterial: (trustMaterial ??= createTrustMaterial(root.json, keys)),
+          trustMaterial: trustMaterialFor(keys),
           registryKeys: keys,
-          roots: { trustedRoot: root.source, registryKeys: keysInput?.source ?? `${client.config.registry}-/npm/v1/keys` },
+          roots: { trustedRoot: root.source, registryKeys: keysSource },
         },
       );
       const checked = installedDir ? withResult(verdict, checkInstalledTree(`${name}@${version}`, bytes, installedDir)) : verdict;
@@ -353,8 +381,12 @@ export async function verifyFromRegistry(
     }
   };
   const results: Array<RegistryVerdict | { requested: string; error: McsError }> = new Array(specs.length);
-  let keysOnce: Promise<RegistryKey[]> | undefined;
-  let trustMaterial: ReturnType<typeof createTrustMaterial> | undefined;
+  const materials = new Map<RegistryKey[], ReturnType<typeof createTrustMaterial>>();
+  const trustMaterialFor = (keys: RegistryKey[]) => {
+    let material = materials.get(keys);
+    if (!material) materials.set(keys, (material = createTrustMaterial(root.json, keys)));
+    return material;
+  };
   let next = 0;
   try {
     // a small pool: fetches overlap while each verification itself stays synchronous

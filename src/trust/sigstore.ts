@@ -12,7 +12,7 @@ import { X509Certificate } from '@sigstore/core';
 import { PublicKey, TrustedRoot } from '@sigstore/protobuf-specs';
 import { Verifier, toSignedEntity, toTrustMaterial, type TrustMaterial } from '@sigstore/verify';
 import { McsError } from '../errors.js';
-import type { RegistryKey } from './roots.js';
+import { parseRegistryKeys, type RegistryKey } from './roots.js';
 
 export type { TrustMaterial };
 
@@ -255,13 +255,8 @@ export interface TufOptions {
   timeoutMs?: number;
 }
 
-/**
- * The trusted root as the TUF repository serves it now (TUF client workflow:
- * root rotation, timestamp, snapshot, targets, each signed and fresh, and the
- * target checked against its recorded length and hashes). A repository that
- * cannot be reached or does not verify is an error, never a silent fallback.
- */
-export async function trustedRootFromTuf(options: TufOptions): Promise<{ json: Record<string, unknown>; source: string }> {
+/** Fetches targets from a TUF repository (TUF client workflow: root rotation, timestamp, snapshot, targets, each signed and fresh; each target checked against its recorded length and hashes). */
+async function tufTarget(options: TufOptions, target: string, code: 'E_TRUST_ROOT' | 'E_REGISTRY_KEYS'): Promise<unknown> {
   const mirrorURL = options.mirrorURL ?? PUBLIC_GOOD_TUF_MIRROR;
   const { initTUF } = await import('@sigstore/tuf');
   let text: string;
@@ -275,20 +270,38 @@ export async function trustedRootFromTuf(options: TufOptions): Promise<{ json: R
       retry: 1,
       timeout: options.timeoutMs ?? 30_000,
     });
-    text = await tuf.getTarget('trusted_root.json');
+    text = await tuf.getTarget(target);
   } catch (cause) {
-    throw new McsError(
-      'E_TRUST_ROOT',
-      `cannot get the Sigstore trusted root from the TUF repository ${mirrorURL}: ${(cause as Error).message}; pin one with --trusted-root FILE, or verify downloaded files with --offline`,
-      { cause, details: { mirrorURL } },
-    );
+    const pin = code === 'E_TRUST_ROOT' ? '--trusted-root FILE' : '--registry-keys FILE';
+    throw new McsError(code, `cannot get ${target} from the TUF repository ${mirrorURL}: ${(cause as Error).message}; pin one with ${pin}, or verify downloaded files with --offline`, { cause, details: { mirrorURL, target } });
   }
-  let json: unknown;
   try {
-    json = JSON.parse(text);
+    return JSON.parse(text) as unknown;
   } catch (cause) {
-    throw new McsError('E_TRUST_ROOT', `the TUF repository ${mirrorURL} served a trusted_root.json that is not JSON`, { cause, details: { mirrorURL } });
+    throw new McsError(code, `the TUF repository ${mirrorURL} served a ${target} that is not JSON`, { cause, details: { mirrorURL, target } });
   }
+}
+
+/**
+ * The trusted root as the TUF repository serves it now. A repository that
+ * cannot be reached or does not verify is an error, never a silent fallback.
+ */
+export async function trustedRootFromTuf(options: TufOptions): Promise<{ json: Record<string, unknown>; source: string }> {
+  const mirrorURL = options.mirrorURL ?? PUBLIC_GOOD_TUF_MIRROR;
+  const json = await tufTarget(options, 'trusted_root.json', 'E_TRUST_ROOT');
   if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new McsError('E_TRUST_ROOT', `the TUF repository ${mirrorURL} served a trusted_root.json that is not an object`, { details: { mirrorURL } });
   return { json: json as Record<string, unknown>, source: `TUF ${mirrorURL} (cached in ${options.cachePath})` };
 }
+
+/**
+ * npm's registry keys as the TUF repository serves them (target
+ * registry.npmjs.org/keys.json): for the public registry the keys must not
+ * come from the registry being checked, which a mirror could replace.
+ */
+export async function npmRegistryKeysFromTuf(options: TufOptions): Promise<{ keys: RegistryKey[]; source: string }> {
+  const mirrorURL = options.mirrorURL ?? PUBLIC_GOOD_TUF_MIRROR;
+  const json = await tufTarget(options, NPM_KEYS_TUF_TARGET, 'E_REGISTRY_KEYS');
+  return { keys: parseRegistryKeys(json, `TUF ${mirrorURL}: ${NPM_KEYS_TUF_TARGET}`), source: `TUF ${mirrorURL}: ${NPM_KEYS_TUF_TARGET}` };
+}
+
+export const NPM_KEYS_TUF_TARGET = 'registry.npmjs.org/keys.json';

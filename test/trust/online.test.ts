@@ -102,7 +102,7 @@ describe('verify from the registry', () => {
     await publish('1.2.0', { identity: { repository: 'mallory/mcs-driver-csv', ref: 'refs/tags/v1.2.0', workflow: '.github/workflows/release.yml' } });
     const verdict = only(await verifyFromRegistry([`${NAME}@1.2.0`], options()));
     expect(verdict.indexed).toEqual({ package: true, version: false });
-    expect(failures(verdict)).toEqual(['identity:E_IDENTITY_MISMATCH']);
+    expect(failures(verdict)).toEqual(['identity:E_IDENTITY_MISMATCH', 'policy:E_POLICY_UNPINNED', 'policy:E_PROVENANCE_DOWNGRADE']);
   });
 
   it('fails a pinned version whose attestations were stripped', async () => {
@@ -142,6 +142,18 @@ describe('verify from the registry', () => {
     const results = await verifyFromRegistry([`${NAME}@1.0.0`], { ...options(), registry: { registry: 'http://127.0.0.1:9/', env: {}, timeoutMs: 1000, retries: 0 } });
     expect(results).toHaveLength(1);
     expect('error' in results[0]! && results[0].error.code).toBe('E_REGISTRY_NETWORK');
+  });
+});
+
+describe('what the index says of a version applies without a policy file', () => {
+  it('fails a version the index has yanked, with the reason', async () => {
+    const indexDir = tempDir('mcs-yanked-');
+    const v = await publish('1.3.0');
+    writeEntry(indexDir, npmDriver(NAME, { trust: { publisher: PINNED }, versions: { '1.3.0': { integrity: v.integrity, size: v.tarball.length, provenance: true, yanked: { reason: 'leaks credentials' } } } }));
+    const verdict = only(await verifyFromRegistry([`${NAME}@1.3.0`], { ...options(), index: { indexDir, cacheDir: join(indexDir, '.cache') } }));
+    expect(failures(verdict)).toEqual(['policy:E_POLICY_YANKED']);
+    expect(verdict.results.find((r) => r.code === 'E_POLICY_YANKED')!.message).toContain('leaks credentials');
+    removeDir(indexDir);
   });
 });
 

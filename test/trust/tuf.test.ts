@@ -1,10 +1,11 @@
 /** The trusted root through TUF, from a loopback repository with real signed metadata. */
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { trustedRootFromTuf } from '../../src/trust/sigstore.js';
+import { npmRegistryKeysFromTuf, trustedRootFromTuf } from '../../src/trust/sigstore.js';
 import { removeDir, tempDir } from '../helpers/index-data.js';
 import { startTufRepository, type TufRepository } from '../helpers/tuf-repo.js';
 
+const KEYS = { keys: [{ keyId: 'SHA256:test', keyUsage: 'npm:signatures', publicKey: { rawBytes: Buffer.alloc(91, 1).toString('base64'), keyDetails: 'PKIX_ECDSA_P256_SHA_256', validFor: { start: '2025-01-13T00:00:00.000Z' } } }] };
 const ROOT = { mediaType: 'application/vnd.dev.sigstore.trustedroot+json;version=0.1', tlogs: [], certificateAuthorities: [], ctlogs: [], timestampAuthorities: [] };
 
 let dir: string;
@@ -12,7 +13,7 @@ let repository: TufRepository;
 
 beforeAll(async () => {
   dir = tempDir('mcs-tuf-');
-  repository = await startTufRepository({ 'trusted_root.json': JSON.stringify(ROOT) }, dir);
+  repository = await startTufRepository({ 'trusted_root.json': JSON.stringify(ROOT), 'registry.npmjs.org/keys.json': JSON.stringify(KEYS) }, dir);
 });
 afterAll(async () => {
   await repository.close();
@@ -24,6 +25,12 @@ describe('trustedRootFromTuf', () => {
     const root = await trustedRootFromTuf({ mirrorURL: repository.url, rootPath: repository.rootPath, cachePath: join(dir, 'cache-a') });
     expect(root.json).toEqual(ROOT);
     expect(root.source).toContain(`TUF ${repository.url}`);
+  });
+
+  it("gets npm's registry keys through TUF, not from the registry being checked", async () => {
+    const keys = await npmRegistryKeysFromTuf({ mirrorURL: repository.url, rootPath: repository.rootPath, cachePath: join(dir, 'cache-keys') });
+    expect(keys.keys).toMatchObject([{ keyid: 'SHA256:test', usage: 'signatures' }]);
+    expect(keys.source).toContain('registry.npmjs.org/keys.json');
   });
 
   it('refuses a target whose bytes are not the ones the metadata signs', async () => {

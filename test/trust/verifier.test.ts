@@ -263,7 +263,7 @@ describe('verifyTarball takes the expected publisher and the pins from the index
   it('catches a publish from another repository than the one the index pins', async () => {
     const verdict = await verifyTarball({ tarball: files.tarball, attestations: files.attestations, package: `${NAME}@${VERSION}`, trustedRoot: files.trustedRoot, registryKeys: files.registryKeys, index: indexPinning('https://github.com/acme/other-driver') });
     expect(verdict.status).toBe('failed');
-    expect(failures(verdict)).toEqual(['identity:E_IDENTITY_MISMATCH']);
+    expect(failures(verdict)).toEqual(['identity:E_IDENTITY_MISMATCH', 'policy:E_PROVENANCE_DOWNGRADE']);
   });
 
   it('adds the trust policy rules when a policy file is given', async () => {
