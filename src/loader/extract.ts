@@ -264,6 +264,16 @@ function tarFraming(entries: number): number {
 }
 
 /**
+ * Reads and plans a package tarball in one step, inflating no further than
+ * the caps allow: the one way mcs-pkg looks inside a tarball, whether to
+ * check its manifest or to unpack it.
+ */
+export function planTarball(gzipped: Uint8Array, limits: ExtractionLimits = {}, source = 'tarball'): ExtractionPlan {
+  const caps = resolveExtractionLimits(limits);
+  return planExtraction(readEntries(gzipped, caps, source), caps, { gzippedSize: gzipped.byteLength, source });
+}
+
+/**
  * Reads the archive with the bounded reader, its gunzip cap derived from the
  * byte and ratio caps so that a bomb stops inflating early; the reader's cap
  * errors become E_TAR_LIMIT.
@@ -379,7 +389,7 @@ export async function extractToCache(gzipped: Uint8Array, integrity: string, cac
     });
   }
 
-  const plan = planExtraction(readEntries(gzipped, caps, source), caps, { gzippedSize: gzipped.byteLength, source });
+  const plan = planTarball(gzipped, caps, source);
   const manifest = manifestOf(plan, canonicalIntegrity);
   const manifestBytes = serializeManifest(manifest);
   const manifestDigest = sha512Hex(manifestBytes);

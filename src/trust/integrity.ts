@@ -6,9 +6,8 @@
  */
 import ssri from 'ssri';
 import { McsError, isMcsError } from '../errors.js';
-import { planExtraction } from '../loader/extract.js';
+import { planTarball } from '../loader/extract.js';
 import { parseJsonStrict } from '../manifest/json.js';
-import { readTarball } from '../tar/read.js';
 import { fail, pass, skip, type CheckResult } from './result.js';
 
 export interface IntegrityInput {
@@ -69,7 +68,7 @@ function checkManifest(input: IntegrityInput): CheckResult {
   const spec = `${input.name}@${input.version}`;
   let manifest: Record<string, unknown>;
   try {
-    const plan = planExtraction(readTarball(input.bytes, { source: spec }), {}, { gzippedSize: input.bytes.byteLength, source: spec });
+    const plan = planTarball(input.bytes, {}, spec);
     const file = plan.files.find((f) => f.relativePath === 'package.json')!;
     const value = parseJsonStrict(file.data, { source: `${spec}: package.json` });
     if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new McsError('E_TARBALL_INVALID', `${spec}: its package.json is not a JSON object`);
