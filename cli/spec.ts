@@ -116,6 +116,42 @@ export const COMMANDS: readonly CommandSpec[] = [
     load: () => import('./commands/verify.js'),
   },
   {
+    path: ['load'],
+    describe: 'Load a driver by name or capability through the gate, and show what it tells a model',
+    positionals: [{ name: 'query', describe: 'A package name (mcs-driver-csv) or a capability (csv)', required: true }],
+    options: {
+      config: { type: 'string', describe: 'The driver\'s configuration: JSON, or @FILE' },
+      'allow-community': { type: 'boolean', describe: 'Accept Community drivers too (default: Verified and Reference only)' },
+      offline: { type: 'boolean', describe: 'Use no network: only drivers verified and cached before' },
+      registry: { type: 'string', describe: 'Registry URL (default: npm\'s configuration)' },
+      'trusted-root': { type: 'string', describe: 'Sigstore trusted_root.json to trust (default: through TUF)' },
+      'registry-keys': { type: 'string', describe: 'npm registry keys file' },
+    },
+    examples: [['$0 load csv --config \'{"baseDir": "./data"}\'', 'the best acceptable CSV driver, instantiated']],
+    load: () => import('./commands/load.js'),
+  },
+  {
+    path: ['cache', 'ls'],
+    describe: 'List the verified drivers in the cache',
+    positionals: [],
+    options: {},
+    load: () => cacheAction('ls'),
+  },
+  {
+    path: ['cache', 'verify'],
+    describe: 'Re-hash every cached driver against what was verified; exit 1 if any changed',
+    positionals: [],
+    options: {},
+    load: () => cacheAction('verify'),
+  },
+  {
+    path: ['cache', 'clean'],
+    describe: 'Remove every cached driver (they are fetched and verified again when next loaded)',
+    positionals: [],
+    options: {},
+    load: () => cacheAction('clean'),
+  },
+  {
     path: ['index', 'build'],
     describe: 'Rebuild the index database from index-data',
     positionals: [],
@@ -130,6 +166,18 @@ export const COMMANDS: readonly CommandSpec[] = [
     load: () => import('./commands/index-validate.js'),
   },
 ];
+
+/** Descriptions of the command groups (the first word of two-word commands). */
+export const GROUPS: Readonly<Record<string, string>> = {
+  index: 'Maintain an index',
+  cache: 'The cache of verified drivers',
+};
+
+/** The cache commands share one module; each entry binds its action. */
+async function cacheAction(action: 'ls' | 'verify' | 'clean'): Promise<CommandModule> {
+  const { default: cache } = await import('./commands/cache.js');
+  return { default: (args: never, context: Context) => cache(args, context, action) };
+}
 
 /** The camelCase name a handler sees for a dashed flag (cache-dir -> cacheDir), as yargs does. */
 export function camelCase(flag: string): string {

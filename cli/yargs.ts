@@ -4,7 +4,7 @@
  */
 import yargs, { type Argv, type Options } from 'yargs';
 import { McsError } from '../src/errors.js';
-import { COMMANDS, GLOBAL_OPTIONS, type CommandSpec, type OptionSpec } from './spec.js';
+import { COMMANDS, GLOBAL_OPTIONS, GROUPS, type CommandSpec, type OptionSpec } from './spec.js';
 
 function toYargsOption(option: OptionSpec, global: boolean): Options {
   return {
@@ -53,7 +53,7 @@ export async function runYargs(argv: readonly string[], version: string, run: (s
     else groups.set(spec.path[0]!, [...(groups.get(spec.path[0]!) ?? []), spec]);
   }
   for (const [group, specs] of groups) {
-    parser = parser.command(group, `Maintain an index: ${specs.map((s) => s.path[1]).join(', ')}`, (y: Argv) => {
+    parser = parser.command(group, `${GROUPS[group] ?? group}: ${specs.map((s) => s.path[1]).join(', ')}`, (y: Argv) => {
       let nested = y;
       for (const spec of specs) nested = addCommand(nested, spec, run);
       return nested.demandCommand(1, `name one of the ${group} commands: ${specs.map((s) => s.path[1]).join(', ')}`);

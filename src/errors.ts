@@ -75,7 +75,14 @@ export type LoaderErrorCode =
   | 'E_CACHE_IO'
   | 'E_DRIVER_SHAPE'
   | 'E_DRIVER_META'
-  | 'E_DRIVER_CAPABILITY';
+  | 'E_DRIVER_CAPABILITY'
+  | 'E_DRIVER_NOT_FOUND'
+  | 'E_LOAD_REFUSED'
+  | 'E_DRIVER_ENTRY'
+  | 'E_DRIVER_COMMONJS'
+  | 'E_DRIVER_IMPORT'
+  | 'E_DRIVER_DEPENDENCY'
+  | 'E_OFFLINE_NOT_CACHED';
 
 /** The registry: what it answered, or failed to. */
 export type RegistryErrorCode = 'E_REGISTRY_HTTP' | 'E_REGISTRY_TIMEOUT' | 'E_REGISTRY_TOO_LARGE' | 'E_REGISTRY_REDIRECT' | 'E_REGISTRY_MALFORMED' | 'E_REGISTRY_NETWORK' | 'E_VERSION_NOT_FOUND';
@@ -167,6 +174,11 @@ export const FAILURE_CODES: ReadonlySet<McsErrorCode> = new Set<McsErrorCode>([
   'E_DRIVER_SHAPE',
   'E_DRIVER_META',
   'E_DRIVER_CAPABILITY',
+  'E_LOAD_REFUSED',
+  'E_DRIVER_ENTRY',
+  'E_DRIVER_COMMONJS',
+  'E_DRIVER_IMPORT',
+  'E_DRIVER_DEPENDENCY',
 ]);
 
 export function exitCodeFor(error: unknown): 1 | 2 {

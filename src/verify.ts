@@ -286,8 +286,10 @@ export interface VerifyRegistryOptions extends IdentityFlags {
   trustedRoot?: string;
   registryKeys?: string;
   index?: OpenIndexOptions;
-  /** A trust-policy file; its rules are added to each verdict. */
-  policy?: string;
+  /** A trust-policy file, or a resolved policy; its rules are added to each verdict. */
+  policy?: string | ResolvedPolicy;
+  /** When given, the verified tarball bytes are kept here by name@version (the loader unpacks exactly what was verified). */
+  tarballs?: Map<string, Buffer>;
   /** Where to get the trusted root when no --trusted-root is pinned (default: the public-good TUF repository). */
   tuf?: Partial<TufOptions>;
   /** Packages fetched and verified at once. Default DEFAULT_CONCURRENCY. */
@@ -329,7 +331,7 @@ export async function verifyFromRegistry(
   const keysInput = options.registryKeys ? registryKeysFromFile(options.registryKeys) : undefined;
   const index = await openIndex(options.index ?? {});
   const flagged = identityFromFlags(options);
-  const policy = options.policy ? loadPolicy(options.policy) : undefined;
+  const policy = typeof options.policy === 'string' ? loadPolicy(options.policy) : options.policy;
   const now = new Date();
   const verifyOne = async (requested: string, installedDir: string | undefined): Promise<RegistryVerdict | { requested: string; error: McsError }> => {
     try {
@@ -368,6 +370,7 @@ export async function verifyFromRegistry(
         },
       );
       const checked = installedDir ? withResult(verdict, checkInstalledTree(`${name}@${version}`, bytes, installedDir)) : verdict;
+      options.tarballs?.set(`${name}@${version}`, bytes);
       return {
         ...applyPolicy(checked, entry, policy, now),
         requested,

@@ -68,6 +68,6 @@ describe('quick parser and yargs agree', () => {
   });
 
   it('covers every command in the table', () => {
-    expect(COMMANDS.map((c) => c.path.join(' '))).toEqual(['search', 'info', 'verify', 'index build', 'index validate']);
+    expect(COMMANDS.map((c) => c.path.join(' '))).toEqual(['search', 'info', 'verify', 'load', 'cache ls', 'cache verify', 'cache clean', 'index build', 'index validate']);
   });
 });

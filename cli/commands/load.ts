@@ -1,0 +1,61 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { defaultCacheDir } from '../../src/config.js';
+import { McsError } from '../../src/errors.js';
+import { indexOptions, type Context, type GlobalArgs } from '../context.js';
+import { clean, paint } from '../render.js';
+
+export interface LoadArgs extends GlobalArgs {
+  query: string;
+  config?: string;
+  allowCommunity?: boolean;
+  offline?: boolean;
+  registry?: string;
+  trustedRoot?: string;
+  registryKeys?: string;
+}
+
+/** --config is JSON, or @FILE holding JSON; either way plain data. */
+function readConfig(text: string | undefined): Record<string, unknown> {
+  if (text === undefined) return {};
+  const raw = text.startsWith('@') ? readFileSync(text.slice(1), 'utf8') : text;
+  let value: unknown;
+  try {
+    value = JSON.parse(raw);
+  } catch (cause) {
+    throw new McsError('E_USAGE', `--config is not JSON: ${(cause as Error).message}`, { cause });
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new McsError('E_USAGE', '--config must be a JSON object', {});
+  return value as Record<string, unknown>;
+}
+
+/** Loads a driver through the gate and prints what it would tell a model: a smoke test of a driver. */
+export default async function load(args: LoadArgs, context: Context): Promise<number> {
+  const { loadDriver } = await import('../../src/loader/load.js');
+  const { driver, receipt } = await loadDriver(args.query, {
+    config: readConfig(args.config),
+    ...(args.allowCommunity ? { policy: { labels: ['verified', 'reference', 'community'] } } : {}),
+    ...(args.offline ? { offline: true } : {}),
+    ...(args.registry ? { registry: { registry: args.registry } } : {}),
+    ...(args.trustedRoot ? { trustedRoot: args.trustedRoot } : {}),
+    ...(args.registryKeys ? { registryKeys: args.registryKeys } : {}),
+    index: indexOptions(args, context),
+    cacheDir: join(args.cacheDir ?? defaultCacheDir(), 'loader'),
+    ...(context.progress ? { onEvent: (e) => context.err(`${e.phase}${e.package ? ` ${e.package}@${e.version}` : ''}${e.warm ? ' (cached)' : ''}`) } : {}),
+  });
+  const hybrid = 'get_function_description' in driver;
+  const description = hybrid ? await driver.get_function_description() : null;
+  const systemMessage = hybrid ? await driver.get_driver_system_message() : null;
+  const tools = 'list_tools' in driver ? await driver.list_tools() : null;
+  if (context.json) {
+    context.out(JSON.stringify({ receipt, meta: driver.meta, functionDescription: description, systemMessage, tools }, null, 2));
+    return 0;
+  }
+  const d = context.display;
+  context.out(`${paint(d, 'bold', `${clean(receipt.package)}@${clean(receipt.version)}`)}  ${paint(d, 'green', 'loaded')} ${receipt.warm ? '(from the cache, re-hashed against the pin)' : '(fetched and verified)'}`);
+  context.out(`${paint(d, 'dim', 'meta')} ${clean(JSON.stringify(driver.meta))}`);
+  if (description !== null) context.out(`${paint(d, 'dim', 'function description')}\n${clean(description)}`);
+  if (systemMessage !== null) context.out(`${paint(d, 'dim', 'system message')}\n${clean(systemMessage)}`);
+  if (tools !== null) context.out(`${paint(d, 'dim', 'tools')} ${tools.map((t) => clean(t.name)).join(', ')}`);
+  return 0;
+}

@@ -1,0 +1,299 @@
+/**
+ * The gated loader: a client asks for a driver by name or capability and
+ * gets an instance, and no byte that failed verification is ever imported.
+ *
+ *   resolve (index + policy) -> bytes (cache, re-hashed against the pin; or
+ *   registry, fully verified) -> unpack the verified bytes -> re-hash the
+ *   entry just before import -> entry point inside the package, ESM only ->
+ *   import(file URL) -> construct -> contract check -> meta agrees with index
+ */
+import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, realpathSync, renameSync, statSync, writeSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { dirname, join, sep } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import ssri from 'ssri';
+import { defaultCacheDir } from '../config.js';
+import { assertMcsDriver, type MCSDriver, type MCSToolDriver } from '../contract/index.js';
+import { McsError, isMcsError } from '../errors.js';
+import { openIndex, type OpenIndexOptions } from '../index/store.js';
+import { parseJsonStrict } from '../manifest/json.js';
+import type { DeclaredDriver, IndexEntry, TrustPolicy } from '../manifest/types.js';
+import type { RegistryClientOptions } from '../registry/client.js';
+import { resolvePolicy, type ResolvedPolicy } from '../trust/policy.js';
+import type { TufOptions } from '../trust/sigstore.js';
+import type { Verdict } from '../trust/verifier.js';
+import { verifyFromRegistry } from '../verify.js';
+import { assertCacheLocation, integrityHex, verifyCacheEntry, type CacheEntry } from './cache.js';
+import { extractToCache } from './extract.js';
+import { resolveDriver, type DriverQuery, type Rejection } from './resolve.js';
+
+export type LoadPhase = 'resolve' | 'fetch' | 'verify' | 'extract' | 'import' | 'ready';
+
+export interface LoadEvent {
+  phase: LoadPhase;
+  package?: string;
+  version?: string;
+  /** True when the bytes came from the cache (no registry call). */
+  warm?: boolean;
+}
+
+export interface LoadOptions {
+  /** Plain data given to the driver's constructor or factory. */
+  config?: Record<string, unknown>;
+  /** What to accept (default: Verified and Reference, provenance required for npm). */
+  policy?: TrustPolicy;
+  /** Registry access for a cold load. */
+  registry?: RegistryClientOptions;
+  /** The index to resolve in (default: the embedded one). */
+  index?: OpenIndexOptions;
+  /** Driver cache root; it may not lie under node_modules. Default <cache>/loader. */
+  cacheDir?: string;
+  /** Never use the network: only drivers verified and cached before can load. */
+  offline?: boolean;
+  /** Trust roots for a cold load (defaults as for `mcs-pkg verify`). */
+  trustedRoot?: string;
+  registryKeys?: string;
+  tuf?: Partial<TufOptions>;
+  /** The MCS contract version the host implements (for the contract rule). */
+  contractVersion?: string;
+  /** Packages the host provides that a driver may declare without bundling them. */
+  hostPackages?: string[];
+  onEvent?: (event: LoadEvent) => void;
+}
+
+export interface LoadReceipt {
+  package: string;
+  version: string;
+  integrity: string;
+  /** The verification verdict of a cold load; null for a warm load (the bytes were re-hashed against the pin instead). */
+  verdict: Verdict | null;
+  /** True when nothing was fetched. */
+  warm: boolean;
+  cachePath: string;
+  /** The declared driver that was instantiated. */
+  driver: { kind: DeclaredDriver['kind']; id: string; name: string };
+}
+
+export interface LoadedDriver {
+  driver: MCSDriver | MCSToolDriver;
+  receipt: LoadReceipt;
+}
+
+interface Prepared {
+  entry: CacheEntry;
+  module: Record<string, unknown>;
+  verdict: Verdict | null;
+  warm: boolean;
+}
+
+/** Loads in flight, by cache root and integrity: concurrent loads of one driver share one fetch, verification and import. */
+const inflight = new Map<string, Promise<Prepared>>();
+
+function tarballPath(cacheRoot: string, integrity: string): string {
+  return join(cacheRoot, 'tarballs', `${integrityHex(integrity)}.tgz`);
+}
+
+/** Keeps the verified tarball, so that a later load can re-derive and re-check the cache entry with no network. */
+function keepTarball(cacheRoot: string, integrity: string, bytes: Buffer): void {
+  const file = tarballPath(cacheRoot, integrity);
+  mkdirSync(dirname(file), { recursive: true });
+  const temp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}`;
+  const fd = openSync(temp, 'wx', 0o444);
+  try {
+    writeSync(fd, bytes);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  renameSync(temp, file);
+}
+
+/** The cached tarball, if it is there and is exactly the pinned bytes; anything else is ignored (and refetched). */
+function cachedTarball(cacheRoot: string, integrity: string): Buffer | undefined {
+  try {
+    const bytes = readFileSync(tarballPath(cacheRoot, integrity));
+    return ssri.checkData(bytes, integrity) ? bytes : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The verified bytes of a version: from the cache when they match the pin, else fetched and verified in full. */
+async function verifiedBytes(entry: IndexEntry, version: string, integrity: string, cacheRoot: string, options: LoadOptions, policy: ResolvedPolicy): Promise<{ bytes: Buffer; verdict: Verdict | null; warm: boolean }> {
+  const cached = cachedTarball(cacheRoot, integrity);
+  if (cached) return { bytes: cached, verdict: null, warm: true };
+  if (options.offline) {
+    throw new McsError('E_OFFLINE_NOT_CACHED', `${entry.name}@${version} has not been verified and cached on this machine; load it once online`, { details: { package: entry.name, version } });
+  }
+  options.onEvent?.({ phase: 'fetch', package: entry.name, version, warm: false });
+  const tarballs = new Map<string, Buffer>();
+  const [result] = await verifyFromRegistry([`${entry.name}@${version}`], {
+    ...(options.registry ? { registry: options.registry } : {}),
+    ...(options.trustedRoot ? { trustedRoot: options.trustedRoot } : {}),
+    ...(options.registryKeys ? { registryKeys: options.registryKeys } : {}),
+    ...(options.tuf ? { tuf: options.tuf } : {}),
+    ...(options.index ? { index: options.index } : {}),
+    policy,
+    tarballs,
+    concurrency: 1,
+  });
+  options.onEvent?.({ phase: 'verify', package: entry.name, version });
+  if (!result || 'error' in result) throw result?.error ?? new McsError('E_LOAD_REFUSED', `${entry.name}@${version}: nothing was verified`);
+  if (result.status === 'failed') {
+    const failures = result.results.filter((r) => r.status === 'fail').map((r) => ({ check: r.check, code: r.code, message: r.message }));
+    throw new McsError('E_LOAD_REFUSED', `${entry.name}@${version} failed verification, so it is not loaded: ${failures.map((f) => `${f.code} (${f.message})`).join('; ')}`, {
+      details: { package: entry.name, version, failures },
+    });
+  }
+  const bytes = tarballs.get(`${entry.name}@${version}`)!;
+  keepTarball(cacheRoot, integrity, bytes);
+  return { bytes, verdict: result, warm: false };
+}
+
+/** The package's ES module entry point, resolved inside the package folder (links followed and checked). */
+function entryPoint(packageDir: string, manifest: Record<string, unknown>, spec: string): string {
+  const exportsField = manifest.exports;
+  let target: unknown = manifest.main ?? 'index.js';
+  if (typeof exportsField === 'string') target = exportsField;
+  else if (exportsField && typeof exportsField === 'object') {
+    const root = (exportsField as Record<string, unknown>)['.'] ?? exportsField;
+    target = typeof root === 'string' ? root : (root as Record<string, unknown>).import ?? (root as Record<string, unknown>).default;
+  }
+  if (typeof target !== 'string' || target === '') throw new McsError('E_DRIVER_ENTRY', `${spec}: package.json names no entry point`, { details: { spec } });
+  const real = realpathSync(packageDir);
+  let file: string;
+  try {
+    file = realpathSync(join(packageDir, target));
+  } catch (cause) {
+    throw new McsError('E_DRIVER_ENTRY', `${spec}: the entry point ${target} does not exist in the package`, { cause, details: { spec, target } });
+  }
+  if (!file.startsWith(real + sep) || !statSync(file).isFile()) {
+    throw new McsError('E_DRIVER_ENTRY', `${spec}: the entry point ${target} resolves outside the package (${file})`, { details: { spec, target, resolved: file } });
+  }
+  const esm = manifest.type === 'module' ? !file.endsWith('.cjs') : file.endsWith('.mjs');
+  if (!esm) throw new McsError('E_DRIVER_COMMONJS', `${spec}: ${target} is a CommonJS module; the loader imports ES modules only ("type": "module" or .mjs)`, { details: { spec, target } });
+  return file;
+}
+
+/** A driver may depend only on what it bundles or on packages the host provides. */
+function checkDependencies(packageDir: string, manifest: Record<string, unknown>, spec: string, hostPackages: readonly string[]): void {
+  const declared = { ...(manifest.dependencies as Record<string, string> | undefined), ...(manifest.peerDependencies as Record<string, string> | undefined) };
+  const bundled = new Set([...((manifest.bundleDependencies ?? manifest.bundledDependencies) as string[] | undefined ?? [])]);
+  for (const name of Object.keys(declared)) {
+    if (hostPackages.includes(name)) continue;
+    let present = false;
+    try {
+      present = bundled.has(name) && statSync(join(packageDir, 'node_modules', name, 'package.json')).isFile();
+    } catch {
+      present = false;
+    }
+    if (!present) {
+      throw new McsError('E_DRIVER_DEPENDENCY', `${spec}: needs ${name}, which it does not bundle and the host does not provide; drivers are never installed with npm install`, { details: { spec, dependency: name } });
+    }
+  }
+}
+
+/** Fetches or finds, verifies, unpacks and imports once per integrity; the rest of a concurrent burst waits for it. */
+function prepare(entry: IndexEntry, version: string, integrity: string, cacheRoot: string, options: LoadOptions, policy: ResolvedPolicy): Promise<Prepared> {
+  const key = `${cacheRoot}\u0000${integrity}`;
+  let pending = inflight.get(key);
+  if (!pending) {
+    pending = (async (): Promise<Prepared> => {
+      const spec = `${entry.name}@${version}`;
+      const { bytes, verdict, warm } = await verifiedBytes(entry, version, integrity, cacheRoot, options, policy);
+      options.onEvent?.({ phase: 'extract', package: entry.name, version, warm });
+      const extracted = await extractToCache(bytes, integrity, cacheRoot, { source: spec });
+      // the last look before code runs: every file re-hashed against the manifest the verified tarball produces
+      const checked = verifyCacheEntry(extracted.path, { integrity, manifestDigest: extracted.manifestDigest });
+      const manifest = parseJsonStrict(readFileSync(join(checked.packageDir, 'package.json')), { source: `${spec}: package.json` }) as Record<string, unknown>;
+      checkDependencies(checked.packageDir, manifest, spec, options.hostPackages ?? []);
+      const file = entryPoint(checked.packageDir, manifest, spec);
+      options.onEvent?.({ phase: 'import', package: entry.name, version, warm });
+      let module: Record<string, unknown>;
+      try {
+        module = (await import(pathToFileURL(file).href)) as Record<string, unknown>;
+      } catch (cause) {
+        throw new McsError('E_DRIVER_IMPORT', `${spec}: importing ${file} failed: ${(cause as Error)?.message ?? String(cause)}`, { cause, details: { spec } });
+      }
+      return { entry: checked, module, verdict, warm };
+    })();
+    inflight.set(key, pending);
+    pending.finally(() => inflight.delete(key)).catch(() => undefined);
+  }
+  return pending;
+}
+
+function isClass(value: unknown): boolean {
+  return typeof value === 'function' && /^class[\s{]/.test(Function.prototype.toString.call(value));
+}
+
+/** Constructs the declared driver with the config, checks the contract, and requires its meta to be what the index declares. */
+function instantiate(prepared: Prepared, declared: DeclaredDriver, config: Record<string, unknown>, spec: string): MCSDriver | MCSToolDriver {
+  const exported = prepared.module[declared.export ?? 'default'];
+  if (typeof exported !== 'function') {
+    throw new McsError('E_DRIVER_SHAPE', `${spec}: export ${declared.export ?? 'default'} is ${exported === null ? 'null' : typeof exported}, not a driver class or factory`, { details: { spec } });
+  }
+  let instance: unknown;
+  try {
+    instance = isClass(exported) ? new (exported as new (c: unknown) => unknown)(config) : (exported as (c: unknown) => unknown)(config);
+  } catch (cause) {
+    throw new McsError('E_DRIVER_IMPORT', `${spec}: constructing the driver failed: ${(cause as Error)?.message ?? String(cause)}`, { cause, details: { spec } });
+  }
+  assertMcsDriver(instance, spec);
+  const meta = instance.meta;
+  const expected = declared.meta;
+  const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
+  if (meta.id !== expected.id || meta.version !== expected.version || !same(meta.bindings, expected.bindings)) {
+    throw new McsError('E_DRIVER_META', `${spec}: the running driver says id ${meta.id} version ${meta.version}, but the index declares id ${expected.id} version ${expected.version} with bindings ${JSON.stringify(expected.bindings)}`, {
+      details: { spec, expected: { id: expected.id, version: expected.version, bindings: expected.bindings }, found: { id: meta.id, version: meta.version, bindings: meta.bindings } },
+    });
+  }
+  return instance;
+}
+
+/** Loads a driver by package name or capability; see the module comment for every step it takes before running code. */
+export async function loadDriver(query: string | DriverQuery, options: LoadOptions = {}): Promise<LoadedDriver> {
+  const policy = resolvePolicy(options.policy);
+  const cacheRoot = options.cacheDir ?? join(defaultCacheDir(), 'loader');
+  assertCacheLocation(cacheRoot);
+  options.onEvent?.({ phase: 'resolve' });
+  const index = await openIndex(options.index ?? {});
+  let chosen: { name: string; version: string; entry: IndexEntry } | undefined;
+  let rejected: Rejection[];
+  try {
+    ({ chosen, rejected } = resolveDriver(index, query, { policy, now: new Date(), ...(options.contractVersion ? { contractVersion: options.contractVersion } : {}) }));
+  } finally {
+    index.close();
+  }
+  if (!chosen) {
+    const why = rejected.length > 0 ? `; turned down: ${rejected.map((r) => `${r.name}${r.version ? '@' + r.version : ''} (${r.code})`).join(', ')}` : '';
+    throw new McsError('E_DRIVER_NOT_FOUND', `no driver for ${JSON.stringify(query)} is acceptable${why}`, { details: { query, rejected } });
+  }
+  const { entry, version } = chosen;
+  const spec = `${entry.name}@${version}`;
+  const record = entry.versions[version]!;
+  if (!record.integrity) throw new McsError('E_LOAD_REFUSED', `${spec}: the index pins no tarball digest`, { details: { spec } });
+  const declared = entry.drivers?.[0];
+  if (!declared) throw new McsError('E_DRIVER_SHAPE', `${spec}: the index declares no driver for this package`, { details: { spec } });
+  let prepared: Prepared;
+  try {
+    prepared = await prepare(entry, version, record.integrity, cacheRoot, options, policy);
+  } catch (error) {
+    if (isMcsError(error)) throw error;
+    throw new McsError('E_INTERNAL', `${spec}: ${(error as Error).message}`, { cause: error });
+  }
+  const driver = instantiate(prepared, declared, options.config ?? {}, spec);
+  options.onEvent?.({ phase: 'ready', package: entry.name, version, warm: prepared.warm });
+  return {
+    driver,
+    receipt: {
+      package: entry.name,
+      version,
+      integrity: prepared.entry.integrity,
+      verdict: prepared.verdict,
+      warm: prepared.warm,
+      cachePath: prepared.entry.packageDir,
+      driver: { kind: declared.kind, id: declared.meta.id, name: declared.meta.name },
+    },
+  };
+}
