@@ -1,0 +1,218 @@
+/**
+ * The gated loader end to end. Drivers are packed from test/fixtures, signed
+ * by the mock Sigstore, served by the loopback registry and pinned in a
+ * fixture index; the loader runs in child Node processes (under vitest,
+ * import() would go through vitest's module runner, not Node's loader). A
+ * fixture driver appends to $MCS_TEST_MARKER when its module runs, which
+ * proves whether any driver code ran.
+ */
+import { execFile } from 'node:child_process';
+import { createHash, randomUUID } from 'node:crypto';
+import { chmodSync, existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parsePackageName } from '../../src/manifest/names.js';
+import { NPM_PUBLISH_PREDICATE } from '../../src/trust/provenance.js';
+import { fixtureMcs, packFixtureDriver } from '../helpers/driver-packages.js';
+import { startFixtureRegistry, type FixtureRegistry } from '../helpers/fixture-registry.js';
+import { npmDriver, removeReadOnlyDir, tempDir, writeEntry } from '../helpers/index-data.js';
+import { createRegistryKey, keysResponse, signForRegistry, startMockSigstore, type MockSigstore, type RegistryKey } from '../helpers/mock-sigstore.js';
+import { makeTarball } from '../helpers/tarball.js';
+
+const BIN = fileURLToPath(new URL('../../dist/cli/bin.js', import.meta.url));
+const LOAD = fileURLToPath(new URL('../../dist/src/loader/load.js', import.meta.url));
+const SLSA_V1 = 'https://slsa.dev/provenance/v1';
+const PUBLISHER = { issuer: 'https://token.actions.githubusercontent.com', repository: 'https://github.com/acme/drivers', workflow: '.github/workflows/release.yml', ref: 'refs/tags/v*' };
+
+let registry: FixtureRegistry;
+let sigstore: MockSigstore;
+let key: RegistryKey;
+let work: string;
+let indexDir: string;
+let rootFile: string;
+let marker: string;
+let dataDir: string;
+
+type Label = 'verified' | 'reference' | 'community';
+
+/** Packs, signs, publishes and pins a fixture driver; `tarball` replaces the bytes served (not the pin). */
+async function publishDriver(fixture: string, name: string, version: string, options: { label?: Label; yanked?: string; served?: Buffer; freshId?: boolean } = {}): Promise<Buffer> {
+  const tarball = packFixtureDriver(fixture, { name, version });
+  const hex = createHash('sha512').update(tarball).digest('hex');
+  const integrity = `sha512-${Buffer.from(hex, 'hex').toString('base64')}`;
+  const served = options.served ?? tarball;
+  const servedHex = createHash('sha512').update(served).digest('hex');
+  const statement = (predicateType: string) => ({ _type: 'https://in-toto.io/Statement/v1', subject: [{ name: `pkg:npm/${name}@${version}`, digest: { sha512: servedHex } }], predicateType, predicate: {} });
+  const [provenance, publish] = await Promise.all([
+    sigstore.signStatement(statement(SLSA_V1), { repository: 'acme/drivers', ref: `refs/tags/v${version}`, workflow: '.github/workflows/release.yml' }),
+    sigstore.signStatementWithKey(statement(NPM_PUBLISH_PREDICATE), key),
+  ]);
+  const servedIntegrity = `sha512-${Buffer.from(servedHex, 'hex').toString('base64')}`;
+  registry.publish({ name, version, tarball: served, attestations: { attestations: [{ predicateType: SLSA_V1, bundle: provenance }, { predicateType: NPM_PUBLISH_PREDICATE, bundle: publish }] }, signatures: [signForRegistry(key, name, version, servedIntegrity)] });
+  const mcs = fixtureMcs(fixture, version);
+  // a fixture reused under another name gets its own driver id: the index refuses two packages declaring one id
+  if (options.freshId) for (const driver of mcs.drivers) (driver.meta as { id: string }).id = randomUUID();
+  writeEntry(indexDir, npmDriver(name, {
+    class: parsePackageName(name, 'npm').class,
+    label: { value: options.label ?? 'verified', by: 'test', at: '2026-01-01T00:00:00Z', reason: 'fixture' },
+    trust: { repository: PUBLISHER.repository, publisher: PUBLISHER },
+    drivers: mcs.drivers as never,
+    versions: { [version]: { integrity, size: tarball.length, provenance: true, ...(options.yanked ? { yanked: { reason: options.yanked } } : {}) } },
+  }));
+  return tarball;
+}
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+function run(file: string, args: string[], env: Record<string, string> = {}): Promise<Run> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [file, ...args], { env: { PATH: process.env.PATH ?? '', HOME: work, NO_PROXY: '127.0.0.1', MCS_TEST_MARKER: marker, ...env } }, (error, stdout, stderr) => {
+      resolve({ code: error ? Number((error as { code?: number }).code ?? 1) : 0, stdout, stderr });
+    });
+  });
+}
+
+function load(query: string, extra: string[] = [], cache = join(work, 'cache')): Promise<Run> {
+  return run(BIN, ['load', query, '--json', '--index', indexDir, '--cache-dir', cache, '--registry', registry.url, '--trusted-root', rootFile, ...extra]);
+}
+
+function errorOf(result: Run): { code: string; message: string; details: Record<string, unknown> } {
+  return JSON.parse(result.stdout).error;
+}
+
+function markerLines(): string[] {
+  return existsSync(marker) ? readFileSync(marker, 'utf8').split('\n').filter(Boolean) : [];
+}
+
+beforeAll(async () => {
+  [registry, sigstore] = await Promise.all([startFixtureRegistry(), startMockSigstore()]);
+  key = createRegistryKey();
+  registry.setKeys(keysResponse([{ key }]));
+  work = tempDir('mcs-load-');
+  indexDir = join(work, 'index');
+  rootFile = join(work, 'trusted_root.json');
+  marker = join(work, 'marker.txt');
+  dataDir = join(work, 'data');
+  writeFileSync(rootFile, JSON.stringify(sigstore.trustedRoot));
+  writeEntry(dataDir, 'city,units\nParis,4\nLyon,6\n', 'sales.csv');
+  await publishDriver('csv', 'mcs-driver-csv', '1.0.0');
+  await publishDriver('hostile/marker-on-import', 'mcs-driver-marker', '1.0.0');
+  await publishDriver('hostile/commonjs', 'mcs-driver-commonjs', '1.0.0');
+  await publishDriver('hostile/throws-on-import', 'mcs-driver-throws', '1.0.0');
+  await publishDriver('hostile/wrong-export', 'mcs-driver-wrongexport', '1.0.0');
+  await publishDriver('hostile/meta-mismatch', 'mcs-driver-metamismatch', '1.0.0');
+  await publishDriver('hostile/capability-without-method', 'mcs-driver-capability', '1.0.0');
+  await publishDriver('hostile/unbundled-dependency', 'mcs-driver-unbundled', '1.0.0');
+  await publishDriver('hostile/entry-outside', 'mcs-driver-entryoutside', '1.0.0');
+  await publishDriver('notes', 'mcs-driver-notes-toolonly', '1.0.0', { label: 'community' });
+  await publishDriver('csv', 'mcs-driver-tsv', '1.0.0', { yanked: 'reads outside its folder', freshId: true });
+  const good = packFixtureDriver('hostile/marker-on-import', { name: 'mcs-driver-swapped', version: '1.0.0' });
+  await publishDriver('hostile/marker-on-import', 'mcs-driver-swapped', '1.0.0', { freshId: true, served: Buffer.concat([good.subarray(0, good.length - 1), Buffer.from([good[good.length - 1]! ^ 1])]) });
+  const linked = makeTarball([{ path: 'package/package.json', content: JSON.stringify({ name: 'mcs-driver-linked', version: '1.0.0', type: 'module' }) }, { path: 'package/index.js', type: '2', linkname: '/etc/passwd' }]);
+  await publishDriver('hostile/marker-on-import', 'mcs-driver-linked', '1.0.0', { freshId: true, served: linked });
+});
+
+afterAll(async () => {
+  await Promise.all([registry?.close(), sigstore?.close()]);
+  if (work) removeReadOnlyDir(work);
+});
+
+describe('loading a driver', () => {
+  it('loads by capability: verified, unpacked, imported, constructed with the config', async () => {
+    const result = await load('csv', ['--config', JSON.stringify({ baseDir: dataDir })]);
+    expect(result.code, result.stderr + result.stdout).toBe(0);
+    const out = JSON.parse(result.stdout);
+    expect(out.receipt).toMatchObject({ package: 'mcs-driver-csv', version: '1.0.0', warm: false, verdict: { status: 'verified' } });
+    expect(out.meta.id).toBe('6f1c2b9e-4d3a-4e8b-9c71-0a5d2e7f3b14');
+    expect(out.functionDescription).toContain('list_csv_files');
+    expect(existsSync(join(work, 'cache', 'loader', 'drivers', out.receipt.integrity ? readdirSync(join(work, 'cache', 'loader', 'drivers'))[0]! : ''))).toBe(true);
+  });
+
+  it('loads warm with the registry gone, and offline, from the cache alone', async () => {
+    await load('mcs-driver-csv', ['--config', JSON.stringify({ baseDir: dataDir })]);
+    const before = registry.requests.length;
+    const warm = await run(BIN, ['load', 'mcs-driver-csv', '--json', '--index', indexDir, '--cache-dir', join(work, 'cache'), '--registry', 'http://127.0.0.1:9/', '--trusted-root', rootFile, '--config', JSON.stringify({ baseDir: dataDir })]);
+    expect(warm.code, warm.stdout).toBe(0);
+    expect(JSON.parse(warm.stdout).receipt).toMatchObject({ warm: true, verdict: null });
+    const offline = await load('mcs-driver-csv', ['--offline', '--config', JSON.stringify({ baseDir: dataDir })]);
+    expect(offline.code).toBe(0);
+    expect(registry.requests.length).toBe(before);
+    expect(errorOf(await load('mcs-driver-csv', ['--offline'], join(work, 'empty-cache'))).code).toBe('E_OFFLINE_NOT_CACHED');
+  });
+
+  it('shares one fetch, one verification and one import among ten concurrent loads', async () => {
+    const script = join(work, 'concurrent.mjs');
+    writeFileSync(script, `const { loadDriver } = await import(${JSON.stringify(LOAD)});
+const options = { index: { indexDir: ${JSON.stringify(indexDir)}, cacheDir: ${JSON.stringify(join(work, 'c10'))} }, cacheDir: ${JSON.stringify(join(work, 'c10', 'loader'))}, registry: { registry: ${JSON.stringify(registry.url)} }, trustedRoot: ${JSON.stringify(rootFile)} };
+const loads = await Promise.all(Array.from({ length: 10 }, () => loadDriver('mcs-driver-marker', options)));
+console.log(JSON.stringify(loads.map((l) => l.receipt.warm)));
+`);
+    const tarballPath = '/mcs-driver-marker/-/mcs-driver-marker-1.0.0.tgz';
+    const before = registry.requests.filter((r) => r.path === tarballPath).length;
+    writeFileSync(marker, '');
+    const result = await run(script, []);
+    expect(result.code, result.stderr).toBe(0);
+    expect(JSON.parse(result.stdout)).toHaveLength(10);
+    expect(registry.requests.filter((r) => r.path === tarballPath).length - before).toBe(1);
+    expect(markerLines()).toHaveLength(1);
+  });
+});
+
+describe('refusals: a coded error, and no driver code runs', () => {
+  it.each([
+    ['mcs-driver-commonjs', 'E_DRIVER_COMMONJS'],
+    ['mcs-driver-entryoutside', 'E_DRIVER_ENTRY'],
+    ['mcs-driver-unbundled', 'E_DRIVER_DEPENDENCY'],
+    ['mcs-driver-swapped', 'E_LOAD_REFUSED'],
+    ['mcs-driver-linked', 'E_LOAD_REFUSED'],
+    ['mcs-driver-tsv', 'E_DRIVER_NOT_FOUND'],
+    ['mcs-driver-notes-toolonly', 'E_DRIVER_NOT_FOUND'],
+  ])('%s: %s', async (name, code) => {
+    writeFileSync(marker, '');
+    const result = await load(name, [], join(work, `cache-${name}`));
+    expect(result.code).toBe(code === 'E_DRIVER_NOT_FOUND' ? 2 : 1);
+    expect(errorOf(result).code).toBe(code);
+    expect(markerLines()).toEqual([]);
+  });
+
+  it('says why a candidate was turned down (Community without --allow-community; yanked)', async () => {
+    expect((errorOf(await load('mcs-driver-notes-toolonly')).details.rejected as Array<{ code: string }>)[0]!.code).toBe('E_POLICY_LABEL');
+    expect((errorOf(await load('mcs-driver-tsv')).details.rejected as Array<{ code: string }>)[0]!.code).toBe('E_POLICY_YANKED');
+    const allowed = await load('mcs-driver-notes-toolonly', ['--allow-community']);
+    expect(allowed.code).toBe(0);
+    expect(JSON.parse(allowed.stdout).tools.map((t: { name: string }) => t.name)).toEqual(['add_note', 'list_notes']);
+  });
+
+  it.each([
+    ['mcs-driver-throws', 'E_DRIVER_IMPORT'],
+    ['mcs-driver-wrongexport', 'E_DRIVER_SHAPE'],
+    ['mcs-driver-metamismatch', 'E_DRIVER_META'],
+    ['mcs-driver-capability', 'E_DRIVER_CAPABILITY'],
+  ])('%s: %s after import, with the cause kept', async (name, code) => {
+    const result = await load(name, [], join(work, `cache-${name}`));
+    expect(result.code).toBe(1);
+    expect(errorOf(result).code).toBe(code);
+  });
+
+  it('refuses a cache entry changed after verification, before its code runs', async () => {
+    const cache = join(work, 'cache-tamper');
+    expect((await load('mcs-driver-marker', [], cache)).code).toBe(0);
+    expect(markerLines().length).toBeGreaterThan(0);
+    writeFileSync(marker, '');
+    const entry = join(cache, 'loader', 'drivers', readdirSync(join(cache, 'loader', 'drivers')).find((n) => !n.startsWith('.'))!, 'package');
+    chmodSync(entry, 0o755);
+    chmodSync(join(entry, 'index.js'), 0o644);
+    writeFileSync(join(entry, 'index.js'), "import { appendFileSync } from 'node:fs'; appendFileSync(process.env.MCS_TEST_MARKER, 'tampered code ran\\n'); export default class X {}\n");
+    chmodSync(join(entry, 'index.js'), 0o444);
+    chmodSync(entry, 0o555);
+    const result = await load('mcs-driver-marker', [], cache);
+    expect(result.code).toBe(1);
+    expect(errorOf(result).code).toBe('E_CACHE_TAMPERED');
+    expect(markerLines()).toEqual([]);
+  });
+});
