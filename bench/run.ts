@@ -9,7 +9,9 @@
  *  (c) full build throughput from 100k index-data files, and the cost of an
  *      update after one file changes, as a ratio to the full build;
  *  (d) verification of 200 packages from a loopback registry, as a ratio to
- *      the bare @sigstore/verify calls and hashing, and packages/s.
+ *      the bare @sigstore/verify calls and hashing, and packages/s;
+ *  (e) the gated loader: cold load of a ~100 kB driver, and a warm load
+ *      against a plain import() of the same files.
  *
  * Set MCS_BENCH_SIZES=1000,100000 to skip the 1M step.
  */
@@ -23,6 +25,7 @@ import { toPackageRow } from '../src/index/rows.js';
 import { buildIndex, openIndex, storeDirFor, type McsIndex } from '../src/index/store.js';
 import type { SearchFilters } from '../src/index/search.js';
 import { syntheticEntry, writeSyntheticIndex } from './generate.js';
+import { loaderFigures } from './load.js';
 import { verificationFigures } from './verify.js';
 
 const QUERIES: ReadonlyArray<{ label: string; query: string; filters?: SearchFilters }> = [
@@ -165,6 +168,7 @@ async function main(): Promise<void> {
   try {
     startupFigure(work);
     if (process.env.MCS_BENCH_SKIP_VERIFY !== '1') await verificationFigures(work);
+    if (process.env.MCS_BENCH_SKIP_VERIFY !== '1') await loaderFigures(work);
     const filesIndex = sizes.includes(100_000) ? await buildFigures(work, 100_000) : null;
     await queryFigures(work, sizes, filesIndex);
   } finally {

@@ -96,7 +96,7 @@ function hasMethods(value: Record<string, unknown>, names: readonly string[]): b
  * flag it claims is backed by the method that implements it (a flag without
  * its method would make a host call something that is not there).
  */
-export function assertMcsDriver(value: unknown, source: string): asserts value is MCSDriver | MCSToolDriver {
+export function assertMcsDriver(value: unknown, source: string, expectedMeta?: DriverMeta): asserts value is MCSDriver | MCSToolDriver {
   if (typeof value !== 'object' || value === null) {
     throw new McsError('E_DRIVER_SHAPE', `${source}: expected a driver object, got ${value === null ? 'null' : typeof value}`, { details: { source } });
   }
@@ -107,13 +107,21 @@ export function assertMcsDriver(value: unknown, source: string): asserts value i
       details: { source, missing },
     });
   }
-  assertDriverMeta(object.meta, source);
+  // a meta equal to one already validated (the index's declaration) needs no second schema pass
+  if (!expectedMeta || canonical(object.meta) !== canonical(expectedMeta)) assertDriverMeta(object.meta, source);
   for (const flag of (object.meta as DriverMeta).capabilities) {
     const missing = (CAPABILITY_METHODS[flag] ?? []).filter((name) => typeof object[name] !== 'function');
     if (missing.length > 0) {
       throw new McsError('E_DRIVER_CAPABILITY', `${source}: claims the capability "${flag}" but has no ${missing.join(', ')} method`, { details: { source, capability: flag, missing } });
     }
   }
+}
+
+/** JSON with object keys sorted, so that two equal metas compare equal whatever their key order. */
+export function canonical(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) =>
+    v && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) : v,
+  );
 }
 
 /** Which contract interfaces a checked driver implements. */

@@ -13,7 +13,7 @@ import { dirname, join, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import ssri from 'ssri';
 import { defaultCacheDir } from '../config.js';
-import { assertMcsDriver, type MCSDriver, type MCSToolDriver } from '../contract/index.js';
+import { assertMcsDriver, canonical, type MCSDriver, type MCSToolDriver } from '../contract/index.js';
 import { McsError, isMcsError } from '../errors.js';
 import { openIndex, type OpenIndexOptions } from '../index/store.js';
 import { parseJsonStrict } from '../manifest/json.js';
@@ -239,13 +239,13 @@ function instantiate(prepared: Prepared, declared: DeclaredDriver, config: Recor
   } catch (cause) {
     throw new McsError('E_DRIVER_IMPORT', `${spec}: constructing the driver failed: ${(cause as Error)?.message ?? String(cause)}`, { cause, details: { spec } });
   }
-  assertMcsDriver(instance, spec);
-  const meta = instance.meta;
   const expected = declared.meta;
-  const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
-  if (meta.id !== expected.id || meta.version !== expected.version || !same(meta.bindings, expected.bindings)) {
-    throw new McsError('E_DRIVER_META', `${spec}: the running driver says id ${meta.id} version ${meta.version}, but the index declares id ${expected.id} version ${expected.version} with bindings ${JSON.stringify(expected.bindings)}`, {
-      details: { spec, expected: { id: expected.id, version: expected.version, bindings: expected.bindings }, found: { id: meta.id, version: meta.version, bindings: meta.bindings } },
+  assertMcsDriver(instance, spec, expected);
+  const meta = instance.meta;
+  // the running driver must be the one the index describes: same id, version, bindings, models and capability flags
+  if (canonical(meta) !== canonical(expected)) {
+    throw new McsError('E_DRIVER_META', `${spec}: the running driver's meta (id ${meta.id}, version ${meta.version}) is not what the index declares (id ${expected.id}, version ${expected.version})`, {
+      details: { spec, expected, found: meta },
     });
   }
   return instance;

@@ -7,23 +7,20 @@
  * proves whether any driver code ran.
  */
 import { execFile } from 'node:child_process';
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { chmodSync, existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parsePackageName } from '../../src/manifest/names.js';
-import { NPM_PUBLISH_PREDICATE } from '../../src/trust/provenance.js';
 import { fixtureMcs, packFixtureDriver } from '../helpers/driver-packages.js';
 import { startFixtureRegistry, type FixtureRegistry } from '../helpers/fixture-registry.js';
-import { npmDriver, removeReadOnlyDir, tempDir, writeEntry } from '../helpers/index-data.js';
-import { createRegistryKey, keysResponse, signForRegistry, startMockSigstore, type MockSigstore, type RegistryKey } from '../helpers/mock-sigstore.js';
+import { removeReadOnlyDir, tempDir, writeEntry } from '../helpers/index-data.js';
+import { createRegistryKey, keysResponse, startMockSigstore, type MockSigstore, type RegistryKey } from '../helpers/mock-sigstore.js';
+import { publishSigned } from '../helpers/publish.js';
 import { makeTarball } from '../helpers/tarball.js';
 
 const BIN = fileURLToPath(new URL('../../dist/cli/bin.js', import.meta.url));
 const LOAD = fileURLToPath(new URL('../../dist/src/loader/load.js', import.meta.url));
-const SLSA_V1 = 'https://slsa.dev/provenance/v1';
-const PUBLISHER = { issuer: 'https://token.actions.githubusercontent.com', repository: 'https://github.com/acme/drivers', workflow: '.github/workflows/release.yml', ref: 'refs/tags/v*' };
 
 let registry: FixtureRegistry;
 let sigstore: MockSigstore;
@@ -34,33 +31,15 @@ let rootFile: string;
 let marker: string;
 let dataDir: string;
 
-type Label = 'verified' | 'reference' | 'community';
-
-/** Packs, signs, publishes and pins a fixture driver; `tarball` replaces the bytes served (not the pin). */
-async function publishDriver(fixture: string, name: string, version: string, options: { label?: Label; yanked?: string; served?: Buffer; freshId?: boolean } = {}): Promise<Buffer> {
-  const tarball = packFixtureDriver(fixture, { name, version });
-  const hex = createHash('sha512').update(tarball).digest('hex');
-  const integrity = `sha512-${Buffer.from(hex, 'hex').toString('base64')}`;
-  const served = options.served ?? tarball;
-  const servedHex = createHash('sha512').update(served).digest('hex');
-  const statement = (predicateType: string) => ({ _type: 'https://in-toto.io/Statement/v1', subject: [{ name: `pkg:npm/${name}@${version}`, digest: { sha512: servedHex } }], predicateType, predicate: {} });
-  const [provenance, publish] = await Promise.all([
-    sigstore.signStatement(statement(SLSA_V1), { repository: 'acme/drivers', ref: `refs/tags/v${version}`, workflow: '.github/workflows/release.yml' }),
-    sigstore.signStatementWithKey(statement(NPM_PUBLISH_PREDICATE), key),
-  ]);
-  const servedIntegrity = `sha512-${Buffer.from(servedHex, 'hex').toString('base64')}`;
-  registry.publish({ name, version, tarball: served, attestations: { attestations: [{ predicateType: SLSA_V1, bundle: provenance }, { predicateType: NPM_PUBLISH_PREDICATE, bundle: publish }] }, signatures: [signForRegistry(key, name, version, servedIntegrity)] });
+/** Packs a fixture driver, then signs, serves and pins it; `served` replaces the bytes the registry serves (not the pin). */
+async function publishDriver(fixture: string, name: string, version: string, options: { label?: 'verified' | 'reference' | 'community'; yanked?: string; served?: Buffer; freshId?: boolean } = {}): Promise<void> {
   const mcs = fixtureMcs(fixture, version);
   // a fixture reused under another name gets its own driver id: the index refuses two packages declaring one id
   if (options.freshId) for (const driver of mcs.drivers) (driver.meta as { id: string }).id = randomUUID();
-  writeEntry(indexDir, npmDriver(name, {
-    class: parsePackageName(name, 'npm').class,
-    label: { value: options.label ?? 'verified', by: 'test', at: '2026-01-01T00:00:00Z', reason: 'fixture' },
-    trust: { repository: PUBLISHER.repository, publisher: PUBLISHER },
-    drivers: mcs.drivers as never,
-    versions: { [version]: { integrity, size: tarball.length, provenance: true, ...(options.yanked ? { yanked: { reason: options.yanked } } : {}) } },
-  }));
-  return tarball;
+  await publishSigned(
+    { registry, sigstore, key, indexDir, repository: 'acme/drivers' },
+    { name, version, tarball: packFixtureDriver(fixture, { name, version }), drivers: mcs.drivers as never, ...(options.label ? { label: options.label } : {}), ...(options.yanked ? { yanked: options.yanked } : {}), ...(options.served ? { served: options.served } : {}) },
+  );
 }
 
 interface Run {

@@ -1,0 +1,58 @@
+/**
+ * A client that asks for "a csv driver" and runs one turn of the MCS loop.
+ *
+ * Everything runs on this machine: a loopback npm registry serves the CSV
+ * driver from test/fixtures, released with provenance signed by a mock
+ * Sigstore and pinned in a fresh index. The client knows only the capability
+ * it needs; the loader resolves, verifies, unpacks, re-hashes and imports.
+ *
+ *   npm run example
+ */
+import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadDriver } from '../src/loader/load.js';
+import { fixtureMcs, packFixtureDriver } from '../test/helpers/driver-packages.js';
+import { startFixtureRegistry } from '../test/helpers/fixture-registry.js';
+import { createRegistryKey, keysResponse, startMockSigstore } from '../test/helpers/mock-sigstore.js';
+import { publishSigned } from '../test/helpers/publish.js';
+
+const work = mkdtempSync(join(tmpdir(), 'mcs-example-'));
+const [registry, sigstore] = await Promise.all([startFixtureRegistry(), startMockSigstore()]);
+try {
+  // the release: a driver published with provenance, and an index that pins who builds it
+  const key = createRegistryKey();
+  registry.setKeys(keysResponse([{ key }]));
+  const indexDir = join(work, 'index');
+  await publishSigned(
+    { registry, sigstore, key, indexDir, repository: 'example/mcs-driver-csv' },
+    { name: 'mcs-driver-csv', version: '1.0.0', tarball: packFixtureDriver('csv', { name: 'mcs-driver-csv', version: '1.0.0' }), drivers: fixtureMcs('csv', '1.0.0').drivers as never },
+  );
+  const trustedRoot = join(work, 'trusted_root.json');
+  writeFileSync(trustedRoot, JSON.stringify(sigstore.trustedRoot));
+  const data = join(work, 'data');
+  mkdirSync(data);
+  writeFileSync(join(data, 'sales.csv'), 'city,units\nParis,4\nLyon,6\nNantes,9\n');
+
+  // the client: it asks for a capability, not a package
+  const { driver, receipt } = await loadDriver('csv', {
+    config: { baseDir: data },
+    index: { indexDir, cacheDir: join(work, 'cache') },
+    cacheDir: join(work, 'cache', 'loader'),
+    registry: { registry: registry.url },
+    trustedRoot,
+    onEvent: (event) => console.log(`  ${event.phase}${event.package ? ` ${event.package}@${event.version}` : ''}`),
+  });
+  console.log(`loaded ${receipt.package}@${receipt.version}: ${receipt.verdict?.status}, built by ${receipt.verdict?.results.find((r) => r.check === 'identity')?.message.split('built by ')[1] ?? '?'}`);
+  if (!('process_llm_response' in driver)) throw new Error('expected a hybrid driver');
+
+  // one turn of the MCS loop: the system message goes to the model, the model's answer comes back to the driver
+  console.log(`\nsystem message for the model:\n${await driver.get_driver_system_message()}`);
+  const llmResponse = 'Let me add those up.\n```json\n{"tool": "summarize_numeric_column", "arguments": {"path": "sales.csv", "column": "units"}}\n```';
+  console.log(`\nscripted model answer:\n${llmResponse}`);
+  const response = await driver.process_llm_response(llmResponse);
+  console.log(`\nDriverResponse:\n${JSON.stringify(response, null, 2)}`);
+} finally {
+  await Promise.all([registry.close(), sigstore.close()]);
+  rmSync(work, { recursive: true, force: true });
+}

@@ -1,0 +1,13 @@
+/** The example in examples/ runs as the README says and prints a real tool result. */
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { fileURLToPath } from 'node:url';
+import { expect, it } from 'vitest';
+
+it('autoloads the CSV driver by capability and prints the DriverResponse of a tool call', async () => {
+  const script = fileURLToPath(new URL('../dist/examples/csv-agent.js', import.meta.url));
+  const { stdout } = await promisify(execFile)(process.execPath, [script], { env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', NO_PROXY: '127.0.0.1' } });
+  expect(stdout).toContain('loaded mcs-driver-csv@1.0.0: verified');
+  const response = JSON.parse(stdout.slice(stdout.indexOf('DriverResponse:') + 'DriverResponse:'.length));
+  expect(response).toMatchObject({ call_executed: true, call_failed: false, tool_call_result: { column: 'units', count: 3, sum: 19, min: 4, max: 9, median: 6 } });
+});
