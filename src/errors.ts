@@ -82,6 +82,8 @@ export type LoaderErrorCode =
   | 'E_DRIVER_COMMONJS'
   | 'E_DRIVER_IMPORT'
   | 'E_DRIVER_DEPENDENCY'
+  | 'E_DRIVER_CONFIG'
+  | 'E_ABORTED'
   | 'E_OFFLINE_NOT_CACHED';
 
 /** The registry: what it answered, or failed to. */

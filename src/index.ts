@@ -12,3 +12,13 @@ export { assertIndexEntry, assertTrustPolicy } from './manifest/validate.js';
 export type * from './manifest/types.js';
 
 export { search, getPackage, validateIndex } from './index/api.js';
+export { loadDriver } from './loader/load.js';
+export type { LoadOptions, LoadedDriver, LoadReceipt, LoadEvent, LoadPhase } from './loader/load.js';
+export { resolveDriver } from './loader/resolve.js';
+export type { DriverQuery, Resolution, Rejection } from './loader/resolve.js';
+export { verifyTarball, verifyFromRegistry, verifyInstalled, verifyArtifactFiles } from './verify.js';
+export type { TarballVerdict, RegistryVerdict, InstalledReport, VerifyTarballOptions, VerifyRegistryOptions, VerifyArtifactOptions } from './verify.js';
+export type { Verdict, VerdictStatus } from './trust/verifier.js';
+export type { CheckResult, CheckName, CheckStatus } from './trust/result.js';
+export { assertMcsDriver, CAPABILITY_METHODS } from './contract/index.js';
+export type { MCSDriver, MCSToolDriver, DriverResponse } from './contract/index.js';

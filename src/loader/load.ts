@@ -17,6 +17,7 @@ import { assertMcsDriver, canonical, type MCSDriver, type MCSToolDriver } from '
 import { McsError, isMcsError } from '../errors.js';
 import { openIndex, type OpenIndexOptions } from '../index/store.js';
 import { parseJsonStrict } from '../manifest/json.js';
+import { assertMatchesSchema } from '../manifest/validate.js';
 import type { DeclaredDriver, IndexEntry, TrustPolicy } from '../manifest/types.js';
 import type { RegistryClientOptions } from '../registry/client.js';
 import { resolvePolicy, type ResolvedPolicy } from '../trust/policy.js';
@@ -58,6 +59,8 @@ export interface LoadOptions {
   contractVersion?: string;
   /** Packages the host provides that a driver may declare without bundling them. */
   hostPackages?: string[];
+  /** Cancels the load between steps and aborts its network requests. */
+  signal?: AbortSignal;
   onEvent?: (event: LoadEvent) => void;
 }
 
@@ -81,6 +84,8 @@ export interface LoadedDriver {
 
 interface Prepared {
   entry: CacheEntry;
+  /** The package.json of the verified package. */
+  manifest: Record<string, unknown>;
   module: Record<string, unknown>;
   verdict: Verdict | null;
   warm: boolean;
@@ -128,7 +133,7 @@ async function verifiedBytes(entry: IndexEntry, version: string, integrity: stri
   options.onEvent?.({ phase: 'fetch', package: entry.name, version, warm: false });
   const tarballs = new Map<string, Buffer>();
   const [result] = await verifyFromRegistry([`${entry.name}@${version}`], {
-    ...(options.registry ? { registry: options.registry } : {}),
+    ...(options.registry || options.signal ? { registry: { ...options.registry, ...(options.signal ? { signal: options.signal } : {}) } } : {}),
     ...(options.trustedRoot ? { trustedRoot: options.trustedRoot } : {}),
     ...(options.registryKeys ? { registryKeys: options.registryKeys } : {}),
     ...(options.tuf ? { tuf: options.tuf } : {}),
@@ -215,7 +220,7 @@ function prepare(entry: IndexEntry, version: string, integrity: string, cacheRoo
       } catch (cause) {
         throw new McsError('E_DRIVER_IMPORT', `${spec}: importing ${file} failed: ${(cause as Error)?.message ?? String(cause)}`, { cause, details: { spec } });
       }
-      return { entry: checked, module, verdict, warm };
+      return { entry: checked, manifest, module, verdict, warm };
     })();
     inflight.set(key, pending);
     pending.finally(() => inflight.delete(key)).catch(() => undefined);
@@ -229,6 +234,8 @@ function isClass(value: unknown): boolean {
 
 /** Constructs the declared driver with the config, checks the contract, and requires its meta to be what the index declares. */
 function instantiate(prepared: Prepared, declared: DeclaredDriver, config: Record<string, unknown>, spec: string): MCSDriver | MCSToolDriver {
+  const configSchema = (prepared.manifest.mcs as { configSchema?: unknown } | undefined)?.configSchema;
+  if (configSchema !== undefined) assertMatchesSchema(configSchema, config, `${spec}: config`);
   const exported = prepared.module[declared.export ?? 'default'];
   if (typeof exported !== 'function') {
     throw new McsError('E_DRIVER_SHAPE', `${spec}: export ${declared.export ?? 'default'} is ${exported === null ? 'null' : typeof exported}, not a driver class or factory`, { details: { spec } });
@@ -253,6 +260,10 @@ function instantiate(prepared: Prepared, declared: DeclaredDriver, config: Recor
 
 /** Loads a driver by package name or capability; see the module comment for every step it takes before running code. */
 export async function loadDriver(query: string | DriverQuery, options: LoadOptions = {}): Promise<LoadedDriver> {
+  const aborted = () => {
+    if (options.signal?.aborted) throw new McsError('E_ABORTED', `loading ${JSON.stringify(query)} was cancelled`, { cause: options.signal.reason });
+  };
+  aborted();
   const policy = resolvePolicy(options.policy);
   const cacheRoot = options.cacheDir ?? join(defaultCacheDir(), 'loader');
   assertCacheLocation(cacheRoot);
@@ -282,6 +293,7 @@ export async function loadDriver(query: string | DriverQuery, options: LoadOptio
     if (isMcsError(error)) throw error;
     throw new McsError('E_INTERNAL', `${spec}: ${(error as Error).message}`, { cause: error });
   }
+  aborted();
   const driver = instantiate(prepared, declared, options.config ?? {}, spec);
   options.onEvent?.({ phase: 'ready', package: entry.name, version, warm: prepared.warm });
   return {

@@ -123,3 +123,24 @@ export function assertDriverMeta(value: unknown, source: string): asserts value 
     });
   }
 }
+
+/**
+ * Validates a value against a JSON Schema a driver declares for its
+ * configuration (untrusted: compiled by a separate ajv instance, never added
+ * to the project's own schemas).
+ */
+export function assertMatchesSchema(schema: unknown, value: unknown, source: string): void {
+  const ajv = new Ajv2020({ allErrors: true, strict: false });
+  let validate: ValidateFunction;
+  try {
+    validate = ajv.compile(schema as object);
+  } catch (cause) {
+    throw new McsError('E_DRIVER_CONFIG', `${source}: the driver's configuration schema cannot be used: ${(cause as Error).message}`, { cause, details: { source } });
+  }
+  if (!validate(value)) {
+    const problems = toProblems(validate.errors);
+    throw new McsError('E_DRIVER_CONFIG', `${source}: the configuration is not what the driver accepts: ${problems.slice(0, 5).map((p) => `${p.pointer} ${p.message}`).join('; ')}`, {
+      details: { source, problems },
+    });
+  }
+}

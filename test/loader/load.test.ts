@@ -12,6 +12,7 @@ import { chmodSync, existsSync, readFileSync, readdirSync, writeFileSync } from 
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadDriver } from '../../src/loader/load.js';
 import { fixtureMcs, packFixtureDriver } from '../helpers/driver-packages.js';
 import { startFixtureRegistry, type FixtureRegistry } from '../helpers/fixture-registry.js';
 import { removeReadOnlyDir, tempDir, writeEntry } from '../helpers/index-data.js';
@@ -32,13 +33,13 @@ let marker: string;
 let dataDir: string;
 
 /** Packs a fixture driver, then signs, serves and pins it; `served` replaces the bytes the registry serves (not the pin). */
-async function publishDriver(fixture: string, name: string, version: string, options: { label?: 'verified' | 'reference' | 'community'; yanked?: string; served?: Buffer; freshId?: boolean } = {}): Promise<void> {
+async function publishDriver(fixture: string, name: string, version: string, options: { label?: 'verified' | 'reference' | 'community'; yanked?: string; served?: Buffer; freshId?: boolean; manifest?: Record<string, unknown> } = {}): Promise<void> {
   const mcs = fixtureMcs(fixture, version);
   // a fixture reused under another name gets its own driver id: the index refuses two packages declaring one id
   if (options.freshId) for (const driver of mcs.drivers) (driver.meta as { id: string }).id = randomUUID();
   await publishSigned(
     { registry, sigstore, key, indexDir, repository: 'acme/drivers' },
-    { name, version, tarball: packFixtureDriver(fixture, { name, version }), drivers: mcs.drivers as never, ...(options.label ? { label: options.label } : {}), ...(options.yanked ? { yanked: options.yanked } : {}), ...(options.served ? { served: options.served } : {}) },
+    { name, version, tarball: packFixtureDriver(fixture, { name, version, ...options.manifest }), drivers: mcs.drivers as never, ...(options.label ? { label: options.label } : {}), ...(options.yanked ? { yanked: options.yanked } : {}), ...(options.served ? { served: options.served } : {}) },
   );
 }
 
@@ -92,6 +93,10 @@ beforeAll(async () => {
   await publishDriver('csv', 'mcs-driver-tsv', '1.0.0', { yanked: 'reads outside its folder', freshId: true });
   const good = packFixtureDriver('hostile/marker-on-import', { name: 'mcs-driver-swapped', version: '1.0.0' });
   await publishDriver('hostile/marker-on-import', 'mcs-driver-swapped', '1.0.0', { freshId: true, served: Buffer.concat([good.subarray(0, good.length - 1), Buffer.from([good[good.length - 1]! ^ 1])]) });
+  await publishDriver('csv', 'mcs-driver-csv-strict', '1.0.0', {
+    freshId: true,
+    manifest: { mcs: { ...fixtureMcs('csv', '1.0.0'), configSchema: { type: 'object', required: ['baseDir'], properties: { baseDir: { type: 'string', minLength: 1 } }, additionalProperties: false } } },
+  });
   const linked = makeTarball([{ path: 'package/package.json', content: JSON.stringify({ name: 'mcs-driver-linked', version: '1.0.0', type: 'module' }) }, { path: 'package/index.js', type: '2', linkname: '/etc/passwd' }]);
   await publishDriver('hostile/marker-on-import', 'mcs-driver-linked', '1.0.0', { freshId: true, served: linked });
 });
@@ -176,6 +181,16 @@ describe('refusals: a coded error, and no driver code runs', () => {
     const result = await load(name, [], join(work, `cache-${name}`));
     expect(result.code).toBe(1);
     expect(errorOf(result).code).toBe(code);
+  });
+
+  it('refuses a configuration that breaks the schema the driver declares, before constructing it', async () => {
+    const result = await load('mcs-driver-csv-strict', ['--config', JSON.stringify({ baseDir: 7, extra: true })]);
+    expect(result.code).toBe(2);
+    expect(errorOf(result).code).toBe('E_DRIVER_CONFIG');
+  });
+
+  it('stops when the caller aborts', async () => {
+    await expect(loadDriver('csv', { signal: AbortSignal.abort(), index: { indexDir, cacheDir: join(work, 'abort-cache') } })).rejects.toThrowWithCode('E_ABORTED');
   });
 
   it('refuses a cache entry changed after verification, before its code runs', async () => {
