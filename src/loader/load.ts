@@ -23,7 +23,6 @@ import type { RegistryClientOptions } from '../registry/client.js';
 import { resolvePolicy, type ResolvedPolicy } from '../trust/policy.js';
 import type { TufOptions } from '../trust/sigstore.js';
 import type { Verdict } from '../trust/verifier.js';
-import { verifyFromRegistry } from '../verify.js';
 import { assertCacheLocation, integrityHex, verifyCacheEntry, type CacheEntry } from './cache.js';
 import { extractToCache } from './extract.js';
 import { resolveDriver, type DriverQuery, type Rejection } from './resolve.js';
@@ -132,6 +131,8 @@ async function verifiedBytes(entry: IndexEntry, version: string, integrity: stri
   }
   options.onEvent?.({ phase: 'fetch', package: entry.name, version, warm: false });
   const tarballs = new Map<string, Buffer>();
+  // the verification stack (sigstore, the registry client) is loaded only when bytes must be fetched
+  const { verifyFromRegistry } = await import('../verify.js');
   const [result] = await verifyFromRegistry([`${entry.name}@${version}`], {
     ...(options.registry || options.signal ? { registry: { ...options.registry, ...(options.signal ? { signal: options.signal } : {}) } } : {}),
     ...(options.trustedRoot ? { trustedRoot: options.trustedRoot } : {}),

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
-import addFormatsModule from 'ajv-formats';
+import { createRequire } from 'node:module';
+import type { Ajv2020 as Ajv2020Type, ErrorObject, ValidateFunction } from 'ajv/dist/2020.js';
 import { schemasDir } from '../config.js';
 import { McsError, isMcsError } from '../errors.js';
 import { parsePackageName } from './names.js';
@@ -18,12 +18,18 @@ export const SCHEMA_IDS = {
 
 let compiled: Record<keyof typeof SCHEMA_IDS, ValidateFunction> | undefined;
 
+/** ajv and its formats, loaded on first use (they are CommonJS): importing this module costs nothing until something is validated. */
+function newAjv(options: Record<string, unknown>): Ajv2020Type {
+  const require = createRequire(import.meta.url);
+  const { Ajv2020 } = require('ajv/dist/2020.js') as typeof import('ajv/dist/2020.js');
+  const addFormats = require('ajv-formats') as (ajv: Ajv2020Type) => Ajv2020Type;
+  return addFormats(new Ajv2020(options));
+}
+
 /** Compiles every schema once per process, on first use (search never needs it). */
 function validators(): Record<keyof typeof SCHEMA_IDS, ValidateFunction> {
   if (compiled) return compiled;
-  const ajv = new Ajv2020({ allErrors: true, strict: true, allowUnionTypes: true });
-  const addFormats = addFormatsModule as unknown as (a: Ajv2020) => Ajv2020;
-  addFormats(ajv);
+  const ajv = newAjv({ allErrors: true, strict: true, allowUnionTypes: true });
   for (const file of SCHEMA_FILES) {
     ajv.addSchema(JSON.parse(readFileSync(join(schemasDir(), file), 'utf8')) as object);
   }
@@ -130,7 +136,7 @@ export function assertDriverMeta(value: unknown, source: string): asserts value 
  * to the project's own schemas).
  */
 export function assertMatchesSchema(schema: unknown, value: unknown, source: string): void {
-  const ajv = new Ajv2020({ allErrors: true, strict: false });
+  const ajv = newAjv({ allErrors: true, strict: false });
   let validate: ValidateFunction;
   try {
     validate = ajv.compile(schema as object);
