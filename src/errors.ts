@@ -86,6 +86,9 @@ export type LoaderErrorCode =
   | 'E_ABORTED'
   | 'E_OFFLINE_NOT_CACHED';
 
+/** Signed index snapshots and the index root that signs them. These exit 1: an update that fails them is refused. */
+export type SnapshotErrorCode = 'E_INDEX_SIGNATURE' | 'E_INDEX_ROLLBACK' | 'E_INDEX_EXPIRED' | 'E_INDEX_MIXED' | 'E_INDEX_ROOT' | 'E_INDEX_TOO_LARGE';
+
 /** The registry: what it answered, or failed to. */
 export type RegistryErrorCode = 'E_REGISTRY_HTTP' | 'E_REGISTRY_TIMEOUT' | 'E_REGISTRY_TOO_LARGE' | 'E_REGISTRY_REDIRECT' | 'E_REGISTRY_MALFORMED' | 'E_REGISTRY_NETWORK' | 'E_VERSION_NOT_FOUND';
 
@@ -103,6 +106,7 @@ export type McsErrorCode =
   | TrustErrorCode
   | PolicyErrorCode
   | LoaderErrorCode
+  | SnapshotErrorCode
   | RegistryErrorCode
   | TrustInputErrorCode
   | 'E_INTERNAL';
@@ -181,6 +185,12 @@ export const FAILURE_CODES: ReadonlySet<McsErrorCode> = new Set<McsErrorCode>([
   'E_DRIVER_COMMONJS',
   'E_DRIVER_IMPORT',
   'E_DRIVER_DEPENDENCY',
+  'E_INDEX_SIGNATURE',
+  'E_INDEX_ROLLBACK',
+  'E_INDEX_EXPIRED',
+  'E_INDEX_MIXED',
+  'E_INDEX_ROOT',
+  'E_INDEX_TOO_LARGE',
 ]);
 
 export function exitCodeFor(error: unknown): 1 | 2 {

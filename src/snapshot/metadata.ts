@@ -1,0 +1,200 @@
+/**
+ * Signed index snapshots, after TUF's model (theupdateframework.io
+ * specification, sections 5.3 root and 5.4-5.6 freshness): an index root
+ * lists the maintainers' keys and a threshold; a snapshot's metadata signs,
+ * as one unit, a monotonically increasing version, an expiry, and the length
+ * and sha512 of the content. Pure: bytes and keys in, decisions out; the
+ * caller reads the clock once and passes it in.
+ */
+import { createHash, createPrivateKey, createPublicKey, sign, verify, type KeyObject } from 'node:crypto';
+import { canonical } from '../contract/index.js';
+import { McsError } from '../errors.js';
+import { parseJsonStrict } from '../manifest/json.js';
+
+export const ROOT_TYPE = 'mcs-pkg/index-root';
+export const SNAPSHOT_TYPE = 'mcs-pkg/index-snapshot';
+export const MAX_METADATA_BYTES = 1024 * 1024;
+const MAX_KEYS = 64;
+
+export type KeyType = 'ed25519' | 'ecdsa-p256';
+
+export interface PublicKeyRecord {
+  keytype: KeyType;
+  /** SPKI DER, base64. */
+  public: string;
+}
+
+export interface RootSigned {
+  _type: typeof ROOT_TYPE;
+  version: number;
+  expires: string;
+  keys: Record<string, PublicKeyRecord>;
+  threshold: number;
+}
+
+export interface SnapshotSigned {
+  _type: typeof SNAPSHOT_TYPE;
+  version: number;
+  expires: string;
+  /** The root version whose keys signed this snapshot. */
+  rootVersion: number;
+  content: { file: string; length: number; sha512: string };
+}
+
+export interface Signature {
+  keyid: string;
+  sig: string;
+}
+
+export interface Signed<T> {
+  signed: T;
+  signatures: Signature[];
+}
+
+/** The keyid of a public key: sha256 of its SPKI DER, hex, so a key can never be listed under another key's id. */
+export function keyIdOf(publicKey: KeyObject): string {
+  return createHash('sha256').update(publicKey.export({ type: 'spki', format: 'der' })).digest('hex');
+}
+
+export function publicKeyRecord(publicKey: KeyObject): PublicKeyRecord {
+  const type = publicKey.asymmetricKeyType;
+  const curve = publicKey.asymmetricKeyDetails?.namedCurve;
+  const keytype: KeyType | undefined = type === 'ed25519' ? 'ed25519' : type === 'ec' && curve === 'prime256v1' ? 'ecdsa-p256' : undefined;
+  if (!keytype) throw new McsError('E_USAGE', `only Ed25519 and ECDSA P-256 keys can sign an index (got ${type}${curve ? ` ${curve}` : ''})`);
+  return { keytype, public: publicKey.export({ type: 'spki', format: 'der' }).toString('base64') };
+}
+
+/** The bytes that are signed: the canonical JSON (keys sorted) of the `signed` part. */
+export function signingBytes(signed: unknown): Buffer {
+  return Buffer.from(canonical(signed), 'utf8');
+}
+
+/** Signs metadata with each private key given (PEM); the keyid is derived from the key itself. */
+export function signMetadata<T>(signed: T, privateKeysPem: string[]): Signed<T> {
+  const bytes = signingBytes(signed);
+  const signatures = privateKeysPem.map((pem) => {
+    const privateKey = createPrivateKey(pem);
+    const publicKey = createPublicKey(privateKey);
+    const record = publicKeyRecord(publicKey);
+    const sig = sign(record.keytype === 'ed25519' ? null : 'sha256', bytes, privateKey).toString('base64');
+    return { keyid: keyIdOf(publicKey), sig };
+  });
+  return { signed, signatures };
+}
+
+function fail(code: 'E_INDEX_SIGNATURE' | 'E_INDEX_ROOT' | 'E_INDEX_EXPIRED' | 'E_INDEX_ROLLBACK' | 'E_INDEX_MIXED' | 'E_INDEX_TOO_LARGE', message: string, details: Record<string, unknown> = {}): McsError {
+  return new McsError(code, message, { details });
+}
+
+/** Parses signed metadata of the expected type, refusing anything over the cap or shaped otherwise. */
+export function parseSigned<T>(bytes: Uint8Array, type: string, source: string): Signed<T> {
+  if (bytes.byteLength > MAX_METADATA_BYTES) throw fail('E_INDEX_TOO_LARGE', `${source}: ${bytes.byteLength} bytes, over the limit of ${MAX_METADATA_BYTES}`, { source });
+  let value: unknown;
+  try {
+    value = parseJsonStrict(bytes, { source, maxBytes: MAX_METADATA_BYTES, maxDepth: 16 });
+  } catch (cause) {
+    throw new McsError('E_INDEX_SIGNATURE', `${source}: not usable signed metadata: ${(cause as Error).message}`, { cause, details: { source } });
+  }
+  const doc = value as { signed?: { _type?: unknown; version?: unknown; expires?: unknown }; signatures?: unknown };
+  if (!doc || typeof doc !== 'object' || !doc.signed || doc.signed._type !== type || !Number.isSafeInteger(doc.signed.version) || typeof doc.signed.expires !== 'string' || !Array.isArray(doc.signatures) || doc.signatures.length > MAX_KEYS) {
+    throw fail('E_INDEX_SIGNATURE', `${source}: not ${type} metadata`, { source });
+  }
+  return doc as Signed<T>;
+}
+
+/**
+ * Counts the distinct keys of `root` that validly signed `metadata` (TUF
+ * 5.3.4): signatures by keys the root does not list, repeated keyids and
+ * bad signatures do not count.
+ */
+export function countValidSignatures(metadata: Signed<unknown>, root: RootSigned): number {
+  const bytes = signingBytes(metadata.signed);
+  const counted = new Set<string>();
+  for (const signature of metadata.signatures) {
+    if (typeof signature?.keyid !== 'string' || typeof signature.sig !== 'string' || counted.has(signature.keyid)) continue;
+    if (!Object.hasOwn(root.keys, signature.keyid)) continue;
+    const record = root.keys[signature.keyid]!;
+    try {
+      const key = createPublicKey({ key: Buffer.from(record.public, 'base64'), format: 'der', type: 'spki' });
+      if (keyIdOf(key) !== signature.keyid) continue;
+      if (verify(record.keytype === 'ed25519' ? null : 'sha256', bytes, key, Buffer.from(signature.sig, 'base64'))) counted.add(signature.keyid);
+    } catch {
+      // an unusable key or signature counts for nothing
+    }
+  }
+  return counted.size;
+}
+
+function assertRootShape(root: RootSigned, source: string): void {
+  const keyids = Object.keys(root.keys ?? {});
+  if (!Number.isSafeInteger(root.threshold) || root.threshold < 1 || root.threshold > keyids.length || keyids.length > MAX_KEYS) {
+    throw fail('E_INDEX_ROOT', `${source}: threshold ${String(root.threshold)} is not between 1 and the ${keyids.length} keys listed`, { source });
+  }
+}
+
+function assertNotExpired(signed: { expires: string }, now: Date, source: string): void {
+  const expires = new Date(signed.expires);
+  if (Number.isNaN(expires.getTime()) || expires <= now) {
+    throw fail('E_INDEX_EXPIRED', `${source}: expired at ${signed.expires} (checked at ${now.toISOString()})`, { source, expires: signed.expires, now: now.toISOString() });
+  }
+}
+
+/** Checks a root the user pins as the starting point: well formed and signed by a threshold of its own keys. */
+export function trustInitialRoot(bytes: Uint8Array, source: string): RootSigned {
+  const root = parseSigned<RootSigned>(bytes, ROOT_TYPE, source);
+  assertRootShape(root.signed, source);
+  if (countValidSignatures(root, root.signed) < root.signed.threshold) throw fail('E_INDEX_ROOT', `${source}: not signed by ${root.signed.threshold} of its own keys`, { source });
+  return root.signed;
+}
+
+/**
+ * Accepts the next root (TUF 5.3.4-5.3.5): exactly one version after the
+ * trusted one, and signed by a threshold of the trusted root's keys AND a
+ * threshold of its own, so a rotation is authorized by the keys it replaces.
+ */
+export function rotateRoot(trusted: RootSigned, bytes: Uint8Array, source: string): RootSigned {
+  const next = parseSigned<RootSigned>(bytes, ROOT_TYPE, source);
+  assertRootShape(next.signed, source);
+  if (next.signed.version !== trusted.version + 1) {
+    throw fail('E_INDEX_ROOT', `${source}: version ${next.signed.version} does not follow the trusted root version ${trusted.version}`, { source, expected: trusted.version + 1, found: next.signed.version });
+  }
+  if (countValidSignatures(next, trusted) < trusted.threshold) throw fail('E_INDEX_ROOT', `${source}: not signed by ${trusted.threshold} keys of root version ${trusted.version}`, { source });
+  if (countValidSignatures(next, next.signed) < next.signed.threshold) throw fail('E_INDEX_ROOT', `${source}: not signed by ${next.signed.threshold} of its own keys`, { source });
+  return next.signed;
+}
+
+/**
+ * Accepts snapshot metadata (TUF 5.4-5.6 applied to one document): signed by
+ * a threshold of the current root's keys, for that root's version, not
+ * expired at `now` (one reading of the clock for the whole update), and not
+ * older than the version already stored.
+ */
+export function verifySnapshot(bytes: Uint8Array, root: RootSigned, options: { now: Date; storedVersion?: number; source: string }): SnapshotSigned {
+  const snapshot = parseSigned<SnapshotSigned>(bytes, SNAPSHOT_TYPE, options.source);
+  const valid = countValidSignatures(snapshot, root);
+  if (valid < root.threshold) {
+    throw fail('E_INDEX_SIGNATURE', `${options.source}: signed by ${valid} of the ${root.threshold} keys index root version ${root.version} requires`, { source: options.source, valid, threshold: root.threshold });
+  }
+  if (snapshot.signed.rootVersion !== root.version) {
+    throw fail('E_INDEX_SIGNATURE', `${options.source}: made for index root version ${snapshot.signed.rootVersion}, but root version ${root.version} is trusted`, { source: options.source });
+  }
+  if (options.storedVersion !== undefined && snapshot.signed.version < options.storedVersion) {
+    throw fail('E_INDEX_ROLLBACK', `${options.source}: version ${snapshot.signed.version} is older than the stored version ${options.storedVersion}`, { source: options.source, stored: options.storedVersion, found: snapshot.signed.version });
+  }
+  assertNotExpired(snapshot.signed, options.now, options.source);
+  assertNotExpired(root, options.now, `index root version ${root.version}`);
+  const content = snapshot.signed.content;
+  if (!content || typeof content.file !== 'string' || !/^[A-Za-z0-9._-]+$/.test(content.file) || !Number.isSafeInteger(content.length) || !/^[0-9a-f]{128}$/.test(content.sha512)) {
+    throw fail('E_INDEX_SIGNATURE', `${options.source}: the signed content reference is malformed`, { source: options.source });
+  }
+  return snapshot.signed;
+}
+
+/** The content must be exactly the bytes the snapshot signed (length, then sha512): anything else is a mixed or swapped index. */
+export function verifyContent(bytes: Uint8Array, snapshot: SnapshotSigned, source: string): void {
+  if (bytes.byteLength !== snapshot.content.length) {
+    throw fail('E_INDEX_MIXED', `${source}: ${bytes.byteLength} bytes, but the snapshot signed ${snapshot.content.length}`, { source, expected: snapshot.content.length, found: bytes.byteLength });
+  }
+  const digest = createHash('sha512').update(bytes).digest('hex');
+  if (digest !== snapshot.content.sha512) throw fail('E_INDEX_MIXED', `${source}: sha512 ${digest} is not the signed ${snapshot.content.sha512}`, { source, expected: snapshot.content.sha512, found: digest });
+}
