@@ -226,7 +226,9 @@ interface Resolved {
 }
 
 function resolveStore(options: OpenIndexOptions): Resolved {
-  const indexDir = resolve(options.indexDir ?? embeddedIndexDir());
+  const given = resolve(options.indexDir ?? embeddedIndexDir());
+  // the folder may be reached through a link (an updated index's `current`): work on what it points at now
+  const indexDir = existsSync(given) ? realpathSync(given) : given;
   const cacheDir = options.cacheDir ?? defaultCacheDir();
   try {
     statSync(indexDir);

@@ -1,0 +1,201 @@
+/**
+ * Publishing and updating signed index snapshots: the I/O around the pure
+ * checks of metadata.ts. A snapshot folder holds content.json (every entry,
+ * canonical JSON), snapshot.json (the signed metadata naming its digest),
+ * root.json and <n>.root.json (the index roots, for rotation).
+ */
+import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { randomBytes, createHash } from 'node:crypto';
+import { dirname, join } from 'node:path';
+import { canonical } from '../contract/index.js';
+import { McsError } from '../errors.js';
+import { readEntry, validateIndexDir } from '../index/build.js';
+import { listSources } from '../index/sources.js';
+import { parseJsonStrict } from '../manifest/json.js';
+import { getBytes } from '../registry/http.js';
+import { readFileCapped } from '../verify.js';
+import { MAX_METADATA_BYTES, SNAPSHOT_TYPE, parseSigned, rotateRoot, signMetadata, trustInitialRoot, verifyContent, verifySnapshot, type RootSigned, type SnapshotSigned } from './metadata.js';
+
+export const CONTENT_FILE = 'content.json';
+export const SNAPSHOT_FILE = 'snapshot.json';
+export const ROOT_FILE = 'root.json';
+export const DEFAULT_EXPIRES_DAYS = 30;
+export const DEFAULT_MAX_CONTENT_BYTES = 1024 * 1024 * 1024;
+/** Most root rotations followed in one update (TUF 5.3: bounded). */
+const MAX_ROTATIONS = 32;
+
+/** Writes a file so that readers see the old bytes or the new ones, never a part. */
+function writeAtomic(file: string, bytes: Uint8Array | string): void {
+  mkdirSync(dirname(file), { recursive: true });
+  const temp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+  writeFileSync(temp, bytes, { flag: 'wx' });
+  renameSync(temp, file);
+}
+
+export interface PublishOptions {
+  indexDir: string;
+  outDir: string;
+  /** The signed index root (root.json) the keys belong to. */
+  root: string;
+  /** Maintainer private keys (PEM files); at least the root's threshold of them. */
+  keys: string[];
+  /** Default: the published version + 1, or 1. */
+  version?: number;
+  expiresDays?: number;
+  now?: Date;
+}
+
+export interface PublishResult {
+  version: number;
+  expires: string;
+  entries: number;
+  content: { length: number; sha512: string };
+}
+
+/** Publishes the whole index as one signed snapshot; an index with any validation problem is refused. */
+export function publishSnapshot(options: PublishOptions): PublishResult {
+  const report = validateIndexDir(options.indexDir);
+  if (report.problems.length > 0) {
+    throw new McsError('E_SCHEMA', `${options.indexDir}: ${report.problems.length} problem(s); run mcs-pkg index validate. First: ${report.problems[0]!.message}`, { details: { problems: report.problems } });
+  }
+  const rootBytes = readFileCapped(options.root, MAX_METADATA_BYTES, 'index root');
+  const root = trustInitialRoot(rootBytes, options.root);
+  const entries = listSources(options.indexDir).sources.map((source) => ({ path: source.path, entry: readEntry(options.indexDir, source.path) }));
+  const content = Buffer.from(canonical({ format: 'mcs-pkg/index-content@1', entries }), 'utf8');
+  const now = options.now ?? new Date();
+  let version = options.version;
+  if (version === undefined) {
+    const previous = join(options.outDir, SNAPSHOT_FILE);
+    version = existsSync(previous) ? parseSigned<SnapshotSigned>(readFileSync(previous), SNAPSHOT_TYPE, previous).signed.version + 1 : 1;
+  }
+  const expires = new Date(now.getTime() + (options.expiresDays ?? DEFAULT_EXPIRES_DAYS) * 86_400_000).toISOString();
+  const sha512 = createHash('sha512').update(content).digest('hex');
+  const signed: SnapshotSigned = { _type: SNAPSHOT_TYPE, version, expires, rootVersion: root.version, content: { file: CONTENT_FILE, length: content.length, sha512 } };
+  const metadata = signMetadata(signed, options.keys.map((file) => readFileCapped(file, 64 * 1024, 'private key').toString('utf8')));
+  // content first, metadata last: a reader that sees the new metadata finds its content in place
+  writeAtomic(join(options.outDir, CONTENT_FILE), content);
+  writeAtomic(join(options.outDir, ROOT_FILE), rootBytes);
+  writeAtomic(join(options.outDir, `${root.version}.${ROOT_FILE}`), rootBytes);
+  writeAtomic(join(options.outDir, SNAPSHOT_FILE), JSON.stringify(metadata, null, 1));
+  return { version, expires, entries: entries.length, content: { length: content.length, sha512 } };
+}
+
+export interface UpdateOptions {
+  /** A snapshot folder or an http(s) URL. */
+  from: string;
+  /** Where the client keeps its trusted root, its state and its index-data versions. */
+  stateDir: string;
+  /** The index root to start trusting, on the first update. */
+  root?: string;
+  /** Largest content accepted, in bytes. */
+  maxContentBytes?: number;
+  timeoutMs?: number;
+  now?: Date;
+}
+
+export interface UpdateResult {
+  status: 'updated' | 'current';
+  version: number;
+  previousVersion: number | null;
+  rootVersion: number;
+  /** The index-data folder to use (a stable link to the current version). */
+  indexDir: string;
+}
+
+interface State {
+  version: number | null;
+  root: RootSigned;
+}
+
+const STATE_FILE = 'state.json';
+
+function readState(stateDir: string, initialRoot: string | undefined): State {
+  const file = join(stateDir, STATE_FILE);
+  if (existsSync(file)) {
+    const state = parseJsonStrict(readFileSync(file), { source: file, maxBytes: MAX_METADATA_BYTES }) as State;
+    return state;
+  }
+  if (!initialRoot) throw new McsError('E_USAGE', `no trusted index root yet in ${stateDir}: give the index root to start from (--root root.json)`, { details: { stateDir } });
+  return { version: null, root: trustInitialRoot(readFileCapped(initialRoot, MAX_METADATA_BYTES, 'index root'), initialRoot) };
+}
+
+/**
+ * Updates the local index from a snapshot: one clock reading for the whole
+ * update; roots rotated one version at a time; the snapshot verified against
+ * the trusted root and the stored version; the content fetched no larger
+ * than its signed length and verified; then unpacked into a fresh folder
+ * and switched in by renaming a link. The previous version stays; a failure
+ * at any step leaves the working index as it was.
+ */
+export async function updateIndex(options: UpdateOptions): Promise<UpdateResult> {
+  const now = options.now ?? new Date();
+  const remote = /^https?:\/\//.test(options.from);
+  const fetchFile = async (name: string, maxBytes: number, optional: boolean): Promise<Buffer | null> => {
+    if (remote) {
+      return getBytes(new URL(name, options.from.endsWith('/') ? options.from : options.from + '/').href, { maxBytes, timeoutMs: options.timeoutMs ?? 30_000, retries: 2, allowNotFound: optional }).catch((error: unknown) => {
+        if (error instanceof McsError && error.code === 'E_REGISTRY_TOO_LARGE') throw new McsError('E_INDEX_TOO_LARGE', error.message, { cause: error });
+        throw error;
+      });
+    }
+    const file = join(options.from, name);
+    if (optional && !existsSync(file)) return null;
+    try {
+      return readFileCapped(file, maxBytes, name);
+    } catch (error) {
+      if (error instanceof McsError && /over the limit/.test(error.message)) throw new McsError('E_INDEX_TOO_LARGE', error.message, { cause: error });
+      throw error;
+    }
+  };
+  mkdirSync(options.stateDir, { recursive: true });
+  const state = readState(options.stateDir, options.root);
+  let root = state.root;
+  for (let i = 0; i < MAX_ROTATIONS; i++) {
+    const next = await fetchFile(`${root.version + 1}.${ROOT_FILE}`, MAX_METADATA_BYTES, true);
+    if (!next) break;
+    root = rotateRoot(root, next, `${root.version + 1}.${ROOT_FILE}`);
+  }
+  const snapshotBytes = (await fetchFile(SNAPSHOT_FILE, MAX_METADATA_BYTES, false))!;
+  const snapshot = verifySnapshot(snapshotBytes, root, { now, ...(state.version !== null ? { storedVersion: state.version } : {}), source: SNAPSHOT_FILE });
+  const current = join(options.stateDir, 'current');
+  if (snapshot.version === state.version && existsSync(current)) {
+    return { status: 'current', version: snapshot.version, previousVersion: state.version, rootVersion: root.version, indexDir: current };
+  }
+  const cap = Math.min(options.maxContentBytes ?? DEFAULT_MAX_CONTENT_BYTES, snapshot.content.length);
+  if (snapshot.content.length > (options.maxContentBytes ?? DEFAULT_MAX_CONTENT_BYTES)) {
+    throw new McsError('E_INDEX_TOO_LARGE', `${snapshot.content.file}: the snapshot names ${snapshot.content.length} bytes of content, over the limit of ${options.maxContentBytes ?? DEFAULT_MAX_CONTENT_BYTES}`, {});
+  }
+  const content = (await fetchFile(snapshot.content.file, cap, false))!;
+  verifyContent(content, snapshot, snapshot.content.file);
+  const parsed = parseJsonStrict(content, { source: snapshot.content.file, maxBytes: content.length, maxDepth: 64 }) as { entries?: Array<{ path?: unknown; entry?: unknown }> };
+  if (!Array.isArray(parsed.entries)) throw new McsError('E_INDEX_MIXED', `${snapshot.content.file}: no entries`, {});
+
+  // unpack into a private folder, then switch `current` to it by renaming a new link over the old one
+  const folder = `index-data.${snapshot.version}`;
+  const partial = join(options.stateDir, `${folder}.partial-${process.pid}`);
+  rmSync(partial, { recursive: true, force: true });
+  try {
+    for (const item of parsed.entries) {
+      if (typeof item.path !== 'string' || !/^(npm|pypi)\/(@[a-z0-9-]+\/)?[a-z0-9-]+\.json$/.test(item.path)) throw new McsError('E_INDEX_MIXED', `${snapshot.content.file}: an entry path ${JSON.stringify(item.path)} is not an index location`, {});
+      const file = join(partial, item.path);
+      mkdirSync(dirname(file), { recursive: true });
+      writeFileSync(file, JSON.stringify(item.entry, null, 2) + '\n', { flag: 'wx' });
+    }
+    rmSync(join(options.stateDir, folder), { recursive: true, force: true });
+    renameSync(partial, join(options.stateDir, folder));
+  } catch (error) {
+    rmSync(partial, { recursive: true, force: true });
+    throw error;
+  }
+  const link = `${current}.${process.pid}.tmp`;
+  rmSync(link, { force: true });
+  symlinkSync(folder, link);
+  renameSync(link, current);
+  writeAtomic(join(options.stateDir, STATE_FILE), JSON.stringify({ version: snapshot.version, root } satisfies State));
+  // keep this version and the one before it
+  for (const name of readdirSync(options.stateDir)) {
+    const match = /^index-data\.(\d+)$/.exec(name);
+    if (match && Number(match[1]) !== snapshot.version && Number(match[1]) !== state.version) rmSync(join(options.stateDir, name), { recursive: true, force: true });
+  }
+  return { status: 'updated', version: snapshot.version, previousVersion: state.version, rootVersion: root.version, indexDir: current };
+}
+

@@ -1,0 +1,169 @@
+/**
+ * Publishing and updating the index through signed snapshots, from a folder
+ * and over loopback HTTP. Every refused update must leave the working index
+ * as it was.
+ */
+import { generateKeyPairSync } from 'node:crypto';
+import { appendFileSync, copyFileSync, existsSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { openIndex } from '../../src/index/store.js';
+import { ROOT_TYPE, keyIdOf, publicKeyRecord, signMetadata, type RootSigned } from '../../src/snapshot/metadata.js';
+import { publishSnapshot, updateIndex } from '../../src/snapshot/publish.js';
+import { npmDriver, removeDir, tempDir, writeEntry } from '../helpers/index-data.js';
+
+function keyFile(dir: string, name: string) {
+  const { publicKey, privateKey } = generateKeyPairSync('ed25519');
+  const file = join(dir, `${name}.pem`);
+  writeFileSync(file, privateKey.export({ type: 'pkcs8', format: 'pem' }));
+  return { id: keyIdOf(publicKey), record: publicKeyRecord(publicKey), file, pem: readFileSync(file, 'utf8') };
+}
+
+let work: string;
+let indexDir: string;
+let outDir: string;
+let keys: Record<'A' | 'B' | 'C' | 'D', ReturnType<typeof keyFile>>;
+let rootFile: string;
+
+function rootOf(version: number, members: Array<keyof typeof keys>, threshold: number): RootSigned {
+  return { _type: ROOT_TYPE, version, expires: '2030-01-01T00:00:00Z', keys: Object.fromEntries(members.map((k) => [keys[k].id, keys[k].record])), threshold };
+}
+
+async function searchNames(dir: string, query: string): Promise<string[]> {
+  const index = await openIndex({ indexDir: dir, cacheDir: join(work, 'cache') });
+  try {
+    return index.search(query).results.map((r) => r.name);
+  } finally {
+    index.close();
+  }
+}
+
+beforeAll(() => {
+  work = tempDir('mcs-snapshot-');
+  keys = { A: keyFile(work, 'A'), B: keyFile(work, 'B'), C: keyFile(work, 'C'), D: keyFile(work, 'D') };
+  rootFile = join(work, 'root.json');
+  writeFileSync(rootFile, JSON.stringify(signMetadata(rootOf(1, ['A', 'B', 'C'], 2), [keys.A.pem, keys.B.pem])));
+});
+afterAll(() => removeDir(work));
+
+let state: string;
+beforeEach(() => {
+  indexDir = tempDir('mcs-snapshot-index-');
+  outDir = tempDir('mcs-snapshot-out-');
+  state = tempDir('mcs-snapshot-state-');
+  writeEntry(indexDir, npmDriver('mcs-driver-csv', { description: 'Reads CSV files' }));
+  writeEntry(indexDir, npmDriver('mcs-driver-rest', { description: 'Calls REST APIs' }));
+});
+
+const publish = (signers: Array<keyof typeof keys>, extra: Partial<Parameters<typeof publishSnapshot>[0]> = {}) =>
+  publishSnapshot({ indexDir, outDir, root: rootFile, keys: signers.map((k) => keys[k].file), ...extra });
+
+describe('publish and update', () => {
+  it('publishes, updates, and serves the new index; a second version keeps the previous one', async () => {
+    expect(publish(['A', 'B'])).toMatchObject({ version: 1, entries: 2 });
+    const first = await updateIndex({ from: outDir, stateDir: state, root: rootFile });
+    expect(first).toMatchObject({ status: 'updated', version: 1, previousVersion: null });
+    expect(await searchNames(first.indexDir, 'csv')).toEqual(['mcs-driver-csv']);
+
+    writeEntry(indexDir, npmDriver('mcs-driver-xml', { description: 'Reads XML files' }));
+    expect(publish(['B', 'C']).version).toBe(2);
+    const second = await updateIndex({ from: outDir, stateDir: state });
+    expect(second).toMatchObject({ status: 'updated', version: 2, previousVersion: 1 });
+    expect(await searchNames(second.indexDir, 'xml')).toEqual(['mcs-driver-xml']);
+    expect(existsSync(join(state, 'index-data.1'))).toBe(true);
+    expect((await updateIndex({ from: outDir, stateDir: state })).status).toBe('current');
+  });
+
+  it('refuses to publish an index with problems', () => {
+    writeEntry(indexDir, { ...npmDriver('mcs-driver-json'), description: '' });
+    expect(() => publish(['A', 'B'])).toThrowWithCode('E_SCHEMA');
+  });
+});
+
+describe('refused updates leave the working index untouched', () => {
+  async function updatedOnce(): Promise<string> {
+    publish(['A', 'B']);
+    const result = await updateIndex({ from: outDir, stateDir: state, root: rootFile });
+    return realpathSync(result.indexDir);
+  }
+
+  async function expectRefused(code: string, options: Partial<Parameters<typeof updateIndex>[0]> = {}): Promise<void> {
+    const before = realpathSync(join(state, 'current'));
+    const stateBefore = readFileSync(join(state, 'state.json'), 'utf8');
+    await expect(updateIndex({ from: outDir, stateDir: state, ...options })).rejects.toThrowWithCode(code);
+    expect(realpathSync(join(state, 'current'))).toBe(before);
+    expect(readFileSync(join(state, 'state.json'), 'utf8')).toBe(stateBefore);
+    expect(await searchNames(join(state, 'current'), 'csv')).toEqual(['mcs-driver-csv']);
+  }
+
+  it('a rollback to an older snapshot (replayed metadata and content)', async () => {
+    await updatedOnce();
+    copyFileSync(join(outDir, 'snapshot.json'), join(work, 'old-snapshot.json'));
+    copyFileSync(join(outDir, 'content.json'), join(work, 'old-content.json'));
+    publish(['A', 'B']);
+    await updateIndex({ from: outDir, stateDir: state });
+    copyFileSync(join(work, 'old-snapshot.json'), join(outDir, 'snapshot.json'));
+    copyFileSync(join(work, 'old-content.json'), join(outDir, 'content.json'));
+    await expectRefused('E_INDEX_ROLLBACK');
+  });
+
+  it('an expired snapshot, judged by one clock reading', async () => {
+    await updatedOnce();
+    publish(['A', 'B'], { expiresDays: 1 });
+    await expectRefused('E_INDEX_EXPIRED', { now: new Date(Date.now() + 3 * 86_400_000) });
+  });
+
+  it('a snapshot signed below threshold, or by a key the root does not list', async () => {
+    await updatedOnce();
+    publish(['A']);
+    await expectRefused('E_INDEX_SIGNATURE');
+    publish(['A', 'D']);
+    await expectRefused('E_INDEX_SIGNATURE');
+  });
+
+  it('a snapshot signed by a key rotated out, while the rotation itself is followed', async () => {
+    await updatedOnce();
+    writeFileSync(join(outDir, '2.root.json'), JSON.stringify(signMetadata(rootOf(2, ['B', 'C', 'D'], 2), [keys.A.pem, keys.B.pem, keys.C.pem, keys.D.pem])));
+    writeFileSync(rootFile.replace('root.json', 'root2.json'), readFileSync(join(outDir, '2.root.json')));
+    publishSnapshot({ indexDir, outDir, root: rootFile.replace('root.json', 'root2.json'), keys: [keys.A.file, keys.B.file] });
+    await expectRefused('E_INDEX_SIGNATURE');
+    publishSnapshot({ indexDir, outDir, root: rootFile.replace('root.json', 'root2.json'), keys: [keys.B.file, keys.D.file] });
+    expect(await updateIndex({ from: outDir, stateDir: state })).toMatchObject({ status: 'updated', rootVersion: 2 });
+  });
+
+  it('content swapped after signing, and a body over the signed length', async () => {
+    await updatedOnce();
+    publish(['A', 'B']);
+    const content = readFileSync(join(outDir, 'content.json'), 'utf8');
+    writeFileSync(join(outDir, 'content.json'), content.replace('Reads CSV files', 'Reads CSV filez'));
+    await expectRefused('E_INDEX_MIXED');
+    writeFileSync(join(outDir, 'content.json'), content);
+    appendFileSync(join(outDir, 'content.json'), ' '.repeat(4096));
+    await expectRefused('E_INDEX_TOO_LARGE');
+  });
+
+  it('a server that stalls, over HTTP', async () => {
+    await updatedOnce();
+    publish(['A', 'B']);
+    let stall = false;
+    const server: Server = createServer((request, response) => {
+      if (stall) return; // never answers
+      const file = join(outDir, (request.url ?? '/').slice(1));
+      if (!existsSync(file)) return void response.writeHead(404).end();
+      response.writeHead(200).end(readFileSync(file));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+    try {
+      expect((await updateIndex({ from: url, stateDir: state })).version).toBe(2);
+      publish(['A', 'B']);
+      stall = true;
+      await expectRefused('E_REGISTRY_TIMEOUT', { from: url, timeoutMs: 300 });
+    } finally {
+      server.closeAllConnections();
+      server.close();
+    }
+  });
+});
