@@ -152,6 +152,53 @@ export const COMMANDS: readonly CommandSpec[] = [
     load: () => cacheAction('clean'),
   },
   {
+    path: ['update'],
+    describe: 'Update the local index from a signed snapshot (a folder or an https URL)',
+    positionals: [],
+    options: {
+      from: { type: 'string', describe: 'Snapshot folder or URL (holding snapshot.json, content.json, root files)' },
+      root: { type: 'string', describe: 'The index root to trust on the first update (root.json)' },
+    },
+    examples: [['$0 update --from https://example.org/mcs-index/ --root root.json', 'first update, pinning the index root']],
+    load: () => import('./commands/update.js'),
+  },
+  {
+    path: ['index', 'publish'],
+    describe: 'Publish the index as a signed snapshot',
+    positionals: [],
+    options: {
+      out: { type: 'string', describe: 'Folder to write the snapshot to' },
+      root: { type: 'string', describe: 'The signed index root the keys belong to' },
+      key: { type: 'string', repeatable: true, describe: 'A maintainer private key (PEM); give a threshold of them' },
+      'expires-days': { type: 'number', describe: 'Days until the snapshot expires (default 30)' },
+    },
+    load: () => import('./commands/index-publish.js'),
+  },
+  {
+    path: ['index', 'keygen'],
+    describe: 'Create a maintainer key pair for signing index snapshots',
+    positionals: [],
+    options: {
+      out: { type: 'string', describe: 'Private key file to write (PEM, mode 0600)' },
+      type: { type: 'string', choices: ['ed25519', 'ecdsa-p256'], describe: 'Key type (default ed25519)' },
+    },
+    load: () => import('./commands/index-keygen.js'),
+  },
+  {
+    path: ['index', 'root'],
+    describe: 'Write a signed index root: the maintainer keys, the threshold, signed by a threshold of them (and of the previous root, for a rotation)',
+    positionals: [],
+    options: {
+      out: { type: 'string', describe: 'root.json to write' },
+      member: { type: 'string', repeatable: true, describe: 'A maintainer private key (PEM) whose public key the root lists' },
+      sign: { type: 'string', repeatable: true, describe: 'A private key (PEM) to sign with (members, and the previous root\'s keys for a rotation)' },
+      threshold: { type: 'number', describe: 'Signatures a snapshot needs' },
+      version: { type: 'number', describe: 'Root version (1, then one more per rotation)' },
+      'expires-days': { type: 'number', describe: 'Days until the root expires (default 365)' },
+    },
+    load: () => import('./commands/index-root.js'),
+  },
+  {
     path: ['index', 'build'],
     describe: 'Rebuild the index database from index-data',
     positionals: [],

@@ -41,6 +41,12 @@ export function embeddedIndexDir(): string {
   return join(packageRoot(), 'index-data');
 }
 
+/** The index commands use: the one `mcs-pkg update` last installed from a signed snapshot, else the embedded one. */
+export function defaultIndexDir(env: NodeJS.ProcessEnv = process.env): string {
+  const updated = join(defaultCacheDir(env), 'index-state', 'current');
+  return existsSync(updated) ? updated : embeddedIndexDir();
+}
+
 export function schemasDir(): string {
   return join(packageRoot(), 'schemas');
 }

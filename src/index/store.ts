@@ -11,7 +11,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, readdirSync, realpathSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { DEFAULT_BUSY_TIMEOUT_MS, defaultCacheDir, embeddedIndexDir } from '../config.js';
+import { DEFAULT_BUSY_TIMEOUT_MS, defaultCacheDir, defaultIndexDir } from '../config.js';
 import { McsError, isMcsError } from '../errors.js';
 import type { Ecosystem, IndexEntry } from '../manifest/types.js';
 import type { BuildProgress } from './build.js';
@@ -226,7 +226,7 @@ interface Resolved {
 }
 
 function resolveStore(options: OpenIndexOptions): Resolved {
-  const given = resolve(options.indexDir ?? embeddedIndexDir());
+  const given = resolve(options.indexDir ?? defaultIndexDir());
   // the folder may be reached through a link (an updated index's `current`): work on what it points at now
   const indexDir = existsSync(given) ? realpathSync(given) : given;
   const cacheDir = options.cacheDir ?? defaultCacheDir();

@@ -1,0 +1,14 @@
+import { generateKeyPairSync } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { McsError } from '../../src/errors.js';
+import { keyIdOf, publicKeyRecord } from '../../src/snapshot/metadata.js';
+import type { Context, GlobalArgs } from '../context.js';
+
+export default async function indexKeygen(args: GlobalArgs & { out?: string; type?: 'ed25519' | 'ecdsa-p256' }, context: Context): Promise<number> {
+  if (!args.out) throw new McsError('E_USAGE', 'give --out FILE for the private key', {});
+  const { publicKey, privateKey } = args.type === 'ecdsa-p256' ? generateKeyPairSync('ec', { namedCurve: 'prime256v1' }) : generateKeyPairSync('ed25519');
+  writeFileSync(args.out, privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600, flag: 'wx' });
+  const result = { keyid: keyIdOf(publicKey), ...publicKeyRecord(publicKey), privateKey: args.out };
+  context.out(context.json ? JSON.stringify(result, null, 2) : `Wrote ${args.out} (keyid ${result.keyid}, ${result.keytype}); keep it private`);
+  return 0;
+}
