@@ -41,7 +41,7 @@ function cut(text: string, width: number): string {
   return text.length <= width ? text : text.slice(0, width - 1) + '…';
 }
 
-const LABEL_STYLE: Record<string, Style> = { verified: 'green', reference: 'cyan', community: 'yellow' };
+const LABEL_STYLE: Record<string, Style> = { verified: 'green', reference: 'cyan', community: 'yellow', QUARANTINED: 'red' };
 
 function labelText(display: Display, label: string): string {
   return paint(display, LABEL_STYLE[label] ?? 'dim', label);
@@ -73,7 +73,7 @@ export function renderSearch(display: Display, result: SearchResult): string {
   }
   const rows = result.results.map((hit) => [
     clean(hit.name),
-    hit.label,
+    hit.quarantine ? 'QUARANTINED' : hit.label,
     hit.class,
     hit.ecosystem,
     clean(hit.latest ?? '-'),

@@ -62,6 +62,7 @@ export type PolicyErrorCode =
   | 'E_POLICY_CONTRACT'
   | 'E_POLICY_RELEASE_AGE'
   | 'E_POLICY_UNPINNED'
+  | 'E_POLICY_QUARANTINED'
   | 'E_PROVENANCE_DOWNGRADE';
 
 /** The gated loader: archives it will not unpack, cache entries that changed, drivers that break the contract. */
@@ -170,6 +171,7 @@ export const FAILURE_CODES: ReadonlySet<McsErrorCode> = new Set<McsErrorCode>([
   'E_POLICY_CONTRACT',
   'E_POLICY_RELEASE_AGE',
   'E_POLICY_UNPINNED',
+  'E_POLICY_QUARANTINED',
   'E_PROVENANCE_DOWNGRADE',
   'E_TAR_PATH',
   'E_TAR_LINK',

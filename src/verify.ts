@@ -55,7 +55,7 @@ function withResult<V extends Verdict>(verdict: V, result: CheckResult): V {
 }
 
 /** The index's own facts about a version it lists: applied whether or not a policy file is given. */
-const INDEX_RULES: ReadonlySet<string> = new Set(['yanked', 'provenance-downgrade']);
+const INDEX_RULES: ReadonlySet<string> = new Set(['quarantine', 'yanked', 'provenance-downgrade']);
 
 /**
  * Adds the policy's rules to a verdict: a refusal makes it failed, with the

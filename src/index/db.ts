@@ -77,7 +77,7 @@ export const SCHEMA_VERSION = MIGRATIONS.length;
  * full-text fields). A database built with another one is rebuilt, since
  * its rows would not be what this code would write.
  */
-export const ROWS_VERSION = 1;
+export const ROWS_VERSION = 2;
 
 export type FacetKind = 'capability' | 'adapter' | 'llm' | 'permission';
 

@@ -24,6 +24,8 @@ export interface PackageSummary {
   /** How many of those versions have provenance. */
   provenance: ProvenanceSummary;
   tools: number;
+  /** The reason of a quarantine, when the index holds the package. */
+  quarantine?: string;
 }
 
 /** Orders versions: semver where both parse, else numeric by dotted segment (PEP 440 releases such as 0.1). */
@@ -74,6 +76,7 @@ export function summarize(entry: IndexEntry): PackageSummary {
     versions: live.length,
     provenance: live.length > 0 && withProvenance === live.length ? 'all' : withProvenance > 0 ? 'some' : 'none',
     tools: drivers.reduce((n, d) => n + (d.tools?.length ?? 0), 0),
+    ...(entry.quarantine ? { quarantine: entry.quarantine.reason } : {}),
   };
 }
 

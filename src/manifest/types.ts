@@ -135,6 +135,8 @@ export interface IndexEntry {
   versions: Record<string, VersionRecord>;
   compatibility?: Compatibility;
   security?: SecurityInfo;
+  /** A security hold on the whole package: loaders refuse every version. */
+  quarantine?: StateNote;
 }
 
 /** What a client accepts before it loads a driver (schemas/trust-policy.v1.schema.json). */

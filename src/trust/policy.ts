@@ -220,13 +220,26 @@ function provenanceRequiredRule({ input, spec, record }: Facts): CheckResult {
 }
 
 /** Applies each rule and returns one CheckResult per rule (check 'policy'), in a fixed order, each with an explanation. */
+/**
+ * quarantine: the index maintainers hold the whole package while a security
+ * report is looked into. Nothing overrides it, not the allow list nor the
+ * label rules: a hold exists exactly for code that looked trusted.
+ */
+function quarantineRule(facts: Facts): CheckResult {
+  const hold = facts.input.entry?.quarantine;
+  if (hold) {
+    return fail('policy', 'E_POLICY_QUARANTINED', `${facts.spec}: the index holds this package in quarantine: ${hold.reason}`, { rule: 'quarantine', reason: hold.reason, by: hold.by ?? null, at: hold.at ?? null });
+  }
+  return pass('policy', `${facts.spec}: not in quarantine`, { rule: 'quarantine' });
+}
+
 export function evaluatePolicy(input: PolicyInput): CheckResult[] {
   const facts: Facts = {
     input,
     spec: `${input.name}@${input.version}`,
     record: input.entry && Object.hasOwn(input.entry.versions, input.version) ? input.entry.versions[input.version] : undefined,
   };
-  return [denyRule, labelRule, yankedRule, contractRule, releaseAgeRule, downgradeRule, provenanceRequiredRule].map((rule) => rule(facts));
+  return [denyRule, quarantineRule, labelRule, yankedRule, contractRule, releaseAgeRule, downgradeRule, provenanceRequiredRule].map((rule) => rule(facts));
 }
 
 /** True when no policy result failed. */

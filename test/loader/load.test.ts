@@ -193,6 +193,25 @@ describe('refusals: a coded error, and no driver code runs', () => {
     await expect(loadDriver('csv', { signal: AbortSignal.abort(), index: { indexDir, cacheDir: join(work, 'abort-cache') } })).rejects.toThrowWithCode('E_ABORTED');
   });
 
+  it('refuses a quarantined driver even from a warm cache, with the reason from the index', async () => {
+    const cache = join(work, 'cache-quarantine');
+    expect((await load('mcs-driver-marker', [], cache)).code).toBe(0);
+    const file = join(indexDir, 'npm', 'mcs-driver-marker.json');
+    const original = readFileSync(file, 'utf8');
+    writeFileSync(file, JSON.stringify({ ...JSON.parse(original), quarantine: { reason: 'sends files to an unknown host', by: 'security team' } }, null, 2));
+    try {
+      writeFileSync(marker, '');
+      const result = await load('mcs-driver-marker', ['--offline'], cache);
+      expect(result.code).toBe(2);
+      const error = errorOf(result);
+      expect(error.code).toBe('E_DRIVER_NOT_FOUND');
+      expect(error.details.rejected).toEqual([expect.objectContaining({ code: 'E_POLICY_QUARANTINED', reason: expect.stringContaining('sends files to an unknown host') })]);
+      expect(markerLines()).toEqual([]);
+    } finally {
+      writeFileSync(file, original);
+    }
+  });
+
   it('refuses a cache entry changed after verification, before its code runs', async () => {
     const cache = join(work, 'cache-tamper');
     expect((await load('mcs-driver-marker', [], cache)).code).toBe(0);

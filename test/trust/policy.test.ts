@@ -61,13 +61,23 @@ function rule(results: CheckResult[], name: string): CheckResult {
 describe('evaluatePolicy', () => {
   it('returns one policy result per rule, in a fixed order, each with a message', () => {
     const results = evaluate();
-    expect(results.map((r) => r.evidence['rule'])).toEqual(['deny', 'label', 'yanked', 'contract', 'min-release-age', 'provenance-downgrade', 'provenance-required']);
+    expect(results.map((r) => r.evidence['rule'])).toEqual(['deny', 'quarantine', 'label', 'yanked', 'contract', 'min-release-age', 'provenance-downgrade', 'provenance-required']);
     for (const r of results) {
       expect(r.check).toBe('policy');
       expect(r.message).toMatch(/^mcs-driver-csv@1\.0\.0: /);
     }
     expect(results.filter((r) => r.status === 'fail')).toEqual([]);
     expect(policyAllows(results)).toBe(true);
+  });
+
+  describe('quarantine', () => {
+    it('refuses a quarantined package whatever the allow list says', () => {
+      const entry = npmDriver('mcs-driver-csv', { label: { value: 'verified', by: 't', at: '2026-01-01T00:00:00Z', reason: 'r' }, quarantine: { reason: 'exfiltrates files', by: 'sec-team' } });
+      const results = evaluatePolicy({ name: 'mcs-driver-csv', version: '1.0.0', entry, policy: resolvePolicy({ allow: ['mcs-driver-csv'], labels: ['verified', 'reference', 'community'] }), now: new Date('2026-11-21T00:00:00Z') });
+      const quarantine = results.find((r) => r.evidence['rule'] === 'quarantine')!;
+      expect(quarantine).toMatchObject({ status: 'fail', code: 'E_POLICY_QUARANTINED' });
+      expect(quarantine.message).toContain('exfiltrates files');
+    });
   });
 
   describe('deny', () => {
