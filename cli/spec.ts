@@ -199,6 +199,61 @@ export const COMMANDS: readonly CommandSpec[] = [
     load: () => import('./commands/index-root.js'),
   },
   {
+    path: ['index', 'label'],
+    describe: 'Set a package\'s label (Verified requires every live version to verify against the pinned publisher now)',
+    positionals: [{ name: 'name', describe: 'Package name (or ecosystem:name)', required: true }, { name: 'value', describe: 'verified, reference or community', required: true }],
+    options: {
+      reason: { type: 'string', describe: 'Why (recorded in the audit log)' },
+      by: { type: 'string', describe: 'Who (recorded in the audit log)' },
+      registry: { type: 'string', describe: 'Registry to verify against (default: npm\'s configuration)' },
+      'trusted-root': { type: 'string', describe: 'Sigstore trusted_root.json (default: through TUF)' },
+      'registry-keys': { type: 'string', describe: 'npm registry keys file' },
+    },
+    load: () => editAction('label'),
+  },
+  {
+    path: ['index', 'yank'],
+    describe: 'Yank a version: loaders refuse it, with the reason',
+    positionals: [{ name: 'spec', describe: 'NAME@VERSION', required: true }],
+    options: {
+      reason: { type: 'string', describe: 'Why (recorded in the audit log)' },
+      by: { type: 'string', describe: 'Who (recorded in the audit log)' },
+    },
+    load: () => editAction('yank'),
+  },
+  {
+    path: ['index', 'deprecate'],
+    describe: 'Mark a version deprecated (shown; still loadable)',
+    positionals: [{ name: 'spec', describe: 'NAME@VERSION', required: true }],
+    options: {
+      reason: { type: 'string', describe: 'Why (recorded in the audit log)' },
+      by: { type: 'string', describe: 'Who (recorded in the audit log)' },
+    },
+    load: () => editAction('deprecate'),
+  },
+  {
+    path: ['index', 'quarantine'],
+    describe: 'Put a package on a security hold (loaders refuse it, search shows it), or --release it',
+    positionals: [{ name: 'name', describe: 'Package name (or ecosystem:name)', required: true }],
+    options: {
+      reason: { type: 'string', describe: 'Why (recorded in the audit log)' },
+      by: { type: 'string', describe: 'Who (recorded in the audit log)' },
+      release: { type: 'boolean', describe: 'Lift the hold' },
+    },
+    load: () => editAction('quarantine'),
+  },
+  {
+    path: ['index', 'log'],
+    describe: 'Show the audit log (of one package), or --init it for an index that has none',
+    positionals: [{ name: 'name', describe: 'Only this package' }],
+    options: {
+      init: { type: 'boolean', describe: 'Record every entry the log does not know yet, as it is' },
+      reason: { type: 'string', describe: 'Why (recorded in the audit log)' },
+      by: { type: 'string', describe: 'Who (recorded in the audit log)' },
+    },
+    load: () => editAction('log'),
+  },
+  {
     path: ['index', 'build'],
     describe: 'Rebuild the index database from index-data',
     positionals: [],
@@ -219,6 +274,12 @@ export const GROUPS: Readonly<Record<string, string>> = {
   index: 'Maintain an index',
   cache: 'The cache of verified drivers',
 };
+
+/** The index editing commands share one module; each entry binds its action. */
+async function editAction(action: 'label' | 'yank' | 'deprecate' | 'quarantine' | 'log'): Promise<CommandModule> {
+  const { default: edit } = await import('./commands/index-edit.js');
+  return { default: (args: never, context: Context) => edit(args, context, action) };
+}
 
 /** The cache commands share one module; each entry binds its action. */
 async function cacheAction(action: 'ls' | 'verify' | 'clean'): Promise<CommandModule> {

@@ -87,6 +87,9 @@ export type LoaderErrorCode =
   | 'E_ABORTED'
   | 'E_OFFLINE_NOT_CACHED';
 
+/** The audit log of index changes, and the rules a label must meet. These exit 1. */
+export type LogErrorCode = 'E_LOG_CHAIN' | 'E_LOG_UNEXPLAINED' | 'E_LABEL_REQUIREMENTS';
+
 /** Signed index snapshots and the index root that signs them. These exit 1: an update that fails them is refused. */
 export type SnapshotErrorCode = 'E_INDEX_SIGNATURE' | 'E_INDEX_ROLLBACK' | 'E_INDEX_EXPIRED' | 'E_INDEX_MIXED' | 'E_INDEX_ROOT' | 'E_INDEX_TOO_LARGE';
 
@@ -107,6 +110,7 @@ export type McsErrorCode =
   | TrustErrorCode
   | PolicyErrorCode
   | LoaderErrorCode
+  | LogErrorCode
   | SnapshotErrorCode
   | RegistryErrorCode
   | TrustInputErrorCode
@@ -187,6 +191,9 @@ export const FAILURE_CODES: ReadonlySet<McsErrorCode> = new Set<McsErrorCode>([
   'E_DRIVER_COMMONJS',
   'E_DRIVER_IMPORT',
   'E_DRIVER_DEPENDENCY',
+  'E_LOG_CHAIN',
+  'E_LOG_UNEXPLAINED',
+  'E_LABEL_REQUIREMENTS',
   'E_INDEX_SIGNATURE',
   'E_INDEX_ROLLBACK',
   'E_INDEX_EXPIRED',

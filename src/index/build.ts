@@ -3,7 +3,7 @@
  * a private file, or an incremental update of a live one, each in a single
  * transaction so that no reader ever sees half of a change.
  */
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, openSync, readFileSync, readSync } from 'node:fs';
 import { join } from 'node:path';
 import { DEFAULT_MAX_ENTRY_BYTES, DEFAULT_MAX_ENTRY_DEPTH } from '../config.js';
 import { McsError } from '../errors.js';
@@ -28,6 +28,7 @@ import {
   type SourceStamp,
 } from './db.js';
 import { toPackageRow } from './rows.js';
+import { LOG_FILE, readLog, unexplained } from '../maintain/log.js';
 import { listSources, misplacedError, type SourceDiff } from './sources.js';
 
 export interface BuildProgress {
@@ -235,9 +236,12 @@ export function validateIndexDir(indexDir: string): ValidationReport {
       return { code: error.code, message: error.message, source, ...(pointer ? { pointer } : {}) };
     };
     let packages = 0;
+    const entries: IndexEntry[] = [];
     for (const source of sources) {
       try {
-        writer.insert(toPackageRow(readEntry(indexDir, source.path), source.path), source);
+        const entry = readEntry(indexDir, source.path);
+        writer.insert(toPackageRow(entry, source.path), source);
+        entries.push(entry);
         packages++;
       } catch (error) {
         if (!(error instanceof McsError)) throw error;
@@ -245,6 +249,26 @@ export function validateIndexDir(indexDir: string): ValidationReport {
       }
     }
     for (const conflict of findConflicts(db, 0)) problems.push(problem(conflictError(conflict, indexDir)));
+    // the audit log, when the folder keeps one: an intact chain, and every current value explained by it
+    const logFile = join(indexDir, LOG_FILE);
+    if (existsSync(logFile)) {
+      try {
+        const records = readLog(readFileSync(logFile, 'utf8'), logFile);
+        for (const gap of unexplained(entries, records)) {
+          problems.push({
+            code: 'E_LOG_UNEXPLAINED',
+            message:
+              gap.key === '*'
+                ? `${gap.package}: not in the audit log (added without it; record it with mcs-pkg index log --init)`
+                : `${gap.package}: ${gap.key} is ${JSON.stringify(gap.current)}, but the audit log says ${JSON.stringify(gap.logged)} (an edit that bypassed the log)`,
+            source: logFile,
+          });
+        }
+      } catch (error) {
+        if (!(error instanceof McsError)) throw error;
+        problems.push(problem(error));
+      }
+    }
     return { indexDir, files: sources.length, packages, problems };
   } finally {
     db.close();

@@ -1,0 +1,69 @@
+import { embeddedIndexDir } from '../../src/config.js';
+import { McsError } from '../../src/errors.js';
+import type { Label } from '../../src/manifest/types.js';
+import type { LogRecord } from '../../src/maintain/log.js';
+import type { Context, GlobalArgs } from '../context.js';
+import { clean } from '../render.js';
+
+export interface EditArgs extends GlobalArgs {
+  name?: string;
+  value?: string;
+  spec?: string;
+  reason?: string;
+  by?: string;
+  release?: boolean;
+  init?: boolean;
+  registry?: string;
+  trustedRoot?: string;
+  registryKeys?: string;
+}
+
+function author(args: EditArgs): { by: string; why: string } {
+  if (!args.by || !args.reason) throw new McsError('E_USAGE', 'every change of the index needs --by WHO and --reason TEXT (they go into the audit log)', {});
+  return { by: args.by, why: args.reason };
+}
+
+function splitSpec(spec: string | undefined): { name: string; version: string } {
+  const at = spec ? spec.lastIndexOf('@') : -1;
+  if (!spec || at <= 0) throw new McsError('E_USAGE', `expected NAME@VERSION, got ${JSON.stringify(spec)}`, {});
+  return { name: spec.slice(0, at), version: spec.slice(at + 1) };
+}
+
+function show(records: LogRecord[]): string {
+  if (records.length === 0) return 'No change.';
+  return records.map((r) => clean(`#${r.seq} ${r.at} ${r.by}: ${r.package} ${r.field}${r.version ? '@' + r.version : ''} ${JSON.stringify(r.before)} -> ${JSON.stringify(r.after)} (${r.why})`)).join('\n');
+}
+
+/** label | yank | deprecate | quarantine | log: every change goes through the audit log. */
+export default async function edit(args: EditArgs, context: Context, action: 'label' | 'yank' | 'deprecate' | 'quarantine' | 'log'): Promise<number> {
+  const indexDir = args.index ?? embeddedIndexDir();
+  const m = await import('../../src/maintain/edit.js');
+  let records: LogRecord[];
+  if (action === 'log') {
+    records = args.init ? m.initLog(indexDir, author(args)) : m.loadLog(indexDir).records.filter((r) => !args.name || r.package === args.name || r.package.endsWith(`:${args.name}`));
+  } else if (action === 'yank' || action === 'deprecate') {
+    const { name, version } = splitSpec(args.spec);
+    records = (action === 'yank' ? m.yankVersion : m.deprecateVersion)(indexDir, name, version, author(args));
+  } else if (action === 'quarantine') {
+    records = m.setQuarantine(indexDir, args.name!, !args.release, author(args));
+  } else {
+    if (!['verified', 'reference', 'community'].includes(args.value ?? '')) throw new McsError('E_USAGE', `the label is verified, reference or community, not ${JSON.stringify(args.value)}`, {});
+    const { verifyFromRegistry } = await import('../../src/verify.js');
+    records = await m.setLabel(indexDir, args.name!, args.value as Label, author(args), async (name, versions) => {
+      const results = await verifyFromRegistry(versions.map((v) => `${name}@${v}`), {
+        index: { indexDir },
+        ...(args.registry ? { registry: { registry: args.registry } } : {}),
+        ...(args.trustedRoot ? { trustedRoot: args.trustedRoot } : {}),
+        ...(args.registryKeys ? { registryKeys: args.registryKeys } : {}),
+      });
+      return new Map(results.map((r, i): [string, string[]] => {
+        if ('error' in r) return [versions[i]!, [r.error.code]];
+        if (r.status === 'verified') return [versions[i]!, []];
+        const codes: string[] = r.results.filter((x) => x.status === 'fail').map((x) => String(x.code ?? 'failed'));
+        return [versions[i]!, codes.length > 0 ? codes : [r.status]];
+      }));
+    });
+  }
+  context.out(context.json ? JSON.stringify(records, null, 2) : show(records));
+  return 0;
+}

@@ -1,0 +1,167 @@
+/**
+ * Maintainers' changes to index-data: every change of a label, publisher,
+ * pin or state is appended to the audit log first, then written to the
+ * entry (by temp file and rename). A crash between the two leaves a log that
+ * says more than the entry: `index validate` reports it, nothing is lost.
+ */
+import { closeSync, existsSync, fsyncSync, openSync, readFileSync, renameSync, writeFileSync, writeSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import { McsError } from '../errors.js';
+import { readEntry } from '../index/build.js';
+import { listSources } from '../index/sources.js';
+import type { IndexEntry, Label } from '../manifest/types.js';
+import { assertIndexEntry } from '../manifest/validate.js';
+import { LOG_FILE, appendLines, changes, readLog, unexplained, type LogRecord } from './log.js';
+
+export interface ChangeAuthor {
+  by: string;
+  why: string;
+  now?: Date;
+}
+
+function entryPath(indexDir: string, spec: string): { rel: string; ecosystem: 'npm' | 'pypi'; name: string } {
+  const match = /^(npm|pypi):(.+)$/.exec(spec);
+  const name = match?.[2] ?? spec;
+  const candidates = (match ? [match[1] as 'npm' | 'pypi'] : (['npm', 'pypi'] as const)).filter((eco) => existsSync(join(indexDir, eco, `${name}.json`)));
+  if (candidates.length === 0) throw new McsError('E_NOT_FOUND', `${match ? spec : name} is not in ${indexDir}`, { details: { name } });
+  if (candidates.length > 1) throw new McsError('E_USAGE', `${name} is both an npm and a PyPI entry; say npm:${name} or pypi:${name}`, { details: { name } });
+  const ecosystem = candidates[0]!;
+  return { rel: `${ecosystem}/${name}.json`, ecosystem, name };
+}
+
+/** The log as records, its chain checked; [] when there is none yet. */
+export function loadLog(indexDir: string): { records: LogRecord[]; lastLine?: string } {
+  const file = join(indexDir, LOG_FILE);
+  if (!existsSync(file)) return { records: [] };
+  const text = readFileSync(file, 'utf8');
+  const records = readLog(text, file);
+  const lines = text.split('\n').filter((l) => l !== '');
+  return { records, ...(lines.length > 0 ? { lastLine: lines[lines.length - 1]! } : {}) };
+}
+
+function appendToLog(indexDir: string, records: Array<Omit<LogRecord, 'seq' | 'prev'>>): LogRecord[] {
+  const { records: existing, lastLine } = loadLog(indexDir);
+  const lines = appendLines(lastLine, existing.length, records);
+  const fd = openSync(join(indexDir, LOG_FILE), 'a');
+  try {
+    writeSync(fd, lines.map((l) => l + '\n').join(''));
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  return lines.map((l) => JSON.parse(l) as LogRecord);
+}
+
+function writeEntryAtomic(file: string, entry: IndexEntry): void {
+  const temp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+  writeFileSync(temp, JSON.stringify(entry, null, 2) + '\n', { flag: 'wx' });
+  renameSync(temp, file);
+}
+
+/** Applies `mutate` to an entry, logs every tracked change it makes, then writes the entry; returns the records. */
+export function recordChange(indexDir: string, spec: string, author: ChangeAuthor, mutate: (entry: IndexEntry) => IndexEntry): LogRecord[] {
+  if (!author.by.trim() || !author.why.trim()) throw new McsError('E_USAGE', 'every change needs who made it and why (--by, --reason)', {});
+  const { rel, ecosystem, name } = entryPath(indexDir, spec);
+  const before = readEntry(indexDir, rel);
+  const gaps = unexplained([before], loadLog(indexDir).records);
+  if (gaps.length > 0) {
+    const gap = gaps[0]!;
+    throw new McsError(
+      'E_LOG_UNEXPLAINED',
+      gap.key === '*'
+        ? `${ecosystem}:${name} is not in the audit log yet; start the log with mcs-pkg index log --init --by WHO --reason TEXT before changing it`
+        : `${ecosystem}:${name}: ${gap.key} is ${JSON.stringify(gap.current)} but the audit log says ${JSON.stringify(gap.logged)}; an edit bypassed the log, so nothing was changed (review it, then put the value back or log it)`,
+      { details: { package: `${ecosystem}:${name}`, key: gap.key } },
+    );
+  }
+  const after = mutate(structuredClone(before));
+  assertIndexEntry(after, join(indexDir, rel));
+  const at = (author.now ?? new Date()).toISOString();
+  const diff = changes(before, after);
+  if (diff.length === 0) return [];
+  const records = appendToLog(indexDir, diff.map((change) => ({ at, by: author.by, why: author.why, package: `${ecosystem}:${name}`, ...change })));
+  writeEntryAtomic(join(indexDir, rel), after);
+  return records;
+}
+
+/** Logs every entry the log does not know yet, as it is: how an existing index starts its log. */
+export function initLog(indexDir: string, author: ChangeAuthor): LogRecord[] {
+  const { records } = loadLog(indexDir);
+  const known = new Set(records.map((r) => r.package));
+  const at = (author.now ?? new Date()).toISOString();
+  const additions = listSources(indexDir).sources.flatMap((source) => {
+    const entry = readEntry(indexDir, source.path);
+    const id = `${entry.ecosystem}:${entry.name}`;
+    return known.has(id) ? [] : changes(undefined, entry).map((change) => ({ at, by: author.by, why: author.why, package: id, ...change }));
+  });
+  return additions.length > 0 ? appendToLog(indexDir, additions) : [];
+}
+
+function markVersion(indexDir: string, spec: string, version: string, author: ChangeAuthor, field: 'yanked' | 'deprecated'): LogRecord[] {
+  return recordChange(indexDir, spec, author, (entry) => {
+    const record = entry.versions[version];
+    if (!record || !Object.hasOwn(entry.versions, version)) throw new McsError('E_VERSION_NOT_FOUND', `${entry.name}@${version} is not pinned in the index`, { details: { version } });
+    record[field] = { reason: author.why, by: author.by, at: (author.now ?? new Date()).toISOString() };
+    return entry;
+  });
+}
+
+/** Yanks a version: loaders and resolution refuse it; the reason is shown. */
+export function yankVersion(indexDir: string, spec: string, version: string, author: ChangeAuthor): LogRecord[] {
+  return markVersion(indexDir, spec, version, author, 'yanked');
+}
+
+/** Marks a version deprecated (shown, still loadable). */
+export function deprecateVersion(indexDir: string, spec: string, version: string, author: ChangeAuthor): LogRecord[] {
+  return markVersion(indexDir, spec, version, author, 'deprecated');
+}
+
+/** Puts the whole package on a security hold (or lifts it): loaders refuse it, search shows it. */
+export function setQuarantine(indexDir: string, spec: string, hold: boolean, author: ChangeAuthor): LogRecord[] {
+  return recordChange(indexDir, spec, author, (entry) => {
+    if (hold) entry.quarantine = { reason: author.why, by: author.by, at: (author.now ?? new Date()).toISOString() };
+    else delete entry.quarantine;
+    return entry;
+  });
+}
+
+export interface LabelCheck {
+  /** Versions that must verify, with the reason each failed (empty when all passed). */
+  failures: Array<{ version: string; codes: string[] }>;
+  /** Versions published without provenance (recorded with a Reference label). */
+  withoutProvenance: string[];
+}
+
+/**
+ * Sets the label. Verified needs a pinned publisher and every non-yanked
+ * version verifying against it now; Reference needs the same of every
+ * version that has provenance, and records which have none. `verify` checks
+ * versions (the registry verification, injected so the rule stays testable).
+ */
+export async function setLabel(indexDir: string, spec: string, value: Label, author: ChangeAuthor, verify: (name: string, versions: string[]) => Promise<Map<string, string[]>>): Promise<LogRecord[]> {
+  const { rel } = entryPath(indexDir, spec);
+  const entry = readEntry(indexDir, rel);
+  const live = Object.entries(entry.versions).filter(([, record]) => !record.yanked);
+  const withoutProvenance = live.filter(([, record]) => !record.provenance).map(([v]) => v);
+  let reason = author.why;
+  if (value === 'verified' || value === 'reference') {
+    const toCheck = value === 'verified' ? live.map(([v]) => v) : live.filter(([, record]) => record.provenance).map(([v]) => v);
+    const problems: Array<{ version: string; codes: string[] }> = [];
+    if (value === 'verified' && !entry.trust?.publisher) problems.push({ version: '*', codes: ['no pinned publisher identity (trust.publisher)'] });
+    if (value === 'verified' && live.length === 0) problems.push({ version: '*', codes: ['no pinned version'] });
+    const results = toCheck.length > 0 && entry.ecosystem === 'npm' ? await verify(entry.name, toCheck) : new Map<string, string[]>();
+    for (const version of toCheck) {
+      const codes = entry.ecosystem === 'npm' ? results.get(version) : ['PyPI versions cannot be verified yet'];
+      if (!codes || codes.length > 0) problems.push({ version, codes: codes ?? ['not verified'] });
+    }
+    if (problems.length > 0) {
+      throw new McsError('E_LABEL_REQUIREMENTS', `${entry.ecosystem}:${entry.name} cannot be labelled ${value}: ${problems.map((p) => `${p.version} (${p.codes.join(', ')})`).join('; ')}`, { details: { failures: problems } });
+    }
+    if (value === 'reference' && withoutProvenance.length > 0) reason += ` (published without provenance: ${withoutProvenance.join(', ')})`;
+  }
+  return recordChange(indexDir, spec, author, (draft) => {
+    draft.label = { value, by: author.by, at: (author.now ?? new Date()).toISOString(), reason };
+    return draft;
+  });
+}

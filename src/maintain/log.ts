@@ -1,0 +1,143 @@
+/**
+ * The audit log of index changes: index-data/audit.log.jsonl, one record per
+ * line in canonical JSON, each carrying the sha256 of the line before it, so
+ * that changing, removing or inserting a record breaks the chain. Replaying
+ * the log gives the value every tracked field of every logged package must
+ * have now; anything else is an edit that bypassed the log. Pure.
+ */
+import { createHash } from 'node:crypto';
+import { canonical } from '../contract/index.js';
+import { McsError } from '../errors.js';
+import { parseJsonStrict } from '../manifest/json.js';
+import type { IndexEntry } from '../manifest/types.js';
+
+export const LOG_FILE = 'audit.log.jsonl';
+export const GENESIS = '0'.repeat(64);
+
+/** The fields the log accounts for; a key is the field, or field@version for per-version ones. */
+export type TrackedField = 'label' | 'publisher' | 'quarantine' | 'pin' | 'yanked' | 'deprecated';
+
+export interface LogRecord {
+  seq: number;
+  prev: string;
+  at: string;
+  by: string;
+  why: string;
+  /** ecosystem:name */
+  package: string;
+  field: TrackedField;
+  version?: string;
+  before: unknown;
+  after: unknown;
+}
+
+/** The tracked values of an entry, by key (label, publisher, quarantine, pin@v, yanked@v, deprecated@v). */
+export function trackedValues(entry: IndexEntry): Map<string, unknown> {
+  const values = new Map<string, unknown>([
+    ['label', entry.label.value],
+    ['publisher', entry.trust?.publisher ?? null],
+    ['quarantine', entry.quarantine?.reason ?? null],
+  ]);
+  for (const [version, record] of Object.entries(entry.versions)) {
+    values.set(`pin@${version}`, record.integrity ?? (record.files ?? []).map((f) => `${f.filename} ${f.integrity}`).join(', '));
+    values.set(`yanked@${version}`, record.yanked?.reason ?? null);
+    values.set(`deprecated@${version}`, record.deprecated?.reason ?? null);
+  }
+  return values;
+}
+
+function keyOf(record: Pick<LogRecord, 'field' | 'version'>): string {
+  return record.version === undefined ? record.field : `${record.field}@${record.version}`;
+}
+
+/** The records that describe going from `before` to `after` (a new entry when `before` is undefined). */
+export function changes(before: IndexEntry | undefined, after: IndexEntry): Array<Pick<LogRecord, 'field' | 'version' | 'before' | 'after'>> {
+  const old = before ? trackedValues(before) : new Map<string, unknown>();
+  const now = trackedValues(after);
+  const out: Array<Pick<LogRecord, 'field' | 'version' | 'before' | 'after'>> = [];
+  for (const key of new Set([...old.keys(), ...now.keys()])) {
+    const a = old.get(key) ?? null;
+    const b = now.get(key) ?? null;
+    if (canonical(a) === canonical(b)) continue;
+    const [field, version] = key.split('@') as [TrackedField, string | undefined];
+    out.push({ field, ...(version !== undefined ? { version } : {}), before: a, after: b });
+  }
+  return out;
+}
+
+export function lineHash(line: string): string {
+  return createHash('sha256').update(line, 'utf8').digest('hex');
+}
+
+/** The text of the next records, chained to the last line of the log. */
+export function appendLines(lastLine: string | undefined, lastSeq: number, records: Array<Omit<LogRecord, 'seq' | 'prev'>>): string[] {
+  const lines: string[] = [];
+  let prev = lastLine === undefined ? GENESIS : lineHash(lastLine);
+  let seq = lastSeq;
+  for (const record of records) {
+    const line = canonical({ ...record, seq: ++seq, prev });
+    lines.push(line);
+    prev = lineHash(line);
+  }
+  return lines;
+}
+
+/** Reads and checks the chain: every record parses, numbers follow, and each names the hash of the line before it. */
+export function readLog(text: string, source: string): LogRecord[] {
+  const lines = text.split('\n').filter((line) => line !== '');
+  const records: LogRecord[] = [];
+  let prev = GENESIS;
+  lines.forEach((line, i) => {
+    let record: LogRecord;
+    try {
+      record = parseJsonStrict(line, { source: `${source}:${i + 1}`, maxDepth: 32 }) as LogRecord;
+    } catch (cause) {
+      throw new McsError('E_LOG_CHAIN', `${source}:${i + 1}: not a log record: ${(cause as Error).message}`, { cause, details: { source, line: i + 1 } });
+    }
+    if (record.seq !== i + 1) throw new McsError('E_LOG_CHAIN', `${source}:${i + 1}: record number ${String(record.seq)} where ${i + 1} was expected (a record was removed or inserted)`, { details: { source, line: i + 1 } });
+    if (record.prev !== prev) throw new McsError('E_LOG_CHAIN', `${source}:${i + 1}: does not follow the record before it (a record was changed, removed or inserted)`, { details: { source, line: i + 1 } });
+    if (canonical(record) !== line) throw new McsError('E_LOG_CHAIN', `${source}:${i + 1}: not in canonical form (edited by hand)`, { details: { source, line: i + 1 } });
+    records.push(record);
+    prev = lineHash(line);
+  });
+  return records;
+}
+
+/** What the log says each tracked field of each package is now. */
+export function replay(records: LogRecord[]): Map<string, Map<string, unknown>> {
+  const state = new Map<string, Map<string, unknown>>();
+  for (const record of records) {
+    const values = state.get(record.package) ?? new Map<string, unknown>();
+    values.set(keyOf(record), record.after);
+    state.set(record.package, values);
+  }
+  return state;
+}
+
+export interface Unexplained {
+  package: string;
+  key: string;
+  logged: unknown;
+  current: unknown;
+}
+
+/** Every tracked value of a logged package that is not what the log says (a hand edit), and every package the log never mentions. */
+export function unexplained(entries: IndexEntry[], records: LogRecord[]): Unexplained[] {
+  const logged = replay(records);
+  const out: Unexplained[] = [];
+  for (const entry of entries) {
+    const id = `${entry.ecosystem}:${entry.name}`;
+    const expected = logged.get(id);
+    const current = trackedValues(entry);
+    if (!expected) {
+      out.push({ package: id, key: '*', logged: null, current: 'the package is not in the log' });
+      continue;
+    }
+    for (const key of new Set([...expected.keys(), ...current.keys()])) {
+      const a = expected.get(key) ?? null;
+      const b = current.get(key) ?? null;
+      if (canonical(a) !== canonical(b)) out.push({ package: id, key, logged: a, current: b });
+    }
+  }
+  return out;
+}

@@ -1,0 +1,50 @@
+/** Maintainers' state commands through the real binary, on a copy of the embedded index: every change lands in the audit log. */
+import { spawnSync } from 'node:child_process';
+import { cpSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { removeDir, tempDir } from '../helpers/index-data.js';
+
+const BIN = fileURLToPath(new URL('../../dist/cli/bin.js', import.meta.url));
+const EMBEDDED = fileURLToPath(new URL('../../index-data', import.meta.url));
+let dir: string;
+let index: string;
+
+function run(args: string[]): { status: number; stdout: string; stderr: string } {
+  const result = spawnSync(process.execPath, [BIN, ...args, '--index', index], { cwd: dir, env: { PATH: process.env.PATH ?? '', HOME: dir, MCS_PKG_CACHE: join(dir, 'cache') }, encoding: 'utf8' });
+  return { status: result.status ?? -1, stdout: result.stdout, stderr: result.stderr };
+}
+
+beforeAll(() => {
+  dir = tempDir('mcs-edit-cli-');
+  index = join(dir, 'index-data');
+  cpSync(EMBEDDED, index, { recursive: true });
+});
+afterAll(() => removeDir(dir));
+
+it('yanks and quarantines through the log, refuses an unsigned change, and validate catches an edit behind its back', () => {
+  const entryFile = join(index, 'pypi', 'mcs-driver-csv.json');
+  const version = Object.keys(JSON.parse(readFileSync(entryFile, 'utf8')).versions)[0] as string;
+  const before = readFileSync(entryFile, 'utf8');
+  const unsigned = run(['index', 'yank', `mcs-driver-csv@${version}`]);
+  expect(unsigned.status).toBe(2);
+  expect(unsigned.stderr).toMatch(/^error E_USAGE: .*--by/);
+  expect(readFileSync(entryFile, 'utf8')).toBe(before);
+
+  const yank = run(['index', 'yank', `mcs-driver-csv@${version}`, '--by', 'alice', '--reason', 'broken wheel', '--json']);
+  expect(yank.status).toBe(0);
+  expect(JSON.parse(yank.stdout)).toMatchObject([{ package: 'pypi:mcs-driver-csv', by: 'alice', why: 'broken wheel', after: 'broken wheel' }]);
+  expect(JSON.parse(readFileSync(entryFile, 'utf8')).versions[version].yanked).toMatchObject({ reason: 'broken wheel', by: 'alice' });
+
+  expect(run(['index', 'quarantine', 'pypi:mcs-driver-mail', '--by', 'bob', '--reason', 'investigating']).status).toBe(0);
+  const log = JSON.parse(run(['index', 'log', 'mcs-driver-mail', '--json']).stdout) as Array<{ field: string; by: string }>;
+  expect(log.map((r) => [r.field, r.by])).toContainEqual(['quarantine', 'bob']);
+  expect(run(['index', 'validate']).status).toBe(0);
+
+  const mailFile = join(index, 'pypi', 'mcs-driver-mail.json');
+  writeFileSync(mailFile, readFileSync(mailFile, 'utf8').replace('"investigating"', '"nothing to see"'));
+  const tampered = run(['index', 'validate']);
+  expect(tampered.status).toBe(1);
+  expect(tampered.stdout + tampered.stderr).toMatch(/E_LOG_UNEXPLAINED pypi:mcs-driver-mail: quarantine/);
+});

@@ -1,0 +1,110 @@
+/** The audit log: every change is logged, and a changed, removed or bypassed record is caught by validate. */
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { validateIndexDir } from '../../src/index/build.js';
+import { initLog, loadLog, setLabel, setQuarantine, yankVersion } from '../../src/maintain/edit.js';
+import { LOG_FILE } from '../../src/maintain/log.js';
+import { SAMPLE_SHA512, npmDriver, tempDir, writeEntry } from '../helpers/index-data.js';
+
+const who = { by: 'alice', why: 'review 42' };
+let dir: string;
+
+beforeEach(() => {
+  dir = tempDir('mcs-log-');
+  writeEntry(dir, npmDriver('mcs-driver-csv', {
+    trust: { publisher: { issuer: 'https://token.actions.githubusercontent.com', repository: 'https://github.com/acme/csv', workflow: '.github/workflows/release.yml' } },
+    versions: { '1.0.0': { integrity: SAMPLE_SHA512, size: 10, provenance: true }, '1.1.0': { integrity: SAMPLE_SHA512, size: 10, provenance: true } },
+  }));
+  writeEntry(dir, npmDriver('mcs-driver-rest'));
+  initLog(dir, { by: 'alice', why: 'start the log' });
+});
+
+const codes = () => validateIndexDir(dir).problems.map((p) => p.code);
+
+describe('the audit log', () => {
+  it('explains an index whose every change went through it', () => {
+    expect(codes()).toEqual([]);
+    yankVersion(dir, 'mcs-driver-csv', '1.0.0', who);
+    setQuarantine(dir, 'npm:mcs-driver-rest', true, { by: 'sec', why: 'report 7' });
+    setQuarantine(dir, 'npm:mcs-driver-rest', false, { by: 'sec', why: 'report 7 closed' });
+    expect(codes()).toEqual([]);
+    const { records } = loadLog(dir);
+    expect(records.slice(-3).map((r) => `${r.package} ${r.field}${r.version ? '@' + r.version : ''} ${JSON.stringify(r.before)} -> ${JSON.stringify(r.after)} by ${r.by}`)).toEqual([
+      'npm:mcs-driver-csv yanked@1.0.0 null -> "review 42" by alice',
+      'npm:mcs-driver-rest quarantine null -> "report 7" by sec',
+      'npm:mcs-driver-rest quarantine "report 7" -> null by sec',
+    ]);
+  });
+
+  it('catches a record changed after the fact', () => {
+    yankVersion(dir, 'mcs-driver-csv', '1.0.0', who);
+    const file = join(dir, LOG_FILE);
+    writeFileSync(file, readFileSync(file, 'utf8').replace('"by":"alice","field":"label"', '"by":"mallory","field":"label"'));
+    expect(codes()).toEqual(['E_LOG_CHAIN']);
+  });
+
+  it('catches a record removed', () => {
+    yankVersion(dir, 'mcs-driver-csv', '1.0.0', who);
+    const file = join(dir, LOG_FILE);
+    const lines = readFileSync(file, 'utf8').split('\n').filter(Boolean);
+    lines.splice(1, 1);
+    writeFileSync(file, lines.join('\n') + '\n');
+    expect(codes()).toEqual(['E_LOG_CHAIN']);
+  });
+
+  it('catches a hand edit of a label that bypassed the log', () => {
+    const file = join(dir, 'npm', 'mcs-driver-rest.json');
+    const entry = JSON.parse(readFileSync(file, 'utf8'));
+    entry.label = { ...entry.label, value: 'verified' };
+    writeFileSync(file, JSON.stringify(entry, null, 2));
+    const problems = validateIndexDir(dir).problems;
+    expect(problems.map((p) => p.code)).toEqual(['E_LOG_UNEXPLAINED']);
+    expect(problems[0]!.message).toContain('npm:mcs-driver-rest: label is "verified", but the audit log says "community"');
+  });
+
+  it('catches a package added without the log, and will not change it until it is logged', () => {
+    writeEntry(dir, npmDriver('mcs-driver-xml'));
+    expect(codes()).toEqual(['E_LOG_UNEXPLAINED']);
+    const file = join(dir, 'npm', 'mcs-driver-xml.json');
+    const before = readFileSync(file, 'utf8');
+    expect(() => setQuarantine(dir, 'mcs-driver-xml', true, who)).toThrowWithCode('E_LOG_UNEXPLAINED');
+    expect(readFileSync(file, 'utf8')).toBe(before);
+  });
+
+  it('refuses a change on top of a hand edit: the change is not made and the log does not grow', () => {
+    const file = join(dir, 'npm', 'mcs-driver-rest.json');
+    const entry = JSON.parse(readFileSync(file, 'utf8'));
+    entry.label = { ...entry.label, value: 'verified' };
+    writeFileSync(file, JSON.stringify(entry, null, 2));
+    const logBefore = readFileSync(join(dir, LOG_FILE), 'utf8');
+    expect(() => setQuarantine(dir, 'mcs-driver-rest', true, who)).toThrowWithCode('E_LOG_UNEXPLAINED');
+    expect(readFileSync(join(dir, LOG_FILE), 'utf8')).toBe(logBefore);
+    expect(JSON.parse(readFileSync(file, 'utf8')).quarantine).toBeUndefined();
+  });
+});
+
+describe('labels', () => {
+  it('refuses Verified when one version fails verification now, naming it', async () => {
+    const verify = async (_name: string, versions: string[]) => new Map(versions.map((v) => [v, v === '1.1.0' ? ['E_IDENTITY_MISMATCH'] : []]));
+    let error: any;
+    try {
+      await setLabel(dir, 'mcs-driver-csv', 'verified', who, verify);
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toThrowWithCode('E_LABEL_REQUIREMENTS');
+    expect(error.details.failures).toEqual([{ version: '1.1.0', codes: ['E_IDENTITY_MISMATCH'] }]);
+    expect(codes()).toEqual([]);
+  });
+
+  it('sets Verified when every live version verifies, and logs it', async () => {
+    const records = await setLabel(dir, 'mcs-driver-csv', 'verified', who, async (_n, versions) => new Map(versions.map((v) => [v, []])));
+    expect(records.map((r) => `${r.field} ${JSON.stringify(r.before)} -> ${JSON.stringify(r.after)}`)).toEqual(['label "community" -> "verified"']);
+    expect(codes()).toEqual([]);
+  });
+
+  it('refuses Verified without a pinned publisher', async () => {
+    await expect(setLabel(dir, 'mcs-driver-rest', 'verified', who, async () => new Map())).rejects.toThrowWithCode('E_LABEL_REQUIREMENTS');
+  });
+});
