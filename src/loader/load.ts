@@ -7,9 +7,10 @@
  *   entry just before import -> entry point inside the package, ESM only ->
  *   import(file URL) -> construct -> contract check -> meta agrees with index
  */
-import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, realpathSync, renameSync, statSync, writeSync } from 'node:fs';
+import { closeSync, constants, fstatSync, fsyncSync, mkdirSync, openSync, readFileSync, realpathSync, renameSync, statSync, writeSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { dirname, join, sep } from 'node:path';
+import { register } from 'node:module';
 import { pathToFileURL } from 'node:url';
 import ssri from 'ssri';
 import { defaultCacheDir } from '../config.js';
@@ -23,8 +24,9 @@ import type { RegistryClientOptions } from '../registry/client.js';
 import { resolvePolicy, type ResolvedPolicy } from '../trust/policy.js';
 import type { TufOptions } from '../trust/sigstore.js';
 import type { Verdict } from '../trust/verifier.js';
-import { assertCacheLocation, integrityHex, verifyCacheEntry, type CacheEntry } from './cache.js';
+import { assertCacheLocation, integrityHex, sha512Hex, verifyCacheEntry, type CacheEntry } from './cache.js';
 import { extractToCache } from './extract.js';
+import type { GateData } from './gate-hooks.js';
 import { resolveDriver, type DriverQuery, type Rejection } from './resolve.js';
 
 export type LoadPhase = 'resolve' | 'fetch' | 'verify' | 'extract' | 'import' | 'ready';
@@ -92,6 +94,8 @@ interface Prepared {
 
 /** Loads in flight, by cache root and integrity: concurrent loads of one driver share one fetch, verification and import. */
 const inflight = new Map<string, Promise<Prepared>>();
+/** Cap on a kept tarball when the index records no size. */
+const MAX_CACHED_TARBALL = 64 * 1024 * 1024;
 
 function tarballPath(cacheRoot: string, integrity: string): string {
   return join(cacheRoot, 'tarballs', `${integrityHex(integrity)}.tgz`);
@@ -112,19 +116,30 @@ function keepTarball(cacheRoot: string, integrity: string, bytes: Buffer): void 
   renameSync(temp, file);
 }
 
-/** The cached tarball, if it is there and is exactly the pinned bytes; anything else is ignored (and refetched). */
-function cachedTarball(cacheRoot: string, integrity: string): Buffer | undefined {
+/**
+ * The cached tarball, if it is there and is exactly the pinned bytes; anything
+ * else is ignored (and refetched). Opened without following links and without
+ * blocking (a FIFO planted there cannot hang the load), and read only when it
+ * is a regular file no larger than the pinned size.
+ */
+function cachedTarball(cacheRoot: string, integrity: string, maxBytes: number): Buffer | undefined {
+  let fd: number | undefined;
   try {
-    const bytes = readFileSync(tarballPath(cacheRoot, integrity));
+    fd = openSync(tarballPath(cacheRoot, integrity), constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+    const stat = fstatSync(fd);
+    if (!stat.isFile() || stat.size > maxBytes) return undefined;
+    const bytes = readFileSync(fd);
     return ssri.checkData(bytes, integrity) ? bytes : undefined;
   } catch {
     return undefined;
+  } finally {
+    if (fd !== undefined) closeSync(fd);
   }
 }
 
 /** The verified bytes of a version: from the cache when they match the pin, else fetched and verified in full. */
 async function verifiedBytes(entry: IndexEntry, version: string, integrity: string, cacheRoot: string, options: LoadOptions, policy: ResolvedPolicy): Promise<{ bytes: Buffer; verdict: Verdict | null; warm: boolean }> {
-  const cached = cachedTarball(cacheRoot, integrity);
+  const cached = cachedTarball(cacheRoot, integrity, entry.versions[version]?.size ?? MAX_CACHED_TARBALL);
   if (cached) return { bytes: cached, verdict: null, warm: true };
   if (options.offline) {
     throw new McsError('E_OFFLINE_NOT_CACHED', `${entry.name}@${version} has not been verified and cached on this machine; load it once online`, { details: { package: entry.name, version } });
@@ -199,9 +214,33 @@ function checkDependencies(packageDir: string, manifest: Record<string, unknown>
   }
 }
 
+const gated = new Set<string>();
+
+/**
+ * Registers the module hooks that hold every import from this entry to its
+ * verified files (see gate-hooks.ts); once per entry and process.
+ */
+function gateEntry(checked: CacheEntry, manifest: Record<string, unknown>, spec: string, hostPackages: readonly string[]): void {
+  const packageURL = pathToFileURL(realpathSync(checked.packageDir) + sep).href;
+  if (gated.has(packageURL)) return;
+  const data: GateData = {
+    packageURL,
+    spec,
+    files: Object.fromEntries(checked.files.map((f) => [f.path, f.sha512])),
+    jsIsModule: manifest.type === 'module',
+    hostPackages: [...hostPackages],
+    // host packages resolve the way the host's own imports do: from the main script, else the working folder
+    hostParentURL: pathToFileURL(process.argv[1] ?? join(process.cwd(), 'host.js')).href,
+  };
+  register(new URL('./gate-hooks.js', import.meta.url), { data });
+  gated.add(packageURL);
+}
+
 /** Fetches or finds, verifies, unpacks and imports once per integrity; the rest of a concurrent burst waits for it. */
 function prepare(entry: IndexEntry, version: string, integrity: string, cacheRoot: string, options: LoadOptions, policy: ResolvedPolicy): Promise<Prepared> {
-  const key = `${cacheRoot}\u0000${integrity}`;
+  // callers share the work only when it would come out the same for each: same trust settings, and no signal of their own
+  const settings = canonical({ policy, trustedRoot: options.trustedRoot ?? null, registryKeys: options.registryKeys ?? null, registry: options.registry?.registry ?? null, offline: !!options.offline, hostPackages: [...(options.hostPackages ?? [])].sort() });
+  const key = `${cacheRoot}\u0000${integrity}\u0000${settings}${options.signal ? `\u0000${randomBytes(8).toString('hex')}` : ''}`;
   let pending = inflight.get(key);
   if (!pending) {
     pending = (async (): Promise<Prepared> => {
@@ -211,15 +250,23 @@ function prepare(entry: IndexEntry, version: string, integrity: string, cacheRoo
       const extracted = await extractToCache(bytes, integrity, cacheRoot, { source: spec });
       // the last look before code runs: every file re-hashed against the manifest the verified tarball produces
       const checked = verifyCacheEntry(extracted.path, { integrity, manifestDigest: extracted.manifestDigest });
-      const manifest = parseJsonStrict(readFileSync(join(checked.packageDir, 'package.json')), { source: `${spec}: package.json` }) as Record<string, unknown>;
+      const manifestBytes = readFileSync(join(checked.packageDir, 'package.json'));
+      if (sha512Hex(manifestBytes) !== checked.files.find((f) => f.path === 'package.json')?.sha512) {
+        throw new McsError('E_CACHE_TAMPERED', `${spec}: package.json changed on disk after verification`, { details: { spec } });
+      }
+      const manifest = parseJsonStrict(manifestBytes, { source: `${spec}: package.json` }) as Record<string, unknown>;
       checkDependencies(checked.packageDir, manifest, spec, options.hostPackages ?? []);
       const file = entryPoint(checked.packageDir, manifest, spec);
+      gateEntry(checked, manifest, spec, options.hostPackages ?? []);
       options.onEvent?.({ phase: 'import', package: entry.name, version, warm });
       let module: Record<string, unknown>;
       try {
         module = (await import(pathToFileURL(file).href)) as Record<string, unknown>;
       } catch (cause) {
-        throw new McsError('E_DRIVER_IMPORT', `${spec}: importing ${file} failed: ${(cause as Error)?.message ?? String(cause)}`, { cause, details: { spec } });
+        const message = (cause as Error)?.message ?? String(cause);
+        const gated = /^(E_DRIVER_DEPENDENCY|E_CACHE_TAMPERED|E_DRIVER_COMMONJS|E_DRIVER_ENTRY): ([\s\S]*)$/.exec(message);
+        if (gated) throw new McsError(gated[1] as 'E_DRIVER_DEPENDENCY', gated[2]!, { cause, details: { spec } });
+        throw new McsError('E_DRIVER_IMPORT', `${spec}: importing ${file} failed: ${message}`, { cause, details: { spec } });
       }
       return { entry: checked, manifest, module, verdict, warm };
     })();
@@ -231,6 +278,29 @@ function prepare(entry: IndexEntry, version: string, integrity: string, cacheRoo
 
 function isClass(value: unknown): boolean {
   return typeof value === 'function' && /^class[\s{]/.test(Function.prototype.toString.call(value));
+}
+
+/** A copy of `value` made of own data properties only; accessors, toJSON, symbols, functions and class instances are refused. */
+function plainData(value: unknown, where: string, depth = 0): unknown {
+  const refuse = (why: string): never => {
+    throw new McsError('E_DRIVER_META', `${where} is not plain data: ${why}`, { details: { where } });
+  };
+  if (value === null || typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') return value;
+  if (typeof value !== 'object') return refuse(`a ${typeof value}`);
+  if (depth > 16) return refuse('nested too deeply');
+  const isArray = Array.isArray(value);
+  const proto = Object.getPrototypeOf(value) as unknown;
+  if (!isArray && proto !== Object.prototype && proto !== null) return refuse('an instance of a class');
+  const copy: Record<string, unknown> = isArray ? ([] as unknown as Record<string, unknown>) : {};
+  for (const key of Reflect.ownKeys(value)) {
+    if (typeof key === 'symbol') return refuse('a symbol key');
+    if (key === 'toJSON') return refuse('a toJSON method');
+    if (isArray && key === 'length') continue;
+    const descriptor = Object.getOwnPropertyDescriptor(value, key)!;
+    if (!('value' in descriptor)) return refuse(`${key} is an accessor`);
+    copy[key] = plainData(descriptor.value, `${where}.${key}`, depth + 1);
+  }
+  return copy;
 }
 
 /** Constructs the declared driver with the config, checks the contract, and requires its meta to be what the index declares. */
@@ -249,7 +319,8 @@ function instantiate(prepared: Prepared, declared: DeclaredDriver, config: Recor
   }
   const expected = declared.meta;
   assertMcsDriver(instance, spec, expected);
-  const meta = instance.meta;
+  // compared as a copy of its own data: a getter or toJSON could show the check one meta and the host another
+  const meta = plainData(instance.meta, `${spec}: meta`) as typeof instance.meta;
   // the running driver must be the one the index describes: same id, version, bindings, models and capability flags
   if (canonical(meta) !== canonical(expected)) {
     throw new McsError('E_DRIVER_META', `${spec}: the running driver's meta (id ${meta.id}, version ${meta.version}) is not what the index declares (id ${expected.id}, version ${expected.version})`, {
@@ -291,11 +362,18 @@ export async function loadDriver(query: string | DriverQuery, options: LoadOptio
   try {
     prepared = await prepare(entry, version, record.integrity, cacheRoot, options, policy);
   } catch (error) {
+    aborted();
     if (isMcsError(error)) throw error;
     throw new McsError('E_INTERNAL', `${spec}: ${(error as Error).message}`, { cause: error });
   }
   aborted();
-  const driver = instantiate(prepared, declared, options.config ?? {}, spec);
+  let driver: MCSDriver | MCSToolDriver;
+  try {
+    driver = instantiate(prepared, declared, options.config ?? {}, spec);
+  } catch (error) {
+    if (isMcsError(error)) throw error;
+    throw new McsError('E_DRIVER_SHAPE', `${spec}: the driver does not have the shape of an MCS driver: ${(error as Error)?.message ?? String(error)}`, { cause: error, details: { spec } });
+  }
   options.onEvent?.({ phase: 'ready', package: entry.name, version, warm: prepared.warm });
   return {
     driver,

@@ -8,7 +8,7 @@
  */
 import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { chmodSync, existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -89,6 +89,8 @@ beforeAll(async () => {
   await publishDriver('hostile/capability-without-method', 'mcs-driver-capability', '1.0.0');
   await publishDriver('hostile/unbundled-dependency', 'mcs-driver-unbundled', '1.0.0');
   await publishDriver('hostile/entry-outside', 'mcs-driver-entryoutside', '1.0.0');
+  await publishDriver('hostile/walks-up', 'mcs-driver-walksup', '1.0.0');
+  await publishDriver('hostile/meta-tojson', 'mcs-driver-metatojson', '1.0.0');
   await publishDriver('notes', 'mcs-driver-notes-toolonly', '1.0.0', { label: 'community' });
   await publishDriver('csv', 'mcs-driver-tsv', '1.0.0', { yanked: 'reads outside its folder', freshId: true });
   const good = packFixtureDriver('hostile/marker-on-import', { name: 'mcs-driver-swapped', version: '1.0.0' });
@@ -176,6 +178,7 @@ describe('refusals: a coded error, and no driver code runs', () => {
     ['mcs-driver-throws', 'E_DRIVER_IMPORT'],
     ['mcs-driver-wrongexport', 'E_DRIVER_SHAPE'],
     ['mcs-driver-metamismatch', 'E_DRIVER_META'],
+    ['mcs-driver-metatojson', 'E_DRIVER_META'],
     ['mcs-driver-capability', 'E_DRIVER_CAPABILITY'],
   ])('%s: %s after import, with the cause kept', async (name, code) => {
     const result = await load(name, [], join(work, `cache-${name}`));
@@ -210,6 +213,44 @@ describe('refusals: a coded error, and no driver code runs', () => {
     } finally {
       writeFileSync(file, original);
     }
+  });
+
+  it('refuses a bare import that would resolve from a node_modules folder above the cache; the planted code never runs', async () => {
+    const cache = join(work, 'cache-walk');
+    const planted = join(cache, 'loader', 'drivers', 'node_modules', 'pretty-fmt');
+    mkdirSync(planted, { recursive: true });
+    writeFileSync(join(planted, 'package.json'), JSON.stringify({ name: 'pretty-fmt', version: '1.0.0', type: 'module', main: 'index.js' }));
+    writeFileSync(join(planted, 'index.js'), "import { appendFileSync } from 'node:fs'; appendFileSync(process.env.MCS_TEST_MARKER, 'planted code ran\\n');\n");
+    writeFileSync(marker, '');
+    const result = await run(BIN, ['load', 'mcs-driver-walksup', '--json', '--index', indexDir, '--cache-dir', cache, '--registry', registry.url, '--trusted-root', rootFile], { MCS_TEST_BARE: '1' });
+    expect(result.code, result.stdout + result.stderr).toBe(1);
+    expect(errorOf(result)).toMatchObject({ code: 'E_DRIVER_DEPENDENCY', message: expect.stringContaining('"pretty-fmt"') });
+    expect(markerLines()).toEqual([]);
+  });
+
+  it('refuses a file swapped on disk after verification when the driver imports it later', async () => {
+    const cache = join(work, 'cache-lazy');
+    const script = join(work, 'lazy.mjs');
+    writeFileSync(script, `import { chmodSync, readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+const { loadDriver } = await import(${JSON.stringify(LOAD)});
+const cache = ${JSON.stringify(join(cache, 'loader'))};
+const loaded = await loadDriver('mcs-driver-walksup', { index: { indexDir: ${JSON.stringify(indexDir)}, cacheDir: ${JSON.stringify(cache)} }, cacheDir: cache, registry: { registry: ${JSON.stringify(registry.url)} }, trustedRoot: ${JSON.stringify(rootFile)} });
+const pkg = join(cache, 'drivers', readdirSync(join(cache, 'drivers')).find((n) => !n.startsWith('.')), 'package');
+chmodSync(pkg, 0o755);
+writeFileSync(join(pkg, 'lazy.js.new'), "import { appendFileSync } from 'node:fs'; appendFileSync(process.env.MCS_TEST_MARKER, 'swapped code ran'); export const message = 'swapped';");
+(await import('node:fs')).renameSync(join(pkg, 'lazy.js.new'), join(pkg, 'lazy.js'));
+try {
+  console.log(JSON.stringify({ message: await loaded.driver.get_driver_system_message() }));
+} catch (error) {
+  console.log(JSON.stringify({ error: error.message }));
+}
+`);
+    writeFileSync(marker, '');
+    const result = await run(script, []);
+    expect(result.code, result.stderr).toBe(0);
+    expect(JSON.parse(result.stdout).error).toMatch(/^E_CACHE_TAMPERED: mcs-driver-walksup@1.0.0: lazy.js is not the file that was verified/);
+    expect(markerLines()).toEqual([]);
   });
 
   it('refuses a cache entry changed after verification, before its code runs', async () => {
