@@ -124,6 +124,17 @@ function tampered(entry: string, reason: string, details: Record<string, unknown
   return new McsError('E_CACHE_TAMPERED', `cache entry ${entry}: ${reason}; it is not imported`, { cause, details: { entry, ...details } });
 }
 
+/**
+ * Refuses a drivers folder that is a symbolic link (or not a folder): the
+ * cache would then read, write and delete entries wherever the link points.
+ */
+export function assertDriversDir(driversDir: string): void {
+  const stats = lstatIfAny(driversDir);
+  if (stats && !stats.isDirectory()) {
+    throw new McsError('E_CACHE_TAMPERED', `${driversDir} is ${stats.isSymbolicLink() ? 'a symbolic link' : 'not a folder'}; the cache does not follow it (remove it and load again)`, { details: { path: driversDir } });
+  }
+}
+
 /** Wraps a file-system failure as E_CACHE_IO; coded errors pass through. */
 export function cacheIoError(what: string, cause: unknown): McsError {
   if (isMcsError(cause)) return cause;
@@ -404,6 +415,7 @@ export function verifyCacheEntry(entryDir: string, expected: VerifyCacheOptions 
       });
     }
   }
+  assertDriversDir(dirname(entry));
   const entryStats = lstatIfAny(entry);
 
   if (!entryStats) throw new McsError('E_CACHE_IO', `cache entry ${entry} does not exist`, { details: { entry } });
@@ -508,6 +520,7 @@ export function listCache(cacheRoot: string): CacheListing[] {
   const root = resolve(cacheRoot);
   assertCacheLocation(root);
   const driversDir = join(root, DRIVERS_DIR);
+  assertDriversDir(driversDir);
   let names: string[];
   try {
     names = readdirSync(driversDir);
@@ -590,6 +603,7 @@ export function cleanCache(cacheRoot: string, options: CleanCacheOptions = {}): 
   if (!Number.isFinite(grace) || grace < 0) throw new McsError('E_USAGE', `stagingGraceMs must be a non-negative number, got ${grace}`, { details: { stagingGraceMs: grace } });
   const now = (options.now ?? new Date()).getTime();
   const driversDir = join(root, DRIVERS_DIR);
+  assertDriversDir(driversDir);
   let names: string[];
   try {
     names = readdirSync(driversDir);

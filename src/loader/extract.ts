@@ -16,6 +16,7 @@ import { readTarball, type TarEntry } from '../tar/read.js';
 import {
   DIR_MODE,
   DRIVERS_DIR,
+  assertDriversDir,
   FILE_MODE,
   MANIFEST_FILE,
   MANIFEST_FORMAT,
@@ -394,6 +395,7 @@ export async function extractToCache(gzipped: Uint8Array, integrity: string, cac
   const manifestBytes = serializeManifest(manifest);
   const manifestDigest = sha512Hex(manifestBytes);
   const driversDir = join(root, DRIVERS_DIR);
+  assertDriversDir(driversDir);
   const target = join(driversDir, hex);
   const existing = () => verifyCacheEntry(target, { integrity: canonicalIntegrity, manifestDigest });
 

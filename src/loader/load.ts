@@ -4,8 +4,10 @@
  *
  *   resolve (index + policy) -> bytes (cache, re-hashed against the pin; or
  *   registry, fully verified) -> unpack the verified bytes -> re-hash the
- *   entry just before import -> entry point inside the package, ESM only ->
- *   import(file URL) -> construct -> contract check -> meta agrees with index
+ *   entry -> entry point inside the package, ESM only -> module hooks hold
+ *   every import to the verified files -> config against the package's
+ *   schema -> import(file URL) -> construct -> contract check -> meta, as
+ *   plain data, agrees with the index
  */
 import { closeSync, constants, fstatSync, fsyncSync, mkdirSync, openSync, readFileSync, realpathSync, renameSync, statSync, writeSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
@@ -87,7 +89,8 @@ interface Prepared {
   entry: CacheEntry;
   /** The package.json of the verified package. */
   manifest: Record<string, unknown>;
-  module: Record<string, unknown>;
+  /** The entry point, checked to lie inside the package. */
+  file: string;
   verdict: Verdict | null;
   warm: boolean;
 }
@@ -199,7 +202,9 @@ function entryPoint(packageDir: string, manifest: Record<string, unknown>, spec:
 /** A driver may depend only on what it bundles or on packages the host provides. */
 function checkDependencies(packageDir: string, manifest: Record<string, unknown>, spec: string, hostPackages: readonly string[]): void {
   const declared = { ...(manifest.dependencies as Record<string, string> | undefined), ...(manifest.peerDependencies as Record<string, string> | undefined) };
-  const bundled = new Set([...((manifest.bundleDependencies ?? manifest.bundledDependencies) as string[] | undefined ?? [])]);
+  // npm allows `true` for "bundle every dependency"
+  const bundleField = manifest.bundleDependencies ?? manifest.bundledDependencies;
+  const bundled = new Set(bundleField === true ? Object.keys(declared) : Array.isArray(bundleField) ? bundleField.filter((n): n is string => typeof n === 'string') : []);
   for (const name of Object.keys(declared)) {
     if (hostPackages.includes(name)) continue;
     let present = false;
@@ -236,7 +241,7 @@ function gateEntry(checked: CacheEntry, manifest: Record<string, unknown>, spec:
   gated.add(packageURL);
 }
 
-/** Fetches or finds, verifies, unpacks and imports once per integrity; the rest of a concurrent burst waits for it. */
+/** Fetches or finds, verifies, unpacks and gates once per integrity and trust settings; the rest of a concurrent burst waits for it. */
 function prepare(entry: IndexEntry, version: string, integrity: string, cacheRoot: string, options: LoadOptions, policy: ResolvedPolicy): Promise<Prepared> {
   // callers share the work only when it would come out the same for each: same trust settings, and no signal of their own
   const settings = canonical({ policy, trustedRoot: options.trustedRoot ?? null, registryKeys: options.registryKeys ?? null, registry: options.registry?.registry ?? null, offline: !!options.offline, hostPackages: [...(options.hostPackages ?? [])].sort() });
@@ -258,22 +263,24 @@ function prepare(entry: IndexEntry, version: string, integrity: string, cacheRoo
       checkDependencies(checked.packageDir, manifest, spec, options.hostPackages ?? []);
       const file = entryPoint(checked.packageDir, manifest, spec);
       gateEntry(checked, manifest, spec, options.hostPackages ?? []);
-      options.onEvent?.({ phase: 'import', package: entry.name, version, warm });
-      let module: Record<string, unknown>;
-      try {
-        module = (await import(pathToFileURL(file).href)) as Record<string, unknown>;
-      } catch (cause) {
-        const message = (cause as Error)?.message ?? String(cause);
-        const gated = /^(E_DRIVER_DEPENDENCY|E_CACHE_TAMPERED|E_DRIVER_COMMONJS|E_DRIVER_ENTRY): ([\s\S]*)$/.exec(message);
-        if (gated) throw new McsError(gated[1] as 'E_DRIVER_DEPENDENCY', gated[2]!, { cause, details: { spec } });
-        throw new McsError('E_DRIVER_IMPORT', `${spec}: importing ${file} failed: ${message}`, { cause, details: { spec } });
-      }
-      return { entry: checked, manifest, module, verdict, warm };
+      return { entry: checked, manifest, file, verdict, warm };
     })();
     inflight.set(key, pending);
     pending.finally(() => inflight.delete(key)).catch(() => undefined);
   }
   return pending;
+}
+
+/** Imports the gated entry point; Node evaluates a module once per process, however many callers import it. */
+async function importDriver(prepared: Prepared, spec: string): Promise<Record<string, unknown>> {
+  try {
+    return (await import(pathToFileURL(prepared.file).href)) as Record<string, unknown>;
+  } catch (cause) {
+    const message = (cause as Error)?.message ?? String(cause);
+    const gated = /^(E_DRIVER_DEPENDENCY|E_CACHE_TAMPERED|E_DRIVER_COMMONJS|E_DRIVER_ENTRY): ([\s\S]*)$/.exec(message);
+    if (gated) throw new McsError(gated[1] as 'E_DRIVER_DEPENDENCY', gated[2]!, { cause, details: { spec } });
+    throw new McsError('E_DRIVER_IMPORT', `${spec}: importing ${prepared.file} failed: ${message}`, { cause, details: { spec } });
+  }
 }
 
 function isClass(value: unknown): boolean {
@@ -304,10 +311,8 @@ function plainData(value: unknown, where: string, depth = 0): unknown {
 }
 
 /** Constructs the declared driver with the config, checks the contract, and requires its meta to be what the index declares. */
-function instantiate(prepared: Prepared, declared: DeclaredDriver, config: Record<string, unknown>, spec: string): MCSDriver | MCSToolDriver {
-  const configSchema = (prepared.manifest.mcs as { configSchema?: unknown } | undefined)?.configSchema;
-  if (configSchema !== undefined) assertMatchesSchema(configSchema, config, `${spec}: config`);
-  const exported = prepared.module[declared.export ?? 'default'];
+function instantiate(module: Record<string, unknown>, declared: DeclaredDriver, config: Record<string, unknown>, spec: string): MCSDriver | MCSToolDriver {
+  const exported = module[declared.export ?? 'default'];
   if (typeof exported !== 'function') {
     throw new McsError('E_DRIVER_SHAPE', `${spec}: export ${declared.export ?? 'default'} is ${exported === null ? 'null' : typeof exported}, not a driver class or factory`, { details: { spec } });
   }
@@ -367,9 +372,15 @@ export async function loadDriver(query: string | DriverQuery, options: LoadOptio
     throw new McsError('E_INTERNAL', `${spec}: ${(error as Error).message}`, { cause: error });
   }
   aborted();
+  // the config is checked against the verified package's schema before any of its code runs
+  const config = options.config ?? {};
+  const configSchema = (prepared.manifest.mcs as { configSchema?: unknown } | undefined)?.configSchema;
+  if (configSchema !== undefined) assertMatchesSchema(configSchema, config, `${spec}: config`);
+  options.onEvent?.({ phase: 'import', package: entry.name, version, warm: prepared.warm });
+  const module = await importDriver(prepared, spec);
   let driver: MCSDriver | MCSToolDriver;
   try {
-    driver = instantiate(prepared, declared, options.config ?? {}, spec);
+    driver = instantiate(module, declared, config, spec);
   } catch (error) {
     if (isMcsError(error)) throw error;
     throw new McsError('E_DRIVER_SHAPE', `${spec}: the driver does not have the shape of an MCS driver: ${(error as Error)?.message ?? String(error)}`, { cause: error, details: { spec } });

@@ -329,6 +329,19 @@ describe('cacheEntryPath, listCache and cleanCache', () => {
     expect(lstatSync(elsewhere).mode & 0o777).not.toBe(0o700);
   });
 
+  it('refuses a drivers folder replaced by a symbolic link, and deletes nothing where it points', async () => {
+    const drivers = join(root, 'cache', 'drivers');
+    const elsewhere = join(root, 'elsewhere-drivers');
+    renameSync(drivers, elsewhere);
+    symlinkSync(elsewhere, drivers, 'dir');
+    const hex = entry.path.split('/').pop()!;
+    expect(() => cleanCache(join(root, 'cache'), { stagingGraceMs: 0 })).toThrowWithCode('E_CACHE_TAMPERED');
+    expect(() => listCache(join(root, 'cache'))).toThrowWithCode('E_CACHE_TAMPERED');
+    expect(() => verifyCacheEntry(entry.path)).toThrowWithCode('E_CACHE_TAMPERED');
+    await expect(extractToCache(tgz, integrityOf(tgz), join(root, 'cache'))).rejects.toMatchObject({ code: 'E_CACHE_TAMPERED' });
+    expect(readdirSync(elsewhere)).toContain(hex);
+  });
+
   it('a cache root that does not exist is empty', () => {
     expect(cleanCache(join(root, 'nothing-here'))).toEqual({ removed: [], kept: [] });
   });

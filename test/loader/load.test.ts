@@ -99,6 +99,10 @@ beforeAll(async () => {
     freshId: true,
     manifest: { mcs: { ...fixtureMcs('csv', '1.0.0'), configSchema: { type: 'object', required: ['baseDir'], properties: { baseDir: { type: 'string', minLength: 1 } }, additionalProperties: false } } },
   });
+  await publishDriver('hostile/marker-on-import', 'mcs-driver-marker-strict', '1.0.0', {
+    freshId: true,
+    manifest: { mcs: { ...fixtureMcs('hostile/marker-on-import', '1.0.0'), configSchema: { type: 'object', required: ['baseDir'] } } },
+  });
   const linked = makeTarball([{ path: 'package/package.json', content: JSON.stringify({ name: 'mcs-driver-linked', version: '1.0.0', type: 'module' }) }, { path: 'package/index.js', type: '2', linkname: '/etc/passwd' }]);
   await publishDriver('hostile/marker-on-import', 'mcs-driver-linked', '1.0.0', { freshId: true, served: linked });
 });
@@ -186,10 +190,14 @@ describe('refusals: a coded error, and no driver code runs', () => {
     expect(errorOf(result).code).toBe(code);
   });
 
-  it('refuses a configuration that breaks the schema the driver declares, before constructing it', async () => {
+  it('refuses a configuration that breaks the schema the driver declares, before importing it', async () => {
     const result = await load('mcs-driver-csv-strict', ['--config', JSON.stringify({ baseDir: 7, extra: true })]);
     expect(result.code).toBe(2);
     expect(errorOf(result).code).toBe('E_DRIVER_CONFIG');
+    writeFileSync(marker, '');
+    const marked = await load('mcs-driver-marker-strict', [], join(work, 'cache-marker-strict'));
+    expect(errorOf(marked).code).toBe('E_DRIVER_CONFIG');
+    expect(markerLines()).toEqual([]);
   });
 
   it('stops when the caller aborts', async () => {
