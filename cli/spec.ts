@@ -199,6 +199,21 @@ export const COMMANDS: readonly CommandSpec[] = [
     load: () => import('./commands/index-root.js'),
   },
   {
+    path: ['index', 'add'],
+    describe: 'Add a package from the registry: verify every version, read its static MCS metadata, pin digests, take the publisher from provenance (never runs its code)',
+    positionals: [{ name: 'spec', describe: 'NAME or NAME@RANGE', required: true }],
+    options: {
+      reason: { type: 'string', describe: 'Why (recorded in the audit log)' },
+      by: { type: 'string', describe: 'Who (recorded in the audit log)' },
+      yes: { type: 'boolean', describe: 'Write without asking (for scripts); otherwise the draft is shown for confirmation' },
+      'max-versions': { type: 'number', describe: 'Pin at most this many of the newest versions (default 100)' },
+      registry: { type: 'string', describe: 'Registry to read from (default: npm\'s configuration)' },
+      'trusted-root': { type: 'string', describe: 'Sigstore trusted_root.json (default: through TUF)' },
+      'registry-keys': { type: 'string', describe: 'npm registry keys file' },
+    },
+    load: () => import('./commands/index-add.js'),
+  },
+  {
     path: ['index', 'label'],
     describe: 'Set a package\'s label (Verified requires every live version to verify against the pinned publisher now)',
     positionals: [{ name: 'name', describe: 'Package name (or ecosystem:name)', required: true }, { name: 'value', describe: 'verified, reference or community', required: true }],

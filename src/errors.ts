@@ -87,8 +87,8 @@ export type LoaderErrorCode =
   | 'E_ABORTED'
   | 'E_OFFLINE_NOT_CACHED';
 
-/** The audit log of index changes, and the rules a label must meet. These exit 1. */
-export type LogErrorCode = 'E_LOG_CHAIN' | 'E_LOG_UNEXPLAINED' | 'E_LABEL_REQUIREMENTS';
+/** Maintaining the index: the audit log, the rules a label must meet, adding a package. These exit 1, except E_ALREADY_INDEXED. */
+export type MaintainErrorCode = 'E_LOG_CHAIN' | 'E_LOG_UNEXPLAINED' | 'E_LABEL_REQUIREMENTS' | 'E_IDENTITY_CHANGED' | 'E_MCS_METADATA' | 'E_ADD_REFUSED' | 'E_ALREADY_INDEXED';
 
 /** Signed index snapshots and the index root that signs them. These exit 1: an update that fails them is refused. */
 export type SnapshotErrorCode = 'E_INDEX_SIGNATURE' | 'E_INDEX_ROLLBACK' | 'E_INDEX_EXPIRED' | 'E_INDEX_MIXED' | 'E_INDEX_ROOT' | 'E_INDEX_TOO_LARGE';
@@ -110,7 +110,7 @@ export type McsErrorCode =
   | TrustErrorCode
   | PolicyErrorCode
   | LoaderErrorCode
-  | LogErrorCode
+  | MaintainErrorCode
   | SnapshotErrorCode
   | RegistryErrorCode
   | TrustInputErrorCode
@@ -194,6 +194,9 @@ export const FAILURE_CODES: ReadonlySet<McsErrorCode> = new Set<McsErrorCode>([
   'E_LOG_CHAIN',
   'E_LOG_UNEXPLAINED',
   'E_LABEL_REQUIREMENTS',
+  'E_IDENTITY_CHANGED',
+  'E_MCS_METADATA',
+  'E_ADD_REFUSED',
   'E_INDEX_SIGNATURE',
   'E_INDEX_ROLLBACK',
   'E_INDEX_EXPIRED',

@@ -48,21 +48,12 @@ export default async function edit(args: EditArgs, context: Context, action: 'la
     records = m.setQuarantine(indexDir, args.name!, !args.release, author(args));
   } else {
     if (!['verified', 'reference', 'community'].includes(args.value ?? '')) throw new McsError('E_USAGE', `the label is verified, reference or community, not ${JSON.stringify(args.value)}`, {});
-    const { verifyFromRegistry } = await import('../../src/verify.js');
-    records = await m.setLabel(indexDir, args.name!, args.value as Label, author(args), async (name, versions) => {
-      const results = await verifyFromRegistry(versions.map((v) => `${name}@${v}`), {
-        index: { indexDir },
-        ...(args.registry ? { registry: { registry: args.registry } } : {}),
-        ...(args.trustedRoot ? { trustedRoot: args.trustedRoot } : {}),
-        ...(args.registryKeys ? { registryKeys: args.registryKeys } : {}),
-      });
-      return new Map(results.map((r, i): [string, string[]] => {
-        if ('error' in r) return [versions[i]!, [r.error.code]];
-        if (r.status === 'verified') return [versions[i]!, []];
-        const codes: string[] = r.results.filter((x) => x.status === 'fail').map((x) => String(x.code ?? 'failed'));
-        return [versions[i]!, codes.length > 0 ? codes : [r.status]];
-      }));
-    });
+    const { registryCheck } = await import('../../src/maintain/add.js');
+    records = await m.setLabel(indexDir, args.name!, args.value as Label, author(args), registryCheck(indexDir, {
+      ...(args.registry ? { registry: { registry: args.registry } } : {}),
+      ...(args.trustedRoot ? { trustedRoot: args.trustedRoot } : {}),
+      ...(args.registryKeys ? { registryKeys: args.registryKeys } : {}),
+    }));
   }
   context.out(context.json ? JSON.stringify(records, null, 2) : show(records));
   return 0;

@@ -4,7 +4,7 @@
  * entry (by temp file and rename). A crash between the two leaves a log that
  * says more than the entry: `index validate` reports it, nothing is lost.
  */
-import { closeSync, existsSync, fsyncSync, openSync, readFileSync, renameSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeFileSync, writeSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { McsError } from '../errors.js';
@@ -25,7 +25,7 @@ function entryPath(indexDir: string, spec: string): { rel: string; ecosystem: 'n
   const name = match?.[2] ?? spec;
   const candidates = (match ? [match[1] as 'npm' | 'pypi'] : (['npm', 'pypi'] as const)).filter((eco) => existsSync(join(indexDir, eco, `${name}.json`)));
   if (candidates.length === 0) throw new McsError('E_NOT_FOUND', `${match ? spec : name} is not in ${indexDir}`, { details: { name } });
-  if (candidates.length > 1) throw new McsError('E_USAGE', `${name} is both an npm and a PyPI entry; say npm:${name} or pypi:${name}`, { details: { name } });
+  if (candidates.length > 1) throw new McsError('E_AMBIGUOUS', `${name} is both an npm and a PyPI entry; say npm:${name} or pypi:${name}`, { details: { name } });
   const ecosystem = candidates[0]!;
   return { rel: `${ecosystem}/${name}.json`, ecosystem, name };
 }
@@ -82,6 +82,23 @@ export function recordChange(indexDir: string, spec: string, author: ChangeAutho
   if (diff.length === 0) return [];
   const records = appendToLog(indexDir, diff.map((change) => ({ at, by: author.by, why: author.why, package: `${ecosystem}:${name}`, ...change })));
   writeEntryAtomic(join(indexDir, rel), after);
+  return records;
+}
+
+/** Writes a new entry and logs every tracked value of it; refuses a package the index already has. */
+export function recordNewEntry(indexDir: string, entry: IndexEntry, author: ChangeAuthor): LogRecord[] {
+  if (!author.by.trim() || !author.why.trim()) throw new McsError('E_USAGE', 'every change needs who made it and why (--by, --reason)', {});
+  const rel = `${entry.ecosystem}/${entry.name}.json`;
+  const file = join(indexDir, rel);
+  assertIndexEntry(entry, file);
+  if (existsSync(file)) throw new McsError('E_ALREADY_INDEXED', `${entry.ecosystem}:${entry.name} is already in ${indexDir}; change it with index label, yank, deprecate or quarantine`, { details: { name: entry.name } });
+  if (!existsSync(join(indexDir, LOG_FILE)) && listSources(indexDir).sources.length > 0) {
+    throw new McsError('E_LOG_UNEXPLAINED', `${indexDir} has entries but no audit log yet; start it with mcs-pkg index log --init --by WHO --reason TEXT, then add`, { details: { indexDir } });
+  }
+  mkdirSync(join(indexDir, entry.ecosystem), { recursive: true });
+  const at = (author.now ?? new Date()).toISOString();
+  const records = appendToLog(indexDir, changes(undefined, entry).map((change) => ({ at, by: author.by, why: author.why, package: `${entry.ecosystem}:${entry.name}`, ...change })));
+  writeEntryAtomic(file, entry);
   return records;
 }
 

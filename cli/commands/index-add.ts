@@ -1,0 +1,57 @@
+import { createInterface } from 'node:readline/promises';
+import { embeddedIndexDir } from '../../src/config.js';
+import { McsError } from '../../src/errors.js';
+import type { IndexEntry } from '../../src/manifest/types.js';
+import type { Context, GlobalArgs } from '../context.js';
+import { clean } from '../render.js';
+
+interface AddArgs extends GlobalArgs {
+  spec: string;
+  reason?: string;
+  by?: string;
+  yes?: boolean;
+  maxVersions?: number;
+  registry?: string;
+  trustedRoot?: string;
+  registryKeys?: string;
+}
+
+function describeDraft(entry: IndexEntry): string {
+  const versions = Object.entries(entry.versions);
+  const publisher = entry.trust?.publisher;
+  return [
+    clean(`${entry.name} (${entry.class}): ${entry.description}`),
+    clean(`  publisher  ${publisher ? `${publisher.repository} ${publisher.workflow}${publisher.ref ? ` ${publisher.ref}` : ''} (issuer ${publisher.issuer})` : 'none: no version has provenance'}`),
+    clean(`  versions   ${versions.map(([v, r]) => `${v}${r.provenance ? '' : ' (no provenance)'}`).join(', ')}`),
+    clean(`  drivers    ${(entry.drivers ?? []).map((d) => `${d.meta.name} [${d.meta.bindings.map((b) => `${b.capability}/${b.adapter}`).join(', ')}]`).join('; ')}`),
+    `  label      community`,
+  ].join('\n');
+}
+
+/** index add: registry -> verified, pinned draft -> confirmation -> index-data file and audit log. */
+export default async function add(args: AddArgs, context: Context): Promise<number> {
+  if (!args.by || !args.reason) throw new McsError('E_USAGE', 'index add needs --by WHO and --reason TEXT (they go into the audit log)', {});
+  if (!args.yes && !process.stdin.isTTY) throw new McsError('E_USAGE', 'index add asks for confirmation on a terminal; pass --yes to write without asking', {});
+  const indexDir = args.index ?? embeddedIndexDir();
+  const { addFromRegistry } = await import('../../src/maintain/add.js');
+  context.err(`Reading and verifying ${args.spec} from the registry...`);
+  const result = await addFromRegistry(indexDir, args.spec, { by: args.by, why: args.reason }, {
+    ...(args.registry ? { registry: { registry: args.registry } } : {}),
+    ...(args.trustedRoot ? { trustedRoot: args.trustedRoot } : {}),
+    ...(args.registryKeys ? { registryKeys: args.registryKeys } : {}),
+    ...(args.maxVersions !== undefined ? { maxVersions: args.maxVersions } : {}),
+    confirm: async (draft) => {
+      if (args.yes) return true;
+      context.err(describeDraft(draft));
+      const prompt = createInterface({ input: process.stdin, output: process.stderr });
+      try {
+        return /^y(es)?$/i.test((await prompt.question('Pin this publisher and write the entry? [y/N] ')).trim());
+      } finally {
+        prompt.close();
+      }
+    },
+  });
+  if (context.json) context.out(JSON.stringify({ written: result.written, entry: result.entry, records: result.records }, null, 2));
+  else context.out(result.written ? `${describeDraft(result.entry)}\nWritten to ${indexDir}/npm/${result.entry.name}.json; ${result.records.length} audit log records.` : 'Nothing was written.');
+  return result.written ? 0 : 1;
+}

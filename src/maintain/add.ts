@@ -1,0 +1,155 @@
+/**
+ * `index add`: a package from the registry into index-data, never running
+ * any of its code. Every chosen version is fetched and verified as `verify`
+ * does (registry signature, integrity, provenance when present); the static
+ * MCS metadata is read from the newest version's tarball; every version is
+ * pinned by integrity and size; the publisher identity is taken on first use
+ * from the provenance the versions carry, and must be one identity. The
+ * draft is shown to a confirm callback before anything is written.
+ */
+import semver from 'semver';
+import { McsError } from '../errors.js';
+import { parseJsonStrict } from '../manifest/json.js';
+import { parsePackageName } from '../manifest/names.js';
+import type { DeclaredDriver, IndexEntry, PublisherIdentity, VersionRecord } from '../manifest/types.js';
+import { assertIndexEntry } from '../manifest/validate.js';
+import { RegistryClient, type RegistryClientOptions } from '../registry/client.js';
+import { readTarball } from '../tar/read.js';
+import type { ObservedIdentity } from '../trust/identity.js';
+import type { TufOptions } from '../trust/sigstore.js';
+import { parseRequest } from '../verify.js';
+import { recordNewEntry, type ChangeAuthor } from './edit.js';
+import type { LogRecord } from './log.js';
+
+export const DEFAULT_MAX_VERSIONS = 100;
+
+export interface AddOptions {
+  registry?: RegistryClientOptions;
+  trustedRoot?: string;
+  registryKeys?: string;
+  tuf?: Partial<TufOptions>;
+  /** At most this many versions (the newest) are pinned. Default DEFAULT_MAX_VERSIONS. */
+  maxVersions?: number;
+  /** Sees the draft before it is written; false stops with nothing written. */
+  confirm?: (draft: IndexEntry) => boolean | Promise<boolean>;
+}
+
+export interface AddResult {
+  entry: IndexEntry;
+  written: boolean;
+  records: LogRecord[];
+}
+
+/** The static MCS metadata of a tarball: the `mcs` field of package.json, else package/mcs-driver.json. Nothing is executed. */
+export function staticMetadata(tarball: Uint8Array, spec: string): { packageJson: Record<string, unknown>; drivers: DeclaredDriver[] } {
+  const entries = readTarball(tarball, { source: spec });
+  const file = (path: string) => entries.find((e) => e.type === 'file' && e.path === path)?.data;
+  const manifestBytes = file('package/package.json');
+  if (!manifestBytes) throw new McsError('E_MCS_METADATA', `${spec}: the tarball has no package/package.json`, { details: { spec } });
+  const packageJson = parseJsonStrict(manifestBytes, { source: `${spec}: package.json` }) as Record<string, unknown>;
+  const sidecar = file('package/mcs-driver.json');
+  const mcs = (packageJson.mcs ?? (sidecar ? parseJsonStrict(sidecar, { source: `${spec}: mcs-driver.json` }) : undefined)) as { drivers?: unknown } | undefined;
+  if (!mcs || typeof mcs !== 'object' || !Array.isArray(mcs.drivers) || mcs.drivers.length === 0) {
+    throw new McsError('E_MCS_METADATA', `${spec}: no static MCS metadata (an "mcs" field in package.json or an mcs-driver.json file declaring drivers)`, { details: { spec } });
+  }
+  return { packageJson, drivers: mcs.drivers as DeclaredDriver[] };
+}
+
+/** The one publisher identity the versions with provenance share, as a pin; refuses versions built by different publishers. */
+export function publisherOnFirstUse(observed: Array<{ version: string; identity: ObservedIdentity }>, name: string): PublisherIdentity | undefined {
+  const complete = observed.filter((o) => o.identity.issuer && o.identity.repository && o.identity.workflow);
+  if (complete.length === 0) return undefined;
+  const key = (i: ObservedIdentity) => `${i.issuer} ${i.repository} ${i.workflow}`;
+  const distinct = [...new Set(complete.map((o) => key(o.identity)))];
+  if (distinct.length > 1 || complete.length !== observed.length) {
+    const identities = observed.map((o) => ({ version: o.version, issuer: o.identity.issuer, repository: o.identity.repository, workflow: o.identity.workflow }));
+    throw new McsError('E_IDENTITY_CHANGED', `${name}: its versions were built by different publishers (${identities.map((i) => `${i.version}: ${i.repository ?? '?'} ${i.workflow ?? '?'}`).join('; ')}); pin one by hand after review`, { details: { identities } });
+  }
+  const first = complete[0]!.identity;
+  const refs = complete.map((o) => o.identity.ref ?? '');
+  const ref = refs.every((r) => r.startsWith('refs/tags/')) ? 'refs/tags/*' : undefined;
+  return { issuer: first.issuer!, repository: first.repository!, workflow: first.workflow!, ...(ref ? { ref } : {}) };
+}
+
+/**
+ * The check `setLabel` runs on versions: each verified from the registry now
+ * against the index's pins; the failure codes per version ([] = verified).
+ */
+export function registryCheck(indexDir: string, options: Pick<AddOptions, 'registry' | 'trustedRoot' | 'registryKeys' | 'tuf'> = {}): (name: string, versions: string[]) => Promise<Map<string, string[]>> {
+  return async (name, versions) => {
+    const { verifyFromRegistry } = await import('../verify.js');
+    const results = await verifyFromRegistry(versions.map((v) => `${name}@${v}`), { ...trustOptions(options), index: { indexDir } });
+    return new Map(
+      results.map((r, i): [string, string[]] => {
+        if ('error' in r) return [versions[i]!, [r.error.code]];
+        if (r.status === 'verified') return [versions[i]!, []];
+        const codes = r.results.filter((x) => x.status === 'fail').map((x) => String(x.code ?? 'failed'));
+        return [versions[i]!, codes.length > 0 ? codes : [r.status]];
+      }),
+    );
+  };
+}
+
+function trustOptions(options: Pick<AddOptions, 'registry' | 'trustedRoot' | 'registryKeys' | 'tuf'>) {
+  return {
+    ...(options.registry ? { registry: options.registry } : {}),
+    ...(options.trustedRoot ? { trustedRoot: options.trustedRoot } : {}),
+    ...(options.registryKeys ? { registryKeys: options.registryKeys } : {}),
+    ...(options.tuf ? { tuf: options.tuf } : {}),
+  };
+}
+
+/** Reads, verifies and pins a package from the registry, then (after `confirm`) writes its entry and logs it. */
+export async function addFromRegistry(indexDir: string, request: string, author: ChangeAuthor, options: AddOptions = {}): Promise<AddResult> {
+  const { name, range } = parseRequest(request);
+  const parsed = parsePackageName(name, 'npm');
+  const packument = await new RegistryClient(options.registry ?? {}).packument(name);
+  const versions = Object.keys(packument.versions)
+    .filter((v) => semver.valid(v) && (!range || semver.satisfies(v, range)))
+    .sort(semver.rcompare)
+    .slice(0, options.maxVersions ?? DEFAULT_MAX_VERSIONS);
+  if (versions.length === 0) throw new McsError('E_NOT_FOUND', `${request}: the registry has no version to add`, { details: { request } });
+
+  const tarballs = new Map<string, Buffer>();
+  const { verifyFromRegistry } = await import('../verify.js');
+  const verdicts = await verifyFromRegistry(versions.map((v) => `${name}@${v}`), { ...trustOptions(options), index: { indexDir }, tarballs });
+  const records: Record<string, VersionRecord> = {};
+  const observed: Array<{ version: string; identity: ObservedIdentity }> = [];
+  const refused: Array<{ version: string; codes: string[] }> = [];
+  verdicts.forEach((verdict, i) => {
+    const version = versions[i]!;
+    if ('error' in verdict) return refused.push({ version, codes: [verdict.error.code] });
+    if (verdict.status === 'failed') return refused.push({ version, codes: verdict.results.filter((r) => r.status === 'fail').map((r) => String(r.code)) });
+    const identity = verdict.results.find((r) => r.check === 'identity')?.evidence.observed as ObservedIdentity | undefined;
+    if (identity) observed.push({ version, identity });
+    const published = packument.time[version];
+    records[version] = { integrity: verdict.integrity, size: tarballs.get(`${name}@${version}`)!.length, provenance: verdict.status !== 'missing-provenance', ...(published ? { published: published.toISOString() } : {}) };
+    return undefined;
+  });
+  if (refused.length > 0) {
+    throw new McsError('E_ADD_REFUSED', `${name}: ${refused.map((r) => `${r.version} (${r.codes.join(', ')})`).join('; ')} failed verification; nothing was written`, { details: { failures: refused } });
+  }
+
+  const newest = versions[0]!;
+  const { packageJson, drivers } = staticMetadata(tarballs.get(`${name}@${newest}`)!, `${name}@${newest}`);
+  const publisher = publisherOnFirstUse(observed, name);
+  const at = (author.now ?? new Date()).toISOString();
+  const entry: IndexEntry = {
+    name,
+    ecosystem: 'npm',
+    class: parsed.class,
+    description: typeof packageJson.description === 'string' && packageJson.description.trim() ? packageJson.description.trim() : name,
+    ...(typeof packageJson.license === 'string' ? { license: packageJson.license } : {}),
+    drivers,
+    label: { value: 'community', by: author.by, at, reason: author.why },
+    ...(publisher ? { trust: { repository: publisher.repository, publisher } } : {}),
+    versions: records,
+  };
+  try {
+    assertIndexEntry(entry, `${name}@${newest} (draft from the registry)`);
+  } catch (cause) {
+    throw new McsError('E_MCS_METADATA', `${name}@${newest}: the entry made from its metadata breaks the index schema: ${(cause as Error).message}`, { cause, details: { spec: `${name}@${newest}` } });
+  }
+  if (options.confirm && !(await options.confirm(entry))) return { entry, written: false, records: [] };
+  return { entry, written: true, records: recordNewEntry(indexDir, entry, author) };
+}

@@ -1,0 +1,148 @@
+/**
+ * index add against a loopback registry and the mock Sigstore: real signatures,
+ * real provenance bundles, real index-data files and audit log on disk.
+ */
+import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { validateIndexDir } from '../../src/index/build.js';
+import { addFromRegistry, registryCheck } from '../../src/maintain/add.js';
+import { initLog, loadLog, setLabel } from '../../src/maintain/edit.js';
+import { packFixtureDriver } from '../helpers/driver-packages.js';
+import { startFixtureRegistry, type FixtureRegistry } from '../helpers/fixture-registry.js';
+import { npmDriver, removeDir, tempDir, writeEntry } from '../helpers/index-data.js';
+import { createRegistryKey, keysResponse, signForRegistry, startMockSigstore, type MockSigstore, type RegistryKey } from '../helpers/mock-sigstore.js';
+import { publishSigned } from '../helpers/publish.js';
+import { makePackage } from '../helpers/tarball.js';
+
+const BIN = fileURLToPath(new URL('../../dist/cli/bin.js', import.meta.url));
+let registry: FixtureRegistry;
+let sigstore: MockSigstore;
+let key: RegistryKey;
+let work: string;
+let rootFile: string;
+let index: string;
+const who = { by: 'alice', why: 'new CSV driver, review 12' };
+const integrity = (bytes: Buffer) => `sha512-${createHash('sha512').update(bytes).digest('base64')}`;
+const trust = () => ({ registry: { registry: registry.url }, trustedRoot: rootFile });
+
+/** Serves a version with the registry's signature but no attestations (published without provenance). */
+function publishUnsigned(name: string, version: string, tarball: Buffer): void {
+  registry.publish({ name, version, tarball, signatures: [signForRegistry(key, name, version, integrity(tarball))] });
+}
+
+beforeAll(async () => {
+  [registry, sigstore] = await Promise.all([startFixtureRegistry(), startMockSigstore()]);
+  key = createRegistryKey();
+  registry.setKeys(keysResponse([{ key }]));
+  work = tempDir('mcs-add-');
+  rootFile = join(work, 'trusted_root.json');
+  writeFileSync(rootFile, JSON.stringify(sigstore.trustedRoot));
+  const scratch = join(work, 'scratch-index');
+  for (const version of ['1.0.0', '1.1.0']) {
+    await publishSigned({ registry, sigstore, key, indexDir: scratch, repository: 'acme/csv' }, { name: 'mcs-driver-csv', version, tarball: packFixtureDriver('csv', { name: 'mcs-driver-csv', version }) });
+  }
+  publishUnsigned('mcs-driver-notes', '0.3.0', packFixtureDriver('notes', { name: 'mcs-driver-notes', version: '0.3.0' }));
+  await publishSigned({ registry, sigstore, key, indexDir: scratch, repository: 'acme/tsv' }, { name: 'mcs-driver-tsv', version: '1.0.0', tarball: packFixtureDriver('csv', { name: 'mcs-driver-tsv', version: '1.0.0' }) });
+  await publishSigned({ registry, sigstore, key, indexDir: scratch, repository: 'mallory/tsv' }, { name: 'mcs-driver-tsv', version: '1.0.1', tarball: packFixtureDriver('csv', { name: 'mcs-driver-tsv', version: '1.0.1' }) });
+  publishUnsigned('mcs-driver-bare', '1.0.0', makePackage({ name: 'mcs-driver-bare', version: '1.0.0', type: 'module' }, { 'index.js': 'export default 1;\n' }));
+});
+
+afterAll(async () => {
+  await Promise.all([registry?.close(), sigstore?.close()]);
+  if (work) removeDir(work);
+});
+
+beforeEach(() => {
+  index = tempDir('mcs-add-index-');
+});
+
+describe('index add', () => {
+  it('pins every version, takes the publisher from provenance, logs it; then Verified is granted on a fresh verification', async () => {
+    const requests = registry.requests.length;
+    const result = await addFromRegistry(index, 'mcs-driver-csv', who, trust());
+    expect(result.written).toBe(true);
+    const entry = JSON.parse(readFileSync(join(index, 'npm', 'mcs-driver-csv.json'), 'utf8'));
+    expect(Object.keys(entry.versions).sort()).toEqual(['1.0.0', '1.1.0']);
+    expect(entry.versions['1.1.0']).toMatchObject({ integrity: integrity(packFixtureDriver('csv', { name: 'mcs-driver-csv', version: '1.1.0' })), provenance: true });
+    expect(entry.versions['1.1.0'].size).toBe(packFixtureDriver('csv', { name: 'mcs-driver-csv', version: '1.1.0' }).length);
+    expect(entry.trust.publisher).toEqual({ issuer: 'https://token.actions.githubusercontent.com', repository: 'https://github.com/acme/csv', workflow: '.github/workflows/release.yml', ref: 'refs/tags/*' });
+    expect(entry.label).toMatchObject({ value: 'community', by: 'alice' });
+    expect(entry.drivers[0].tools.map((t: { name: string }) => t.name)).toContain('list_csv_files');
+    expect(registry.requests.length).toBeGreaterThan(requests);
+    expect(loadLog(index).records.map((r) => r.field)).toEqual(expect.arrayContaining(['label', 'publisher', 'pin']));
+    expect(validateIndexDir(index).problems).toEqual([]);
+
+    await setLabel(index, 'mcs-driver-csv', 'verified', { by: 'bob', why: 'second review' }, registryCheck(index, trust()));
+    expect(JSON.parse(readFileSync(join(index, 'npm', 'mcs-driver-csv.json'), 'utf8')).label).toMatchObject({ value: 'verified', by: 'bob' });
+    expect(validateIndexDir(index).problems).toEqual([]);
+  });
+
+  it('adds a package published without provenance with no publisher pinned', async () => {
+    await addFromRegistry(index, 'mcs-driver-notes', who, trust());
+    const entry = JSON.parse(readFileSync(join(index, 'npm', 'mcs-driver-notes.json'), 'utf8'));
+    expect(entry.versions['0.3.0'].provenance).toBe(false);
+    expect(entry.trust).toBeUndefined();
+    await expect(setLabel(index, 'mcs-driver-notes', 'verified', who, registryCheck(index, trust()))).rejects.toMatchObject({ code: 'E_LABEL_REQUIREMENTS' });
+  });
+
+  it('refuses versions built by different publishers, and writes nothing', async () => {
+    await expect(addFromRegistry(index, 'mcs-driver-tsv', who, trust())).rejects.toMatchObject({ code: 'E_IDENTITY_CHANGED', message: expect.stringContaining('mallory/tsv') });
+    expect(existsSync(join(index, 'npm', 'mcs-driver-tsv.json'))).toBe(false);
+    expect(loadLog(index).records).toEqual([]);
+    // a range that leaves out the other publisher's version is fine
+    await addFromRegistry(index, 'mcs-driver-tsv@1.0.0', who, trust());
+    expect(JSON.parse(readFileSync(join(index, 'npm', 'mcs-driver-tsv.json'), 'utf8')).trust.publisher.repository).toBe('https://github.com/acme/tsv');
+  });
+
+  it('refuses a package without static MCS metadata', async () => {
+    await expect(addFromRegistry(index, 'mcs-driver-bare', who, trust())).rejects.toMatchObject({ code: 'E_MCS_METADATA' });
+    expect(existsSync(join(index, 'npm'))).toBe(false);
+  });
+
+  it('writes nothing when the maintainer does not confirm, and refuses a package already indexed', async () => {
+    let shown: unknown;
+    const declined = await addFromRegistry(index, 'mcs-driver-csv', who, { ...trust(), confirm: (draft) => ((shown = draft), false) });
+    expect(declined.written).toBe(false);
+    expect(shown).toMatchObject({ name: 'mcs-driver-csv', trust: { publisher: { repository: 'https://github.com/acme/csv' } } });
+    expect(existsSync(join(index, 'npm', 'mcs-driver-csv.json'))).toBe(false);
+    await addFromRegistry(index, 'mcs-driver-csv', who, trust());
+    await expect(addFromRegistry(index, 'mcs-driver-csv', who, trust())).rejects.toMatchObject({ code: 'E_ALREADY_INDEXED' });
+  });
+
+  it('refuses to add to an index that has entries but no audit log', async () => {
+    writeEntry(index, npmDriver('mcs-driver-xml'));
+    await expect(addFromRegistry(index, 'mcs-driver-notes', who, trust())).rejects.toMatchObject({ code: 'E_LOG_UNEXPLAINED' });
+    initLog(index, who);
+    await addFromRegistry(index, 'mcs-driver-notes', who, trust());
+    expect(validateIndexDir(index).problems).toEqual([]);
+  });
+});
+
+describe('mcs-pkg index add', () => {
+  function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+    return new Promise((resolve) => {
+      execFile(process.execPath, [BIN, ...args], { env: { PATH: process.env.PATH ?? '', HOME: work, MCS_PKG_CACHE: join(work, 'cache'), NO_PROXY: '127.0.0.1' } }, (error, stdout, stderr) => {
+        resolve({ code: error ? Number((error as { code?: number }).code ?? 1) : 0, stdout, stderr });
+      });
+    });
+  }
+  const common = () => ['--index', index, '--registry', registry.url, '--trusted-root', rootFile, '--by', 'alice', '--reason', 'review 12'];
+
+  it('writes the entry with --yes, shows it as JSON, and refuses a second add with exit 2', async () => {
+    const added = await cli(['index', 'add', 'mcs-driver-csv', '--yes', '--json', ...common()]);
+    expect(added.code, added.stderr).toBe(0);
+    expect(JSON.parse(added.stdout)).toMatchObject({ written: true, entry: { name: 'mcs-driver-csv', trust: { publisher: { repository: 'https://github.com/acme/csv' } } } });
+    expect(existsSync(join(index, 'npm', 'mcs-driver-csv.json'))).toBe(true);
+    const again = await cli(['index', 'add', 'mcs-driver-csv', '--yes', '--json', ...common()]);
+    expect(again.code).toBe(2);
+    expect(JSON.parse(again.stdout).error.code).toBe('E_ALREADY_INDEXED');
+    const unconfirmed = await cli(['index', 'add', 'mcs-driver-notes', ...common()]);
+    expect(unconfirmed.code).toBe(2);
+    expect(unconfirmed.stderr).toMatch(/--yes/);
+    expect(existsSync(join(index, 'npm', 'mcs-driver-notes.json'))).toBe(false);
+  });
+});
