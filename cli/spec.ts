@@ -214,6 +214,16 @@ export const COMMANDS: readonly CommandSpec[] = [
     load: () => import('./commands/index-add.js'),
   },
   {
+    path: ['index', 'discover'],
+    describe: 'Find packages on the registry named by the MCS convention that the index does not have yet',
+    positionals: [],
+    options: {
+      all: { type: 'boolean', describe: 'List the ones already indexed too' },
+      registry: { type: 'string', describe: 'Registry to search (default: npm\'s configuration)' },
+    },
+    load: () => import('./commands/index-discover.js'),
+  },
+  {
     path: ['index', 'label'],
     describe: 'Set a package\'s label (Verified requires every live version to verify against the pinned publisher now)',
     positionals: [{ name: 'name', describe: 'Package name (or ecosystem:name)', required: true }, { name: 'value', describe: 'verified, reference or community', required: true }],

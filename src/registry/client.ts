@@ -39,6 +39,12 @@ export interface PackumentVersion {
   deprecated?: string;
 }
 
+export interface SearchResult {
+  name: string;
+  version: string;
+  description?: string;
+}
+
 export interface Packument {
   name: string;
   distTags: Record<string, string>;
@@ -133,6 +139,19 @@ export class RegistryClient {
     const doc = await this.json(url, this.maxPackumentBytes, true);
     if (doc === undefined) throw new McsError('E_VERSION_NOT_FOUND', `${name} is not on the registry ${registryFor(this.config, name)}`, { details: { name, url } });
     return toPackument(doc, name, url);
+  }
+
+  /** One page of the registry's search (/-/v1/search): name, latest version, description; malformed results are dropped. */
+  async search(text: string, from: number, size: number): Promise<{ total: number; results: SearchResult[] }> {
+    const url = new URL(`-/v1/search?${new URLSearchParams({ text, from: String(from), size: String(size) })}`, this.config.registry).href;
+    const doc = (await this.json(url, DEFAULT_MAX_DOCUMENT_BYTES, false)) as { objects?: unknown; total?: unknown } | null;
+    if (!doc || typeof doc !== 'object' || !Array.isArray(doc.objects)) throw new McsError('E_REGISTRY_MALFORMED', `${url}: a search answer has an objects list`, { details: { url } });
+    const results = doc.objects.flatMap((object: unknown): SearchResult[] => {
+      const pkg = (object as { package?: Record<string, unknown> } | null)?.package;
+      if (!pkg || typeof pkg.name !== 'string' || typeof pkg.version !== 'string') return [];
+      return [{ name: pkg.name, version: pkg.version, ...(typeof pkg.description === 'string' ? { description: pkg.description } : {}) }];
+    });
+    return { total: typeof doc.total === 'number' && Number.isFinite(doc.total) ? doc.total : results.length, results };
   }
 
   /** The registry's signing keys (/-/npm/v1/keys); an empty list when the registry publishes none. */

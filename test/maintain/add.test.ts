@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { validateIndexDir } from '../../src/index/build.js';
 import { addFromRegistry, registryCheck } from '../../src/maintain/add.js';
+import { discover } from '../../src/maintain/discover.js';
 import { initLog, loadLog, setLabel } from '../../src/maintain/edit.js';
 import { packFixtureDriver } from '../helpers/driver-packages.js';
 import { startFixtureRegistry, type FixtureRegistry } from '../helpers/fixture-registry.js';
@@ -119,6 +120,23 @@ describe('index add', () => {
     initLog(index, who);
     await addFromRegistry(index, 'mcs-driver-notes', who, trust());
     expect(validateIndexDir(index).problems).toEqual([]);
+  });
+});
+
+describe('index discover', () => {
+  it('lists what the registry has by the naming convention, and which of it is new to the index', async () => {
+    registry.publish({ name: 'left-pad', version: '1.0.0', tarball: makePackage({ name: 'left-pad', version: '1.0.0' }) });
+    await addFromRegistry(index, 'mcs-driver-csv', who, trust());
+    const pages: string[] = [];
+    const found = await discover(index, { registry: { registry: registry.url }, onPage: (prefix) => pages.push(prefix) });
+    expect(found.map((c) => [c.name, c.new])).toEqual([
+      ['mcs-driver-bare', true],
+      ['mcs-driver-csv', false],
+      ['mcs-driver-notes', true],
+      ['mcs-driver-tsv', true],
+    ]);
+    expect(found.find((c) => c.name === 'mcs-driver-csv')?.version).toBe('1.1.0');
+    expect(pages).toEqual(expect.arrayContaining(['mcs-driver-', 'mcs-adapter-']));
   });
 });
 
