@@ -224,6 +224,20 @@ export const COMMANDS: readonly CommandSpec[] = [
     load: () => import('./commands/index-discover.js'),
   },
   {
+    path: ['index', 'sync'],
+    describe: 'Pin new registry versions of indexed npm packages; hold those that drop provenance or change publisher until --accept',
+    positionals: [{ name: 'names', describe: 'Packages to sync (default: every npm entry)', variadic: true }],
+    options: {
+      accept: { type: 'string', repeatable: true, describe: 'NAME@VERSION of a held finding to add anyway (an identity change moves the pin)' },
+      reason: { type: 'string', describe: 'Why (recorded in the audit log)' },
+      by: { type: 'string', describe: 'Who (recorded in the audit log)' },
+      registry: { type: 'string', describe: 'Registry to read from (default: npm\'s configuration)' },
+      'trusted-root': { type: 'string', describe: 'Sigstore trusted_root.json (default: through TUF)' },
+      'registry-keys': { type: 'string', describe: 'npm registry keys file' },
+    },
+    load: () => import('./commands/index-sync.js'),
+  },
+  {
     path: ['index', 'label'],
     describe: 'Set a package\'s label (Verified requires every live version to verify against the pinned publisher now)',
     positionals: [{ name: 'name', describe: 'Package name (or ecosystem:name)', required: true }, { name: 'value', describe: 'verified, reference or community', required: true }],

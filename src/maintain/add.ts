@@ -17,6 +17,7 @@ import { RegistryClient, type RegistryClientOptions } from '../registry/client.j
 import { readTarball } from '../tar/read.js';
 import type { ObservedIdentity } from '../trust/identity.js';
 import type { TufOptions } from '../trust/sigstore.js';
+import type { Verdict } from '../trust/verifier.js';
 import { parseRequest } from '../verify.js';
 import { recordNewEntry, type ChangeAuthor } from './edit.js';
 import type { LogRecord } from './log.js';
@@ -71,6 +72,11 @@ export function publisherOnFirstUse(observed: Array<{ version: string; identity:
   return { issuer: first.issuer!, repository: first.repository!, workflow: first.workflow!, ...(ref ? { ref } : {}) };
 }
 
+/** Whether a version's provenance bundle verified (the verdict's status also reflects policy rules). */
+export function hasProvenance(verdict: Verdict): boolean {
+  return verdict.results.some((r) => r.check === 'provenance' && r.status === 'pass');
+}
+
 /**
  * The check `setLabel` runs on versions: each verified from the registry now
  * against the index's pins; the failure codes per version ([] = verified).
@@ -90,7 +96,7 @@ export function registryCheck(indexDir: string, options: Pick<AddOptions, 'regis
   };
 }
 
-function trustOptions(options: Pick<AddOptions, 'registry' | 'trustedRoot' | 'registryKeys' | 'tuf'>) {
+export function trustOptions(options: Pick<AddOptions, 'registry' | 'trustedRoot' | 'registryKeys' | 'tuf'>) {
   return {
     ...(options.registry ? { registry: options.registry } : {}),
     ...(options.trustedRoot ? { trustedRoot: options.trustedRoot } : {}),
@@ -123,7 +129,7 @@ export async function addFromRegistry(indexDir: string, request: string, author:
     const identity = verdict.results.find((r) => r.check === 'identity')?.evidence.observed as ObservedIdentity | undefined;
     if (identity) observed.push({ version, identity });
     const published = packument.time[version];
-    records[version] = { integrity: verdict.integrity, size: tarballs.get(`${name}@${version}`)!.length, provenance: verdict.status !== 'missing-provenance', ...(published ? { published: published.toISOString() } : {}) };
+    records[version] = { integrity: verdict.integrity, size: tarballs.get(`${name}@${version}`)!.length, provenance: hasProvenance(verdict), ...(published ? { published: published.toISOString() } : {}) };
     return undefined;
   });
   if (refused.length > 0) {

@@ -5,12 +5,14 @@
  * loopback registry, and an index entry pinning its publisher and digest.
  */
 import { createHash } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { IndexEntry } from '../../src/manifest/types.js';
 import { parsePackageName } from '../../src/manifest/names.js';
 import { NPM_PUBLISH_PREDICATE } from '../../src/trust/provenance.js';
-import type { FixtureRegistry } from './fixture-registry.js';
-import { npmDriver, writeEntry } from './index-data.js';
-import { signForRegistry, type MockSigstore, type RegistryKey } from './mock-sigstore.js';
+import { startFixtureRegistry, type FixtureRegistry } from './fixture-registry.js';
+import { npmDriver, removeDir, tempDir, writeEntry } from './index-data.js';
+import { createRegistryKey, keysResponse, signForRegistry, startMockSigstore, type MockSigstore, type RegistryKey } from './mock-sigstore.js';
 
 export const SLSA_V1 = 'https://slsa.dev/provenance/v1';
 
@@ -67,4 +69,34 @@ export async function publishSigned(target: PublishTarget, options: PublishOptio
     versions: { [version]: { integrity: pinned.integrity, size: options.tarball.length, provenance: true, ...(options.yanked ? { yanked: { reason: options.yanked } } : {}) } },
   }));
   return pinned.integrity;
+}
+
+/** A loopback registry with a signing key, a mock Sigstore, and a work folder holding its trusted_root.json. */
+export interface ReleaseWorld {
+  registry: FixtureRegistry;
+  sigstore: MockSigstore;
+  key: RegistryKey;
+  work: string;
+  rootFile: string;
+  close(): Promise<void>;
+}
+
+export async function startReleaseWorld(prefix: string): Promise<ReleaseWorld> {
+  const [registry, sigstore] = await Promise.all([startFixtureRegistry(), startMockSigstore()]);
+  const key = createRegistryKey();
+  registry.setKeys(keysResponse([{ key }]));
+  const work = tempDir(prefix);
+  const rootFile = join(work, 'trusted_root.json');
+  writeFileSync(rootFile, JSON.stringify(sigstore.trustedRoot));
+  return {
+    registry,
+    sigstore,
+    key,
+    work,
+    rootFile,
+    async close() {
+      await Promise.all([registry.close(), sigstore.close()]);
+      removeDir(work);
+    },
+  };
 }

@@ -4,7 +4,7 @@
  */
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -13,13 +13,14 @@ import { addFromRegistry, registryCheck } from '../../src/maintain/add.js';
 import { discover } from '../../src/maintain/discover.js';
 import { initLog, loadLog, setLabel } from '../../src/maintain/edit.js';
 import { packFixtureDriver } from '../helpers/driver-packages.js';
-import { startFixtureRegistry, type FixtureRegistry } from '../helpers/fixture-registry.js';
-import { npmDriver, removeDir, tempDir, writeEntry } from '../helpers/index-data.js';
-import { createRegistryKey, keysResponse, signForRegistry, startMockSigstore, type MockSigstore, type RegistryKey } from '../helpers/mock-sigstore.js';
-import { publishSigned } from '../helpers/publish.js';
+import type { FixtureRegistry } from '../helpers/fixture-registry.js';
+import { npmDriver, tempDir, writeEntry } from '../helpers/index-data.js';
+import { signForRegistry, type MockSigstore, type RegistryKey } from '../helpers/mock-sigstore.js';
+import { publishSigned, startReleaseWorld, type ReleaseWorld } from '../helpers/publish.js';
 import { makePackage } from '../helpers/tarball.js';
 
 const BIN = fileURLToPath(new URL('../../dist/cli/bin.js', import.meta.url));
+let world: ReleaseWorld;
 let registry: FixtureRegistry;
 let sigstore: MockSigstore;
 let key: RegistryKey;
@@ -36,12 +37,8 @@ function publishUnsigned(name: string, version: string, tarball: Buffer): void {
 }
 
 beforeAll(async () => {
-  [registry, sigstore] = await Promise.all([startFixtureRegistry(), startMockSigstore()]);
-  key = createRegistryKey();
-  registry.setKeys(keysResponse([{ key }]));
-  work = tempDir('mcs-add-');
-  rootFile = join(work, 'trusted_root.json');
-  writeFileSync(rootFile, JSON.stringify(sigstore.trustedRoot));
+  world = await startReleaseWorld('mcs-add-');
+  ({ registry, sigstore, key, work, rootFile } = world);
   const scratch = join(work, 'scratch-index');
   for (const version of ['1.0.0', '1.1.0']) {
     await publishSigned({ registry, sigstore, key, indexDir: scratch, repository: 'acme/csv' }, { name: 'mcs-driver-csv', version, tarball: packFixtureDriver('csv', { name: 'mcs-driver-csv', version }) });
@@ -53,8 +50,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await Promise.all([registry?.close(), sigstore?.close()]);
-  if (work) removeDir(work);
+  await world?.close();
 });
 
 beforeEach(() => {

@@ -1,0 +1,39 @@
+import { embeddedIndexDir } from '../../src/config.js';
+import { McsError } from '../../src/errors.js';
+import type { Context, GlobalArgs } from '../context.js';
+import { clean } from '../render.js';
+
+interface SyncArgs extends GlobalArgs {
+  names?: string[];
+  accept?: string[];
+  reason?: string;
+  by?: string;
+  registry?: string;
+  trustedRoot?: string;
+  registryKeys?: string;
+}
+
+/** index sync: a reviewable diff of new versions; exit 1 while findings are held. */
+export default async function sync(args: SyncArgs, context: Context): Promise<number> {
+  if (!args.by || !args.reason) throw new McsError('E_USAGE', 'index sync needs --by WHO and --reason TEXT (they go into the audit log)', {});
+  const { syncIndex } = await import('../../src/maintain/sync.js');
+  const result = await syncIndex(args.index ?? embeddedIndexDir(), args.names ?? [], { by: args.by, why: args.reason }, {
+    ...(args.registry ? { registry: { registry: args.registry } } : {}),
+    ...(args.trustedRoot ? { trustedRoot: args.trustedRoot } : {}),
+    ...(args.registryKeys ? { registryKeys: args.registryKeys } : {}),
+    ...(args.accept ? { accept: args.accept } : {}),
+  });
+  const held = result.findings.filter((f) => !f.accepted);
+  if (context.json) {
+    context.out(JSON.stringify(result, null, 2));
+  } else {
+    const lines = [
+      ...result.added.map((a) => `+ ${a.package}@${a.version}${a.provenance ? '' : ' (no provenance)'}`),
+      ...result.findings.map((f) => `${f.accepted ? '+ accepted' : f.acceptable ? '! held' : 'x refused'} ${f.package}@${f.version} ${f.code}: ${f.message}`),
+      ...result.unmatched.map((u) => `? --accept ${u} matched no held finding`),
+    ];
+    context.out(lines.length > 0 ? lines.map((l) => clean(l)).join('\n') : 'Nothing new.');
+    if (held.some((f) => f.acceptable)) context.out('Held versions are added only with --accept NAME@VERSION and a reason.');
+  }
+  return held.length > 0 ? 1 : 0;
+}

@@ -1,0 +1,109 @@
+/**
+ * `index sync`: new registry versions of indexed npm packages, verified
+ * against the pinned publisher before they are pinned. A version that drops
+ * provenance the package had (E_PROVENANCE_DOWNGRADE) or was built by another
+ * publisher (E_IDENTITY_CHANGED) is held as a finding, not added, until a
+ * maintainer accepts it by name@version with a reason; accepting an identity
+ * change moves the pin to the new publisher. A version that fails any other
+ * check (signature, integrity, bundle) is refused outright.
+ */
+import semver from 'semver';
+import { readEntry } from '../index/build.js';
+import { listSources } from '../index/sources.js';
+import type { IndexEntry, PublisherIdentity, VersionRecord } from '../manifest/types.js';
+import { RegistryClient } from '../registry/client.js';
+import type { ObservedIdentity } from '../trust/identity.js';
+import { DEFAULT_MAX_VERSIONS, hasProvenance, trustOptions, type AddOptions } from './add.js';
+import { recordChange, type ChangeAuthor } from './edit.js';
+import type { LogRecord } from './log.js';
+
+export type FindingCode = 'E_PROVENANCE_DOWNGRADE' | 'E_IDENTITY_CHANGED' | 'E_ADD_REFUSED';
+
+export interface Finding {
+  package: string;
+  version: string;
+  code: FindingCode;
+  message: string;
+  /** False for versions that failed verification itself: those cannot be accepted. */
+  acceptable: boolean;
+  accepted: boolean;
+}
+
+export interface SyncResult {
+  added: Array<{ package: string; version: string; provenance: boolean }>;
+  findings: Finding[];
+  records: LogRecord[];
+  /** --accept values that matched no acceptable finding (nothing was done for them). */
+  unmatched: string[];
+}
+
+export interface SyncOptions extends Omit<AddOptions, 'confirm'> {
+  /** name@version of held findings the maintainer accepts (with the author's reason). */
+  accept?: string[];
+}
+
+function sameIdentity(observed: ObservedIdentity, pinned: PublisherIdentity): boolean {
+  return observed.issuer === pinned.issuer && observed.repository === pinned.repository && observed.workflow === pinned.workflow;
+}
+
+/** Syncs the named npm packages (default: every npm entry), one logged change per package. */
+export async function syncIndex(indexDir: string, names: string[], author: ChangeAuthor, options: SyncOptions = {}): Promise<SyncResult> {
+  const accept = new Set(options.accept ?? []);
+  const targets = names.length > 0 ? names : listSources(indexDir).sources.filter((s) => s.path.startsWith('npm/')).map((s) => s.path.slice(4, -5));
+  const client = new RegistryClient(options.registry ?? {});
+  const { verifyFromRegistry } = await import('../verify.js');
+  const result: SyncResult = { added: [], findings: [], records: [], unmatched: [] };
+  for (const name of targets) {
+    const entry = readEntry(indexDir, `npm/${name}.json`);
+    const packument = await client.packument(name);
+    const fresh = Object.keys(packument.versions)
+      .filter((v) => semver.valid(v) && !Object.hasOwn(entry.versions, v))
+      .sort(semver.rcompare)
+      .slice(0, options.maxVersions ?? DEFAULT_MAX_VERSIONS);
+    if (fresh.length === 0) continue;
+    const tarballs = new Map<string, Buffer>();
+    const verdicts = await verifyFromRegistry(fresh.map((v) => `${name}@${v}`), { ...trustOptions(options), index: { indexDir }, tarballs });
+    const hadProvenance = Object.values(entry.versions).some((r) => r.provenance);
+    const pins: Record<string, VersionRecord> = {};
+    let publisher: PublisherIdentity | undefined;
+    verdicts.forEach((verdict, i) => {
+      const version = fresh[i]!;
+      const finding = (code: FindingCode, message: string, acceptable: boolean) => {
+        const accepted = acceptable && accept.has(`${name}@${version}`);
+        result.findings.push({ package: name, version, code, message, acceptable, accepted });
+        return accepted;
+      };
+      if ('error' in verdict) return void finding('E_ADD_REFUSED', `${verdict.error.code}: ${verdict.error.message}`, false);
+      // policy rules (an unpinned version is exactly what sync is about) are not sync's decision; the checks of the bytes are
+      const failures = verdict.results.filter((r) => r.status === 'fail' && r.check !== 'policy' && r.check !== 'identity');
+      if (failures.length > 0) return void finding('E_ADD_REFUSED', failures.map((r) => `${r.code}: ${r.message}`).join('; '), false);
+      const observed = verdict.results.find((r) => r.check === 'identity')?.evidence.observed as ObservedIdentity | undefined;
+      const pinned = entry.trust?.publisher;
+      if (!hasProvenance(verdict)) {
+        if (hadProvenance && !finding('E_PROVENANCE_DOWNGRADE', `${name}@${version} was published without provenance, which earlier versions had`, true)) return undefined;
+      } else if (observed && pinned && !sameIdentity(observed, pinned)) {
+        const message = `${name}@${version} was built by ${observed.repository ?? '?'} ${observed.workflow ?? '?'}, not the pinned ${pinned.repository} ${pinned.workflow}`;
+        if (!finding('E_IDENTITY_CHANGED', message, true)) return undefined;
+        if (observed.issuer && observed.repository && observed.workflow) {
+          publisher = { issuer: observed.issuer, repository: observed.repository, workflow: observed.workflow, ...(pinned.ref ? { ref: pinned.ref } : {}) };
+        }
+      }
+      const published = packument.time[version];
+      pins[version] = { integrity: verdict.integrity, size: tarballs.get(`${name}@${version}`)!.length, provenance: hasProvenance(verdict), ...(published ? { published: published.toISOString() } : {}) };
+      result.added.push({ package: name, version, provenance: pins[version]!.provenance });
+      return undefined;
+    });
+    if (Object.keys(pins).length === 0) continue;
+    const accepted = result.findings.filter((f) => f.package === name && f.accepted).map((f) => `accepted ${f.code} for ${f.version}`);
+    const why = accepted.length > 0 ? `${author.why} (${accepted.join('; ')})` : author.why;
+    result.records.push(
+      ...recordChange(indexDir, `npm:${name}`, { ...author, why }, (draft: IndexEntry) => {
+        Object.assign(draft.versions, pins);
+        if (publisher) draft.trust = { ...draft.trust, publisher };
+        return draft;
+      }),
+    );
+  }
+  result.unmatched = [...accept].filter((spec) => !result.findings.some((f) => f.accepted && `${f.package}@${f.version}` === spec));
+  return result;
+}
