@@ -3,11 +3,13 @@
  * and over loopback HTTP. Every refused update must leave the working index
  * as it was.
  */
+import { spawn } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
 import { appendFileSync, copyFileSync, existsSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { openIndex } from '../../src/index/store.js';
 import { ROOT_TYPE, keyIdOf, publicKeyRecord, signMetadata, type RootSigned } from '../../src/snapshot/metadata.js';
@@ -165,5 +167,43 @@ describe('refused updates leave the working index untouched', () => {
       server.closeAllConnections();
       server.close();
     }
+  });
+
+  it('a client killed in the middle of an update: the old index still serves, and the next update succeeds', async () => {
+    const before = await updatedOnce();
+    writeEntry(indexDir, npmDriver('mcs-driver-xml', { description: 'Reads XML files' }));
+    publish(['A', 'B']);
+    let halfSent: () => void = () => undefined;
+    const sentHalf = new Promise<void>((resolve) => (halfSent = resolve));
+    const server: Server = createServer((request, response) => {
+      const file = join(outDir, (request.url ?? '/').slice(1));
+      if (!existsSync(file)) return void response.writeHead(404).end();
+      const body = readFileSync(file);
+      if (!request.url?.endsWith('content.json')) return void response.writeHead(200).end(body);
+      response.writeHead(200, { 'content-length': String(body.length) });
+      response.write(body.subarray(0, body.length >> 1), () => halfSent()); // then nothing more: the client dies waiting
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+    const module = fileURLToPath(new URL('../../dist/src/snapshot/publish.js', import.meta.url));
+    const child = spawn(process.execPath, ['--input-type=module', '-e', `const { updateIndex } = await import(${JSON.stringify(module)}); await updateIndex({ from: ${JSON.stringify(url)}, stateDir: ${JSON.stringify(state)} });`], {
+      env: { PATH: process.env.PATH ?? '', NO_PROXY: '127.0.0.1' },
+      stdio: 'ignore',
+    });
+    const exited = new Promise<NodeJS.Signals | null>((resolve) => child.on('exit', (_code, signal) => resolve(signal)));
+    try {
+      await sentHalf;
+      child.kill('SIGKILL');
+      expect(await exited).toBe('SIGKILL');
+    } finally {
+      server.closeAllConnections();
+      server.close();
+    }
+    expect(realpathSync(join(state, 'current'))).toBe(before);
+    expect(JSON.parse(readFileSync(join(state, 'state.json'), 'utf8')).version).toBe(1);
+    expect(await searchNames(join(state, 'current'), 'csv')).toEqual(['mcs-driver-csv']);
+    const next = await updateIndex({ from: outDir, stateDir: state });
+    expect(next).toMatchObject({ status: 'updated', version: 2, previousVersion: 1 });
+    expect(await searchNames(next.indexDir, 'xml')).toEqual(['mcs-driver-xml']);
   });
 });
