@@ -11,7 +11,9 @@
  *  (d) verification of 200 packages from a loopback registry, as a ratio to
  *      the bare @sigstore/verify calls and hashing, and packages/s;
  *  (e) the gated loader: cold load of a ~100 kB driver, and a warm load
- *      against a plain import() of the same files.
+ *      against a plain import() of the same files;
+ *  (f) signed index snapshots of the 100k index: publish, and update as a
+ *      ratio to plain copies of the same bytes.
  *
  * Set MCS_BENCH_SIZES=1000,100000 to skip the 1M step.
  */
@@ -26,6 +28,7 @@ import { buildIndex, openIndex, storeDirFor, type McsIndex } from '../src/index/
 import type { SearchFilters } from '../src/index/search.js';
 import { syntheticEntry, writeSyntheticIndex } from './generate.js';
 import { loaderFigures } from './load.js';
+import { snapshotFigures } from './snapshot.js';
 import { verificationFigures } from './verify.js';
 
 const QUERIES: ReadonlyArray<{ label: string; query: string; filters?: SearchFilters }> = [
@@ -170,6 +173,7 @@ async function main(): Promise<void> {
     if (process.env.MCS_BENCH_SKIP_VERIFY !== '1') await verificationFigures(work);
     if (process.env.MCS_BENCH_SKIP_VERIFY !== '1') await loaderFigures(work);
     const filesIndex = sizes.includes(100_000) ? await buildFigures(work, 100_000) : null;
+    if (filesIndex) await snapshotFigures(work, filesIndex.indexDir, filesIndex.n);
     await queryFigures(work, sizes, filesIndex);
   } finally {
     rmSync(work, { recursive: true, force: true });
