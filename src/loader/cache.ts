@@ -125,13 +125,23 @@ function tampered(entry: string, reason: string, details: Record<string, unknown
 }
 
 /**
- * Refuses a drivers folder that is a symbolic link (or not a folder): the
- * cache would then read, write and delete entries wherever the link points.
+ * Refuses a drivers folder that is a symbolic link (or not a folder), or that
+ * another user owns or can write: the cache would then read, write and delete
+ * entries wherever the link points, or someone else could swap them.
  */
 export function assertDriversDir(driversDir: string): void {
   const stats = lstatIfAny(driversDir);
-  if (stats && !stats.isDirectory()) {
+  if (!stats) return;
+  if (!stats.isDirectory()) {
     throw new McsError('E_CACHE_TAMPERED', `${driversDir} is ${stats.isSymbolicLink() ? 'a symbolic link' : 'not a folder'}; the cache does not follow it (remove it and load again)`, { details: { path: driversDir } });
+  }
+  // another account that can rename entries in it could swap verified folders
+  const uid = process.getuid?.();
+  if (uid !== undefined && stats.uid !== uid) {
+    throw new McsError('E_CACHE_TAMPERED', `${driversDir} belongs to another user (uid ${stats.uid}); use a cache folder of your own`, { details: { path: driversDir, uid: stats.uid } });
+  }
+  if (uid !== undefined && (stats.mode & 0o022) !== 0) {
+    throw new McsError('E_CACHE_TAMPERED', `${driversDir} is writable by other users (mode ${(stats.mode & 0o777).toString(8)}); run chmod go-w ${driversDir}`, { details: { path: driversDir, mode: stats.mode & 0o777 } });
   }
 }
 

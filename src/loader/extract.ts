@@ -403,7 +403,7 @@ export async function extractToCache(gzipped: Uint8Array, integrity: string, cac
 
   let staging: string;
   try {
-    await mkdir(driversDir, { recursive: true });
+    await mkdir(driversDir, { recursive: true, mode: 0o700 });
     staging = await mkdtemp(join(driversDir, STAGING_PREFIX));
   } catch (error) {
     throw cacheIoError(`create a staging folder in ${driversDir}`, error);

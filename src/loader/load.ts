@@ -107,7 +107,7 @@ function tarballPath(cacheRoot: string, integrity: string): string {
 /** Keeps the verified tarball, so that a later load can re-derive and re-check the cache entry with no network. */
 function keepTarball(cacheRoot: string, integrity: string, bytes: Buffer): void {
   const file = tarballPath(cacheRoot, integrity);
-  mkdirSync(dirname(file), { recursive: true });
+  mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
   const temp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}`;
   const fd = openSync(temp, 'wx', 0o444);
   try {

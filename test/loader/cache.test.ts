@@ -342,6 +342,15 @@ describe('cacheEntryPath, listCache and cleanCache', () => {
     expect(readdirSync(elsewhere)).toContain(hex);
   });
 
+  it('refuses a drivers folder other users can write, with the fix in the message', () => {
+    const drivers = join(root, 'cache', 'drivers');
+    chmodSync(drivers, 0o777);
+    expect(() => listCache(join(root, 'cache'))).toThrowWithCode('E_CACHE_TAMPERED');
+    expect(() => verifyCacheEntry(entry.path)).toThrow(/chmod go-w/);
+    chmodSync(drivers, 0o700);
+    expect(listCache(join(root, 'cache')).map((l) => l.path)).toEqual([entry.path]);
+  });
+
   it('a cache root that does not exist is empty', () => {
     expect(cleanCache(join(root, 'nothing-here'))).toEqual({ removed: [], kept: [] });
   });
