@@ -56,6 +56,15 @@ export function makeContext(streams: CliStreams, args: GlobalArgs): Context {
   };
 }
 
+/** The registry and trust-root flags commands that reach the registry share, as library options. */
+export function trustFlags(args: { registry?: string; trustedRoot?: string; registryKeys?: string }): { registry?: { registry: string }; trustedRoot?: string; registryKeys?: string } {
+  return {
+    ...(args.registry ? { registry: { registry: args.registry } } : {}),
+    ...(args.trustedRoot ? { trustedRoot: args.trustedRoot } : {}),
+    ...(args.registryKeys ? { registryKeys: args.registryKeys } : {}),
+  };
+}
+
 export function indexOptions(args: GlobalArgs, context: Context): OpenIndexOptions {
   return {
     ...(args.index !== undefined ? { indexDir: args.index } : {}),

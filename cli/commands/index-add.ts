@@ -2,7 +2,7 @@ import { createInterface } from 'node:readline/promises';
 import { embeddedIndexDir } from '../../src/config.js';
 import { McsError } from '../../src/errors.js';
 import type { IndexEntry } from '../../src/manifest/types.js';
-import type { Context, GlobalArgs } from '../context.js';
+import { trustFlags, type Context, type GlobalArgs } from '../context.js';
 import { clean } from '../render.js';
 
 interface AddArgs extends GlobalArgs {
@@ -36,9 +36,7 @@ export default async function add(args: AddArgs, context: Context): Promise<numb
   const { addFromRegistry } = await import('../../src/maintain/add.js');
   context.err(`Reading and verifying ${args.spec} from the registry...`);
   const result = await addFromRegistry(indexDir, args.spec, { by: args.by, why: args.reason }, {
-    ...(args.registry ? { registry: { registry: args.registry } } : {}),
-    ...(args.trustedRoot ? { trustedRoot: args.trustedRoot } : {}),
-    ...(args.registryKeys ? { registryKeys: args.registryKeys } : {}),
+    ...trustFlags(args),
     ...(args.maxVersions !== undefined ? { maxVersions: args.maxVersions } : {}),
     confirm: async (draft) => {
       if (args.yes) return true;

@@ -2,7 +2,7 @@ import { embeddedIndexDir } from '../../src/config.js';
 import { McsError } from '../../src/errors.js';
 import type { Label } from '../../src/manifest/types.js';
 import type { LogRecord } from '../../src/maintain/log.js';
-import type { Context, GlobalArgs } from '../context.js';
+import { trustFlags, type Context, type GlobalArgs } from '../context.js';
 import { clean } from '../render.js';
 
 export interface EditArgs extends GlobalArgs {
@@ -49,11 +49,7 @@ export default async function edit(args: EditArgs, context: Context, action: 'la
   } else {
     if (!['verified', 'reference', 'community'].includes(args.value ?? '')) throw new McsError('E_USAGE', `the label is verified, reference or community, not ${JSON.stringify(args.value)}`, {});
     const { registryCheck } = await import('../../src/maintain/add.js');
-    records = await m.setLabel(indexDir, args.name!, args.value as Label, author(args), registryCheck(indexDir, {
-      ...(args.registry ? { registry: { registry: args.registry } } : {}),
-      ...(args.trustedRoot ? { trustedRoot: args.trustedRoot } : {}),
-      ...(args.registryKeys ? { registryKeys: args.registryKeys } : {}),
-    }));
+    records = await m.setLabel(indexDir, args.name!, args.value as Label, author(args), registryCheck(indexDir, trustFlags(args)));
   }
   context.out(context.json ? JSON.stringify(records, null, 2) : show(records));
   return 0;

@@ -1,6 +1,6 @@
 import { embeddedIndexDir } from '../../src/config.js';
 import { McsError } from '../../src/errors.js';
-import type { Context, GlobalArgs } from '../context.js';
+import { trustFlags, type Context, type GlobalArgs } from '../context.js';
 import { clean } from '../render.js';
 
 interface SyncArgs extends GlobalArgs {
@@ -18,9 +18,7 @@ export default async function sync(args: SyncArgs, context: Context): Promise<nu
   if (!args.by || !args.reason) throw new McsError('E_USAGE', 'index sync needs --by WHO and --reason TEXT (they go into the audit log)', {});
   const { syncIndex } = await import('../../src/maintain/sync.js');
   const result = await syncIndex(args.index ?? embeddedIndexDir(), args.names ?? [], { by: args.by, why: args.reason }, {
-    ...(args.registry ? { registry: { registry: args.registry } } : {}),
-    ...(args.trustedRoot ? { trustedRoot: args.trustedRoot } : {}),
-    ...(args.registryKeys ? { registryKeys: args.registryKeys } : {}),
+    ...trustFlags(args),
     ...(args.accept ? { accept: args.accept } : {}),
   });
   const held = result.findings.filter((f) => !f.accepted);

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { defaultCacheDir } from '../../src/config.js';
 import { McsError } from '../../src/errors.js';
-import { indexOptions, type Context, type GlobalArgs } from '../context.js';
+import { indexOptions, trustFlags, type Context, type GlobalArgs } from '../context.js';
 import { clean, paint } from '../render.js';
 
 export interface LoadArgs extends GlobalArgs {
@@ -36,9 +36,7 @@ export default async function load(args: LoadArgs, context: Context): Promise<nu
     config: readConfig(args.config),
     ...(args.allowCommunity ? { policy: { labels: ['verified', 'reference', 'community'] } } : {}),
     ...(args.offline ? { offline: true } : {}),
-    ...(args.registry ? { registry: { registry: args.registry } } : {}),
-    ...(args.trustedRoot ? { trustedRoot: args.trustedRoot } : {}),
-    ...(args.registryKeys ? { registryKeys: args.registryKeys } : {}),
+    ...trustFlags(args),
     index: indexOptions(args, context),
     cacheDir: join(args.cacheDir ?? defaultCacheDir(), 'loader'),
     ...(context.progress ? { onEvent: (e) => context.err(`${e.phase}${e.package ? ` ${e.package}@${e.version}` : ''}${e.warm ? ' (cached)' : ''}`) } : {}),

@@ -1,5 +1,5 @@
 import { McsError } from '../../src/errors.js';
-import { indexOptions, type Context, type GlobalArgs } from '../context.js';
+import { indexOptions, trustFlags, type Context, type GlobalArgs } from '../context.js';
 import type { IdentityFlags } from '../../src/verify.js';
 import { renderArtifactVerdict, renderOnlineReport, renderVerdict } from '../render.js';
 
@@ -83,9 +83,7 @@ async function verifyOnline(args: VerifyArgs, context: Context): Promise<number>
   const { verifyFromRegistry, verifyInstalled } = await import('../../src/verify.js');
   const options = {
     ...identity(args),
-    ...(args.registry ? { registry: { registry: args.registry } } : {}),
-    ...(args.trustedRoot ? { trustedRoot: args.trustedRoot } : {}),
-    ...(args.registryKeys ? { registryKeys: args.registryKeys } : {}),
+    ...trustFlags(args),
     ...(args.policy ? { policy: args.policy } : {}),
     ...(args.tufMirror || args.tufRoot ? { tuf: { ...(args.tufMirror ? { mirrorURL: args.tufMirror } : {}), ...(args.tufRoot ? { rootPath: args.tufRoot } : {}) } } : {}),
     index: indexOptions(args, context),

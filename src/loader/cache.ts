@@ -525,19 +525,23 @@ export function verifyCacheEntry(entryDir: string, expected: VerifyCacheOptions 
   };
 }
 
-/** The entries under a cache root, by name only (listing verifies nothing; verifyCacheEntry does). */
-export function listCache(cacheRoot: string): CacheListing[] {
+/** The names in <cacheRoot>/drivers, after the location and folder checks; none when it does not exist yet. */
+function driverFolderNames(cacheRoot: string): { driversDir: string; names: string[] } {
   const root = resolve(cacheRoot);
   assertCacheLocation(root);
   const driversDir = join(root, DRIVERS_DIR);
   assertDriversDir(driversDir);
-  let names: string[];
   try {
-    names = readdirSync(driversDir);
+    return { driversDir, names: readdirSync(driversDir) };
   } catch (error) {
-    if (errno(error) === 'ENOENT') return [];
+    if (errno(error) === 'ENOENT') return { driversDir, names: [] };
     throw cacheIoError(`list ${driversDir}`, error);
   }
+}
+
+/** The entries under a cache root, by name only (listing verifies nothing; verifyCacheEntry does). */
+export function listCache(cacheRoot: string): CacheListing[] {
+  const { driversDir, names } = driverFolderNames(cacheRoot);
   const listings: CacheListing[] = [];
   for (const name of names.filter((n) => HEX_SHA512.test(n)).sort(compareText)) {
     const stats = lstatIfAny(join(driversDir, name));
@@ -606,21 +610,11 @@ function makeWritable(dir: string): void {
  * could later pass for an entry; folders it did not name are left alone.
  */
 export function cleanCache(cacheRoot: string, options: CleanCacheOptions = {}): CleanCacheResult {
-  const root = resolve(cacheRoot);
-  assertCacheLocation(root);
   const keep = new Set((options.keep ?? []).map(integrityHex));
   const grace = options.stagingGraceMs ?? DEFAULT_STAGING_GRACE_MS;
   if (!Number.isFinite(grace) || grace < 0) throw new McsError('E_USAGE', `stagingGraceMs must be a non-negative number, got ${grace}`, { details: { stagingGraceMs: grace } });
   const now = (options.now ?? new Date()).getTime();
-  const driversDir = join(root, DRIVERS_DIR);
-  assertDriversDir(driversDir);
-  let names: string[];
-  try {
-    names = readdirSync(driversDir);
-  } catch (error) {
-    if (errno(error) === 'ENOENT') return { removed: [], kept: [] };
-    throw cacheIoError(`list ${driversDir}`, error);
-  }
+  const { driversDir, names } = driverFolderNames(cacheRoot);
   const removed: string[] = [];
   const kept: string[] = [];
   for (const name of names.sort(compareText)) {

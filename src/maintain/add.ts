@@ -13,7 +13,7 @@ import { parseJsonStrict } from '../manifest/json.js';
 import { parsePackageName } from '../manifest/names.js';
 import type { DeclaredDriver, IndexEntry, PublisherIdentity, VersionRecord } from '../manifest/types.js';
 import { assertIndexEntry } from '../manifest/validate.js';
-import { RegistryClient, type RegistryClientOptions } from '../registry/client.js';
+import { RegistryClient, type Packument, type RegistryClientOptions } from '../registry/client.js';
 import { readTarball } from '../tar/read.js';
 import type { ObservedIdentity } from '../trust/identity.js';
 import type { TufOptions } from '../trust/sigstore.js';
@@ -72,6 +72,20 @@ export function publisherOnFirstUse(observed: Array<{ version: string; identity:
   return { issuer: first.issuer!, repository: first.repository!, workflow: first.workflow!, ...(ref ? { ref } : {}) };
 }
 
+/** The packument's semver versions that `keep` accepts, newest first, at most `max` (default DEFAULT_MAX_VERSIONS). */
+export function newestVersions(packument: Packument, keep: (version: string) => boolean, max = DEFAULT_MAX_VERSIONS): string[] {
+  return Object.keys(packument.versions)
+    .filter((v) => semver.valid(v) && keep(v))
+    .sort(semver.rcompare)
+    .slice(0, max);
+}
+
+/** The index pin of a verified version: the verified integrity, the size of the verified bytes, provenance, publish time. */
+export function pinOf(verdict: Verdict, bytes: Buffer, packument: Packument): VersionRecord {
+  const published = packument.time[verdict.version];
+  return { integrity: verdict.integrity, size: bytes.length, provenance: hasProvenance(verdict), ...(published ? { published: published.toISOString() } : {}) };
+}
+
 /** Whether a version's provenance bundle verified (the verdict's status also reflects policy rules). */
 export function hasProvenance(verdict: Verdict): boolean {
   return verdict.results.some((r) => r.check === 'provenance' && r.status === 'pass');
@@ -110,10 +124,7 @@ export async function addFromRegistry(indexDir: string, request: string, author:
   const { name, range } = parseRequest(request);
   const parsed = parsePackageName(name, 'npm');
   const packument = await new RegistryClient(options.registry ?? {}).packument(name);
-  const versions = Object.keys(packument.versions)
-    .filter((v) => semver.valid(v) && (!range || semver.satisfies(v, range)))
-    .sort(semver.rcompare)
-    .slice(0, options.maxVersions ?? DEFAULT_MAX_VERSIONS);
+  const versions = newestVersions(packument, (v) => !range || semver.satisfies(v, range), options.maxVersions);
   if (versions.length === 0) throw new McsError('E_NOT_FOUND', `${request}: the registry has no version to add`, { details: { request } });
 
   const tarballs = new Map<string, Buffer>();
@@ -128,8 +139,7 @@ export async function addFromRegistry(indexDir: string, request: string, author:
     if (verdict.status === 'failed') return refused.push({ version, codes: verdict.results.filter((r) => r.status === 'fail').map((r) => String(r.code)) });
     const identity = verdict.results.find((r) => r.check === 'identity')?.evidence.observed as ObservedIdentity | undefined;
     if (identity) observed.push({ version, identity });
-    const published = packument.time[version];
-    records[version] = { integrity: verdict.integrity, size: tarballs.get(`${name}@${version}`)!.length, provenance: hasProvenance(verdict), ...(published ? { published: published.toISOString() } : {}) };
+    records[version] = pinOf(verdict, tarballs.get(`${name}@${version}`)!, packument);
     return undefined;
   });
   if (refused.length > 0) {

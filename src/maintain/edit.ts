@@ -20,6 +20,21 @@ export interface ChangeAuthor {
   now?: Date;
 }
 
+function assertAuthor(author: ChangeAuthor): void {
+  if (!author.by.trim() || !author.why.trim()) throw new McsError('E_USAGE', 'every change needs who made it and why (--by, --reason)', {});
+}
+
+/** A state note (yank, deprecation, hold, label) signed by the author of the change. */
+function stamp(author: ChangeAuthor): { by: string; at: string } {
+  return { by: author.by, at: (author.now ?? new Date()).toISOString() };
+}
+
+/** The log records of `diff` for one package, by the author. */
+function authored(author: ChangeAuthor, id: string, diff: ReturnType<typeof changes>): Array<Omit<LogRecord, 'seq' | 'prev'>> {
+  const { at } = stamp(author);
+  return diff.map((change) => ({ at, by: author.by, why: author.why, package: id, ...change }));
+}
+
 function entryPath(indexDir: string, spec: string): { rel: string; ecosystem: 'npm' | 'pypi'; name: string } {
   const match = /^(npm|pypi):(.+)$/.exec(spec);
   const name = match?.[2] ?? spec;
@@ -40,8 +55,8 @@ export function loadLog(indexDir: string): { records: LogRecord[]; lastLine?: st
   return { records, ...(lines.length > 0 ? { lastLine: lines[lines.length - 1]! } : {}) };
 }
 
-function appendToLog(indexDir: string, records: Array<Omit<LogRecord, 'seq' | 'prev'>>): LogRecord[] {
-  const { records: existing, lastLine } = loadLog(indexDir);
+function appendToLog(indexDir: string, records: Array<Omit<LogRecord, 'seq' | 'prev'>>, log = loadLog(indexDir)): LogRecord[] {
+  const { records: existing, lastLine } = log;
   const lines = appendLines(lastLine, existing.length, records);
   const fd = openSync(join(indexDir, LOG_FILE), 'a');
   try {
@@ -61,10 +76,11 @@ function writeEntryAtomic(file: string, entry: IndexEntry): void {
 
 /** Applies `mutate` to an entry, logs every tracked change it makes, then writes the entry; returns the records. */
 export function recordChange(indexDir: string, spec: string, author: ChangeAuthor, mutate: (entry: IndexEntry) => IndexEntry): LogRecord[] {
-  if (!author.by.trim() || !author.why.trim()) throw new McsError('E_USAGE', 'every change needs who made it and why (--by, --reason)', {});
+  assertAuthor(author);
   const { rel, ecosystem, name } = entryPath(indexDir, spec);
   const before = readEntry(indexDir, rel);
-  const gaps = unexplained([before], loadLog(indexDir).records);
+  const log = loadLog(indexDir);
+  const gaps = unexplained([before], log.records);
   if (gaps.length > 0) {
     const gap = gaps[0]!;
     throw new McsError(
@@ -77,17 +93,16 @@ export function recordChange(indexDir: string, spec: string, author: ChangeAutho
   }
   const after = mutate(structuredClone(before));
   assertIndexEntry(after, join(indexDir, rel));
-  const at = (author.now ?? new Date()).toISOString();
   const diff = changes(before, after);
   if (diff.length === 0) return [];
-  const records = appendToLog(indexDir, diff.map((change) => ({ at, by: author.by, why: author.why, package: `${ecosystem}:${name}`, ...change })));
+  const records = appendToLog(indexDir, authored(author, `${ecosystem}:${name}`, diff), log);
   writeEntryAtomic(join(indexDir, rel), after);
   return records;
 }
 
 /** Writes a new entry and logs every tracked value of it; refuses a package the index already has. */
 export function recordNewEntry(indexDir: string, entry: IndexEntry, author: ChangeAuthor): LogRecord[] {
-  if (!author.by.trim() || !author.why.trim()) throw new McsError('E_USAGE', 'every change needs who made it and why (--by, --reason)', {});
+  assertAuthor(author);
   const rel = `${entry.ecosystem}/${entry.name}.json`;
   const file = join(indexDir, rel);
   assertIndexEntry(entry, file);
@@ -96,30 +111,29 @@ export function recordNewEntry(indexDir: string, entry: IndexEntry, author: Chan
     throw new McsError('E_LOG_UNEXPLAINED', `${indexDir} has entries but no audit log yet; start it with mcs-pkg index log --init --by WHO --reason TEXT, then add`, { details: { indexDir } });
   }
   mkdirSync(join(indexDir, entry.ecosystem), { recursive: true });
-  const at = (author.now ?? new Date()).toISOString();
-  const records = appendToLog(indexDir, changes(undefined, entry).map((change) => ({ at, by: author.by, why: author.why, package: `${entry.ecosystem}:${entry.name}`, ...change })));
+  const records = appendToLog(indexDir, authored(author, `${entry.ecosystem}:${entry.name}`, changes(undefined, entry)));
   writeEntryAtomic(file, entry);
   return records;
 }
 
 /** Logs every entry the log does not know yet, as it is: how an existing index starts its log. */
 export function initLog(indexDir: string, author: ChangeAuthor): LogRecord[] {
-  const { records } = loadLog(indexDir);
-  const known = new Set(records.map((r) => r.package));
-  const at = (author.now ?? new Date()).toISOString();
+  assertAuthor(author);
+  const log = loadLog(indexDir);
+  const known = new Set(log.records.map((r) => r.package));
   const additions = listSources(indexDir).sources.flatMap((source) => {
     const entry = readEntry(indexDir, source.path);
     const id = `${entry.ecosystem}:${entry.name}`;
-    return known.has(id) ? [] : changes(undefined, entry).map((change) => ({ at, by: author.by, why: author.why, package: id, ...change }));
+    return known.has(id) ? [] : authored(author, id, changes(undefined, entry));
   });
-  return additions.length > 0 ? appendToLog(indexDir, additions) : [];
+  return additions.length > 0 ? appendToLog(indexDir, additions, log) : [];
 }
 
 function markVersion(indexDir: string, spec: string, version: string, author: ChangeAuthor, field: 'yanked' | 'deprecated'): LogRecord[] {
   return recordChange(indexDir, spec, author, (entry) => {
     const record = entry.versions[version];
     if (!record || !Object.hasOwn(entry.versions, version)) throw new McsError('E_VERSION_NOT_FOUND', `${entry.name}@${version} is not pinned in the index`, { details: { version } });
-    record[field] = { reason: author.why, by: author.by, at: (author.now ?? new Date()).toISOString() };
+    record[field] = { reason: author.why, ...stamp(author) };
     return entry;
   });
 }
@@ -137,7 +151,7 @@ export function deprecateVersion(indexDir: string, spec: string, version: string
 /** Puts the whole package on a security hold (or lifts it): loaders refuse it, search shows it. */
 export function setQuarantine(indexDir: string, spec: string, hold: boolean, author: ChangeAuthor): LogRecord[] {
   return recordChange(indexDir, spec, author, (entry) => {
-    if (hold) entry.quarantine = { reason: author.why, by: author.by, at: (author.now ?? new Date()).toISOString() };
+    if (hold) entry.quarantine = { reason: author.why, ...stamp(author) };
     else delete entry.quarantine;
     return entry;
   });
@@ -178,7 +192,7 @@ export async function setLabel(indexDir: string, spec: string, value: Label, aut
     if (value === 'reference' && withoutProvenance.length > 0) reason += ` (published without provenance: ${withoutProvenance.join(', ')})`;
   }
   return recordChange(indexDir, spec, author, (draft) => {
-    draft.label = { value, by: author.by, at: (author.now ?? new Date()).toISOString(), reason };
+    draft.label = { value, ...stamp(author), reason };
     return draft;
   });
 }

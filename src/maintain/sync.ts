@@ -7,13 +7,12 @@
  * change moves the pin to the new publisher. A version that fails any other
  * check (signature, integrity, bundle) is refused outright.
  */
-import semver from 'semver';
 import { readEntry } from '../index/build.js';
 import { listSources } from '../index/sources.js';
 import type { IndexEntry, PublisherIdentity, VersionRecord } from '../manifest/types.js';
 import { RegistryClient } from '../registry/client.js';
 import type { ObservedIdentity } from '../trust/identity.js';
-import { DEFAULT_MAX_VERSIONS, hasProvenance, trustOptions, type AddOptions } from './add.js';
+import { hasProvenance, newestVersions, pinOf, trustOptions, type AddOptions } from './add.js';
 import { recordChange, type ChangeAuthor } from './edit.js';
 import type { LogRecord } from './log.js';
 
@@ -56,10 +55,7 @@ export async function syncIndex(indexDir: string, names: string[], author: Chang
   for (const name of targets) {
     const entry = readEntry(indexDir, `npm/${name}.json`);
     const packument = await client.packument(name);
-    const fresh = Object.keys(packument.versions)
-      .filter((v) => semver.valid(v) && !Object.hasOwn(entry.versions, v))
-      .sort(semver.rcompare)
-      .slice(0, options.maxVersions ?? DEFAULT_MAX_VERSIONS);
+    const fresh = newestVersions(packument, (v) => !Object.hasOwn(entry.versions, v), options.maxVersions);
     if (fresh.length === 0) continue;
     const tarballs = new Map<string, Buffer>();
     const verdicts = await verifyFromRegistry(fresh.map((v) => `${name}@${v}`), { ...trustOptions(options), index: { indexDir }, tarballs });
@@ -88,8 +84,7 @@ export async function syncIndex(indexDir: string, names: string[], author: Chang
           publisher = { issuer: observed.issuer, repository: observed.repository, workflow: observed.workflow, ...(pinned.ref ? { ref: pinned.ref } : {}) };
         }
       }
-      const published = packument.time[version];
-      pins[version] = { integrity: verdict.integrity, size: tarballs.get(`${name}@${version}`)!.length, provenance: hasProvenance(verdict), ...(published ? { published: published.toISOString() } : {}) };
+      pins[version] = pinOf(verdict, tarballs.get(`${name}@${version}`)!, packument);
       result.added.push({ package: name, version, provenance: pins[version]!.provenance });
       return undefined;
     });
