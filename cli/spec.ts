@@ -48,6 +48,18 @@ const LABELS = ['verified', 'reference', 'community'] as const;
 const ECOSYSTEMS = ['npm', 'pypi'] as const;
 const PERMISSIONS = ['network', 'filesystem:read', 'filesystem:write', 'shell', 'secrets', 'autostart'] as const;
 
+/** Who made an index change and why: both go into the audit log. */
+const AUTHOR_OPTIONS: Readonly<Record<string, OptionSpec>> = {
+  reason: { type: 'string', describe: 'Why (recorded in the audit log)' },
+  by: { type: 'string', describe: 'Who (recorded in the audit log)' },
+};
+
+/** The trust roots of a registry verification, for commands other than verify (which documents its own defaults). */
+const TRUST_ROOT_OPTIONS: Readonly<Record<string, OptionSpec>> = {
+  'trusted-root': { type: 'string', describe: 'Sigstore trusted_root.json (default: through TUF)' },
+  'registry-keys': { type: 'string', describe: 'npm registry keys file' },
+};
+
 export const COMMANDS: readonly CommandSpec[] = [
   {
     path: ['search'],
@@ -203,13 +215,11 @@ export const COMMANDS: readonly CommandSpec[] = [
     describe: 'Add a package from the registry: verify every version, read its static MCS metadata, pin digests, take the publisher from provenance (never runs its code)',
     positionals: [{ name: 'spec', describe: 'NAME or NAME@RANGE', required: true }],
     options: {
-      reason: { type: 'string', describe: 'Why (recorded in the audit log)' },
-      by: { type: 'string', describe: 'Who (recorded in the audit log)' },
+      ...AUTHOR_OPTIONS,
       yes: { type: 'boolean', describe: 'Write without asking (for scripts); otherwise the draft is shown for confirmation' },
       'max-versions': { type: 'number', describe: 'Pin at most this many of the newest versions (default 100)' },
       registry: { type: 'string', describe: 'Registry to read from (default: npm\'s configuration)' },
-      'trusted-root': { type: 'string', describe: 'Sigstore trusted_root.json (default: through TUF)' },
-      'registry-keys': { type: 'string', describe: 'npm registry keys file' },
+      ...TRUST_ROOT_OPTIONS,
     },
     load: () => import('./commands/index-add.js'),
   },
@@ -229,11 +239,9 @@ export const COMMANDS: readonly CommandSpec[] = [
     positionals: [{ name: 'names', describe: 'Packages to sync (default: every npm entry)', variadic: true }],
     options: {
       accept: { type: 'string', repeatable: true, describe: 'NAME@VERSION of a held finding to add anyway (an identity change moves the pin)' },
-      reason: { type: 'string', describe: 'Why (recorded in the audit log)' },
-      by: { type: 'string', describe: 'Who (recorded in the audit log)' },
+      ...AUTHOR_OPTIONS,
       registry: { type: 'string', describe: 'Registry to read from (default: npm\'s configuration)' },
-      'trusted-root': { type: 'string', describe: 'Sigstore trusted_root.json (default: through TUF)' },
-      'registry-keys': { type: 'string', describe: 'npm registry keys file' },
+      ...TRUST_ROOT_OPTIONS,
     },
     load: () => import('./commands/index-sync.js'),
   },
@@ -242,11 +250,9 @@ export const COMMANDS: readonly CommandSpec[] = [
     describe: 'Set a package\'s label (Verified requires every live version to verify against the pinned publisher now)',
     positionals: [{ name: 'name', describe: 'Package name (or ecosystem:name)', required: true }, { name: 'value', describe: 'verified, reference or community', required: true }],
     options: {
-      reason: { type: 'string', describe: 'Why (recorded in the audit log)' },
-      by: { type: 'string', describe: 'Who (recorded in the audit log)' },
+      ...AUTHOR_OPTIONS,
       registry: { type: 'string', describe: 'Registry to verify against (default: npm\'s configuration)' },
-      'trusted-root': { type: 'string', describe: 'Sigstore trusted_root.json (default: through TUF)' },
-      'registry-keys': { type: 'string', describe: 'npm registry keys file' },
+      ...TRUST_ROOT_OPTIONS,
     },
     load: () => editAction('label'),
   },
@@ -255,8 +261,7 @@ export const COMMANDS: readonly CommandSpec[] = [
     describe: 'Yank a version: loaders refuse it, with the reason',
     positionals: [{ name: 'spec', describe: 'NAME@VERSION', required: true }],
     options: {
-      reason: { type: 'string', describe: 'Why (recorded in the audit log)' },
-      by: { type: 'string', describe: 'Who (recorded in the audit log)' },
+      ...AUTHOR_OPTIONS,
     },
     load: () => editAction('yank'),
   },
@@ -265,8 +270,7 @@ export const COMMANDS: readonly CommandSpec[] = [
     describe: 'Mark a version deprecated (shown; still loadable)',
     positionals: [{ name: 'spec', describe: 'NAME@VERSION', required: true }],
     options: {
-      reason: { type: 'string', describe: 'Why (recorded in the audit log)' },
-      by: { type: 'string', describe: 'Who (recorded in the audit log)' },
+      ...AUTHOR_OPTIONS,
     },
     load: () => editAction('deprecate'),
   },
@@ -275,8 +279,7 @@ export const COMMANDS: readonly CommandSpec[] = [
     describe: 'Put a package on a security hold (loaders refuse it, search shows it), or --release it',
     positionals: [{ name: 'name', describe: 'Package name (or ecosystem:name)', required: true }],
     options: {
-      reason: { type: 'string', describe: 'Why (recorded in the audit log)' },
-      by: { type: 'string', describe: 'Who (recorded in the audit log)' },
+      ...AUTHOR_OPTIONS,
       release: { type: 'boolean', describe: 'Lift the hold' },
     },
     load: () => editAction('quarantine'),
@@ -287,8 +290,7 @@ export const COMMANDS: readonly CommandSpec[] = [
     positionals: [{ name: 'name', describe: 'Only this package' }],
     options: {
       init: { type: 'boolean', describe: 'Record every entry the log does not know yet, as it is' },
-      reason: { type: 'string', describe: 'Why (recorded in the audit log)' },
-      by: { type: 'string', describe: 'Who (recorded in the audit log)' },
+      ...AUTHOR_OPTIONS,
     },
     load: () => editAction('log'),
   },
