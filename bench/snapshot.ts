@@ -7,7 +7,7 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { copyFileSync, cpSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ROOT_TYPE, keyIdOf, publicKeyRecord, signMetadata } from '../src/snapshot/metadata.js';
+import { makeRoot, signMetadata } from '../src/snapshot/metadata.js';
 import { CONTENT_FILE, publishSnapshot, updateIndex } from '../src/snapshot/publish.js';
 
 function seconds(t0: number): number {
@@ -21,15 +21,15 @@ export async function snapshotFigures(work: string, indexDir: string, packages: 
     const { publicKey, privateKey } = generateKeyPairSync('ed25519');
     const file = join(dir, `${name}.pem`);
     writeFileSync(file, privateKey.export({ type: 'pkcs8', format: 'pem' }));
-    return { id: keyIdOf(publicKey), record: publicKeyRecord(publicKey), file, pem: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString() };
+    return { publicKey, file, pem: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString() };
   });
   const rootFile = join(dir, 'root.json');
   const expires = new Date(Date.now() + 365 * 86_400_000).toISOString().replace(/\.\d+Z$/, 'Z');
-  writeFileSync(rootFile, JSON.stringify(signMetadata({ _type: ROOT_TYPE, version: 1, expires, keys: Object.fromEntries(keys.map((k) => [k.id, k.record])), threshold: 2 }, [keys[0]!.pem, keys[1]!.pem])));
+  writeFileSync(rootFile, JSON.stringify(signMetadata(makeRoot({ version: 1, expires, maintainers: keys.map((k) => k.publicKey), threshold: 2 }), [keys[0]!.pem, keys[1]!.pem])));
 
   const outDir = join(dir, 'out');
   let t0 = performance.now();
-  const published = publishSnapshot({ indexDir, outDir, root: rootFile, keys: [keys[0]!.file, keys[2]!.file] });
+  const published = await publishSnapshot({ indexDir, outDir, root: rootFile, keys: [keys[0]!.file, keys[2]!.file] });
   const publishSeconds = seconds(t0);
 
   t0 = performance.now();

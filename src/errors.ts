@@ -90,8 +90,8 @@ export type LoaderErrorCode =
 /** Maintaining the index: the audit log, the rules a label must meet, adding a package. These exit 1, except E_ALREADY_INDEXED. */
 export type MaintainErrorCode = 'E_LOG_CHAIN' | 'E_LOG_UNEXPLAINED' | 'E_LABEL_REQUIREMENTS' | 'E_IDENTITY_CHANGED' | 'E_MCS_METADATA' | 'E_ADD_REFUSED' | 'E_ALREADY_INDEXED';
 
-/** Signed index snapshots and the index root that signs them. These exit 1: an update that fails them is refused. */
-export type SnapshotErrorCode = 'E_INDEX_SIGNATURE' | 'E_INDEX_ROLLBACK' | 'E_INDEX_EXPIRED' | 'E_INDEX_MIXED' | 'E_INDEX_ROOT' | 'E_INDEX_TOO_LARGE';
+/** Signed index snapshots and the index root that signs them. These exit 1 (an update that fails them is refused), except E_SIGSTORE_SIGN. */
+export type SnapshotErrorCode = 'E_INDEX_SIGNATURE' | 'E_INDEX_ROLLBACK' | 'E_INDEX_EXPIRED' | 'E_INDEX_MIXED' | 'E_INDEX_ROOT' | 'E_INDEX_TOO_LARGE' | 'E_SIGSTORE_SIGN';
 
 /** The registry: what it answered, or failed to. */
 export type RegistryErrorCode = 'E_REGISTRY_HTTP' | 'E_REGISTRY_TIMEOUT' | 'E_REGISTRY_TOO_LARGE' | 'E_REGISTRY_REDIRECT' | 'E_REGISTRY_MALFORMED' | 'E_REGISTRY_NETWORK' | 'E_VERSION_NOT_FOUND';

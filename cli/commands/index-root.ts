@@ -1,23 +1,54 @@
-import { createPrivateKey, createPublicKey } from 'node:crypto';
+import { createPublicKey } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { McsError } from '../../src/errors.js';
-import { ROOT_TYPE, keyIdOf, publicKeyRecord, signMetadata, type RootSigned } from '../../src/snapshot/metadata.js';
+import { makeRoot, signMetadata, trustInitialRoot, type KeylessIdentity } from '../../src/snapshot/metadata.js';
+import { normalizeRepository } from '../../src/trust/identity.js';
 import type { Context, GlobalArgs } from '../context.js';
 
 const list = (value: string | string[] | undefined): string[] => (value === undefined ? [] : Array.isArray(value) ? value : [value]);
 
-export default async function indexRoot(args: GlobalArgs & { out?: string; member?: string | string[]; sign?: string | string[]; threshold?: number; version?: number; expiresDays?: number }, context: Context): Promise<number> {
+export const GITHUB_ACTIONS_ISSUER = 'https://token.actions.githubusercontent.com';
+
+interface RootArgs extends GlobalArgs {
+  out?: string;
+  member?: string | string[];
+  sign?: string | string[];
+  threshold?: number;
+  snapshotThreshold?: number;
+  keylessRepository?: string;
+  keylessWorkflow?: string;
+  keylessRef?: string;
+  keylessIssuer?: string;
+  version?: number;
+  expiresDays?: number;
+}
+
+function keylessFrom(args: RootArgs): KeylessIdentity[] {
+  const given = [args.keylessRepository, args.keylessWorkflow, args.keylessRef].filter((value) => value !== undefined).length;
+  if (given === 0) return [];
+  if (given !== 3) throw new McsError('E_USAGE', 'a publishing workflow needs all of --keyless-repository OWNER/REPO, --keyless-workflow .github/workflows/FILE.yml and --keyless-ref REF', {});
+  return [{ issuer: args.keylessIssuer ?? GITHUB_ACTIONS_ISSUER, repository: normalizeRepository(args.keylessRepository!), workflow: args.keylessWorkflow!, ref: args.keylessRef! }];
+}
+
+export default async function indexRoot(args: RootArgs, context: Context): Promise<number> {
   const members = list(args.member);
   const signers = list(args.sign);
   if (!args.out || members.length === 0 || signers.length === 0 || args.threshold === undefined) {
-    throw new McsError('E_USAGE', 'give --out root.json, --member KEY for each maintainer, --threshold K and --sign KEY (a threshold of members; for a rotation, also of the previous root)', {});
+    throw new McsError('E_USAGE', 'give --out root.json, --member KEY for each maintainer (public or private PEM), --threshold K and --sign KEY (a threshold of members; for a rotation, also of the previous root)', {});
   }
-  const keys = Object.fromEntries(members.map((file) => {
-    const publicKey = createPublicKey(createPrivateKey(readFileSync(file, 'utf8')));
-    return [keyIdOf(publicKey), publicKeyRecord(publicKey)];
-  }));
-  const signed: RootSigned = { _type: ROOT_TYPE, version: args.version ?? 1, expires: new Date(Date.now() + (args.expiresDays ?? 365) * 86_400_000).toISOString(), keys, threshold: args.threshold };
-  writeFileSync(args.out, JSON.stringify(signMetadata(signed, signers.map((file) => readFileSync(file, 'utf8'))), null, 1));
-  context.out(context.json ? JSON.stringify(signed, null, 2) : `Wrote ${args.out}: root version ${signed.version}, ${members.length} keys, threshold ${signed.threshold}`);
+  const keyless = keylessFrom(args);
+  const signed = makeRoot({
+    version: args.version ?? 1,
+    expires: new Date(Date.now() + (args.expiresDays ?? 365) * 86_400_000).toISOString(),
+    maintainers: members.map((file) => createPublicKey(readFileSync(file, 'utf8'))),
+    threshold: args.threshold,
+    keyless,
+    ...(args.snapshotThreshold !== undefined ? { snapshotThreshold: args.snapshotThreshold } : {}),
+  });
+  const text = JSON.stringify(signMetadata(signed, signers.map((file) => readFileSync(file, 'utf8'))), null, 1);
+  trustInitialRoot(Buffer.from(text), args.out); // the shape, the thresholds and its own signatures, before anything is written
+  writeFileSync(args.out, text);
+  const workflow = keyless[0] ? `, publishing workflow ${keyless[0].repository}/${keyless[0].workflow}@${keyless[0].ref}` : '';
+  context.out(context.json ? JSON.stringify(signed, null, 2) : `Wrote ${args.out}: root version ${signed.version}, ${members.length} maintainer keys (threshold ${signed.roles.root.threshold})${workflow}; a snapshot needs ${signed.roles.snapshot.threshold} signature(s)`);
   return 0;
 }

@@ -3,13 +3,20 @@
  * specification, sections 5.3 root and 5.4-5.6 freshness): an index root
  * lists the maintainers' keys and a threshold; a snapshot's metadata signs,
  * as one unit, a monotonically increasing version, an expiry, and the length
- * and sha512 of the content. Pure: bytes and keys in, decisions out; the
- * caller reads the clock once and passes it in.
+ * and sha512 of the content. Like TUF, the root names two roles: `root`
+ * (the maintainers' keys that sign the next root) and `snapshot` (who signs
+ * snapshots: maintainer keys and, optionally, a Sigstore keyless identity,
+ * the index's pinned publishing workflow, after TUF TAP 18). Both kinds of
+ * signer count toward one threshold through the same code. Pure apart from
+ * the Sigstore bundle check: bytes, keys and trust material in, decisions
+ * out; the caller reads the clock once and passes it in.
  */
 import { createHash, createPrivateKey, createPublicKey, sign, verify, type KeyObject } from 'node:crypto';
 import { canonical } from '../contract/index.js';
 import { McsError } from '../errors.js';
 import { parseJsonStrict } from '../manifest/json.js';
+import { compareIdentity, observedIdentity, type ExpectedIdentity } from '../trust/identity.js';
+import { verifyBundle, type TrustMaterial } from '../trust/sigstore.js';
 
 export const ROOT_TYPE = 'mcs-pkg/index-root';
 export const SNAPSHOT_TYPE = 'mcs-pkg/index-snapshot';
@@ -17,6 +24,7 @@ export const MAX_METADATA_BYTES = 1024 * 1024;
 const MAX_KEYS = 64;
 
 export type KeyType = 'ed25519' | 'ecdsa-p256';
+export const KEYLESS_TYPE = 'sigstore-keyless';
 
 export interface PublicKeyRecord {
   keytype: KeyType;
@@ -24,13 +32,37 @@ export interface PublicKeyRecord {
   public: string;
 }
 
+/** The workflow allowed to sign snapshots keylessly: every field is compared exactly with its Fulcio certificate (the ref may end in *). */
+export interface KeylessIdentity {
+  issuer: string;
+  /** https://github.com/owner/repo */
+  repository: string;
+  /** Workflow path inside the repository: .github/workflows/publish.yml */
+  workflow: string;
+  ref: string;
+}
+
+export interface KeylessRecord {
+  keytype: typeof KEYLESS_TYPE;
+  identity: KeylessIdentity;
+}
+
+export type KeyRecord = PublicKeyRecord | KeylessRecord;
+
+export interface Role {
+  keyids: string[];
+  threshold: number;
+}
+
 export interface RootSigned {
   _type: typeof ROOT_TYPE;
   version: number;
   expires: string;
-  keys: Record<string, PublicKeyRecord>;
-  threshold: number;
+  keys: Record<string, KeyRecord>;
+  roles: { root: Role; snapshot: Role };
 }
+
+export type RoleName = keyof RootSigned['roles'];
 
 export interface SnapshotSigned {
   _type: typeof SNAPSHOT_TYPE;
@@ -41,9 +73,11 @@ export interface SnapshotSigned {
   content: { file: string; length: number; sha512: string };
 }
 
+/** A maintainer key's signature (`sig`), or a keyless one: a Sigstore message-signature bundle over the same bytes. */
 export interface Signature {
   keyid: string;
-  sig: string;
+  sig?: string;
+  bundle?: unknown;
 }
 
 export interface Signed<T> {
@@ -54,6 +88,11 @@ export interface Signed<T> {
 /** The keyid of a public key: sha256 of its SPKI DER, hex, so a key can never be listed under another key's id. */
 export function keyIdOf(publicKey: KeyObject): string {
   return createHash('sha256').update(publicKey.export({ type: 'spki', format: 'der' })).digest('hex');
+}
+
+/** The keyid of a keyless identity: sha256 of its record's canonical JSON. */
+export function keylessKeyId(record: KeylessRecord): string {
+  return createHash('sha256').update(canonical(record)).digest('hex');
 }
 
 export function publicKeyRecord(publicKey: KeyObject): PublicKeyRecord {
@@ -82,6 +121,45 @@ export function signMetadata<T>(signed: T, privateKeysPem: string[]): Signed<T> 
   return { signed, signatures };
 }
 
+export interface RootPlan {
+  version: number;
+  expires: string;
+  /** The maintainers' public keys; they sign roots and snapshots. */
+  maintainers: KeyObject[];
+  /** Maintainer signatures a new root needs. */
+  threshold: number;
+  /** Publishing workflows that may also sign snapshots keylessly. */
+  keyless?: KeylessIdentity[];
+  /** Signatures a snapshot needs (default: `threshold`), maintainers and workflows counted alike. */
+  snapshotThreshold?: number;
+}
+
+/** The `signed` part of an index root: every maintainer in both roles, the keyless identities in the snapshot role only. */
+export function makeRoot(plan: RootPlan): RootSigned {
+  const keys: Record<string, KeyRecord> = {};
+  const maintainers = plan.maintainers.map((key) => {
+    const id = keyIdOf(key);
+    keys[id] = publicKeyRecord(key);
+    return id;
+  });
+  const workflows = (plan.keyless ?? []).map((identity) => {
+    const record: KeylessRecord = { keytype: KEYLESS_TYPE, identity: { ...identity } };
+    const id = keylessKeyId(record);
+    keys[id] = record;
+    return id;
+  });
+  return {
+    _type: ROOT_TYPE,
+    version: plan.version,
+    expires: plan.expires,
+    keys,
+    roles: {
+      root: { keyids: maintainers, threshold: plan.threshold },
+      snapshot: { keyids: [...maintainers, ...workflows], threshold: plan.snapshotThreshold ?? plan.threshold },
+    },
+  };
+}
+
 function fail(code: 'E_INDEX_SIGNATURE' | 'E_INDEX_ROOT' | 'E_INDEX_EXPIRED' | 'E_INDEX_ROLLBACK' | 'E_INDEX_MIXED' | 'E_INDEX_TOO_LARGE', message: string, details: Record<string, unknown> = {}): McsError {
   return new McsError(code, message, { details });
 }
@@ -102,19 +180,41 @@ export function parseSigned<T>(bytes: Uint8Array, type: string, source: string):
   return doc as Signed<T>;
 }
 
+/** Where keyless signatures are checked: the Sigstore trust material (Fulcio, Rekor, TSA) to verify bundles against. */
+export interface KeylessTrust {
+  sigstore: TrustMaterial;
+}
+
+function verifyKeyless(record: KeylessRecord, bundle: unknown, bytes: Buffer, trust: KeylessTrust | undefined): boolean {
+  if (!trust) return false;
+  const outcome = verifyBundle(bundle, trust.sigstore, bytes);
+  // a DSSE bundle is checked over its own payload, not over `bytes`, so only a message signature binds these bytes
+  if (!outcome.ok || outcome.bundle.content !== 'message-signature' || !outcome.bundle.certificate) return false;
+  const expected: ExpectedIdentity = { ...record.identity, runner: 'github-hosted' };
+  return compareIdentity(observedIdentity(outcome.bundle.certificate), expected) === null;
+}
+
 /**
- * Counts the distinct keys of `root` that validly signed `metadata` (TUF
- * 5.3.4): signatures by keys the root does not list, repeated keyids and
- * bad signatures do not count.
+ * Counts the distinct keys of one role of `root` that validly signed
+ * `metadata` (TUF 5.3.4): signatures by keys outside the role, repeated
+ * keyids and bad signatures do not count. A keyless key counts when its
+ * bundle verifies over the same bytes and the certificate names the pinned
+ * workflow; without Sigstore trust material it counts for nothing.
  */
-export function countValidSignatures(metadata: Signed<unknown>, root: RootSigned): number {
+export function countValidSignatures(metadata: Signed<unknown>, root: RootSigned, role: RoleName, trust?: KeylessTrust): number {
   const bytes = signingBytes(metadata.signed);
+  const allowed = new Set(root.roles[role].keyids);
   const counted = new Set<string>();
   for (const signature of metadata.signatures) {
-    if (typeof signature?.keyid !== 'string' || typeof signature.sig !== 'string' || counted.has(signature.keyid)) continue;
+    if (typeof signature?.keyid !== 'string' || counted.has(signature.keyid) || !allowed.has(signature.keyid)) continue;
     if (!Object.hasOwn(root.keys, signature.keyid)) continue;
     const record = root.keys[signature.keyid]!;
     try {
+      if (record.keytype === KEYLESS_TYPE) {
+        if (keylessKeyId(record) === signature.keyid && verifyKeyless(record, signature.bundle, bytes, trust)) counted.add(signature.keyid);
+        continue;
+      }
+      if (typeof signature.sig !== 'string') continue;
       const key = createPublicKey({ key: Buffer.from(record.public, 'base64'), format: 'der', type: 'spki' });
       if (keyIdOf(key) !== signature.keyid) continue;
       if (verify(record.keytype === 'ed25519' ? null : 'sha256', bytes, key, Buffer.from(signature.sig, 'base64'))) counted.add(signature.keyid);
@@ -125,11 +225,32 @@ export function countValidSignatures(metadata: Signed<unknown>, root: RootSigned
   return counted.size;
 }
 
-function assertRootShape(root: RootSigned, source: string): void {
-  const keyids = Object.keys(root.keys ?? {});
-  if (!Number.isSafeInteger(root.threshold) || root.threshold < 1 || root.threshold > keyids.length || keyids.length > MAX_KEYS) {
-    throw fail('E_INDEX_ROOT', `${source}: threshold ${String(root.threshold)} is not between 1 and the ${keyids.length} keys listed`, { source });
+/** True when the snapshot role lists a keyless identity, so Sigstore trust material is needed to verify snapshots. */
+export function needsSigstore(root: RootSigned): boolean {
+  return root.roles.snapshot.keyids.some((id) => root.keys[id]?.keytype === KEYLESS_TYPE);
+}
+
+function assertRole(root: RootSigned, name: RoleName, source: string): void {
+  const role = (root.roles as Partial<RootSigned['roles']> | undefined)?.[name];
+  const keyids = Array.isArray(role?.keyids) ? role.keyids : [];
+  if (!role || keyids.length === 0 || keyids.length > MAX_KEYS || new Set(keyids).size !== keyids.length || !Number.isSafeInteger(role.threshold) || role.threshold < 1 || role.threshold > keyids.length) {
+    throw fail('E_INDEX_ROOT', `${source}: the ${name} role needs distinct keys and a threshold between 1 and their number`, { source, role: name });
   }
+  for (const id of keyids) {
+    const record = typeof id === 'string' && Object.hasOwn(root.keys, id) ? root.keys[id] : undefined;
+    const keyless = record?.keytype === KEYLESS_TYPE;
+    const usable = keyless
+      ? name === 'snapshot' && ['issuer', 'repository', 'workflow', 'ref'].every((field) => typeof (record.identity as unknown as Record<string, unknown> | undefined)?.[field] === 'string')
+      : (record?.keytype === 'ed25519' || record?.keytype === 'ecdsa-p256') && typeof record.public === 'string';
+    if (!usable) throw fail('E_INDEX_ROOT', `${source}: the ${name} role lists ${JSON.stringify(id)}, which is not a key it can use${keyless ? ' (a keyless identity may sign snapshots only)' : ''}`, { source, role: name, keyid: id });
+  }
+}
+
+/** Checks a root's shape: its keys, both roles and their thresholds. */
+export function assertRootShape(root: RootSigned, source: string): void {
+  if (typeof root.keys !== 'object' || root.keys === null || Object.keys(root.keys).length > MAX_KEYS) throw fail('E_INDEX_ROOT', `${source}: no key list of at most ${MAX_KEYS} keys`, { source });
+  assertRole(root, 'root', source);
+  assertRole(root, 'snapshot', source);
 }
 
 function assertNotExpired(signed: { expires: string }, now: Date, source: string): void {
@@ -143,7 +264,8 @@ function assertNotExpired(signed: { expires: string }, now: Date, source: string
 export function trustInitialRoot(bytes: Uint8Array, source: string): RootSigned {
   const root = parseSigned<RootSigned>(bytes, ROOT_TYPE, source);
   assertRootShape(root.signed, source);
-  if (countValidSignatures(root, root.signed) < root.signed.threshold) throw fail('E_INDEX_ROOT', `${source}: not signed by ${root.signed.threshold} of its own keys`, { source });
+  const threshold = root.signed.roles.root.threshold;
+  if (countValidSignatures(root, root.signed, 'root') < threshold) throw fail('E_INDEX_ROOT', `${source}: not signed by ${threshold} of its own root keys`, { source });
   return root.signed;
 }
 
@@ -158,8 +280,9 @@ export function rotateRoot(trusted: RootSigned, bytes: Uint8Array, source: strin
   if (next.signed.version !== trusted.version + 1) {
     throw fail('E_INDEX_ROOT', `${source}: version ${next.signed.version} does not follow the trusted root version ${trusted.version}`, { source, expected: trusted.version + 1, found: next.signed.version });
   }
-  if (countValidSignatures(next, trusted) < trusted.threshold) throw fail('E_INDEX_ROOT', `${source}: not signed by ${trusted.threshold} keys of root version ${trusted.version}`, { source });
-  if (countValidSignatures(next, next.signed) < next.signed.threshold) throw fail('E_INDEX_ROOT', `${source}: not signed by ${next.signed.threshold} of its own keys`, { source });
+  const [old, own] = [trusted.roles.root.threshold, next.signed.roles.root.threshold];
+  if (countValidSignatures(next, trusted, 'root') < old) throw fail('E_INDEX_ROOT', `${source}: not signed by ${old} root keys of root version ${trusted.version}`, { source });
+  if (countValidSignatures(next, next.signed, 'root') < own) throw fail('E_INDEX_ROOT', `${source}: not signed by ${own} of its own root keys`, { source });
   return next.signed;
 }
 
@@ -169,11 +292,12 @@ export function rotateRoot(trusted: RootSigned, bytes: Uint8Array, source: strin
  * expired at `now` (one reading of the clock for the whole update), and not
  * older than the version already stored.
  */
-export function verifySnapshot(bytes: Uint8Array, root: RootSigned, options: { now: Date; storedVersion?: number; source: string }): SnapshotSigned {
+export function verifySnapshot(bytes: Uint8Array, root: RootSigned, options: { now: Date; storedVersion?: number; source: string; trust?: KeylessTrust }): SnapshotSigned {
   const snapshot = parseSigned<SnapshotSigned>(bytes, SNAPSHOT_TYPE, options.source);
-  const valid = countValidSignatures(snapshot, root);
-  if (valid < root.threshold) {
-    throw fail('E_INDEX_SIGNATURE', `${options.source}: signed by ${valid} of the ${root.threshold} keys index root version ${root.version} requires`, { source: options.source, valid, threshold: root.threshold });
+  const valid = countValidSignatures(snapshot, root, 'snapshot', options.trust);
+  const threshold = root.roles.snapshot.threshold;
+  if (valid < threshold) {
+    throw fail('E_INDEX_SIGNATURE', `${options.source}: signed by ${valid} of the ${threshold} signers index root version ${root.version} requires`, { source: options.source, valid, threshold });
   }
   if (snapshot.signed.rootVersion !== root.version) {
     throw fail('E_INDEX_SIGNATURE', `${options.source}: made for index root version ${snapshot.signed.rootVersion}, but root version ${root.version} is trusted`, { source: options.source });

@@ -14,7 +14,11 @@ import { listSources } from '../index/sources.js';
 import { parseJsonStrict } from '../manifest/json.js';
 import { getBytes } from '../registry/http.js';
 import { readFileCapped } from '../verify.js';
-import { MAX_METADATA_BYTES, SNAPSHOT_TYPE, parseSigned, rotateRoot, signMetadata, trustInitialRoot, verifyContent, verifySnapshot, type RootSigned, type SnapshotSigned } from './metadata.js';
+import { compareIdentity, observedIdentity } from '../trust/identity.js';
+import { trustedRootFromFile } from '../trust/roots.js';
+import { bundleCertificate, createTrustMaterial, signKeyless, trustedRootFromTuf, type KeylessSignOptions, type TufOptions } from '../trust/sigstore.js';
+import { defaultCacheDir } from '../config.js';
+import { KEYLESS_TYPE, assertRootShape, MAX_METADATA_BYTES, SNAPSHOT_TYPE, countValidSignatures, needsSigstore, parseSigned, rotateRoot, signMetadata, signingBytes, trustInitialRoot, verifyContent, verifySnapshot, type KeylessTrust, type RootSigned, type Signed, type SnapshotSigned } from './metadata.js';
 
 export const CONTENT_FILE = 'content.json';
 export const SNAPSHOT_FILE = 'snapshot.json';
@@ -37,8 +41,10 @@ export interface PublishOptions {
   outDir: string;
   /** The signed index root (root.json) the keys belong to. */
   root: string;
-  /** Maintainer private keys (PEM files); at least the root's threshold of them. */
+  /** Maintainer private keys (PEM files). With `keyless`, together a threshold of the root's snapshot role. */
   keys: string[];
+  /** Also sign keylessly with Sigstore, as the publishing workflow the root pins. */
+  keyless?: KeylessSignOptions;
   /** Default: the published version + 1, or 1. */
   version?: number;
   expiresDays?: number;
@@ -52,8 +58,34 @@ export interface PublishResult {
   content: { length: number; sha512: string };
 }
 
-/** Publishes the whole index as one signed snapshot; an index with any validation problem is refused. */
-export function publishSnapshot(options: PublishOptions): PublishResult {
+/**
+ * Adds the keyless signature: signs the snapshot's bytes with Sigstore and
+ * files the bundle under the root's keyless identity that its certificate
+ * names; a certificate for any other identity is refused before anything is
+ * written, since no client would count it.
+ */
+async function addKeylessSignature(metadata: Signed<SnapshotSigned>, root: RootSigned, options: KeylessSignOptions): Promise<void> {
+  const candidates = root.roles.snapshot.keyids.filter((id) => root.keys[id]?.keytype === KEYLESS_TYPE);
+  if (candidates.length === 0) throw new McsError('E_INDEX_SIGNATURE', `index root version ${root.version} pins no publishing workflow, so a keyless signature would not count; sign with maintainer keys (--key), or add a workflow to the root`, {});
+  const bundle = await signKeyless(signingBytes(metadata.signed), options);
+  const certificate = bundleCertificate(bundle);
+  const observed = certificate ? observedIdentity(certificate) : undefined;
+  const keyid = candidates.find((id) => {
+    const record = root.keys[id]!;
+    return observed && record.keytype === KEYLESS_TYPE && compareIdentity(observed, { ...record.identity, runner: 'github-hosted' }) === null;
+  });
+  if (!keyid) {
+    const pinned = candidates.map((id) => {
+      const record = root.keys[id]!;
+      return record.keytype === KEYLESS_TYPE ? `${record.identity.repository}/${record.identity.workflow}@${record.identity.ref}` : id;
+    });
+    throw new McsError('E_INDEX_SIGNATURE', `the keyless signature is for ${observed?.buildSigner ?? 'an unknown identity'} (issuer ${observed?.issuer ?? 'unknown'}), but index root version ${root.version} pins ${pinned.join(', ')}`, { details: { observed, pinned } });
+  }
+  metadata.signatures.push({ keyid, bundle });
+}
+
+/** Publishes the whole index as one signed snapshot; an index with any validation problem, or signers short of the threshold, is refused before anything is written. */
+export async function publishSnapshot(options: PublishOptions): Promise<PublishResult> {
   const report = validateIndexDir(options.indexDir);
   if (report.problems.length > 0) {
     throw new McsError('E_SCHEMA', `${options.indexDir}: ${report.problems.length} problem(s); run mcs-pkg index validate. First: ${report.problems[0]!.message}`, { details: { problems: report.problems } });
@@ -72,6 +104,12 @@ export function publishSnapshot(options: PublishOptions): PublishResult {
   const sha512 = createHash('sha512').update(content).digest('hex');
   const signed: SnapshotSigned = { _type: SNAPSHOT_TYPE, version, expires, rootVersion: root.version, content: { file: CONTENT_FILE, length: content.length, sha512 } };
   const metadata = signMetadata(signed, options.keys.map((file) => readFileCapped(file, 64 * 1024, 'private key').toString('utf8')));
+  const keyed = countValidSignatures(metadata, root, 'snapshot');
+  if (options.keyless) await addKeylessSignature(metadata, root, options.keyless);
+  const signers = keyed + (options.keyless ? 1 : 0);
+  if (signers < root.roles.snapshot.threshold) {
+    throw new McsError('E_INDEX_SIGNATURE', `the snapshot would carry ${signers} of the ${root.roles.snapshot.threshold} signatures index root version ${root.version} requires (keys not in its snapshot role do not count); nothing was written`, { details: { signers, threshold: root.roles.snapshot.threshold } });
+  }
   // content first, metadata last: a reader that sees the new metadata finds its content in place
   writeAtomic(join(options.outDir, CONTENT_FILE), content);
   writeAtomic(join(options.outDir, ROOT_FILE), rootBytes);
@@ -87,6 +125,9 @@ export interface UpdateOptions {
   stateDir: string;
   /** The index root to start trusting, on the first update. */
   root?: string;
+  /** Sigstore trusted_root.json for keyless snapshot signatures (default: through TUF); read only when the index root pins a publishing workflow. */
+  trustedRoot?: string;
+  tuf?: Partial<TufOptions>;
   /** Largest content accepted, in bytes. */
   maxContentBytes?: number;
   timeoutMs?: number;
@@ -109,10 +150,17 @@ interface State {
 
 const STATE_FILE = 'state.json';
 
+/** Sigstore trust material for keyless snapshot signatures: the pinned trusted root, else the public-good one through TUF. */
+async function keylessTrust(options: UpdateOptions): Promise<KeylessTrust> {
+  const root = options.trustedRoot ? trustedRootFromFile(options.trustedRoot) : await trustedRootFromTuf({ cachePath: join(defaultCacheDir(), 'tuf'), ...options.tuf });
+  return { sigstore: createTrustMaterial(root.json) };
+}
+
 function readState(stateDir: string, initialRoot: string | undefined): State {
   const file = join(stateDir, STATE_FILE);
   if (existsSync(file)) {
     const state = parseJsonStrict(readFileSync(file), { source: file, maxBytes: MAX_METADATA_BYTES }) as State;
+    assertRootShape(state.root, `${file} (the trusted index root)`);
     return state;
   }
   if (!initialRoot) throw new McsError('E_USAGE', `no trusted index root yet in ${stateDir}: give the index root to start from (--root root.json)`, { details: { stateDir } });
@@ -155,7 +203,8 @@ export async function updateIndex(options: UpdateOptions): Promise<UpdateResult>
     root = rotateRoot(root, next, `${root.version + 1}.${ROOT_FILE}`);
   }
   const snapshotBytes = (await fetchFile(SNAPSHOT_FILE, MAX_METADATA_BYTES, false))!;
-  const snapshot = verifySnapshot(snapshotBytes, root, { now, ...(state.version !== null ? { storedVersion: state.version } : {}), source: SNAPSHOT_FILE });
+  const trust = needsSigstore(root) ? await keylessTrust(options) : undefined;
+  const snapshot = verifySnapshot(snapshotBytes, root, { now, ...(state.version !== null ? { storedVersion: state.version } : {}), source: SNAPSHOT_FILE, ...(trust ? { trust } : {}) });
   const current = join(options.stateDir, 'current');
   if (snapshot.version === state.version && existsSync(current)) {
     return { status: 'current', version: snapshot.version, previousVersion: state.version, rootVersion: root.version, indexDir: current };

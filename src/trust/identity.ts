@@ -63,9 +63,10 @@ export function refMatches(pattern: string, ref: string): boolean {
   return pattern.endsWith('*') ? ref.startsWith(pattern.slice(0, -1)) : ref === pattern;
 }
 
-/** Normalizes github.com/owner/repo, https://github.com/owner/repo(.git) to https://github.com/owner/repo. */
+/** Normalizes owner/repo (on GitHub), github.com/owner/repo, https://github.com/owner/repo(.git) to https://github.com/owner/repo. */
 export function normalizeRepository(value: string): string {
   const trimmed = value.trim().replace(/\.git$/, '').replace(/\/+$/, '');
+  if (/^[A-Za-z0-9-]+\/[A-Za-z0-9._-]+$/.test(trimmed)) return GITHUB + trimmed;
   return /^https?:\/\//.test(trimmed) ? trimmed.replace(/^http:/, 'https:') : `https://${trimmed}`;
 }
 

@@ -38,6 +38,8 @@ export interface TlogFacts {
 
 export interface VerifiedBundle {
   mediaType: string;
+  /** What was signed: a DSSE envelope (its payload) or a message signature (the artifact given). */
+  content: 'dsse' | 'message-signature';
   /** The DSSE payload (for a DSSE bundle). */
   payload?: Buffer;
   payloadType?: string;
@@ -169,6 +171,7 @@ function describe(bundle: Bundle): VerifiedBundle {
   const certificate = certificateFields(bundle);
   return {
     mediaType: bundle.mediaType,
+    content: content.$case === 'dsseEnvelope' ? 'dsse' : 'message-signature',
     ...(content.$case === 'dsseEnvelope'
       ? {
           payload: Buffer.from(content.dsseEnvelope.payload),
@@ -239,6 +242,46 @@ export function verifyBundle(bundleJson: unknown, trust: TrustMaterial, artifact
       reason: (cause as Error).message || String(cause),
       ...(typeof libraryCode === 'string' ? { libraryCode } : {}),
     };
+  }
+}
+
+/** Where keyless signing goes: Fulcio, Rekor, an optional timestamp authority, and the OIDC token (default: the CI provider's, e.g. GitHub Actions with `id-token: write`). */
+export interface KeylessSignOptions {
+  fulcioURL?: string;
+  rekorURL?: string;
+  tsaServerURL?: string;
+  identityToken?: string;
+  timeoutMs?: number;
+}
+
+/**
+ * Signs bytes keylessly (a message-signature bundle: a short-lived Fulcio
+ * certificate for the OIDC identity, logged in Rekor). The sigstore client is
+ * loaded only here, and only when signing.
+ */
+export async function signKeyless(bytes: Buffer, options: KeylessSignOptions): Promise<Record<string, unknown>> {
+  const { sign } = await import('sigstore');
+  try {
+    const bundle = await sign(bytes, {
+      ...(options.fulcioURL ? { fulcioURL: options.fulcioURL } : {}),
+      ...(options.rekorURL ? { rekorURL: options.rekorURL } : {}),
+      ...(options.tsaServerURL ? { tsaServerURL: options.tsaServerURL } : {}),
+      ...(options.identityToken ? { identityToken: options.identityToken } : {}),
+      timeout: options.timeoutMs ?? 30_000,
+      retry: 2,
+    });
+    return bundle as unknown as Record<string, unknown>;
+  } catch (cause) {
+    throw new McsError('E_SIGSTORE_SIGN', `keyless signing failed: ${(cause as Error).message}; in GitHub Actions the job needs \`permissions: id-token: write\`, elsewhere give an OIDC token with --identity-token`, { cause });
+  }
+}
+
+/** The signing certificate's fields of a bundle, read without verifying it (to tell a signer which identity it signed as). */
+export function bundleCertificate(bundleJson: unknown): CertificateFields | undefined {
+  try {
+    return certificateFields(bundleFromJSON(bundleJson));
+  } catch {
+    return undefined;
   }
 }
 

@@ -1,9 +1,11 @@
 /** The maintainers' snapshot workflow through the real binary: keys, a 2-of-3 root, publish, update, refusal. */
-import { spawnSync } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { removeDir, tempDir } from '../helpers/index-data.js';
+import { identityToken, startMockSigstore } from '../helpers/mock-sigstore.js';
 
 const BIN = fileURLToPath(new URL('../../dist/cli/bin.js', import.meta.url));
 let dir: string;
@@ -20,14 +22,47 @@ afterAll(() => removeDir(dir));
 
 it('creates keys and a root, publishes, updates, serves the updated index, and refuses an under-signed snapshot', () => {
   for (const key of ['a', 'b', 'c']) expect(run(['index', 'keygen', '--out', `${key}.pem`]).status).toBe(0);
-  expect(run(['index', 'root', '--out', 'root.json', '--member', 'a.pem', '--member', 'b.pem', '--member', 'c.pem', '--threshold', '2', '--sign', 'a.pem', '--sign', 'b.pem']).status).toBe(0);
+  expect(run(['index', 'root', '--out', 'root.json', '--member', 'a.pem.pub', '--member', 'b.pem.pub', '--member', 'c.pem.pub', '--threshold', '2', '--sign', 'a.pem', '--sign', 'b.pem']).status).toBe(0);
   expect(run(['index', 'publish', '--out', 'snap', '--root', 'root.json', '--key', 'a.pem', '--key', 'c.pem']).status).toBe(0);
   const first = run(['update', '--from', 'snap', '--root', 'root.json', '--json']);
   expect(first.status).toBe(0);
   expect(JSON.parse(first.stdout)).toMatchObject({ status: 'updated', version: 1, rootVersion: 1 });
   expect(JSON.parse(run(['search', 'csv', '--json']).stdout).results[0].name).toBe('mcs-driver-csv');
-  expect(run(['index', 'publish', '--out', 'snap', '--root', 'root.json', '--key', 'a.pem']).status).toBe(0);
+  const short = run(['index', 'publish', '--out', 'snap', '--root', 'root.json', '--key', 'a.pem']);
+  expect(short.status).toBe(1);
+  expect(short.stderr).toMatch(/^error E_INDEX_SIGNATURE: .*1 of the 2 signatures/);
+  expect(run(['index', 'publish', '--out', 'snap', '--root', 'root.json', '--key', 'a.pem', '--key', 'b.pem']).status).toBe(0);
+  const metadata = JSON.parse(readFileSync(join(dir, 'snap', 'snapshot.json'), 'utf8')) as { signatures: unknown[] };
+  metadata.signatures.pop();
+  writeFileSync(join(dir, 'snap', 'snapshot.json'), JSON.stringify(metadata));
   const refused = run(['update', '--from', 'snap']);
   expect(refused.status).toBe(1);
   expect(refused.stderr).toMatch(/^error E_INDEX_SIGNATURE: /);
+});
+
+it('keyless: a root pinning the publishing workflow, publish --keyless in that workflow, update against the Sigstore trusted root', async () => {
+  const sigstore = await startMockSigstore();
+  const runAsync = async (args: string[], env: Record<string, string> = {}): Promise<{ status: number; stdout: string; stderr: string }> =>
+    new Promise((resolve) => {
+      execFile(process.execPath, [BIN, ...args], { cwd: dir, env: { PATH: process.env.PATH ?? '', HOME: dir, MCS_PKG_CACHE: join(dir, 'cache-keyless'), NO_PROXY: '127.0.0.1', ...env }, encoding: 'utf8' }, (error, stdout, stderr) =>
+        resolve({ status: error ? Number(error.code ?? -1) : 0, stdout, stderr }));
+    });
+  try {
+    writeFileSync(join(dir, 'trusted_root.json'), JSON.stringify(sigstore.trustedRoot));
+    const root = run(['index', 'root', '--out', 'keyless-root.json', '--member', 'a.pem.pub', '--member', 'b.pem', '--threshold', '2', '--sign', 'a.pem', '--sign', 'b.pem',
+      '--keyless-repository', 'mcs-index/index', '--keyless-workflow', '.github/workflows/publish.yml', '--keyless-ref', 'refs/heads/main', '--snapshot-threshold', '1']);
+    expect(root.stdout).toMatch(/publishing workflow https:\/\/github\.com\/mcs-index\/index\/\.github\/workflows\/publish\.yml@refs\/heads\/main; a snapshot needs 1 signature/);
+    const sigstoreFlags = ['--keyless', '--fulcio-url', sigstore.url, '--rekor-url', sigstore.url];
+    const wrong = await runAsync(['index', 'publish', '--out', 'keyless-snap', '--root', 'keyless-root.json', ...sigstoreFlags], { SIGSTORE_ID_TOKEN: identityToken({ repository: 'mcs-index/index', workflow: '.github/workflows/ci.yml', ref: 'refs/heads/main' }) });
+    expect(wrong.status).toBe(1);
+    expect(wrong.stderr).toMatch(/^error E_INDEX_SIGNATURE: the keyless signature is for https:\/\/github\.com\/mcs-index\/index\/\.github\/workflows\/ci\.yml@refs\/heads\/main/);
+    const published = await runAsync(['index', 'publish', '--out', 'keyless-snap', '--root', 'keyless-root.json', ...sigstoreFlags, '--identity-token', identityToken({ repository: 'mcs-index/index', workflow: '.github/workflows/publish.yml', ref: 'refs/heads/main' })]);
+    expect(published.stderr).toBe('');
+    expect(published.status).toBe(0);
+    const updated = await runAsync(['update', '--from', 'keyless-snap', '--root', 'keyless-root.json', '--trusted-root', 'trusted_root.json', '--json']);
+    expect(updated.status).toBe(0);
+    expect(JSON.parse(updated.stdout)).toMatchObject({ status: 'updated', version: 1 });
+  } finally {
+    await sigstore.close();
+  }
 });

@@ -145,6 +145,11 @@ function githubClaims(identity: GithubIdentity): Record<string, string> {
   };
 }
 
+/** An OIDC token for `identity` that the mock Fulcio accepts (unsigned: the mock reads the claims without checking a signature). */
+export function identityToken(identity: GithubIdentity): string {
+  return unsignedJwt(githubClaims(identity));
+}
+
 /** Starts a fresh mock Sigstore (new CA, CT log, Rekor and TSA keys) on an ephemeral loopback port. */
 export async function startMockSigstore(): Promise<MockSigstore> {
   const createdAt = Date.now();
@@ -246,7 +251,7 @@ export async function startMockSigstore(): Promise<MockSigstore> {
         return structuredClone(trustedRoot);
       },
       signStatement(statement, identity) {
-        const token = unsignedJwt(githubClaims(identity));
+        const token = identityToken(identity);
         const signer = new FulcioSigner({ fulcioBaseURL: url, identityProvider: { getToken: async () => token }, ...FETCH_OPTIONS });
         return signDsse(statement, signer, [rekorWitness(), new TSAWitness({ tsaBaseURL: url, ...FETCH_OPTIONS })]);
       },

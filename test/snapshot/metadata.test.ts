@@ -1,11 +1,13 @@
 /** Signed index snapshots: one attack per test, each with its code. */
 import { createHash, generateKeyPairSync } from 'node:crypto';
-import { describe, expect, it } from 'vitest';
-import { ROOT_TYPE, SNAPSHOT_TYPE, keyIdOf, publicKeyRecord, rotateRoot, signMetadata, trustInitialRoot, verifyContent, verifySnapshot, type RootSigned, type SnapshotSigned } from '../../src/snapshot/metadata.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SNAPSHOT_TYPE, makeRoot, needsSigstore, rotateRoot, signMetadata, signingBytes, trustInitialRoot, verifyContent, verifySnapshot, type KeylessTrust, type RootSigned, type Signed, type SnapshotSigned } from '../../src/snapshot/metadata.js';
+import { createTrustMaterial, signKeyless } from '../../src/trust/sigstore.js';
+import { identityToken, startMockSigstore, type GithubIdentity, type MockSigstore } from '../helpers/mock-sigstore.js';
 
 function keyPair(type: 'ed25519' | 'ec' = 'ed25519') {
   const { publicKey, privateKey } = type === 'ed25519' ? generateKeyPairSync('ed25519') : generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
-  return { id: keyIdOf(publicKey), record: publicKeyRecord(publicKey), pem: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString() };
+  return { publicKey, pem: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString() };
 }
 
 const [A, B, C, D] = [keyPair(), keyPair(), keyPair('ec'), keyPair()];
@@ -15,7 +17,7 @@ const content = Buffer.from('{"entries":[]}');
 const contentRef = { file: 'content.json', length: content.length, sha512: createHash('sha512').update(content).digest('hex') };
 
 function root(version: number, keys: Array<typeof A>, threshold: number, expires = LATER): RootSigned {
-  return { _type: ROOT_TYPE, version, expires, keys: Object.fromEntries(keys.map((k) => [k.id, k.record])), threshold };
+  return makeRoot({ version, expires, maintainers: keys.map((k) => k.publicKey), threshold });
 }
 
 function bytes(value: unknown): Buffer {
@@ -92,5 +94,87 @@ describe('content', () => {
     expect(() => verifyContent(content, signed, 'content.json')).not.toThrow();
     expect(() => verifyContent(Buffer.from('{"entries":[1]}'), signed, 'content.json')).toThrowWithCode('E_INDEX_MIXED');
     expect(() => verifyContent(Buffer.from('{"entries":[9]}'), signed, 'content.json')).toThrowWithCode('E_INDEX_MIXED');
+  });
+});
+
+describe('keyless snapshot signatures (Sigstore, as the pinned publishing workflow)', () => {
+  const WORKFLOW = { issuer: 'https://token.actions.githubusercontent.com', repository: 'https://github.com/mcs-index/index', workflow: '.github/workflows/publish.yml', ref: 'refs/heads/main' };
+  const ACTOR = { repository: 'mcs-index/index', workflow: '.github/workflows/publish.yml', ref: 'refs/heads/main' };
+  let sigstore: MockSigstore;
+  let other: MockSigstore;
+  let trust: KeylessTrust;
+  let keylessRoot: RootSigned;
+
+  /** Signs the snapshot's bytes as `identity` through the real sigstore client against the mock services. */
+  async function keyless(metadata: Signed<SnapshotSigned>, identity: GithubIdentity, via = sigstore): Promise<Signed<SnapshotSigned>> {
+    const bundle = await signKeyless(signingBytes(metadata.signed), { fulcioURL: via.url, rekorURL: via.url, identityToken: identityToken(identity) });
+    const keyid = keylessRoot.roles.snapshot.keyids.find((id) => keylessRoot.keys[id]!.keytype === 'sigstore-keyless')!;
+    return { signed: metadata.signed, signatures: [...metadata.signatures, { keyid, bundle }] };
+  }
+
+  /** `withTrust` null: no Sigstore trust material at all. */
+  const verifyWith = (metadata: Signed<SnapshotSigned>, root = keylessRoot, withTrust: KeylessTrust | null = trust) =>
+    verifySnapshot(bytes(metadata), root, { now: NOW, source: 's', ...(withTrust ? { trust: withTrust } : {}) });
+
+  beforeAll(async () => {
+    [sigstore, other] = await Promise.all([startMockSigstore(), startMockSigstore()]);
+    trust = { sigstore: createTrustMaterial(sigstore.trustedRoot) };
+    keylessRoot = makeRoot({ version: 1, expires: LATER, maintainers: [A.publicKey, B.publicKey, C.publicKey], threshold: 2, keyless: [WORKFLOW], snapshotThreshold: 1 });
+  });
+  afterAll(async () => Promise.all([sigstore.close(), other.close()]));
+
+  it('verifies a snapshot the pinned workflow signed, and a maintainer key counts toward the same threshold', async () => {
+    const signed = await keyless({ signed: snapshot(7), signatures: [] }, ACTOR);
+    expect(verifyWith(signed).version).toBe(7);
+    expect(verifyWith(signMetadata(snapshot(7), [A.pem])).version).toBe(7);
+    expect(needsSigstore(keylessRoot)).toBe(true);
+    expect(needsSigstore(trusted)).toBe(false);
+  });
+
+  it('counts nothing without Sigstore trust material, or against another Sigstore instance', async () => {
+    const signed = await keyless({ signed: snapshot(7), signatures: [] }, ACTOR);
+    expect(() => verifyWith(signed, keylessRoot, null)).toThrowWithCode('E_INDEX_SIGNATURE');
+    expect(() => verifyWith(signed, keylessRoot, { sigstore: createTrustMaterial(other.trustedRoot) })).toThrowWithCode('E_INDEX_SIGNATURE');
+    const elsewhere = await keyless({ signed: snapshot(7), signatures: [] }, ACTOR, other);
+    expect(() => verifyWith(elsewhere)).toThrowWithCode('E_INDEX_SIGNATURE');
+  });
+
+  it('refuses a signature by another workflow, repository, ref or runner', async () => {
+    for (const actor of [
+      { ...ACTOR, workflow: '.github/workflows/other.yml' },
+      { ...ACTOR, repository: 'mcs-index/index-fork' },
+      { ...ACTOR, ref: 'refs/heads/feature' },
+      { ...ACTOR, runnerEnvironment: 'self-hosted' as const },
+    ]) {
+      const signed = await keyless({ signed: snapshot(7), signatures: [] }, actor);
+      expect(() => verifyWith(signed), JSON.stringify(actor)).toThrowWithCode('E_INDEX_SIGNATURE');
+    }
+  });
+
+  it('refuses a bundle moved onto other metadata, and a DSSE bundle by the right workflow', async () => {
+    const signed = await keyless({ signed: snapshot(7), signatures: [] }, ACTOR);
+    expect(() => verifyWith({ signed: snapshot(8), signatures: signed.signatures })).toThrowWithCode('E_INDEX_SIGNATURE');
+    const dsse = await sigstore.signStatement({ _type: 'https://in-toto.io/Statement/v1', subject: [], predicateType: 'x', predicate: snapshot(7) }, ACTOR);
+    expect(() => verifyWith({ signed: snapshot(7), signatures: [{ keyid: signed.signatures[0]!.keyid, bundle: dsse }] })).toThrowWithCode('E_INDEX_SIGNATURE');
+  });
+
+  it('needs both when the threshold is two: the workflow counts once however often it signs', async () => {
+    const both = makeRoot({ version: 1, expires: LATER, maintainers: [A.publicKey, B.publicKey], threshold: 1, keyless: [WORKFLOW], snapshotThreshold: 2 });
+    keylessRoot = both;
+    try {
+      const workflowOnly = await keyless({ signed: snapshot(7), signatures: [] }, ACTOR);
+      expect(() => verifyWith(workflowOnly, both)).toThrowWithCode('E_INDEX_SIGNATURE');
+      expect(() => verifyWith({ signed: snapshot(7), signatures: [...workflowOnly.signatures, ...workflowOnly.signatures] }, both)).toThrowWithCode('E_INDEX_SIGNATURE');
+      expect(verifyWith(await keyless(signMetadata(snapshot(7), [A.pem]), ACTOR), both).version).toBe(7);
+    } finally {
+      keylessRoot = makeRoot({ version: 1, expires: LATER, maintainers: [A.publicKey, B.publicKey, C.publicKey], threshold: 2, keyless: [WORKFLOW], snapshotThreshold: 1 });
+    }
+  });
+
+  it('never lets a keyless identity sign roots', () => {
+    const root = makeRoot({ version: 1, expires: LATER, maintainers: [A.publicKey], threshold: 1, keyless: [WORKFLOW] });
+    const workflowId = root.roles.snapshot.keyids[1]!;
+    const bad = { ...root, roles: { ...root.roles, root: { keyids: [root.roles.root.keyids[0]!, workflowId], threshold: 1 } } };
+    expect(() => trustInitialRoot(bytes(signMetadata(bad, [A.pem])), 'root.json')).toThrowWithCode('E_INDEX_ROOT');
   });
 });

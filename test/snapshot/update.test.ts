@@ -5,22 +5,23 @@
  */
 import { spawn } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
-import { appendFileSync, copyFileSync, existsSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
+import { appendFileSync, copyFileSync, existsSync, readFileSync, readdirSync, realpathSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { openIndex } from '../../src/index/store.js';
-import { ROOT_TYPE, keyIdOf, publicKeyRecord, signMetadata, type RootSigned } from '../../src/snapshot/metadata.js';
+import { makeRoot, signMetadata, type RootSigned } from '../../src/snapshot/metadata.js';
 import { publishSnapshot, updateIndex } from '../../src/snapshot/publish.js';
 import { npmDriver, removeDir, tempDir, writeEntry } from '../helpers/index-data.js';
+import { identityToken, startMockSigstore, type GithubIdentity, type MockSigstore } from '../helpers/mock-sigstore.js';
 
 function keyFile(dir: string, name: string) {
   const { publicKey, privateKey } = generateKeyPairSync('ed25519');
   const file = join(dir, `${name}.pem`);
   writeFileSync(file, privateKey.export({ type: 'pkcs8', format: 'pem' }));
-  return { id: keyIdOf(publicKey), record: publicKeyRecord(publicKey), file, pem: readFileSync(file, 'utf8') };
+  return { publicKey, file, pem: readFileSync(file, 'utf8') };
 }
 
 let work: string;
@@ -30,7 +31,7 @@ let keys: Record<'A' | 'B' | 'C' | 'D', ReturnType<typeof keyFile>>;
 let rootFile: string;
 
 function rootOf(version: number, members: Array<keyof typeof keys>, threshold: number): RootSigned {
-  return { _type: ROOT_TYPE, version, expires: '2030-01-01T00:00:00Z', keys: Object.fromEntries(members.map((k) => [keys[k].id, keys[k].record])), threshold };
+  return makeRoot({ version, expires: '2030-01-01T00:00:00Z', maintainers: members.map((k) => keys[k].publicKey), threshold });
 }
 
 async function searchNames(dir: string, query: string): Promise<string[]> {
@@ -62,15 +63,22 @@ beforeEach(() => {
 const publish = (signers: Array<keyof typeof keys>, extra: Partial<Parameters<typeof publishSnapshot>[0]> = {}) =>
   publishSnapshot({ indexDir, outDir, root: rootFile, keys: signers.map((k) => keys[k].file), ...extra });
 
+/** Signs the published snapshot's metadata again with other keys, as an attacker or a careless publisher could. */
+function resign(signers: Array<keyof typeof keys>): void {
+  const file = join(outDir, 'snapshot.json');
+  const { signed } = JSON.parse(readFileSync(file, 'utf8')) as { signed: unknown };
+  writeFileSync(file, JSON.stringify(signMetadata(signed, signers.map((k) => keys[k].pem))));
+}
+
 describe('publish and update', () => {
   it('publishes, updates, and serves the new index; a second version keeps the previous one', async () => {
-    expect(publish(['A', 'B'])).toMatchObject({ version: 1, entries: 2 });
+    expect(await publish(['A', 'B'])).toMatchObject({ version: 1, entries: 2 });
     const first = await updateIndex({ from: outDir, stateDir: state, root: rootFile });
     expect(first).toMatchObject({ status: 'updated', version: 1, previousVersion: null });
     expect(await searchNames(first.indexDir, 'csv')).toEqual(['mcs-driver-csv']);
 
     writeEntry(indexDir, npmDriver('mcs-driver-xml', { description: 'Reads XML files' }));
-    expect(publish(['B', 'C']).version).toBe(2);
+    expect((await publish(['B', 'C'])).version).toBe(2);
     const second = await updateIndex({ from: outDir, stateDir: state });
     expect(second).toMatchObject({ status: 'updated', version: 2, previousVersion: 1 });
     expect(await searchNames(second.indexDir, 'xml')).toEqual(['mcs-driver-xml']);
@@ -78,15 +86,18 @@ describe('publish and update', () => {
     expect((await updateIndex({ from: outDir, stateDir: state })).status).toBe('current');
   });
 
-  it('refuses to publish an index with problems', () => {
+  it('refuses to publish an index with problems, or with signers short of the threshold, writing nothing', async () => {
+    await expect(publish(['A'])).rejects.toThrowWithCode('E_INDEX_SIGNATURE');
+    await expect(publish(['A', 'D'])).rejects.toThrowWithCode('E_INDEX_SIGNATURE');
     writeEntry(indexDir, { ...npmDriver('mcs-driver-json'), description: '' });
-    expect(() => publish(['A', 'B'])).toThrowWithCode('E_SCHEMA');
+    await expect(publish(['A', 'B'])).rejects.toThrowWithCode('E_SCHEMA');
+    expect(readdirSync(outDir)).toEqual([]);
   });
 });
 
 describe('refused updates leave the working index untouched', () => {
   async function updatedOnce(): Promise<string> {
-    publish(['A', 'B']);
+    await publish(['A', 'B']);
     const result = await updateIndex({ from: outDir, stateDir: state, root: rootFile });
     return realpathSync(result.indexDir);
   }
@@ -104,7 +115,7 @@ describe('refused updates leave the working index untouched', () => {
     await updatedOnce();
     copyFileSync(join(outDir, 'snapshot.json'), join(work, 'old-snapshot.json'));
     copyFileSync(join(outDir, 'content.json'), join(work, 'old-content.json'));
-    publish(['A', 'B']);
+    await publish(['A', 'B']);
     await updateIndex({ from: outDir, stateDir: state });
     copyFileSync(join(work, 'old-snapshot.json'), join(outDir, 'snapshot.json'));
     copyFileSync(join(work, 'old-content.json'), join(outDir, 'content.json'));
@@ -113,15 +124,16 @@ describe('refused updates leave the working index untouched', () => {
 
   it('an expired snapshot, judged by one clock reading', async () => {
     await updatedOnce();
-    publish(['A', 'B'], { expiresDays: 1 });
+    await publish(['A', 'B'], { expiresDays: 1 });
     await expectRefused('E_INDEX_EXPIRED', { now: new Date(Date.now() + 3 * 86_400_000) });
   });
 
   it('a snapshot signed below threshold, or by a key the root does not list', async () => {
     await updatedOnce();
-    publish(['A']);
+    await publish(['A', 'B']);
+    resign(['A']);
     await expectRefused('E_INDEX_SIGNATURE');
-    publish(['A', 'D']);
+    resign(['A', 'D']);
     await expectRefused('E_INDEX_SIGNATURE');
   });
 
@@ -129,15 +141,16 @@ describe('refused updates leave the working index untouched', () => {
     await updatedOnce();
     writeFileSync(join(outDir, '2.root.json'), JSON.stringify(signMetadata(rootOf(2, ['B', 'C', 'D'], 2), [keys.A.pem, keys.B.pem, keys.C.pem, keys.D.pem])));
     writeFileSync(rootFile.replace('root.json', 'root2.json'), readFileSync(join(outDir, '2.root.json')));
-    publishSnapshot({ indexDir, outDir, root: rootFile.replace('root.json', 'root2.json'), keys: [keys.A.file, keys.B.file] });
+    await publishSnapshot({ indexDir, outDir, root: rootFile.replace('root.json', 'root2.json'), keys: [keys.B.file, keys.D.file] });
+    resign(['A', 'B']); // A was rotated out: only B counts
     await expectRefused('E_INDEX_SIGNATURE');
-    publishSnapshot({ indexDir, outDir, root: rootFile.replace('root.json', 'root2.json'), keys: [keys.B.file, keys.D.file] });
+    resign(['B', 'D']);
     expect(await updateIndex({ from: outDir, stateDir: state })).toMatchObject({ status: 'updated', rootVersion: 2 });
   });
 
   it('content swapped after signing, and a body over the signed length', async () => {
     await updatedOnce();
-    publish(['A', 'B']);
+    await publish(['A', 'B']);
     const content = readFileSync(join(outDir, 'content.json'), 'utf8');
     writeFileSync(join(outDir, 'content.json'), content.replace('Reads CSV files', 'Reads CSV filez'));
     await expectRefused('E_INDEX_MIXED');
@@ -148,7 +161,7 @@ describe('refused updates leave the working index untouched', () => {
 
   it('a server that stalls, over HTTP', async () => {
     await updatedOnce();
-    publish(['A', 'B']);
+    await publish(['A', 'B']);
     let stall = false;
     const server: Server = createServer((request, response) => {
       if (stall) return; // never answers
@@ -160,7 +173,7 @@ describe('refused updates leave the working index untouched', () => {
     const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
     try {
       expect((await updateIndex({ from: url, stateDir: state })).version).toBe(2);
-      publish(['A', 'B']);
+      await publish(['A', 'B']);
       stall = true;
       await expectRefused('E_REGISTRY_TIMEOUT', { from: url, timeoutMs: 300 });
     } finally {
@@ -172,7 +185,7 @@ describe('refused updates leave the working index untouched', () => {
   it('a client killed in the middle of an update: the old index still serves, and the next update succeeds', async () => {
     const before = await updatedOnce();
     writeEntry(indexDir, npmDriver('mcs-driver-xml', { description: 'Reads XML files' }));
-    publish(['A', 'B']);
+    await publish(['A', 'B']);
     let halfSent: () => void = () => undefined;
     const sentHalf = new Promise<void>((resolve) => (halfSent = resolve));
     const server: Server = createServer((request, response) => {
@@ -205,5 +218,58 @@ describe('refused updates leave the working index untouched', () => {
     const next = await updateIndex({ from: outDir, stateDir: state });
     expect(next).toMatchObject({ status: 'updated', version: 2, previousVersion: 1 });
     expect(await searchNames(next.indexDir, 'xml')).toEqual(['mcs-driver-xml']);
+  });
+});
+
+describe('keyless publishing: the pinned workflow signs through Sigstore, clients verify against the Sigstore trusted root', () => {
+  const ACTOR = { repository: 'mcs-index/index', workflow: '.github/workflows/publish.yml', ref: 'refs/heads/main' };
+  let sigstore: MockSigstore;
+  let keylessRootFile: string;
+  let trustedRootFile: string;
+
+  beforeAll(async () => {
+    sigstore = await startMockSigstore();
+    trustedRootFile = join(work, 'trusted_root.json');
+    writeFileSync(trustedRootFile, JSON.stringify(sigstore.trustedRoot));
+    keylessRootFile = join(work, 'keyless-root.json');
+    const signed = makeRoot({
+      version: 1,
+      expires: '2030-01-01T00:00:00Z',
+      maintainers: [keys.A.publicKey, keys.B.publicKey],
+      threshold: 2,
+      keyless: [{ issuer: 'https://token.actions.githubusercontent.com', repository: 'https://github.com/mcs-index/index', workflow: '.github/workflows/publish.yml', ref: 'refs/heads/*' }],
+      snapshotThreshold: 1,
+    });
+    writeFileSync(keylessRootFile, JSON.stringify(signMetadata(signed, [keys.A.pem, keys.B.pem])));
+  });
+  afterAll(() => sigstore.close());
+
+  const keylessPublish = (actor: GithubIdentity, root = keylessRootFile) =>
+    publishSnapshot({ indexDir, outDir, root, keys: [], keyless: { fulcioURL: sigstore.url, rekorURL: sigstore.url, identityToken: identityToken(actor) } });
+
+  it('publishes with no maintainer key at hand, and the client updates', async () => {
+    expect(await keylessPublish(ACTOR)).toMatchObject({ version: 1, entries: 2 });
+    const metadata = JSON.parse(readFileSync(join(outDir, 'snapshot.json'), 'utf8')) as { signatures: Array<{ bundle?: { mediaType?: string } }> };
+    expect(metadata.signatures).toHaveLength(1);
+    expect(metadata.signatures[0]!.bundle?.mediaType).toMatch(/^application\/vnd\.dev\.sigstore\.bundle/);
+    const result = await updateIndex({ from: outDir, stateDir: state, root: keylessRootFile, trustedRoot: trustedRootFile });
+    expect(result).toMatchObject({ status: 'updated', version: 1 });
+    expect(await searchNames(result.indexDir, 'csv')).toEqual(['mcs-driver-csv']);
+  });
+
+  it('refuses to publish as a workflow the root does not pin, or under a root that pins none, writing nothing', async () => {
+    await expect(keylessPublish({ ...ACTOR, workflow: '.github/workflows/ci.yml' })).rejects.toThrowWithCode('E_INDEX_SIGNATURE');
+    await expect(keylessPublish(ACTOR, rootFile)).rejects.toThrowWithCode('E_INDEX_SIGNATURE');
+    expect(readdirSync(outDir)).toEqual([]);
+  });
+
+  it('a client refuses a keyless snapshot checked against another Sigstore trusted root', async () => {
+    await keylessPublish(ACTOR);
+    const stranger = await startMockSigstore();
+    const strangerRoot = join(work, 'stranger_root.json');
+    writeFileSync(strangerRoot, JSON.stringify(stranger.trustedRoot));
+    await stranger.close();
+    await expect(updateIndex({ from: outDir, stateDir: state, root: keylessRootFile, trustedRoot: strangerRoot })).rejects.toThrowWithCode('E_INDEX_SIGNATURE');
+    expect(existsSync(join(state, 'current'))).toBe(false);
   });
 });
