@@ -1,14 +1,17 @@
 /**
  * (f) signed index snapshots at 100k packages: publish (validate, serialize,
- * sign with 2 of 3 Ed25519 keys) and update (verify, fetch from a folder,
+ * sign with 2 of 3 Ed25519 keys), verify (maintainer keys, and a keyless
+ * Sigstore signature by the pinned workflow) and update (verify, fetch from a folder,
  * check length and sha512, unpack, switch), the update as a ratio to plain
  * copies of the same bytes.
  */
 import { generateKeyPairSync } from 'node:crypto';
-import { copyFileSync, cpSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, cpSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { makeRoot, signMetadata } from '../src/snapshot/metadata.js';
-import { CONTENT_FILE, publishSnapshot, updateIndex } from '../src/snapshot/publish.js';
+import { makeRoot, signMetadata, signingBytes, trustInitialRoot, verifyContent, verifySnapshot, type Signed, type SnapshotSigned } from '../src/snapshot/metadata.js';
+import { SNAPSHOT_FILE, publishSnapshot, updateIndex } from '../src/snapshot/publish.js';
+import { createTrustMaterial, signKeyless } from '../src/trust/sigstore.js';
+import { identityToken, startMockSigstore } from '../test/helpers/mock-sigstore.js';
 
 function seconds(t0: number): number {
   return (performance.now() - t0) / 1000;
@@ -31,22 +34,51 @@ export async function snapshotFigures(work: string, indexDir: string, packages: 
   let t0 = performance.now();
   const published = await publishSnapshot({ indexDir, outDir, root: rootFile, keys: [keys[0]!.file, keys[2]!.file] });
   const publishSeconds = seconds(t0);
+  const contentFile = join(outDir, published.content.file);
+
+  // verification alone (what update does before it unpacks): signatures and expiry, then length and sha512 of the content
+  const snapshotBytes = readFileSync(join(outDir, SNAPSHOT_FILE));
+  const now = new Date();
+  t0 = performance.now();
+  const root = trustInitialRoot(readFileSync(rootFile), rootFile);
+  verifyContent(readFileSync(contentFile), verifySnapshot(snapshotBytes, root, { now, source: SNAPSHOT_FILE }), published.content.file);
+  const verifySeconds = seconds(t0);
+
+  // the same snapshot signed keylessly by a pinned workflow (mock Sigstore on loopback), verified the same way
+  const sigstore = await startMockSigstore();
+  let keylessSeconds: number;
+  try {
+    const workflow = { repository: 'mcs-index/index', workflow: '.github/workflows/publish.yml', ref: 'refs/heads/main' };
+    const keylessRoot = makeRoot({ version: 1, expires, maintainers: keys.map((k) => k.publicKey), threshold: 2, keyless: [{ ...workflow, issuer: 'https://token.actions.githubusercontent.com', repository: `https://github.com/${workflow.repository}` }], snapshotThreshold: 1 });
+    const signed = (JSON.parse(snapshotBytes.toString('utf8')) as Signed<SnapshotSigned>).signed;
+    const bundle = await signKeyless(signingBytes(signed), { fulcioURL: sigstore.url, rekorURL: sigstore.url, identityToken: identityToken(workflow) });
+    const keyid = keylessRoot.roles.snapshot.keyids.at(-1)!;
+    const keylessBytes = Buffer.from(JSON.stringify({ signed, signatures: [{ keyid, bundle }] }));
+    t0 = performance.now();
+    const trust = { sigstore: createTrustMaterial(sigstore.trustedRoot) };
+    verifyContent(readFileSync(contentFile), verifySnapshot(keylessBytes, keylessRoot, { now, source: SNAPSHOT_FILE, trust }), published.content.file);
+    keylessSeconds = seconds(t0);
+  } finally {
+    await sigstore.close();
+  }
 
   t0 = performance.now();
   const updated = await updateIndex({ from: outDir, stateDir: join(dir, 'state'), root: rootFile });
   const updateSeconds = seconds(t0);
 
   t0 = performance.now();
-  copyFileSync(join(outDir, CONTENT_FILE), join(dir, 'content-copy.json'));
+  copyFileSync(contentFile, join(dir, 'content-copy.json'));
   const fileCopySeconds = seconds(t0);
   t0 = performance.now();
   cpSync(indexDir, join(dir, 'index-data-copy'), { recursive: true });
   const folderCopySeconds = seconds(t0);
 
-  const mb = statSync(join(outDir, CONTENT_FILE)).size / 1e6;
+  const mb = statSync(contentFile).size / 1e6;
   console.log(`\n(f) signed index snapshot of ${packages.toLocaleString('en')} packages (content ${mb.toFixed(1)} MB, version ${published.version} -> client ${updated.version})`);
   console.log(`  publish (validate, serialize, sign 2 of 3)  ${publishSeconds.toFixed(2)} s`);
+  console.log(`  verify, 2 of 3 maintainer keys (+ sha512)   ${verifySeconds.toFixed(2)} s`);
+  console.log(`  verify, keyless workflow bundle (+ sha512)  ${keylessSeconds.toFixed(2)} s`);
   console.log(`  update (verify, fetch, hash, unpack, switch) ${updateSeconds.toFixed(2)} s`);
-  console.log(`  plain copy of content.json                  ${(fileCopySeconds * 1000).toFixed(0)} ms -> update is ${(updateSeconds / fileCopySeconds).toFixed(1)}x`);
+  console.log(`  plain copy of the content file              ${(fileCopySeconds * 1000).toFixed(0)} ms -> update is ${(updateSeconds / fileCopySeconds).toFixed(1)}x`);
   console.log(`  plain copy of the index-data folder         ${folderCopySeconds.toFixed(2)} s -> update is ${(updateSeconds / folderCopySeconds).toFixed(2)}x`);
 }

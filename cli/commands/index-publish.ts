@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import { embeddedIndexDir } from '../../src/config.js';
 import { McsError } from '../../src/errors.js';
 import type { Context, GlobalArgs } from '../context.js';
@@ -12,6 +13,7 @@ interface PublishArgs extends GlobalArgs {
   fulcioUrl?: string;
   rekorUrl?: string;
   tsaUrl?: string;
+  trustedRoot?: string;
 }
 
 export default async function indexPublish(args: PublishArgs, context: Context): Promise<number> {
@@ -25,6 +27,8 @@ export default async function indexPublish(args: PublishArgs, context: Context):
     root: args.root,
     keys,
     ...(args.expiresDays !== undefined ? { expiresDays: args.expiresDays } : {}),
+    ...(args.trustedRoot ? { trustedRoot: args.trustedRoot } : {}),
+    ...(args.cacheDir ? { tuf: { cachePath: join(args.cacheDir, 'tuf') } } : {}),
     ...(args.keyless
       ? {
           keyless: {

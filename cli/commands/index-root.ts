@@ -19,6 +19,8 @@ interface RootArgs extends GlobalArgs {
   keylessWorkflow?: string;
   keylessRef?: string;
   keylessIssuer?: string;
+  keylessRepositoryId?: string;
+  keylessOwnerId?: string;
   version?: number;
   expiresDays?: number;
 }
@@ -27,7 +29,14 @@ function keylessFrom(args: RootArgs): KeylessIdentity[] {
   const given = [args.keylessRepository, args.keylessWorkflow, args.keylessRef].filter((value) => value !== undefined).length;
   if (given === 0) return [];
   if (given !== 3) throw new McsError('E_USAGE', 'a publishing workflow needs all of --keyless-repository OWNER/REPO, --keyless-workflow .github/workflows/FILE.yml and --keyless-ref REF', {});
-  return [{ issuer: args.keylessIssuer ?? GITHUB_ACTIONS_ISSUER, repository: normalizeRepository(args.keylessRepository!), workflow: args.keylessWorkflow!, ref: args.keylessRef! }];
+  return [{
+    issuer: args.keylessIssuer ?? GITHUB_ACTIONS_ISSUER,
+    repository: normalizeRepository(args.keylessRepository!),
+    workflow: args.keylessWorkflow!,
+    ref: args.keylessRef!,
+    ...(args.keylessRepositoryId !== undefined ? { repositoryId: String(args.keylessRepositoryId) } : {}),
+    ...(args.keylessOwnerId !== undefined ? { ownerId: String(args.keylessOwnerId) } : {}),
+  }];
 }
 
 export default async function indexRoot(args: RootArgs, context: Context): Promise<number> {

@@ -15,8 +15,8 @@ import { createHash, createPrivateKey, createPublicKey, sign, verify, type KeyOb
 import { canonical } from '../contract/index.js';
 import { McsError } from '../errors.js';
 import { parseJsonStrict } from '../manifest/json.js';
-import { compareIdentity, observedIdentity, type ExpectedIdentity } from '../trust/identity.js';
-import { verifyBundle, type TrustMaterial } from '../trust/sigstore.js';
+import { compareIdentity, observedIdentity } from '../trust/identity.js';
+import { verifyBundle, type CertificateFields, type TrustMaterial } from '../trust/sigstore.js';
 
 export const ROOT_TYPE = 'mcs-pkg/index-root';
 export const SNAPSHOT_TYPE = 'mcs-pkg/index-snapshot';
@@ -32,7 +32,12 @@ export interface PublicKeyRecord {
   public: string;
 }
 
-/** The workflow allowed to sign snapshots keylessly: every field is compared exactly with its Fulcio certificate (the ref may end in *). */
+/**
+ * The workflow allowed to sign snapshots keylessly: every field is compared
+ * exactly with its Fulcio certificate. The ref is exact, or a tag prefix
+ * ending in * (refs/tags/v*): a branch pattern would let anyone who can push
+ * a branch run an edited copy of the workflow.
+ */
 export interface KeylessIdentity {
   issuer: string;
   /** https://github.com/owner/repo */
@@ -40,7 +45,13 @@ export interface KeylessIdentity {
   /** Workflow path inside the repository: .github/workflows/publish.yml */
   workflow: string;
   ref: string;
+  /** GitHub's numeric repository id (Fulcio .1.15): survives no rename, so a re-registered name does not match. */
+  repositoryId?: string;
+  /** GitHub's numeric owner id (Fulcio .1.17). */
+  ownerId?: string;
 }
+
+const IDENTITY_FIELDS = new Set(['issuer', 'repository', 'workflow', 'ref', 'repositoryId', 'ownerId']);
 
 export interface KeylessRecord {
   keytype: typeof KEYLESS_TYPE;
@@ -185,13 +196,42 @@ export interface KeylessTrust {
   sigstore: TrustMaterial;
 }
 
+/** Why a keyless identity record cannot be pinned, or null: exactly the known fields, strings, an exact or tag-prefix ref, numeric ids. */
+export function keylessRecordProblem(record: KeylessRecord): string | null {
+  const identity = record.identity as unknown as Record<string, unknown> | null;
+  if (Object.keys(record).some((key) => key !== 'keytype' && key !== 'identity') || typeof identity !== 'object' || identity === null) return 'a keyless record holds exactly keytype and identity';
+  const unknown = Object.keys(identity).find((key) => !IDENTITY_FIELDS.has(key));
+  if (unknown !== undefined) return `unknown identity field ${JSON.stringify(unknown)}`;
+  for (const field of ['issuer', 'repository', 'workflow', 'ref']) if (typeof identity[field] !== 'string' || identity[field] === '') return `identity.${field} is missing`;
+  for (const field of ['repositoryId', 'ownerId']) if (identity[field] !== undefined && (typeof identity[field] !== 'string' || !/^[0-9]+$/.test(identity[field]))) return `identity.${field} is not a numeric id`;
+  const ref = identity.ref as string;
+  if (ref.includes('*') && !/^refs\/tags\/[^*]+\*$/.test(ref)) return `ref ${JSON.stringify(ref)}: a publishing workflow is pinned to one ref, or to tags by a prefix (refs/tags/v*)`;
+  return null;
+}
+
+/**
+ * Why a verified certificate is not the pinned workflow, or null: the
+ * identity compared field by field, the build signer being the pinned
+ * workflow at the same ref (not a reusable workflow called from elsewhere),
+ * and GitHub's immutable ids when pinned.
+ */
+export function keylessMismatch(identity: KeylessIdentity, certificate: CertificateFields): string | null {
+  const observed = observedIdentity(certificate);
+  const mismatch = compareIdentity(observed, { ...identity, runner: 'github-hosted' });
+  if (mismatch) return `${mismatch.field} is ${JSON.stringify(mismatch.found)}, not ${JSON.stringify(mismatch.expected)}`;
+  const signer = `${identity.repository}/${identity.workflow}@${observed.ref}`;
+  if (observed.buildSigner !== signer) return `the build signer is ${JSON.stringify(observed.buildSigner)}, not ${JSON.stringify(signer)}`;
+  if (identity.repositoryId !== undefined && observed.repositoryId !== identity.repositoryId) return `repository id is ${JSON.stringify(observed.repositoryId)}, not ${identity.repositoryId}`;
+  if (identity.ownerId !== undefined && observed.ownerId !== identity.ownerId) return `owner id is ${JSON.stringify(observed.ownerId)}, not ${identity.ownerId}`;
+  return null;
+}
+
 function verifyKeyless(record: KeylessRecord, bundle: unknown, bytes: Buffer, trust: KeylessTrust | undefined): boolean {
   if (!trust) return false;
   const outcome = verifyBundle(bundle, trust.sigstore, bytes);
   // a DSSE bundle is checked over its own payload, not over `bytes`, so only a message signature binds these bytes
   if (!outcome.ok || outcome.bundle.content !== 'message-signature' || !outcome.bundle.certificate) return false;
-  const expected: ExpectedIdentity = { ...record.identity, runner: 'github-hosted' };
-  return compareIdentity(observedIdentity(outcome.bundle.certificate), expected) === null;
+  return keylessMismatch(record.identity, outcome.bundle.certificate) === null;
 }
 
 /**
@@ -225,9 +265,10 @@ export function countValidSignatures(metadata: Signed<unknown>, root: RootSigned
   return counted.size;
 }
 
-/** True when the snapshot role lists a keyless identity, so Sigstore trust material is needed to verify snapshots. */
-export function needsSigstore(root: RootSigned): boolean {
-  return root.roles.snapshot.keyids.some((id) => root.keys[id]?.keytype === KEYLESS_TYPE);
+/** True when a snapshot carries a signature under the keyless identity its root pins, so Sigstore trust material is needed to count it. */
+export function needsSigstore(root: RootSigned, metadata: Signed<unknown>): boolean {
+  const keyless = new Set(root.roles.snapshot.keyids.filter((id) => root.keys[id]?.keytype === KEYLESS_TYPE));
+  return metadata.signatures.some((signature) => keyless.has(signature?.keyid));
 }
 
 function assertRole(root: RootSigned, name: RoleName, source: string): void {
@@ -236,13 +277,17 @@ function assertRole(root: RootSigned, name: RoleName, source: string): void {
   if (!role || keyids.length === 0 || keyids.length > MAX_KEYS || new Set(keyids).size !== keyids.length || !Number.isSafeInteger(role.threshold) || role.threshold < 1 || role.threshold > keyids.length) {
     throw fail('E_INDEX_ROOT', `${source}: the ${name} role needs distinct keys and a threshold between 1 and their number`, { source, role: name });
   }
+  let keyless = 0;
   for (const id of keyids) {
     const record = typeof id === 'string' && Object.hasOwn(root.keys, id) ? root.keys[id] : undefined;
-    const keyless = record?.keytype === KEYLESS_TYPE;
-    const usable = keyless
-      ? name === 'snapshot' && ['issuer', 'repository', 'workflow', 'ref'].every((field) => typeof (record.identity as unknown as Record<string, unknown> | undefined)?.[field] === 'string')
-      : (record?.keytype === 'ed25519' || record?.keytype === 'ecdsa-p256') && typeof record.public === 'string';
-    if (!usable) throw fail('E_INDEX_ROOT', `${source}: the ${name} role lists ${JSON.stringify(id)}, which is not a key it can use${keyless ? ' (a keyless identity may sign snapshots only)' : ''}`, { source, role: name, keyid: id });
+    if (record?.keytype === KEYLESS_TYPE) {
+      const problem = name === 'root' ? 'a keyless identity may sign snapshots only' : keylessRecordProblem(record) ?? (++keyless > 1 ? 'at most one publishing workflow may sign snapshots (two records could name one workflow and count it twice)' : null);
+      if (problem) throw fail('E_INDEX_ROOT', `${source}: the ${name} role lists keyless identity ${id}: ${problem}`, { source, role: name, keyid: id });
+      continue;
+    }
+    if ((record?.keytype !== 'ed25519' && record?.keytype !== 'ecdsa-p256') || typeof record.public !== 'string') {
+      throw fail('E_INDEX_ROOT', `${source}: the ${name} role lists ${JSON.stringify(id)}, which is not a key it can use`, { source, role: name, keyid: id });
+    }
   }
 }
 

@@ -14,13 +14,12 @@ import { listSources } from '../index/sources.js';
 import { parseJsonStrict } from '../manifest/json.js';
 import { getBytes } from '../registry/http.js';
 import { readFileCapped } from '../verify.js';
-import { compareIdentity, observedIdentity } from '../trust/identity.js';
+import { observedIdentity } from '../trust/identity.js';
 import { trustedRootFromFile } from '../trust/roots.js';
 import { bundleCertificate, createTrustMaterial, signKeyless, trustedRootFromTuf, type KeylessSignOptions, type TufOptions } from '../trust/sigstore.js';
 import { defaultCacheDir } from '../config.js';
-import { KEYLESS_TYPE, assertRootShape, MAX_METADATA_BYTES, SNAPSHOT_TYPE, countValidSignatures, needsSigstore, parseSigned, rotateRoot, signMetadata, signingBytes, trustInitialRoot, verifyContent, verifySnapshot, type KeylessTrust, type RootSigned, type Signed, type SnapshotSigned } from './metadata.js';
+import { KEYLESS_TYPE, assertRootShape, keylessMismatch, MAX_METADATA_BYTES, SNAPSHOT_TYPE, countValidSignatures, needsSigstore, parseSigned, rotateRoot, signMetadata, signingBytes, trustInitialRoot, verifyContent, verifySnapshot, type KeylessTrust, type RootSigned, type Signed, type SnapshotSigned } from './metadata.js';
 
-export const CONTENT_FILE = 'content.json';
 export const SNAPSHOT_FILE = 'snapshot.json';
 export const ROOT_FILE = 'root.json';
 export const DEFAULT_EXPIRES_DAYS = 30;
@@ -36,14 +35,33 @@ function writeAtomic(file: string, bytes: Uint8Array | string): void {
   renameSync(temp, file);
 }
 
-export interface PublishOptions {
+/** Sigstore trust inputs, for checking keyless signatures (publish checks its own, as clients will). */
+export interface SigstoreTrustOptions {
+  /** Sigstore trusted_root.json (default: the public-good one through TUF). */
+  trustedRoot?: string;
+  tuf?: Partial<TufOptions>;
+}
+
+/** Sigstore trust material for keyless snapshot signatures: the pinned trusted root, else the public-good one through TUF. */
+async function keylessTrust(options: SigstoreTrustOptions): Promise<KeylessTrust> {
+  const root = options.trustedRoot ? trustedRootFromFile(options.trustedRoot) : await trustedRootFromTuf({ cachePath: join(defaultCacheDir(), 'tuf'), ...options.tuf });
+  return { sigstore: createTrustMaterial(root.json) };
+}
+
+/** The content file of a snapshot is named by its digest, so publishing never rewrites a file an earlier snapshot.json names (TUF's consistent snapshots). */
+export function contentFileName(sha512: string): string {
+  return `content.${sha512.slice(0, 32)}.json`;
+}
+const CONTENT_FILE_PATTERN = /^content(\.[0-9a-f]{32})?\.json$/;
+
+export interface PublishOptions extends SigstoreTrustOptions {
   indexDir: string;
   outDir: string;
   /** The signed index root (root.json) the keys belong to. */
   root: string;
   /** Maintainer private keys (PEM files). With `keyless`, together a threshold of the root's snapshot role. */
   keys: string[];
-  /** Also sign keylessly with Sigstore, as the publishing workflow the root pins. */
+  /** Also sign keylessly with Sigstore, as the publishing workflow the root pins; the bundle is verified as clients will before anything is written. */
   keyless?: KeylessSignOptions;
   /** Default: the published version + 1, or 1. */
   version?: number;
@@ -55,33 +73,33 @@ export interface PublishResult {
   version: number;
   expires: string;
   entries: number;
-  content: { length: number; sha512: string };
+  content: { file: string; length: number; sha512: string };
 }
 
 /**
  * Adds the keyless signature: signs the snapshot's bytes with Sigstore and
- * files the bundle under the root's keyless identity that its certificate
- * names; a certificate for any other identity is refused before anything is
- * written, since no client would count it.
+ * files the bundle under the publishing workflow the root pins, then checks
+ * it with the clients' own code; a certificate for another identity, or a
+ * bundle the Sigstore trust material does not verify, is refused before
+ * anything is written, since no client would count it.
  */
-async function addKeylessSignature(metadata: Signed<SnapshotSigned>, root: RootSigned, options: KeylessSignOptions): Promise<void> {
-  const candidates = root.roles.snapshot.keyids.filter((id) => root.keys[id]?.keytype === KEYLESS_TYPE);
-  if (candidates.length === 0) throw new McsError('E_INDEX_SIGNATURE', `index root version ${root.version} pins no publishing workflow, so a keyless signature would not count; sign with maintainer keys (--key), or add a workflow to the root`, {});
-  const bundle = await signKeyless(signingBytes(metadata.signed), options);
-  const certificate = bundleCertificate(bundle);
-  const observed = certificate ? observedIdentity(certificate) : undefined;
-  const keyid = candidates.find((id) => {
-    const record = root.keys[id]!;
-    return observed && record.keytype === KEYLESS_TYPE && compareIdentity(observed, { ...record.identity, runner: 'github-hosted' }) === null;
-  });
-  if (!keyid) {
-    const pinned = candidates.map((id) => {
-      const record = root.keys[id]!;
-      return record.keytype === KEYLESS_TYPE ? `${record.identity.repository}/${record.identity.workflow}@${record.identity.ref}` : id;
-    });
-    throw new McsError('E_INDEX_SIGNATURE', `the keyless signature is for ${observed?.buildSigner ?? 'an unknown identity'} (issuer ${observed?.issuer ?? 'unknown'}), but index root version ${root.version} pins ${pinned.join(', ')}`, { details: { observed, pinned } });
+async function addKeylessSignature(metadata: Signed<SnapshotSigned>, root: RootSigned, options: PublishOptions & { keyless: KeylessSignOptions }): Promise<KeylessTrust> {
+  const keyid = root.roles.snapshot.keyids.find((id) => root.keys[id]?.keytype === KEYLESS_TYPE);
+  const record = keyid ? root.keys[keyid] : undefined;
+  if (!keyid || record?.keytype !== KEYLESS_TYPE) throw new McsError('E_INDEX_SIGNATURE', `index root version ${root.version} pins no publishing workflow, so a keyless signature would not count; sign with maintainer keys (--key), or add a workflow to the root`, {});
+  const trust = await keylessTrust(options);
+  const bundle = await signKeyless(signingBytes(metadata.signed), options.keyless);
+  const alone: Signed<SnapshotSigned> = { signed: metadata.signed, signatures: [{ keyid, bundle }] };
+  if (countValidSignatures(alone, root, 'snapshot', trust) !== 1) {
+    const certificate = bundleCertificate(bundle);
+    const why = certificate ? keylessMismatch(record.identity, certificate) : 'the bundle has no signing certificate';
+    const pinned = `${record.identity.repository}/${record.identity.workflow}@${record.identity.ref}`;
+    throw new McsError('E_INDEX_SIGNATURE', why
+      ? `the keyless signature is for ${certificate ? observedIdentity(certificate).buildSigner ?? 'an unknown identity' : 'no identity'}, but index root version ${root.version} pins ${pinned}: ${why}; nothing was written`
+      : `the keyless signature does not verify against the Sigstore trusted root clients will use (check --fulcio-url, --rekor-url and --trusted-root); nothing was written`, { details: { pinned, reason: why } });
   }
   metadata.signatures.push({ keyid, bundle });
+  return trust;
 }
 
 /** Publishes the whole index as one signed snapshot; an index with any validation problem, or signers short of the threshold, is refused before anything is written. */
@@ -95,39 +113,38 @@ export async function publishSnapshot(options: PublishOptions): Promise<PublishR
   const entries = listSources(options.indexDir).sources.map((source) => ({ path: source.path, entry: readEntry(options.indexDir, source.path) }));
   const content = Buffer.from(canonical({ format: 'mcs-pkg/index-content@1', entries }), 'utf8');
   const now = options.now ?? new Date();
-  let version = options.version;
-  if (version === undefined) {
-    const previous = join(options.outDir, SNAPSHOT_FILE);
-    version = existsSync(previous) ? parseSigned<SnapshotSigned>(readFileSync(previous), SNAPSHOT_TYPE, previous).signed.version + 1 : 1;
-  }
+  const previousFile = join(options.outDir, SNAPSHOT_FILE);
+  const previous = existsSync(previousFile) ? parseSigned<SnapshotSigned>(readFileSync(previousFile), SNAPSHOT_TYPE, previousFile).signed : undefined;
+  const version = options.version ?? (previous ? previous.version + 1 : 1);
   const expires = new Date(now.getTime() + (options.expiresDays ?? DEFAULT_EXPIRES_DAYS) * 86_400_000).toISOString();
   const sha512 = createHash('sha512').update(content).digest('hex');
-  const signed: SnapshotSigned = { _type: SNAPSHOT_TYPE, version, expires, rootVersion: root.version, content: { file: CONTENT_FILE, length: content.length, sha512 } };
-  const metadata = signMetadata(signed, options.keys.map((file) => readFileCapped(file, 64 * 1024, 'private key').toString('utf8')));
-  const keyed = countValidSignatures(metadata, root, 'snapshot');
-  if (options.keyless) await addKeylessSignature(metadata, root, options.keyless);
-  const signers = keyed + (options.keyless ? 1 : 0);
+  const file = contentFileName(sha512);
+  const signed: SnapshotSigned = { _type: SNAPSHOT_TYPE, version, expires, rootVersion: root.version, content: { file, length: content.length, sha512 } };
+  const metadata = signMetadata(signed, options.keys.map((key) => readFileCapped(key, 64 * 1024, 'private key').toString('utf8')));
+  const trust = options.keyless ? await addKeylessSignature(metadata, root, { ...options, keyless: options.keyless }) : undefined;
+  const signers = countValidSignatures(metadata, root, 'snapshot', trust);
   if (signers < root.roles.snapshot.threshold) {
     throw new McsError('E_INDEX_SIGNATURE', `the snapshot would carry ${signers} of the ${root.roles.snapshot.threshold} signatures index root version ${root.version} requires (keys not in its snapshot role do not count); nothing was written`, { details: { signers, threshold: root.roles.snapshot.threshold } });
   }
-  // content first, metadata last: a reader that sees the new metadata finds its content in place
-  writeAtomic(join(options.outDir, CONTENT_FILE), content);
+  // content first, metadata last: a reader that sees the new metadata finds its content in place, and one
+  // that read the previous metadata still finds the previous content (kept until the next publish)
+  writeAtomic(join(options.outDir, file), content);
   writeAtomic(join(options.outDir, ROOT_FILE), rootBytes);
   writeAtomic(join(options.outDir, `${root.version}.${ROOT_FILE}`), rootBytes);
   writeAtomic(join(options.outDir, SNAPSHOT_FILE), JSON.stringify(metadata, null, 1));
-  return { version, expires, entries: entries.length, content: { length: content.length, sha512 } };
+  for (const name of readdirSync(options.outDir)) {
+    if (CONTENT_FILE_PATTERN.test(name) && name !== file && name !== previous?.content.file) rmSync(join(options.outDir, name), { force: true });
+  }
+  return { version, expires, entries: entries.length, content: { file, length: content.length, sha512 } };
 }
 
-export interface UpdateOptions {
+export interface UpdateOptions extends SigstoreTrustOptions {
   /** A snapshot folder or an http(s) URL. */
   from: string;
   /** Where the client keeps its trusted root, its state and its index-data versions. */
   stateDir: string;
   /** The index root to start trusting, on the first update. */
   root?: string;
-  /** Sigstore trusted_root.json for keyless snapshot signatures (default: through TUF); read only when the index root pins a publishing workflow. */
-  trustedRoot?: string;
-  tuf?: Partial<TufOptions>;
   /** Largest content accepted, in bytes. */
   maxContentBytes?: number;
   timeoutMs?: number;
@@ -150,17 +167,24 @@ interface State {
 
 const STATE_FILE = 'state.json';
 
-/** Sigstore trust material for keyless snapshot signatures: the pinned trusted root, else the public-good one through TUF. */
-async function keylessTrust(options: UpdateOptions): Promise<KeylessTrust> {
-  const root = options.trustedRoot ? trustedRootFromFile(options.trustedRoot) : await trustedRootFromTuf({ cachePath: join(defaultCacheDir(), 'tuf'), ...options.tuf });
-  return { sigstore: createTrustMaterial(root.json) };
-}
 
 function readState(stateDir: string, initialRoot: string | undefined): State {
   const file = join(stateDir, STATE_FILE);
   if (existsSync(file)) {
-    const state = parseJsonStrict(readFileSync(file), { source: file, maxBytes: MAX_METADATA_BYTES }) as State;
-    assertRootShape(state.root, `${file} (the trusted index root)`);
+    const unusable = (why: string, cause?: unknown): McsError =>
+      new McsError('E_INDEX_ROOT', `${file}: the client's trusted state is unusable (${why}); it is damaged or from an older mcs-pkg. Move it aside and update again with --root root.json, which also forgets the stored snapshot version`, { cause, details: { file } });
+    let state: State;
+    try {
+      state = parseJsonStrict(readFileSync(file), { source: file, maxBytes: MAX_METADATA_BYTES }) as State;
+    } catch (cause) {
+      throw unusable((cause as Error).message, cause);
+    }
+    if (typeof state !== 'object' || state === null || (state.version !== null && !Number.isSafeInteger(state.version)) || typeof state.root !== 'object' || state.root === null || !Number.isSafeInteger(state.root.version)) throw unusable('not a version and an index root');
+    try {
+      assertRootShape(state.root, 'the stored index root');
+    } catch (cause) {
+      throw unusable((cause as Error).message, cause);
+    }
     return state;
   }
   if (!initialRoot) throw new McsError('E_USAGE', `no trusted index root yet in ${stateDir}: give the index root to start from (--root root.json)`, { details: { stateDir } });
@@ -203,8 +227,15 @@ export async function updateIndex(options: UpdateOptions): Promise<UpdateResult>
     root = rotateRoot(root, next, `${root.version + 1}.${ROOT_FILE}`);
   }
   const snapshotBytes = (await fetchFile(SNAPSHOT_FILE, MAX_METADATA_BYTES, false))!;
-  const trust = needsSigstore(root) ? await keylessTrust(options) : undefined;
-  const snapshot = verifySnapshot(snapshotBytes, root, { now, ...(state.version !== null ? { storedVersion: state.version } : {}), source: SNAPSHOT_FILE, ...(trust ? { trust } : {}) });
+  const check = (trust?: KeylessTrust): SnapshotSigned =>
+    verifySnapshot(snapshotBytes, root, { now, ...(state.version !== null ? { storedVersion: state.version } : {}), source: SNAPSHOT_FILE, ...(trust ? { trust } : {}) });
+  let snapshot: SnapshotSigned;
+  try {
+    snapshot = check(); // maintainer keys alone may be enough: then Sigstore's trusted root is not needed (nor the network to get it)
+  } catch (error) {
+    if (!(error instanceof McsError && error.code === 'E_INDEX_SIGNATURE' && needsSigstore(root, parseSigned(snapshotBytes, SNAPSHOT_TYPE, SNAPSHOT_FILE)))) throw error;
+    snapshot = check(await keylessTrust(options));
+  }
   const current = join(options.stateDir, 'current');
   if (snapshot.version === state.version && existsSync(current)) {
     return { status: 'current', version: snapshot.version, previousVersion: state.version, rootVersion: root.version, indexDir: current };

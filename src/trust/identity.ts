@@ -22,6 +22,9 @@ export interface ObservedIdentity {
   buildSigner: string | null;
   ref: string | null;
   runner: string | null;
+  /** GitHub's numeric repository and owner ids (.1.15, .1.17), when the certificate has them. */
+  repositoryId: string | null;
+  ownerId: string | null;
   /** True when only the pre-2023 extensions were present. */
   legacy: boolean;
 }
@@ -54,6 +57,8 @@ export function observedIdentity(certificate: CertificateFields): ObservedIdenti
     buildSigner: buildSigner ?? null,
     ref: ext[OID(14)] ?? ext[OID(6)] ?? null,
     runner: ext[OID(11)] ?? null,
+    repositoryId: ext[OID(15)] ?? null,
+    ownerId: ext[OID(17)] ?? null,
     legacy,
   };
 }

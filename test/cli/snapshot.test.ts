@@ -1,6 +1,6 @@
 /** The maintainers' snapshot workflow through the real binary: keys, a 2-of-3 root, publish, update, refusal. */
 import { execFile, spawnSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -50,15 +50,19 @@ it('keyless: a root pinning the publishing workflow, publish --keyless in that w
   try {
     writeFileSync(join(dir, 'trusted_root.json'), JSON.stringify(sigstore.trustedRoot));
     const root = run(['index', 'root', '--out', 'keyless-root.json', '--member', 'a.pem.pub', '--member', 'b.pem', '--threshold', '2', '--sign', 'a.pem', '--sign', 'b.pem',
-      '--keyless-repository', 'mcs-index/index', '--keyless-workflow', '.github/workflows/publish.yml', '--keyless-ref', 'refs/heads/main', '--snapshot-threshold', '1']);
+      '--keyless-repository', 'mcs-index/index', '--keyless-workflow', '.github/workflows/publish.yml', '--keyless-ref', 'refs/heads/main', '--keyless-repository-id', '100001', '--snapshot-threshold', '1']);
     expect(root.stdout).toMatch(/publishing workflow https:\/\/github\.com\/mcs-index\/index\/\.github\/workflows\/publish\.yml@refs\/heads\/main; a snapshot needs 1 signature/);
     const sigstoreFlags = ['--keyless', '--fulcio-url', sigstore.url, '--rekor-url', sigstore.url];
-    const wrong = await runAsync(['index', 'publish', '--out', 'keyless-snap', '--root', 'keyless-root.json', ...sigstoreFlags], { SIGSTORE_ID_TOKEN: identityToken({ repository: 'mcs-index/index', workflow: '.github/workflows/ci.yml', ref: 'refs/heads/main' }) });
+    const wrong = await runAsync(['index', 'publish', '--out', 'keyless-snap', '--root', 'keyless-root.json', ...sigstoreFlags, '--trusted-root', 'trusted_root.json'], { SIGSTORE_ID_TOKEN: identityToken({ repository: 'mcs-index/index', workflow: '.github/workflows/ci.yml', ref: 'refs/heads/main' }) });
     expect(wrong.status).toBe(1);
     expect(wrong.stderr).toMatch(/^error E_INDEX_SIGNATURE: the keyless signature is for https:\/\/github\.com\/mcs-index\/index\/\.github\/workflows\/ci\.yml@refs\/heads\/main/);
-    const published = await runAsync(['index', 'publish', '--out', 'keyless-snap', '--root', 'keyless-root.json', ...sigstoreFlags, '--identity-token', identityToken({ repository: 'mcs-index/index', workflow: '.github/workflows/publish.yml', ref: 'refs/heads/main' })]);
+    const published = await runAsync(['index', 'publish', '--out', 'keyless-snap', '--root', 'keyless-root.json', ...sigstoreFlags, '--trusted-root', 'trusted_root.json', '--identity-token', identityToken({ repository: 'mcs-index/index', workflow: '.github/workflows/publish.yml', ref: 'refs/heads/main' })]);
     expect(published.stderr).toBe('');
     expect(published.status).toBe(0);
+    const branchPattern = run(['index', 'root', '--out', 'loose-root.json', '--member', 'a.pem.pub', '--threshold', '1', '--sign', 'a.pem', '--keyless-repository', 'mcs-index/index', '--keyless-workflow', '.github/workflows/publish.yml', '--keyless-ref', 'refs/heads/*']);
+    expect(branchPattern.status).toBe(1);
+    expect(branchPattern.stderr).toMatch(/^error E_INDEX_ROOT: .*pinned to one ref, or to tags by a prefix/);
+    expect(existsSync(join(dir, 'loose-root.json'))).toBe(false);
     const updated = await runAsync(['update', '--from', 'keyless-snap', '--root', 'keyless-root.json', '--trusted-root', 'trusted_root.json', '--json']);
     expect(updated.status).toBe(0);
     expect(JSON.parse(updated.stdout)).toMatchObject({ status: 'updated', version: 1 });

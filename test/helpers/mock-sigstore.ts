@@ -28,6 +28,8 @@ export interface GithubIdentity {
   runnerEnvironment?: 'github-hosted' | 'self-hosted';
   /** commit sha; default 40 hex chars */
   sha?: string;
+  /** The workflow that actually ran (Fulcio's build signer), when it is a reusable workflow other than `workflow@ref`: 'owner/repo/.github/workflows/x.yml@refs/heads/y' */
+  jobWorkflowRef?: string;
 }
 
 export interface RegistryKey {
@@ -135,7 +137,7 @@ function githubClaims(identity: GithubIdentity): Record<string, string> {
     sha,
     workflow: workflow.replace(/^.*\//, '').replace(/\.ya?ml$/, ''),
     event_name: 'push',
-    job_workflow_ref: workflowRef,
+    job_workflow_ref: identity.jobWorkflowRef ?? workflowRef,
     job_workflow_sha: sha,
     workflow_ref: workflowRef,
     workflow_sha: sha,

@@ -127,8 +127,9 @@ describe('keyless snapshot signatures (Sigstore, as the pinned publishing workfl
     const signed = await keyless({ signed: snapshot(7), signatures: [] }, ACTOR);
     expect(verifyWith(signed).version).toBe(7);
     expect(verifyWith(signMetadata(snapshot(7), [A.pem])).version).toBe(7);
-    expect(needsSigstore(keylessRoot)).toBe(true);
-    expect(needsSigstore(trusted)).toBe(false);
+    expect(needsSigstore(keylessRoot, signed)).toBe(true);
+    expect(needsSigstore(keylessRoot, signMetadata(snapshot(7), [A.pem]))).toBe(false);
+    expect(needsSigstore(trusted, signed)).toBe(false);
   });
 
   it('counts nothing without Sigstore trust material, or against another Sigstore instance', async () => {
@@ -169,6 +170,41 @@ describe('keyless snapshot signatures (Sigstore, as the pinned publishing workfl
     } finally {
       keylessRoot = makeRoot({ version: 1, expires: LATER, maintainers: [A.publicKey, B.publicKey, C.publicKey], threshold: 2, keyless: [WORKFLOW], snapshotThreshold: 1 });
     }
+  });
+
+  it('refuses a build signer other than the pinned workflow at the same ref (a reusable workflow called from elsewhere)', async () => {
+    const signed = await keyless({ signed: snapshot(7), signatures: [] }, { ...ACTOR, jobWorkflowRef: 'mcs-index/index/.github/workflows/publish.yml@refs/heads/feature' });
+    expect(() => verifyWith(signed)).toThrowWithCode('E_INDEX_SIGNATURE');
+  });
+
+  it('compares GitHub\'s repository and owner ids when the root pins them, so a re-registered name does not match', async () => {
+    const signed = await keyless({ signed: snapshot(7), signatures: [] }, ACTOR);
+    const pinned = (ids: { repositoryId?: string; ownerId?: string }) => {
+      keylessRoot = makeRoot({ version: 1, expires: LATER, maintainers: [A.publicKey], threshold: 1, keyless: [{ ...WORKFLOW, ...ids }] });
+      return keylessRoot;
+    };
+    const resigned = async (root: RootSigned) => ({ signed: snapshot(7), signatures: [{ keyid: root.roles.snapshot.keyids[1]!, bundle: signed.signatures[0]!.bundle }] });
+    try {
+      expect(verifyWith(await resigned(pinned({ repositoryId: '100001', ownerId: '200002' })), keylessRoot).version).toBe(7); // the ids the mock's tokens carry
+      const other = await resigned(pinned({ repositoryId: '999' }));
+      expect(() => verifyWith(other, keylessRoot)).toThrowWithCode('E_INDEX_SIGNATURE');
+      const otherOwner = await resigned(pinned({ ownerId: '999' }));
+      expect(() => verifyWith(otherOwner, keylessRoot)).toThrowWithCode('E_INDEX_SIGNATURE');
+    } finally {
+      keylessRoot = makeRoot({ version: 1, expires: LATER, maintainers: [A.publicKey, B.publicKey, C.publicKey], threshold: 2, keyless: [WORKFLOW], snapshotThreshold: 1 });
+    }
+  });
+
+  it('refuses a root with two workflow records (one workflow counted twice), unknown fields, or a branch pattern', () => {
+    const rootWith = (keyless: Array<Record<string, string>>, snapshotThreshold = 1) =>
+      bytes(signMetadata(makeRoot({ version: 1, expires: LATER, maintainers: [A.publicKey], threshold: 1, keyless: keyless as never, snapshotThreshold }), [A.pem]));
+    expect(() => trustInitialRoot(rootWith([WORKFLOW, { ...WORKFLOW, ref: 'refs/tags/v*' }], 2), 'root.json')).toThrowWithCode('E_INDEX_ROOT');
+    expect(() => trustInitialRoot(rootWith([{ ...WORKFLOW, note: 'x' }]), 'root.json')).toThrowWithCode('E_INDEX_ROOT');
+    expect(() => trustInitialRoot(rootWith([{ ...WORKFLOW, repositoryId: 'abc' }]), 'root.json')).toThrowWithCode('E_INDEX_ROOT');
+    for (const ref of ['*', 'refs/heads/*', 'refs/*', 'refs/tags/*', 'refs/tags/v*-rc*']) {
+      expect(() => trustInitialRoot(rootWith([{ ...WORKFLOW, ref }]), 'root.json'), ref).toThrowWithCode('E_INDEX_ROOT');
+    }
+    expect(trustInitialRoot(rootWith([{ ...WORKFLOW, ref: 'refs/tags/v*' }]), 'root.json').roles.snapshot.keyids).toHaveLength(2);
   });
 
   it('never lets a keyless identity sign roots', () => {

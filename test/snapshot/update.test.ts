@@ -63,6 +63,11 @@ beforeEach(() => {
 const publish = (signers: Array<keyof typeof keys>, extra: Partial<Parameters<typeof publishSnapshot>[0]> = {}) =>
   publishSnapshot({ indexDir, outDir, root: rootFile, keys: signers.map((k) => keys[k].file), ...extra });
 
+/** The content file the published snapshot.json names. */
+function contentFile(): string {
+  return join(outDir, (JSON.parse(readFileSync(join(outDir, 'snapshot.json'), 'utf8')) as { signed: { content: { file: string } } }).signed.content.file);
+}
+
 /** Signs the published snapshot's metadata again with other keys, as an attacker or a careless publisher could. */
 function resign(signers: Array<keyof typeof keys>): void {
   const file = join(outDir, 'snapshot.json');
@@ -84,6 +89,33 @@ describe('publish and update', () => {
     expect(await searchNames(second.indexDir, 'xml')).toEqual(['mcs-driver-xml']);
     expect(existsSync(join(state, 'index-data.1'))).toBe(true);
     expect((await updateIndex({ from: outDir, stateDir: state })).status).toBe('current');
+  });
+
+  it('names content by its digest and keeps the previous content, so a client that read the old snapshot.json still finds its content', async () => {
+    await publish(['A', 'B']);
+    const first = contentFile();
+    await updateIndex({ from: outDir, stateDir: state, root: rootFile });
+    writeEntry(indexDir, npmDriver('mcs-driver-xml', { description: 'Reads XML files' }));
+    await publish(['A', 'B']);
+    const second = contentFile();
+    expect(second).not.toBe(first);
+    expect(existsSync(first)).toBe(true);
+    writeEntry(indexDir, npmDriver('mcs-driver-yaml', { description: 'Reads YAML files' }));
+    await publish(['A', 'B']);
+    expect(readdirSync(outDir).filter((name) => name.startsWith('content.')).sort()).toEqual([second, contentFile()].map((f) => f.slice(outDir.length + 1)).sort());
+    expect((await updateIndex({ from: outDir, stateDir: state })).version).toBe(3);
+  });
+
+  it('refuses a damaged or old-format client state with a way out, and never starts over silently', async () => {
+    await publish(['A', 'B']);
+    await updateIndex({ from: outDir, stateDir: state, root: rootFile });
+    const stateFile = join(state, 'state.json');
+    for (const damaged of ['{"version":1}', '{"version":"2","root":{"version":1}}', JSON.stringify({ version: 1, root: { version: 1, keys: {}, threshold: 1 } }), 'not json']) {
+      writeFileSync(stateFile, damaged);
+      const error = await updateIndex({ from: outDir, stateDir: state, root: rootFile }).catch((e: unknown) => e);
+      expect(error).toThrowWithCode('E_INDEX_ROOT');
+      expect((error as Error).message).toMatch(/Move it aside and update again with --root root\.json/);
+    }
   });
 
   it('refuses to publish an index with problems, or with signers short of the threshold, writing nothing', async () => {
@@ -114,11 +146,13 @@ describe('refused updates leave the working index untouched', () => {
   it('a rollback to an older snapshot (replayed metadata and content)', async () => {
     await updatedOnce();
     copyFileSync(join(outDir, 'snapshot.json'), join(work, 'old-snapshot.json'));
-    copyFileSync(join(outDir, 'content.json'), join(work, 'old-content.json'));
+    const oldContent = contentFile();
+    copyFileSync(oldContent, join(work, 'old-content.json'));
+    writeEntry(indexDir, npmDriver('mcs-driver-xml', { description: 'Reads XML files' }));
     await publish(['A', 'B']);
     await updateIndex({ from: outDir, stateDir: state });
     copyFileSync(join(work, 'old-snapshot.json'), join(outDir, 'snapshot.json'));
-    copyFileSync(join(work, 'old-content.json'), join(outDir, 'content.json'));
+    copyFileSync(join(work, 'old-content.json'), oldContent);
     await expectRefused('E_INDEX_ROLLBACK');
   });
 
@@ -151,11 +185,12 @@ describe('refused updates leave the working index untouched', () => {
   it('content swapped after signing, and a body over the signed length', async () => {
     await updatedOnce();
     await publish(['A', 'B']);
-    const content = readFileSync(join(outDir, 'content.json'), 'utf8');
-    writeFileSync(join(outDir, 'content.json'), content.replace('Reads CSV files', 'Reads CSV filez'));
+    const file = contentFile();
+    const content = readFileSync(file, 'utf8');
+    writeFileSync(file, content.replace('Reads CSV files', 'Reads CSV filez'));
     await expectRefused('E_INDEX_MIXED');
-    writeFileSync(join(outDir, 'content.json'), content);
-    appendFileSync(join(outDir, 'content.json'), ' '.repeat(4096));
+    writeFileSync(file, content);
+    appendFileSync(file, ' '.repeat(4096));
     await expectRefused('E_INDEX_TOO_LARGE');
   });
 
@@ -192,7 +227,7 @@ describe('refused updates leave the working index untouched', () => {
       const file = join(outDir, (request.url ?? '/').slice(1));
       if (!existsSync(file)) return void response.writeHead(404).end();
       const body = readFileSync(file);
-      if (!request.url?.endsWith('content.json')) return void response.writeHead(200).end(body);
+      if (!/\/content\.[0-9a-f]+\.json$/.test(request.url ?? '')) return void response.writeHead(200).end(body);
       response.writeHead(200, { 'content-length': String(body.length) });
       response.write(body.subarray(0, body.length >> 1), () => halfSent()); // then nothing more: the client dies waiting
     });
@@ -237,15 +272,23 @@ describe('keyless publishing: the pinned workflow signs through Sigstore, client
       expires: '2030-01-01T00:00:00Z',
       maintainers: [keys.A.publicKey, keys.B.publicKey],
       threshold: 2,
-      keyless: [{ issuer: 'https://token.actions.githubusercontent.com', repository: 'https://github.com/mcs-index/index', workflow: '.github/workflows/publish.yml', ref: 'refs/heads/*' }],
+      keyless: [{ issuer: 'https://token.actions.githubusercontent.com', repository: 'https://github.com/mcs-index/index', workflow: '.github/workflows/publish.yml', ref: 'refs/heads/main' }],
       snapshotThreshold: 1,
     });
     writeFileSync(keylessRootFile, JSON.stringify(signMetadata(signed, [keys.A.pem, keys.B.pem])));
   });
   afterAll(() => sigstore.close());
 
-  const keylessPublish = (actor: GithubIdentity, root = keylessRootFile) =>
-    publishSnapshot({ indexDir, outDir, root, keys: [], keyless: { fulcioURL: sigstore.url, rekorURL: sigstore.url, identityToken: identityToken(actor) } });
+  const keylessPublish = (actor: GithubIdentity, root = keylessRootFile, trustedRoot = trustedRootFile) =>
+    publishSnapshot({ indexDir, outDir, root, keys: [], keyless: { fulcioURL: sigstore.url, rekorURL: sigstore.url, identityToken: identityToken(actor) }, trustedRoot });
+
+  async function strangerRoot(): Promise<string> {
+    const stranger = await startMockSigstore();
+    const file = join(work, 'stranger_root.json');
+    writeFileSync(file, JSON.stringify(stranger.trustedRoot));
+    await stranger.close();
+    return file;
+  }
 
   it('publishes with no maintainer key at hand, and the client updates', async () => {
     expect(await keylessPublish(ACTOR)).toMatchObject({ version: 1, entries: 2 });
@@ -260,16 +303,23 @@ describe('keyless publishing: the pinned workflow signs through Sigstore, client
   it('refuses to publish as a workflow the root does not pin, or under a root that pins none, writing nothing', async () => {
     await expect(keylessPublish({ ...ACTOR, workflow: '.github/workflows/ci.yml' })).rejects.toThrowWithCode('E_INDEX_SIGNATURE');
     await expect(keylessPublish(ACTOR, rootFile)).rejects.toThrowWithCode('E_INDEX_SIGNATURE');
+    await expect(keylessPublish(ACTOR, keylessRootFile, await strangerRoot())).rejects.toThrow(/does not verify against the Sigstore trusted root/);
     expect(readdirSync(outDir)).toEqual([]);
+  });
+
+  it('a snapshot the maintainers signed needs no Sigstore trusted root, even under a root that pins a workflow', async () => {
+    await publishSnapshot({ indexDir, outDir, root: keylessRootFile, keys: [keys.A.file] });
+    const unreachable = { mirrorURL: 'http://127.0.0.1:9/', cachePath: join(work, 'no-tuf'), timeoutMs: 500 };
+    expect(await updateIndex({ from: outDir, stateDir: state, root: keylessRootFile, tuf: unreachable })).toMatchObject({ status: 'updated', version: 1 });
+    resign([]); // nothing to count: refused without reaching for Sigstore
+    await expect(updateIndex({ from: outDir, stateDir: state, tuf: unreachable })).rejects.toThrowWithCode('E_INDEX_SIGNATURE');
+    await keylessPublish(ACTOR); // a keyless signature to count, and no way to get the trusted root
+    await expect(updateIndex({ from: outDir, stateDir: state, tuf: unreachable })).rejects.toThrowWithCode('E_TRUST_ROOT');
   });
 
   it('a client refuses a keyless snapshot checked against another Sigstore trusted root', async () => {
     await keylessPublish(ACTOR);
-    const stranger = await startMockSigstore();
-    const strangerRoot = join(work, 'stranger_root.json');
-    writeFileSync(strangerRoot, JSON.stringify(stranger.trustedRoot));
-    await stranger.close();
-    await expect(updateIndex({ from: outDir, stateDir: state, root: keylessRootFile, trustedRoot: strangerRoot })).rejects.toThrowWithCode('E_INDEX_SIGNATURE');
+    await expect(updateIndex({ from: outDir, stateDir: state, root: keylessRootFile, trustedRoot: await strangerRoot() })).rejects.toThrowWithCode('E_INDEX_SIGNATURE');
     expect(existsSync(join(state, 'current'))).toBe(false);
   });
 });
