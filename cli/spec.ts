@@ -257,6 +257,7 @@ export const COMMANDS: readonly CommandSpec[] = [
     positionals: [{ name: 'names', describe: 'Packages to sync (default: every npm entry)', variadic: true }],
     options: {
       accept: { type: 'string', repeatable: true, describe: 'NAME@VERSION of a held finding to add anyway (an identity change moves the pin)' },
+      'dry-run': { type: 'boolean', describe: 'Show what would be added and held; write nothing (no --by/--reason needed)' },
       ...AUTHOR_OPTIONS,
       registry: { type: 'string', describe: 'Registry to read from (default: npm\'s configuration)' },
       ...TRUST_ROOT_OPTIONS,

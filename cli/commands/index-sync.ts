@@ -11,15 +11,17 @@ interface SyncArgs extends GlobalArgs {
   registry?: string;
   trustedRoot?: string;
   registryKeys?: string;
+  dryRun?: boolean;
 }
 
 /** index sync: a reviewable diff of new versions; exit 1 while findings are held. */
 export default async function sync(args: SyncArgs, context: Context): Promise<number> {
-  if (!args.by || !args.reason) throw new McsError('E_USAGE', 'index sync needs --by WHO and --reason TEXT (they go into the audit log)', {});
+  if (!args.dryRun && (!args.by || !args.reason)) throw new McsError('E_USAGE', 'index sync needs --by WHO and --reason TEXT (they go into the audit log), or --dry-run to only look', {});
   const { syncIndex } = await import('../../src/maintain/sync.js');
-  const result = await syncIndex(args.index ?? embeddedIndexDir(), args.names ?? [], { by: args.by, why: args.reason }, {
+  const result = await syncIndex(args.index ?? embeddedIndexDir(), args.names ?? [], { by: args.by ?? '', why: args.reason ?? '' }, {
     ...trustFlags(args),
     ...(args.accept ? { accept: args.accept } : {}),
+    ...(args.dryRun ? { dryRun: true } : {}),
   });
   const held = result.findings.filter((f) => !f.accepted);
   if (context.json) {
@@ -31,6 +33,7 @@ export default async function sync(args: SyncArgs, context: Context): Promise<nu
       ...result.unmatched.map((u) => `? --accept ${u} matched no held finding`),
     ];
     context.out(lines.length > 0 ? lines.map((l) => clean(l)).join('\n') : 'Nothing new.');
+    if (args.dryRun && lines.length > 0) context.out('Dry run: nothing was written.');
     if (held.some((f) => f.acceptable)) context.out('Held versions are added only with --accept NAME@VERSION and a reason.');
   }
   return held.length > 0 ? 1 : 0;

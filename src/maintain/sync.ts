@@ -39,13 +39,15 @@ export interface SyncResult {
 export interface SyncOptions extends Omit<AddOptions, 'confirm'> {
   /** name@version of held findings the maintainer accepts (with the author's reason). */
   accept?: string[];
+  /** Report what would be added and held, and write nothing (no entry, no log record). */
+  dryRun?: boolean;
 }
 
 function sameIdentity(observed: ObservedIdentity, pinned: PublisherIdentity): boolean {
   return observed.issuer === pinned.issuer && observed.repository === pinned.repository && observed.workflow === pinned.workflow;
 }
 
-/** Syncs the named npm packages (default: every npm entry), one logged change per package. */
+/** Syncs the named npm packages (default: every npm entry), one logged change per package (none with dryRun). */
 export async function syncIndex(indexDir: string, names: string[], author: ChangeAuthor, options: SyncOptions = {}): Promise<SyncResult> {
   const accept = new Set(options.accept ?? []);
   const targets = names.length > 0 ? names : listSources(indexDir).sources.filter((s) => s.path.startsWith('npm/')).map((s) => s.path.slice(4, -5));
@@ -88,7 +90,7 @@ export async function syncIndex(indexDir: string, names: string[], author: Chang
       result.added.push({ package: name, version, provenance: pins[version]!.provenance });
       return undefined;
     });
-    if (Object.keys(pins).length === 0) continue;
+    if (Object.keys(pins).length === 0 || options.dryRun) continue;
     const accepted = result.findings.filter((f) => f.package === name && f.accepted).map((f) => `accepted ${f.code} for ${f.version}`);
     const why = accepted.length > 0 ? `${author.why} (${accepted.join('; ')})` : author.why;
     result.records.push(

@@ -47,6 +47,14 @@ describe('index sync', () => {
     const bare = packFixtureDriver('csv', { name: 'mcs-driver-csv', version: '1.3.0' });
     registry.publish({ name: 'mcs-driver-csv', version: '1.3.0', tarball: bare, signatures: [signForRegistry(key, 'mcs-driver-csv', '1.3.0', `sha512-${createHash('sha512').update(bare).digest('base64')}`)] });
 
+    const before = { entry: readFileSync(join(index, 'npm', 'mcs-driver-csv.json'), 'utf8'), log: loadLog(index).records.length };
+    const looked = await syncIndex(index, [], who, { ...trust(), dryRun: true });
+    expect(looked.added).toEqual([{ package: 'mcs-driver-csv', version: '1.1.0', provenance: true }]);
+    expect(looked.findings).toHaveLength(2);
+    expect(looked.records).toEqual([]);
+    expect(readFileSync(join(index, 'npm', 'mcs-driver-csv.json'), 'utf8')).toBe(before.entry);
+    expect(loadLog(index).records).toHaveLength(before.log);
+
     const result = await syncIndex(index, [], who, trust());
     expect(result.added).toEqual([{ package: 'mcs-driver-csv', version: '1.1.0', provenance: true }]);
     expect(result.findings.map((f) => [f.version, f.code, f.acceptable, f.accepted])).toEqual([
@@ -89,5 +97,8 @@ describe('index sync', () => {
     expect(held.stdout).toMatch(/! held mcs-driver-csv@1\.3\.0 E_PROVENANCE_DOWNGRADE/);
     const json = JSON.parse((await run(['--json'])).stdout);
     expect(json.findings.map((f: { version: string }) => f.version)).toEqual(['1.3.0']);
+    const dry = await run(['--dry-run']);
+    expect(dry.code).toBe(1);
+    expect(dry.stdout).toMatch(/! held mcs-driver-csv@1\.3\.0 E_PROVENANCE_DOWNGRADE[\s\S]*Dry run: nothing was written\./);
   });
 });
