@@ -223,7 +223,7 @@ export const COMMANDS: readonly CommandSpec[] = [
       'keyless-issuer': { type: 'string', describe: 'OIDC issuer (default: GitHub Actions)' },
       'keyless-repository-id': { type: 'string', describe: 'GitHub\'s numeric id of that repository (recommended: a renamed or re-registered name then does not match)' },
       'keyless-owner-id': { type: 'string', describe: 'GitHub\'s numeric id of its owner' },
-      version: { type: 'number', describe: 'Root version (1, then one more per rotation)' },
+      'root-version': { type: 'number', describe: 'Root version (default 1; one more per rotation)' },
       'expires-days': { type: 'number', describe: 'Days until the root expires (default 365)' },
     },
     load: () => import('./commands/index-root.js'),

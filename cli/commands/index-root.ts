@@ -21,7 +21,7 @@ interface RootArgs extends GlobalArgs {
   keylessIssuer?: string;
   keylessRepositoryId?: string;
   keylessOwnerId?: string;
-  version?: number;
+  rootVersion?: number;
   expiresDays?: number;
 }
 
@@ -47,7 +47,7 @@ export default async function indexRoot(args: RootArgs, context: Context): Promi
   }
   const keyless = keylessFrom(args);
   const signed = makeRoot({
-    version: args.version ?? 1,
+    version: args.rootVersion ?? 1,
     expires: new Date(Date.now() + (args.expiresDays ?? 365) * 86_400_000).toISOString(),
     maintainers: members.map((file) => createPublicKey(readFileSync(file, 'utf8'))),
     threshold: args.threshold,

@@ -275,7 +275,7 @@ function assertRole(root: RootSigned, name: RoleName, source: string): void {
   const role = (root.roles as Partial<RootSigned['roles']> | undefined)?.[name];
   const keyids = Array.isArray(role?.keyids) ? role.keyids : [];
   if (!role || keyids.length === 0 || keyids.length > MAX_KEYS || new Set(keyids).size !== keyids.length || !Number.isSafeInteger(role.threshold) || role.threshold < 1 || role.threshold > keyids.length) {
-    throw fail('E_INDEX_ROOT', `${source}: the ${name} role needs distinct keys and a threshold between 1 and their number`, { source, role: name });
+    throw fail('E_INDEX_ROOT', `${source}: the ${name} role lists ${keyids.length} key(s)${new Set(keyids).size !== keyids.length ? ' with repeats' : ''} and threshold ${String(role?.threshold)}; it needs 1 to ${MAX_KEYS} distinct keys and a threshold between 1 and their number`, { source, role: name });
   }
   let keyless = 0;
   for (const id of keyids) {

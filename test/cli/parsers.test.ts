@@ -67,6 +67,11 @@ describe('quick parser and yargs agree', () => {
     expect(fastParse(['search', '1e3', '0x10'])!.args.query).toEqual(['1e3', '0x10']);
   });
 
+  it('gives no command an option named like a global flag yargs reserves (--version, --help)', () => {
+    const clashes = COMMANDS.flatMap((c) => Object.keys(c.options).filter((name) => name === 'version' || name === 'help' || name === 'h').map((name) => `${c.path.join(' ')} --${name}`));
+    expect(clashes).toEqual([]);
+  });
+
   it('covers every command in the table', () => {
     expect(COMMANDS.map((c) => c.path.join(' '))).toEqual(['search', 'info', 'verify', 'load', 'cache ls', 'cache verify', 'cache clean', 'update', 'index publish', 'index keygen', 'index root', 'index add', 'index discover', 'index sync', 'index label', 'index yank', 'index deprecate', 'index quarantine', 'index log', 'index build', 'index validate']);
   });

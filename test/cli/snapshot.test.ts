@@ -38,6 +38,14 @@ it('creates keys and a root, publishes, updates, serves the updated index, and r
   const refused = run(['update', '--from', 'snap']);
   expect(refused.status).toBe(1);
   expect(refused.stderr).toMatch(/^error E_INDEX_SIGNATURE: /);
+
+  // rotation: root version 2 drops a, signed by a threshold of the old root's keys and of its own
+  expect(run(['index', 'keygen', '--out', 'd.pem']).status).toBe(0);
+  const rotated = run(['index', 'root', '--out', 'root2.json', '--root-version', '2', '--member', 'b.pem.pub', '--member', 'c.pem.pub', '--member', 'd.pem.pub', '--threshold', '2', '--sign', 'a.pem', '--sign', 'b.pem', '--sign', 'c.pem']);
+  expect(rotated.stderr).toBe('');
+  expect(rotated.stdout).toMatch(/root version 2, 3 maintainer keys/);
+  expect(run(['index', 'publish', '--out', 'snap', '--root', 'root2.json', '--key', 'c.pem', '--key', 'd.pem']).status).toBe(0);
+  expect(JSON.parse(run(['update', '--from', 'snap', '--json']).stdout)).toMatchObject({ status: 'updated', rootVersion: 2 });
 });
 
 it('keyless: a root pinning the publishing workflow, publish --keyless in that workflow, update against the Sigstore trusted root', async () => {
