@@ -219,9 +219,14 @@ export interface ValidationReport {
  * Checks every file of an index folder and reports every problem, not just
  * the first: each file on its own, then the cross-file rules, by loading the
  * entries into a throw-away in-memory database with the same writer a build
- * uses. Nothing is written to disk.
+ * uses (names and driver ids only). Nothing is written to disk.
  */
 export function validateIndexDir(indexDir: string): ValidationReport {
+  return readIndexDir(indexDir).report;
+}
+
+/** validateIndexDir, also handing back every entry that passed on its own, in file order, so a caller need not read them again. */
+export function readIndexDir(indexDir: string): { report: ValidationReport; entries: Array<{ path: string; entry: IndexEntry }> } {
   const { sources, misplaced } = listSources(indexDir);
   const problems: ValidationProblem[] = misplaced.map((rel) => {
     const error = misplacedError(indexDir, rel);
@@ -229,32 +234,33 @@ export function validateIndexDir(indexDir: string): ValidationReport {
   });
   const db = openDb(':memory:', { create: true, busyTimeoutMs: 0 });
   try {
-    const writer = new IndexWriter(db);
+    const writer = new IndexWriter(db, true);
     const problem = (error: McsError): ValidationProblem => {
       const pointer = typeof error.details.pointer === 'string' ? error.details.pointer : undefined;
       const source = typeof error.details.source === 'string' ? error.details.source : indexDir;
       return { code: error.code, message: error.message, source, ...(pointer ? { pointer } : {}) };
     };
-    let packages = 0;
-    const entries: IndexEntry[] = [];
-    for (const source of sources) {
-      try {
-        const entry = readEntry(indexDir, source.path);
-        writer.insert(toPackageRow(entry, source.path), source);
-        entries.push(entry);
-        packages++;
-      } catch (error) {
-        if (!(error instanceof McsError)) throw error;
-        problems.push(problem(error));
+    const read: Array<{ path: string; entry: IndexEntry }> = [];
+    // one transaction: row by row, each insert would commit on its own and FTS5 would merge a segment each time
+    db.transaction(() => {
+      for (const source of sources) {
+        try {
+          const entry = readEntry(indexDir, source.path);
+          writer.insert(toPackageRow(entry, source.path), source);
+          read.push({ path: source.path, entry });
+        } catch (error) {
+          if (!(error instanceof McsError)) throw error;
+          problems.push(problem(error));
+        }
       }
-    }
+    })();
     for (const conflict of findConflicts(db, 0)) problems.push(problem(conflictError(conflict, indexDir)));
     // the audit log, when the folder keeps one: an intact chain, and every current value explained by it
     const logFile = join(indexDir, LOG_FILE);
     if (existsSync(logFile)) {
       try {
         const records = readLog(readFileSync(logFile, 'utf8'), logFile);
-        for (const gap of unexplained(entries, records)) {
+        for (const gap of unexplained(read.map((item) => item.entry), records)) {
           problems.push({
             code: 'E_LOG_UNEXPLAINED',
             message:
@@ -269,7 +275,7 @@ export function validateIndexDir(indexDir: string): ValidationReport {
         problems.push(problem(error));
       }
     }
-    return { indexDir, files: sources.length, packages, problems };
+    return { report: { indexDir, files: sources.length, packages: read.length, problems }, entries: read };
   } finally {
     db.close();
   }

@@ -261,7 +261,8 @@ export class IndexWriter {
   private readonly deleteBySource;
   private readonly deleteSource;
 
-  constructor(private readonly db: Db) {
+  /** `checkOnly`: store just what findConflicts reads (packages and driver ids), for validation. */
+  constructor(private readonly db: Db, private readonly checkOnly = false) {
     this.insertPackage = db.prepare(
       `INSERT INTO packages (name, ecosystem, class, description, label, label_rank, latest, skeleton, source, summary)
        VALUES (@name, @ecosystem, @class, @description, @label, @labelRank, @latest, @skeleton, @source, @summary)`,
@@ -291,8 +292,9 @@ export class IndexWriter {
 
   insert(row: PackageRow, stamp: SourceStamp): void {
     const id = Number(this.insertPackage.run(row).lastInsertRowid);
-    this.insertDoc.run(id, row.doc);
     for (const driverId of row.driverIds) this.insertDriver.run(id, driverId);
+    if (this.checkOnly) return;
+    this.insertDoc.run(id, row.doc);
     for (const [kind, value] of row.facets) this.insertFacet.run(id, kind, value);
     this.insertFts.run(id, row.fts);
     this.upsertSource.run(stamp);

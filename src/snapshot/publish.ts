@@ -9,8 +9,7 @@ import { randomBytes, createHash } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import { canonical } from '../contract/index.js';
 import { McsError } from '../errors.js';
-import { readEntry, validateIndexDir } from '../index/build.js';
-import { listSources } from '../index/sources.js';
+import { readIndexDir } from '../index/build.js';
 import { parseJsonStrict } from '../manifest/json.js';
 import { getBytes } from '../registry/http.js';
 import { readFileCapped } from '../verify.js';
@@ -104,13 +103,12 @@ async function addKeylessSignature(metadata: Signed<SnapshotSigned>, root: RootS
 
 /** Publishes the whole index as one signed snapshot; an index with any validation problem, or signers short of the threshold, is refused before anything is written. */
 export async function publishSnapshot(options: PublishOptions): Promise<PublishResult> {
-  const report = validateIndexDir(options.indexDir);
+  const { report, entries } = readIndexDir(options.indexDir);
   if (report.problems.length > 0) {
     throw new McsError('E_SCHEMA', `${options.indexDir}: ${report.problems.length} problem(s); run mcs-pkg index validate. First: ${report.problems[0]!.message}`, { details: { problems: report.problems } });
   }
   const rootBytes = readFileCapped(options.root, MAX_METADATA_BYTES, 'index root');
   const root = trustInitialRoot(rootBytes, options.root);
-  const entries = listSources(options.indexDir).sources.map((source) => ({ path: source.path, entry: readEntry(options.indexDir, source.path) }));
   const content = Buffer.from(canonical({ format: 'mcs-pkg/index-content@1', entries }), 'utf8');
   const now = options.now ?? new Date();
   const previousFile = join(options.outDir, SNAPSHOT_FILE);
