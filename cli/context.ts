@@ -28,6 +28,8 @@ export interface Context {
   err(text: string): void;
   /** Progress for long builds, shown only on an interactive terminal. */
   progress?: (progress: BuildProgress) => void;
+  /** A one-line counter for other long work ("verified 3/10 packages"), only on an interactive terminal. */
+  count?: (what: string, done: number, total: number) => void;
 }
 
 /** Colour only on a terminal, never with NO_COLOR set (no-color.org), TERM=dumb, or --no-color. */
@@ -40,6 +42,7 @@ export function wantsColor(streams: CliStreams, flag: boolean | undefined): bool
 
 export function makeContext(streams: CliStreams, args: GlobalArgs): Context {
   const interactive = Boolean(streams.stderr.isTTY);
+  const count = (what: string, done: number, total: number): void => void streams.stderr.write(`\r${what} ${done}/${total}${done === total ? '\n' : ''}`);
   return {
     display: { color: wantsColor(streams, args.color), width: streams.stdout.columns ?? 100 },
     json: args.json,
@@ -47,10 +50,8 @@ export function makeContext(streams: CliStreams, args: GlobalArgs): Context {
     err: (text) => void streams.stderr.write(text + '\n'),
     ...(interactive
       ? {
-          progress: ({ phase, done, total }: BuildProgress) => {
-            const end = phase === 'optimize' || done === total ? '\n' : '';
-            streams.stderr.write(`\r${phase === 'optimize' ? 'optimizing search index' : `indexing ${done}/${total} packages`}${end}`);
-          },
+          progress: ({ phase, done, total }: BuildProgress) => (phase === 'optimize' ? void streams.stderr.write('optimizing search index\n') : count('indexing packages', done, total)),
+          count,
         }
       : {}),
   };

@@ -113,6 +113,7 @@ export const COMMANDS: readonly CommandSpec[] = [
       policy: { type: 'string', describe: 'Trust-policy file (labels, provenance, minimum release age, allow and deny lists) to apply as well' },
       'registry-keys': { type: 'string', describe: 'npm registry keys file, /-/npm/v1/keys or keys.json shape (default: the keys shipped with mcs-pkg)' },
       offline: { type: 'boolean', describe: 'Use no network (verification of files is always offline)' },
+      concurrency: { type: 'number', describe: 'Packages fetched and verified at once (default 4)' },
       artifact: { type: 'string', describe: 'Any signed file, verified with --bundle (instead of --tarball)' },
       bundle: { type: 'string', describe: 'The Sigstore bundle over --artifact' },
       'certificate-identity': { type: 'string', describe: 'The signing certificate\'s identity (SAN) to require, exactly' },

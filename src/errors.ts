@@ -205,6 +205,14 @@ export const FAILURE_CODES: ReadonlySet<McsErrorCode> = new Set<McsErrorCode>([
   'E_INDEX_TOO_LARGE',
 ]);
 
+/** A whole number from `min` to `max`, or E_USAGE naming the setting (numbers reach the library from flags and from callers alike). */
+export function wholeNumber(value: number, name: string, min: number, max: number): number {
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new McsError('E_USAGE', `${name} must be a whole number from ${min} to ${max}, got ${String(value)}`, { details: { setting: name, found: String(value), min, max } });
+  }
+  return value;
+}
+
 export function exitCodeFor(error: unknown): 1 | 2 {
   return isMcsError(error) && FAILURE_CODES.has(error.code) ? 1 : 2;
 }

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import maxSatisfying from 'semver/ranges/max-satisfying.js';
 import validRange from 'semver/ranges/valid.js';
 import { defaultCacheDir } from './config.js';
-import { McsError, isMcsError } from './errors.js';
+import { McsError, isMcsError, wholeNumber } from './errors.js';
 import { openIndex, type OpenIndexOptions } from './index/store.js';
 import { parseJsonStrict } from './manifest/json.js';
 import { assertTrustPolicy } from './manifest/validate.js';
@@ -294,6 +294,8 @@ export interface VerifyRegistryOptions extends IdentityFlags {
   tuf?: Partial<TufOptions>;
   /** Packages fetched and verified at once. Default DEFAULT_CONCURRENCY. */
   concurrency?: number;
+  /** Called after each package, for progress on long runs. */
+  onProgress?: (done: number, total: number, spec: string) => void;
 }
 
 export const DEFAULT_CONCURRENCY = 4;
@@ -310,6 +312,7 @@ export async function verifyFromRegistry(
   options: VerifyRegistryOptions = {},
   installedAt: ReadonlyArray<string | undefined> = [],
 ): Promise<Array<RegistryVerdict | { requested: string; error: McsError }>> {
+  const concurrency = wholeNumber(options.concurrency ?? DEFAULT_CONCURRENCY, 'concurrency', 1, 64);
   const client = new RegistryClient(options.registry ?? {});
   const tuf: TufOptions = { cachePath: options.tuf?.cachePath ?? join(defaultCacheDir(), 'tuf'), ...options.tuf };
   const root = options.trustedRoot ? trustedRootFromFile(options.trustedRoot) : await trustedRootFromTuf(tuf);
@@ -391,12 +394,14 @@ export async function verifyFromRegistry(
     return material;
   };
   let next = 0;
+  let done = 0;
   try {
     // a small pool: fetches overlap while each verification itself stays synchronous
-    const workers = Array.from({ length: Math.max(1, Math.min(options.concurrency ?? DEFAULT_CONCURRENCY, specs.length)) }, async () => {
+    const workers = Array.from({ length: Math.min(concurrency, Math.max(1, specs.length)) }, async () => {
       while (next < specs.length) {
         const i = next++;
         results[i] = await verifyOne(specs[i]!, installedAt[i]);
+        options.onProgress?.(++done, specs.length, specs[i]!);
       }
     });
     await Promise.all(workers);

@@ -1,6 +1,6 @@
 import { createPublicKey } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { McsError } from '../../src/errors.js';
+import { McsError, wholeNumber } from '../../src/errors.js';
 import { makeRoot, signMetadata, trustInitialRoot, type KeylessIdentity } from '../../src/snapshot/metadata.js';
 import { normalizeRepository } from '../../src/trust/identity.js';
 import type { Context, GlobalArgs } from '../context.js';
@@ -47,8 +47,8 @@ export default async function indexRoot(args: RootArgs, context: Context): Promi
   }
   const keyless = keylessFrom(args);
   const signed = makeRoot({
-    version: args.rootVersion ?? 1,
-    expires: new Date(Date.now() + (args.expiresDays ?? 365) * 86_400_000).toISOString(),
+    version: wholeNumber(args.rootVersion ?? 1, 'root-version', 1, 2 ** 31),
+    expires: new Date(Date.now() + wholeNumber(args.expiresDays ?? 365, 'expires-days', 1, 3650) * 86_400_000).toISOString(),
     maintainers: members.map((file) => createPublicKey(readFileSync(file, 'utf8'))),
     threshold: args.threshold,
     keyless,

@@ -5,6 +5,7 @@ import { renderArtifactVerdict, renderOnlineReport, renderVerdict } from '../ren
 
 export interface VerifyArgs extends GlobalArgs {
   packages: string[];
+  concurrency?: number;
   installed?: boolean;
   registry?: string;
   tarball?: string;
@@ -87,6 +88,8 @@ async function verifyOnline(args: VerifyArgs, context: Context): Promise<number>
     ...(args.policy ? { policy: args.policy } : {}),
     ...(args.tufMirror || args.tufRoot ? { tuf: { ...(args.tufMirror ? { mirrorURL: args.tufMirror } : {}), ...(args.tufRoot ? { rootPath: args.tufRoot } : {}) } } : {}),
     index: indexOptions(args, context),
+    ...(args.concurrency !== undefined ? { concurrency: args.concurrency } : {}),
+    ...(context.count ? { onProgress: (done: number, total: number) => context.count!('verified packages', done, total) } : {}),
   };
   const report = args.installed ? await verifyInstalled(args.packages[0] ?? process.cwd(), options) : { results: await verifyFromRegistry(args.packages, options) };
   if (context.json) {

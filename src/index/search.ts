@@ -5,7 +5,7 @@
  * it raw: only words survive, each quoted as a prefix term.
  */
 import { DEFAULT_SEARCH_LIMIT, MAX_SEARCH_LIMIT } from '../config.js';
-import { McsError } from '../errors.js';
+import { McsError, wholeNumber } from '../errors.js';
 import type { Ecosystem, Label, PackageClass, Permission } from '../manifest/types.js';
 import type { SearchPlan } from './db.js';
 import type { PackageSummary } from './rows.js';
@@ -92,12 +92,7 @@ export function planSearch(query: string, filters: SearchFilters = {}, options: 
       details: { limit: MAX_QUERY_LENGTH, found: query.length },
     });
   }
-  const limit = options.limit ?? DEFAULT_SEARCH_LIMIT;
-  if (!Number.isInteger(limit) || limit < 1 || limit > MAX_SEARCH_LIMIT) {
-    throw new McsError('E_USAGE', `limit must be a whole number from 1 to ${MAX_SEARCH_LIMIT}, got ${String(options.limit)}`, {
-      details: { found: options.limit },
-    });
-  }
+  const limit = wholeNumber(options.limit ?? DEFAULT_SEARCH_LIMIT, 'limit', 1, MAX_SEARCH_LIMIT);
   const planFilters: SearchPlan['filters'] = {};
   for (const key of FILTER_KEYS) {
     const list = asList(filters[key] as string | string[] | undefined);

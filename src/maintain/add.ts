@@ -8,7 +8,7 @@
  * draft is shown to a confirm callback before anything is written.
  */
 import semver from 'semver';
-import { McsError } from '../errors.js';
+import { McsError, wholeNumber } from '../errors.js';
 import { parseJsonStrict } from '../manifest/json.js';
 import { parsePackageName } from '../manifest/names.js';
 import type { DeclaredDriver, IndexEntry, PublisherIdentity, VersionRecord } from '../manifest/types.js';
@@ -74,6 +74,7 @@ export function publisherOnFirstUse(observed: Array<{ version: string; identity:
 
 /** The packument's semver versions that `keep` accepts, newest first, at most `max` (default DEFAULT_MAX_VERSIONS). */
 export function newestVersions(packument: Packument, keep: (version: string) => boolean, max = DEFAULT_MAX_VERSIONS): string[] {
+  wholeNumber(max, 'max-versions', 1, 10_000);
   return Object.keys(packument.versions)
     .filter((v) => semver.valid(v) && keep(v))
     .sort(semver.rcompare)

@@ -8,7 +8,7 @@ import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, s
 import { randomBytes, createHash } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import { canonical } from '../contract/index.js';
-import { McsError } from '../errors.js';
+import { McsError, wholeNumber } from '../errors.js';
 import { readIndexDir } from '../index/build.js';
 import { parseJsonStrict } from '../manifest/json.js';
 import { getBytes } from '../registry/http.js';
@@ -114,7 +114,7 @@ export async function publishSnapshot(options: PublishOptions): Promise<PublishR
   const previousFile = join(options.outDir, SNAPSHOT_FILE);
   const previous = existsSync(previousFile) ? parseSigned<SnapshotSigned>(readFileSync(previousFile), SNAPSHOT_TYPE, previousFile).signed : undefined;
   const version = options.version ?? (previous ? previous.version + 1 : 1);
-  const expires = new Date(now.getTime() + (options.expiresDays ?? DEFAULT_EXPIRES_DAYS) * 86_400_000).toISOString();
+  const expires = new Date(now.getTime() + wholeNumber(options.expiresDays ?? DEFAULT_EXPIRES_DAYS, 'expires-days', 1, 3650) * 86_400_000).toISOString();
   const sha512 = createHash('sha512').update(content).digest('hex');
   const file = contentFileName(sha512);
   const signed: SnapshotSigned = { _type: SNAPSHOT_TYPE, version, expires, rootVersion: root.version, content: { file, length: content.length, sha512 } };

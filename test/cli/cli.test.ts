@@ -4,7 +4,7 @@ import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { wantsColor } from '../../cli/context.js';
+import { makeContext, wantsColor } from '../../cli/context.js';
 import { npmDriver, removeDir, tempDir, writeEntry, writeIndex } from '../helpers/index-data.js';
 
 const BIN = fileURLToPath(new URL('../../dist/cli/bin.js', import.meta.url));
@@ -75,6 +75,17 @@ describe('search', () => {
     expect(wantsColor({ ...terminal, env: { NO_COLOR: '' } }, undefined)).toBe(true);
     expect(wantsColor({ ...terminal, env: { TERM: 'dumb' } }, undefined)).toBe(false);
     expect(wantsColor({ ...terminal, env: { NO_COLOR: '1' } }, true)).toBe(true);
+  });
+
+  it('shows counters for long work on an interactive standard error only, one line rewritten in place', () => {
+    const written: string[] = [];
+    const streams = (isTTY: boolean) => ({ stdout: { write: () => true }, stderr: { write: (text: string) => written.push(text), isTTY }, env: {} });
+    expect(makeContext(streams(false), { json: false }).count).toBeUndefined();
+    const context = makeContext(streams(true), { json: false });
+    for (let done = 1; done <= 3; done++) context.count!('verified packages', done, 3);
+    context.progress!({ phase: 'index', done: 2, total: 2 });
+    context.progress!({ phase: 'optimize', done: 2, total: 2 });
+    expect(written.join('')).toBe('\rverified packages 1/3\rverified packages 2/3\rverified packages 3/3\n\rindexing packages 2/2\noptimizing search index\n');
   });
 
   it('exits 2 with E_QUERY_EMPTY when there is nothing to search for', () => {

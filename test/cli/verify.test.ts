@@ -106,3 +106,13 @@ describe('mcs-pkg verify usage', () => {
     expect(stderr).toMatch(/E_USAGE: attestations file .* over the limit/);
   });
 });
+
+describe('mcs-pkg verify from the registry', () => {
+  it('refuses an unusable --concurrency before reaching for the network', () => {
+    for (const value of ['0', '65', '1.5', 'many']) {
+      const { status, stderr } = run(['mcs-driver-csv', '--concurrency', value]);
+      expect(status, value).toBe(2);
+      expect(stderr, value).toMatch(/^error E_USAGE: concurrency must be a whole number from 1 to 64/);
+    }
+  });
+});

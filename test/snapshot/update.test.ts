@@ -121,6 +121,8 @@ describe('publish and update', () => {
   it('refuses to publish an index with problems, or with signers short of the threshold, writing nothing', async () => {
     await expect(publish(['A'])).rejects.toThrowWithCode('E_INDEX_SIGNATURE');
     await expect(publish(['A', 'D'])).rejects.toThrowWithCode('E_INDEX_SIGNATURE');
+    await expect(publish(['A', 'B'], { expiresDays: 0 })).rejects.toThrowWithCode('E_USAGE');
+    await expect(publish(['A', 'B'], { expiresDays: Number.NaN })).rejects.toThrowWithCode('E_USAGE');
     writeEntry(indexDir, { ...npmDriver('mcs-driver-json'), description: '' });
     await expect(publish(['A', 'B'])).rejects.toThrowWithCode('E_SCHEMA');
     expect(readdirSync(outDir)).toEqual([]);
