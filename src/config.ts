@@ -41,9 +41,9 @@ export function embeddedIndexDir(): string {
   return join(packageRoot(), 'index-data');
 }
 
-/** The index commands use: the one `mcs-pkg update` last installed from a signed snapshot, else the embedded one. */
-export function defaultIndexDir(env: NodeJS.ProcessEnv = process.env): string {
-  const updated = join(defaultCacheDir(env), 'index-state', 'current');
+/** The index commands use: the one `mcs-pkg update` last installed (under the cache folder) from a signed snapshot, else the embedded one. */
+export function defaultIndexDir(cacheDir: string = defaultCacheDir()): string {
+  const updated = join(cacheDir, 'index-state', 'current');
   return existsSync(updated) ? updated : embeddedIndexDir();
 }
 

@@ -226,7 +226,7 @@ interface Resolved {
 }
 
 function resolveStore(options: OpenIndexOptions): Resolved {
-  const given = resolve(options.indexDir ?? defaultIndexDir());
+  const given = resolve(options.indexDir ?? defaultIndexDir(options.cacheDir));
   // the folder may be reached through a link (an updated index's `current`): work on what it points at now
   const indexDir = existsSync(given) ? realpathSync(given) : given;
   const cacheDir = options.cacheDir ?? defaultCacheDir();

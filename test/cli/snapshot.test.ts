@@ -28,6 +28,10 @@ it('creates keys and a root, publishes, updates, serves the updated index, and r
   expect(first.status).toBe(0);
   expect(JSON.parse(first.stdout)).toMatchObject({ status: 'updated', version: 1, rootVersion: 1 });
   expect(JSON.parse(run(['search', 'csv', '--json']).stdout).results[0].name).toBe('mcs-driver-csv');
+  expect(JSON.parse(run(['info', 'mcs-driver-csv', '--json']).stdout).source).toContain(join(dir, 'cache', 'index-state'));
+  // --cache-dir is the same as MCS_PKG_CACHE: the index updated into it is the one later commands use
+  expect(run(['update', '--from', 'snap', '--root', 'root.json', '--cache-dir', 'other-cache']).status).toBe(0);
+  expect(JSON.parse(run(['info', 'mcs-driver-csv', '--json', '--cache-dir', 'other-cache']).stdout).source).toContain(join(dir, 'other-cache', 'index-state'));
   const short = run(['index', 'publish', '--out', 'snap', '--root', 'root.json', '--key', 'a.pem']);
   expect(short.status).toBe(1);
   expect(short.stderr).toMatch(/^error E_INDEX_SIGNATURE: .*1 of the 2 signatures/);
