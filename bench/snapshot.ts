@@ -32,7 +32,7 @@ export async function snapshotFigures(work: string, indexDir: string, packages: 
 
   const outDir = join(dir, 'out');
   let t0 = performance.now();
-  const published = await publishSnapshot({ indexDir, outDir, root: rootFile, keys: [keys[0]!.file, keys[2]!.file] });
+  const published = await publishSnapshot({ indexDir, outDir, root: rootFile, keys: [keys[0]!.file, keys[2]!.file], version: 1 });
   const publishSeconds = seconds(t0);
   const contentFile = join(outDir, published.content.file);
 

@@ -9,6 +9,7 @@ import maxSatisfying from 'semver/ranges/max-satisfying.js';
 import validRange from 'semver/ranges/valid.js';
 import { defaultCacheDir } from './config.js';
 import { McsError, isMcsError, wholeNumber } from './errors.js';
+import { readFileCapped } from './files.js';
 import { openIndex, type OpenIndexOptions } from './index/store.js';
 import { parseJsonStrict } from './manifest/json.js';
 import { assertTrustPolicy } from './manifest/validate.js';
@@ -114,29 +115,6 @@ export function parsePackageSpec(spec: string): { name: string; version: string 
   return { name, version };
 }
 
-/** Reads a whole file, refusing one larger than `maxBytes` before reading it. */
-export function readFileCapped(file: string, maxBytes: number, what: string): Buffer {
-  let fd: number;
-  try {
-    fd = openSync(file, 'r');
-  } catch (cause) {
-    throw new McsError('E_USAGE', `cannot read ${what} ${file}: ${(cause as Error).message}`, { cause, details: { file } });
-  }
-  try {
-    const size = fstatSync(fd).size;
-    if (size > maxBytes) throw new McsError('E_USAGE', `${what} ${file} is ${size} bytes, over the limit of ${maxBytes}`, { details: { file, limit: maxBytes, found: size } });
-    const buffer = Buffer.alloc(size);
-    let offset = 0;
-    while (offset < size) {
-      const n = readSync(fd, buffer, offset, size - offset, offset);
-      if (n === 0) break;
-      offset += n;
-    }
-    return buffer.subarray(0, offset);
-  } finally {
-    closeSync(fd);
-  }
-}
 
 /** The identity the flags describe, or undefined when they name none. */
 export function identityFromFlags(flags: IdentityFlags): ExpectedIdentity | undefined {

@@ -8,6 +8,7 @@ interface PublishArgs extends GlobalArgs {
   root?: string;
   key?: string | string[];
   expiresDays?: number;
+  snapshotVersion?: number;
   keyless?: boolean;
   identityToken?: string;
   fulcioUrl?: string;
@@ -27,6 +28,7 @@ export default async function indexPublish(args: PublishArgs, context: Context):
     root: args.root,
     keys,
     ...(args.expiresDays !== undefined ? { expiresDays: args.expiresDays } : {}),
+    ...(args.snapshotVersion !== undefined ? { version: args.snapshotVersion } : {}),
     ...(args.trustedRoot ? { trustedRoot: args.trustedRoot } : {}),
     ...(args.cacheDir ? { tuf: { cachePath: join(args.cacheDir, 'tuf') } } : {}),
     ...(args.keyless

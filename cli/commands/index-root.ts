@@ -1,7 +1,6 @@
-import { createPublicKey } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
 import { McsError, wholeNumber } from '../../src/errors.js';
-import { makeRoot, signMetadata, trustInitialRoot, type KeylessIdentity } from '../../src/snapshot/metadata.js';
+import { readFileCapped, readKey, writeNewFile } from '../../src/files.js';
+import { MAX_METADATA_BYTES, makeRoot, rotateRoot, signMetadata, trustInitialRoot, type KeylessIdentity } from '../../src/snapshot/metadata.js';
 import { normalizeRepository } from '../../src/trust/identity.js';
 import type { Context, GlobalArgs } from '../context.js';
 
@@ -11,6 +10,7 @@ export const GITHUB_ACTIONS_ISSUER = 'https://token.actions.githubusercontent.co
 
 interface RootArgs extends GlobalArgs {
   out?: string;
+  previous?: string;
   member?: string | string[];
   sign?: string | string[];
   threshold?: number;
@@ -46,17 +46,23 @@ export default async function indexRoot(args: RootArgs, context: Context): Promi
     throw new McsError('E_USAGE', 'give --out root.json, --member KEY for each maintainer (public or private PEM), --threshold K and --sign KEY (a threshold of members; for a rotation, also of the previous root)', {});
   }
   const keyless = keylessFrom(args);
+  const previous = args.previous ? trustInitialRoot(readFileCapped(args.previous, MAX_METADATA_BYTES, 'previous index root'), args.previous) : undefined;
+  const version = wholeNumber(args.rootVersion ?? (previous ? previous.version + 1 : 1), 'root-version', 1, 2 ** 31);
+  if (version > 1 && !previous) throw new McsError('E_USAGE', `root version ${version} is a rotation: give the root it replaces with --previous FILE, so the new one is checked against its keys before it is written`, {});
   const signed = makeRoot({
-    version: wholeNumber(args.rootVersion ?? 1, 'root-version', 1, 2 ** 31),
+    version,
     expires: new Date(Date.now() + wholeNumber(args.expiresDays ?? 365, 'expires-days', 1, 3650) * 86_400_000).toISOString(),
-    maintainers: members.map((file) => createPublicKey(readFileSync(file, 'utf8'))),
-    threshold: args.threshold,
+    maintainers: members.map((file) => readKey(file, 'public')),
+    threshold: wholeNumber(args.threshold, 'threshold', 1, members.length),
     keyless,
-    ...(args.snapshotThreshold !== undefined ? { snapshotThreshold: args.snapshotThreshold } : {}),
+    ...(args.snapshotThreshold !== undefined ? { snapshotThreshold: wholeNumber(args.snapshotThreshold, 'snapshot-threshold', 1, members.length + keyless.length) } : {}),
   });
-  const text = JSON.stringify(signMetadata(signed, signers.map((file) => readFileSync(file, 'utf8'))), null, 1);
-  trustInitialRoot(Buffer.from(text), args.out); // the shape, the thresholds and its own signatures, before anything is written
-  writeFileSync(args.out, text);
+  const text = JSON.stringify(signMetadata(signed, signers.map((file) => readKey(file, 'private'))), null, 1);
+  // the shape, the thresholds and its own signatures, and for a rotation the previous root's, before anything is written
+  const check = `${args.out} (not written)`;
+  if (previous) rotateRoot(previous, Buffer.from(text), check);
+  else trustInitialRoot(Buffer.from(text), check);
+  writeNewFile(args.out, text);
   const workflow = keyless[0] ? `, publishing workflow ${keyless[0].repository}/${keyless[0].workflow}@${keyless[0].ref}` : '';
   context.out(context.json ? JSON.stringify(signed, null, 2) : `Wrote ${args.out}: root version ${signed.version}, ${members.length} maintainer keys (threshold ${signed.roles.root.threshold})${workflow}; a snapshot needs ${signed.roles.snapshot.threshold} signature(s)`);
   return 0;

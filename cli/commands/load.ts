@@ -1,7 +1,8 @@
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { defaultCacheDir } from '../../src/config.js';
 import { McsError } from '../../src/errors.js';
+import { readFileCapped } from '../../src/files.js';
+import { parseJsonStrict } from '../../src/manifest/json.js';
 import { indexOptions, trustFlags, type Context, type GlobalArgs } from '../context.js';
 import { clean, paint } from '../render.js';
 
@@ -18,12 +19,13 @@ export interface LoadArgs extends GlobalArgs {
 /** --config is JSON, or @FILE holding JSON; either way plain data. */
 function readConfig(text: string | undefined): Record<string, unknown> {
   if (text === undefined) return {};
-  const raw = text.startsWith('@') ? readFileSync(text.slice(1), 'utf8') : text;
+  const file = text.startsWith('@') ? text.slice(1) : undefined;
+  const raw = file !== undefined ? readFileCapped(file, 1024 * 1024, 'config file') : text;
   let value: unknown;
   try {
-    value = JSON.parse(raw);
+    value = parseJsonStrict(raw, { source: file ?? '--config' });
   } catch (cause) {
-    throw new McsError('E_USAGE', `--config is not JSON: ${(cause as Error).message}`, { cause });
+    throw new McsError('E_USAGE', `--config is not usable JSON: ${(cause as Error).message}`, { cause });
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new McsError('E_USAGE', '--config must be a JSON object', {});
   return value as Record<string, unknown>;

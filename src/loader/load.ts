@@ -348,14 +348,19 @@ export async function loadDriver(query: string | DriverQuery, options: LoadOptio
   const index = await openIndex(options.index ?? {});
   let chosen: { name: string; version: string; entry: IndexEntry } | undefined;
   let rejected: Rejection[];
+  let elsewhere: string[] | undefined;
   try {
-    ({ chosen, rejected } = resolveDriver(index, query, { policy, now: new Date(), ...(options.contractVersion ? { contractVersion: options.contractVersion } : {}) }));
+    ({ chosen, rejected, elsewhere } = resolveDriver(index, query, { policy, now: new Date(), ...(options.contractVersion ? { contractVersion: options.contractVersion } : {}) }));
   } finally {
     index.close();
   }
   if (!chosen) {
-    const why = rejected.length > 0 ? `; turned down: ${rejected.map((r) => `${r.name}${r.version ? '@' + r.version : ''} (${r.code})`).join(', ')}` : '';
-    throw new McsError('E_DRIVER_NOT_FOUND', `no driver for ${JSON.stringify(query)} is acceptable${why}`, { details: { query, rejected } });
+    const why = rejected.length > 0
+      ? `; turned down: ${rejected.map((r) => `${r.name}${r.version ? '@' + r.version : ''} (${r.code})`).join(', ')}`
+      : elsewhere
+        ? `: the index has ${elsewhere.join(', ')}, but the loader loads npm drivers only`
+        : ': no npm driver in the index matches it';
+    throw new McsError('E_DRIVER_NOT_FOUND', `no driver for ${JSON.stringify(query)} is acceptable${why}`, { details: { query, rejected, ...(elsewhere ? { elsewhere } : {}) } });
   }
   const { entry, version } = chosen;
   const spec = `${entry.name}@${version}`;

@@ -44,6 +44,8 @@ export interface Resolution {
   chosen?: { name: string; version: string; entry: IndexEntry };
   /** Every candidate version that was turned down, with the rule's reason. */
   rejected: Rejection[];
+  /** When nothing on npm matched: matching packages of other ecosystems (ecosystem:name), which the loader cannot load. */
+  elsewhere?: string[];
 }
 
 /** Reads a query string: a package name (it follows the MCS naming convention) or a capability word. */
@@ -105,5 +107,13 @@ export function resolveDriver(index: McsIndex, query: string | DriverQuery, opti
   }
   accepted.sort((a, b) => LABEL_RANK[a.entry.label.value] - LABEL_RANK[b.entry.label.value] || compareVersions(b.version, a.version) || (a.name < b.name ? -1 : 1));
   const chosen = accepted[0];
-  return { query: parsed, ...(chosen ? { chosen } : {}), rejected };
+  const elsewhere = !chosen && rejected.length === 0 ? otherEcosystems(index, parsed) : [];
+  return { query: parsed, ...(chosen ? { chosen } : {}), rejected, ...(elsewhere.length > 0 ? { elsewhere } : {}) };
+}
+
+/** Packages outside npm that the query would match: the index lists them, but the loader runs npm drivers only. */
+function otherEcosystems(index: McsIndex, query: DriverQuery): string[] {
+  if (query.name) return index.search(query.name, { ecosystem: 'pypi' }, { limit: 5 }).results.filter((hit) => hit.name === query.name).map((hit) => `pypi:${hit.name}`);
+  if (!query.capability) return [];
+  return index.search('', { capability: query.capability, ecosystem: 'pypi' }, { limit: 5 }).results.map((hit) => `pypi:${hit.name}`);
 }

@@ -119,11 +119,11 @@ export function signingBytes(signed: unknown): Buffer {
   return Buffer.from(canonical(signed), 'utf8');
 }
 
-/** Signs metadata with each private key given (PEM); the keyid is derived from the key itself. */
-export function signMetadata<T>(signed: T, privateKeysPem: string[]): Signed<T> {
+/** Signs metadata with each private key given (a KeyObject or PEM); the keyid is derived from the key itself. */
+export function signMetadata<T>(signed: T, privateKeys: Array<KeyObject | string>): Signed<T> {
   const bytes = signingBytes(signed);
-  const signatures = privateKeysPem.map((pem) => {
-    const privateKey = createPrivateKey(pem);
+  const signatures = privateKeys.map((key) => {
+    const privateKey = typeof key === 'string' ? createPrivateKey(key) : key;
     const publicKey = createPublicKey(privateKey);
     const record = publicKeyRecord(publicKey);
     const sig = sign(record.keytype === 'ed25519' ? null : 'sha256', bytes, privateKey).toString('base64');

@@ -4,15 +4,15 @@
  * canonical JSON), snapshot.json (the signed metadata naming its digest),
  * root.json and <n>.root.json (the index roots, for rotation).
  */
-import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { randomBytes, createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import { canonical } from '../contract/index.js';
 import { McsError, wholeNumber } from '../errors.js';
 import { readIndexDir } from '../index/build.js';
 import { parseJsonStrict } from '../manifest/json.js';
 import { getBytes } from '../registry/http.js';
-import { readFileCapped } from '../verify.js';
+import { readFileCapped, readKey, writeAtomic } from '../files.js';
 import { observedIdentity } from '../trust/identity.js';
 import { trustedRootFromFile } from '../trust/roots.js';
 import { bundleCertificate, createTrustMaterial, signKeyless, trustedRootFromTuf, type KeylessSignOptions, type TufOptions } from '../trust/sigstore.js';
@@ -25,14 +25,6 @@ export const DEFAULT_EXPIRES_DAYS = 30;
 export const DEFAULT_MAX_CONTENT_BYTES = 1024 * 1024 * 1024;
 /** Most root rotations followed in one update (TUF 5.3: bounded). */
 const MAX_ROTATIONS = 32;
-
-/** Writes a file so that readers see the old bytes or the new ones, never a part. */
-function writeAtomic(file: string, bytes: Uint8Array | string): void {
-  mkdirSync(dirname(file), { recursive: true });
-  const temp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
-  writeFileSync(temp, bytes, { flag: 'wx' });
-  renameSync(temp, file);
-}
 
 /** Sigstore trust inputs, for checking keyless signatures (publish checks its own, as clients will). */
 export interface SigstoreTrustOptions {
@@ -62,7 +54,7 @@ export interface PublishOptions extends SigstoreTrustOptions {
   keys: string[];
   /** Also sign keylessly with Sigstore, as the publishing workflow the root pins; the bundle is verified as clients will before anything is written. */
   keyless?: KeylessSignOptions;
-  /** Default: the published version + 1, or 1. */
+  /** The snapshot version. Default: one more than the snapshot.json already in `outDir`; a folder without one needs it given. */
   version?: number;
   expiresDays?: number;
   now?: Date;
@@ -101,6 +93,31 @@ async function addKeylessSignature(metadata: Signed<SnapshotSigned>, root: RootS
   return trust;
 }
 
+/**
+ * What the publishing folder already serves, checked against the root about
+ * to sign: never an older root than the folder publishes (clients that
+ * followed it would refuse the snapshot), and every rotation file from the
+ * folder's oldest root up to this one present, so any client can follow the
+ * chain. Returns the previous snapshot's metadata, if any.
+ */
+function publishedBefore(outDir: string, root: RootSigned): SnapshotSigned | undefined {
+  if (!existsSync(outDir)) return undefined;
+  if (!statSync(outDir).isDirectory()) throw new McsError('E_USAGE', `${outDir} is not a folder; give --out a folder to publish into`, { details: { outDir } });
+  const rootVersions = readdirSync(outDir).map((name) => /^(\d+)\.root\.json$/.exec(name)).filter((m) => m !== null).map((m) => Number(m[1]));
+  const newest = Math.max(0, ...rootVersions);
+  if (newest > root.version) {
+    throw new McsError('E_INDEX_ROOT', `${outDir} already publishes index root version ${newest}; sign with that root (or a later one), not version ${root.version}`, { details: { published: newest, root: root.version } });
+  }
+  const oldest = Math.min(root.version, ...rootVersions);
+  for (let n = oldest; n < root.version; n++) {
+    if (!rootVersions.includes(n)) {
+      throw new McsError('E_INDEX_ROOT', `${join(outDir, `${n}.${ROOT_FILE}`)} is missing: clients at index root version ${oldest} could not follow the rotations to version ${root.version}; copy it into the folder`, { details: { missing: n } });
+    }
+  }
+  const file = join(outDir, SNAPSHOT_FILE);
+  return existsSync(file) ? parseSigned<SnapshotSigned>(readFileSync(file), SNAPSHOT_TYPE, file).signed : undefined;
+}
+
 /** Publishes the whole index as one signed snapshot; an index with any validation problem, or signers short of the threshold, is refused before anything is written. */
 export async function publishSnapshot(options: PublishOptions): Promise<PublishResult> {
   const { report, entries } = readIndexDir(options.indexDir);
@@ -111,14 +128,19 @@ export async function publishSnapshot(options: PublishOptions): Promise<PublishR
   const root = trustInitialRoot(rootBytes, options.root);
   const content = Buffer.from(canonical({ format: 'mcs-pkg/index-content@1', entries }), 'utf8');
   const now = options.now ?? new Date();
-  const previousFile = join(options.outDir, SNAPSHOT_FILE);
-  const previous = existsSync(previousFile) ? parseSigned<SnapshotSigned>(readFileSync(previousFile), SNAPSHOT_TYPE, previousFile).signed : undefined;
-  const version = options.version ?? (previous ? previous.version + 1 : 1);
+  const previous = publishedBefore(options.outDir, root);
+  if (options.version === undefined && !previous) {
+    throw new McsError('E_USAGE', `${options.outDir} holds no snapshot.json to continue from, and clients refuse a version below the one they hold: give the version (--snapshot-version 1 for a new index; in CI, a number that only grows, such as the run number or the time in seconds), or publish into a copy of the live folder`, { details: { outDir: options.outDir } });
+  }
+  const version = options.version === undefined ? previous!.version + 1 : wholeNumber(options.version, 'snapshot-version', 1, Number.MAX_SAFE_INTEGER);
+  if (previous && version <= previous.version) {
+    throw new McsError('E_INDEX_ROLLBACK', `${options.outDir} already publishes snapshot version ${previous.version}; clients would refuse version ${version}`, { details: { published: previous.version, version } });
+  }
   const expires = new Date(now.getTime() + wholeNumber(options.expiresDays ?? DEFAULT_EXPIRES_DAYS, 'expires-days', 1, 3650) * 86_400_000).toISOString();
   const sha512 = createHash('sha512').update(content).digest('hex');
   const file = contentFileName(sha512);
   const signed: SnapshotSigned = { _type: SNAPSHOT_TYPE, version, expires, rootVersion: root.version, content: { file, length: content.length, sha512 } };
-  const metadata = signMetadata(signed, options.keys.map((key) => readFileCapped(key, 64 * 1024, 'private key').toString('utf8')));
+  const metadata = signMetadata(signed, options.keys.map((key) => readKey(key, 'private')));
   const trust = options.keyless ? await addKeylessSignature(metadata, root, { ...options, keyless: options.keyless }) : undefined;
   const signers = countValidSignatures(metadata, root, 'snapshot', trust);
   if (signers < root.roles.snapshot.threshold) {
@@ -199,7 +221,8 @@ function readState(stateDir: string, initialRoot: string | undefined): State {
  */
 export async function updateIndex(options: UpdateOptions): Promise<UpdateResult> {
   const now = options.now ?? new Date();
-  const remote = /^https?:\/\//.test(options.from);
+  const remote = /^https?:\/\//i.test(options.from);
+  if (!remote && /^[a-z][a-z0-9+.-]*:\/\//i.test(options.from)) throw new McsError('E_USAGE', `${options.from}: snapshots come from a folder or an http(s) URL`, { details: { from: options.from } });
   const fetchFile = async (name: string, maxBytes: number, optional: boolean): Promise<Buffer | null> => {
     if (remote) {
       return getBytes(new URL(name, options.from.endsWith('/') ? options.from : options.from + '/').href, { maxBytes, timeoutMs: options.timeoutMs ?? 30_000, retries: 2, allowNotFound: optional }).catch((error: unknown) => {
@@ -210,13 +233,12 @@ export async function updateIndex(options: UpdateOptions): Promise<UpdateResult>
     const file = join(options.from, name);
     if (optional && !existsSync(file)) return null;
     try {
-      return readFileCapped(file, maxBytes, name);
+      return readFileCapped(file, maxBytes, 'snapshot file');
     } catch (error) {
       if (error instanceof McsError && /over the limit/.test(error.message)) throw new McsError('E_INDEX_TOO_LARGE', error.message, { cause: error });
-      throw error;
+      throw new McsError('E_INDEX_IO', (error as Error).message, { cause: error, details: { file } });
     }
   };
-  mkdirSync(options.stateDir, { recursive: true });
   const state = readState(options.stateDir, options.root);
   let root = state.root;
   for (let i = 0; i < MAX_ROTATIONS; i++) {
@@ -250,6 +272,7 @@ export async function updateIndex(options: UpdateOptions): Promise<UpdateResult>
   // unpack into a private folder, then switch `current` to it by renaming a new link over the old one
   const folder = `index-data.${snapshot.version}`;
   const partial = join(options.stateDir, `${folder}.partial-${process.pid}`);
+  mkdirSync(options.stateDir, { recursive: true });
   rmSync(partial, { recursive: true, force: true });
   try {
     for (const item of parsed.entries) {

@@ -88,6 +88,16 @@ describe('search', () => {
     expect(written.join('')).toBe('\rverified packages 1/3\rverified packages 2/3\rverified packages 3/3\n\rindexing packages 2/2\noptimizing search index\n');
   });
 
+  it('load on the embedded (PyPI-only) index says why nothing loads, and an unreadable --config is a usage error', () => {
+    const pypiOnly = run(['load', 'csv']);
+    expect(pypiOnly.status).toBe(2);
+    expect(pypiOnly.stderr).toMatch(/^error E_DRIVER_NOT_FOUND: no driver for "csv" is acceptable: the index has pypi:mcs-driver-csv, but the loader loads npm drivers only/);
+    expect(run(['load', 'postgres']).stderr).toMatch(/no npm driver in the index matches it/);
+    const config = run(['load', 'csv', '--config', '@no-such-config.json']);
+    expect(config.status).toBe(2);
+    expect(config.stderr).toMatch(/^error E_USAGE: cannot read config file no-such-config\.json/);
+  });
+
   it('exits 2 with E_QUERY_EMPTY when there is nothing to search for', () => {
     const { status, stderr } = run(['search', '"*"']);
     expect(status).toBe(2);

@@ -23,7 +23,10 @@ afterAll(() => removeDir(dir));
 it('creates keys and a root, publishes, updates, serves the updated index, and refuses an under-signed snapshot', () => {
   for (const key of ['a', 'b', 'c']) expect(run(['index', 'keygen', '--out', `${key}.pem`]).status).toBe(0);
   expect(run(['index', 'root', '--out', 'root.json', '--member', 'a.pem.pub', '--member', 'b.pem.pub', '--member', 'c.pem.pub', '--threshold', '2', '--sign', 'a.pem', '--sign', 'b.pem']).status).toBe(0);
-  expect(run(['index', 'publish', '--out', 'snap', '--root', 'root.json', '--key', 'a.pem', '--key', 'c.pem']).status).toBe(0);
+  const unversioned = run(['index', 'publish', '--out', 'snap', '--root', 'root.json', '--key', 'a.pem', '--key', 'c.pem']);
+  expect(unversioned.status).toBe(2);
+  expect(unversioned.stderr).toMatch(/^error E_USAGE: snap holds no snapshot\.json to continue from/);
+  expect(run(['index', 'publish', '--out', 'snap', '--root', 'root.json', '--key', 'a.pem', '--key', 'c.pem', '--snapshot-version', '1']).status).toBe(0);
   const first = run(['update', '--from', 'snap', '--root', 'root.json', '--json']);
   expect(first.status).toBe(0);
   expect(JSON.parse(first.stdout)).toMatchObject({ status: 'updated', version: 1, rootVersion: 1 });
@@ -45,7 +48,13 @@ it('creates keys and a root, publishes, updates, serves the updated index, and r
 
   // rotation: root version 2 drops a, signed by a threshold of the old root's keys and of its own
   expect(run(['index', 'keygen', '--out', 'd.pem']).status).toBe(0);
-  const rotated = run(['index', 'root', '--out', 'root2.json', '--root-version', '2', '--member', 'b.pem.pub', '--member', 'c.pem.pub', '--member', 'd.pem.pub', '--threshold', '2', '--sign', 'a.pem', '--sign', 'b.pem', '--sign', 'c.pem']);
+  const members = ['--member', 'b.pem.pub', '--member', 'c.pem.pub', '--member', 'd.pem.pub', '--threshold', '2'];
+  expect(run(['index', 'root', '--out', 'root2.json', '--root-version', '2', ...members, '--sign', 'b.pem', '--sign', 'c.pem']).stderr).toMatch(/^error E_USAGE: root version 2 is a rotation: give the root it replaces with --previous/);
+  const underSigned = run(['index', 'root', '--out', 'root2.json', '--previous', 'root.json', ...members, '--sign', 'b.pem', '--sign', 'd.pem']);
+  expect(underSigned.status).toBe(1);
+  expect(underSigned.stderr).toMatch(/^error E_INDEX_ROOT: root2\.json \(not written\): not signed by 2 root keys of root version 1/);
+  expect(existsSync(join(dir, 'root2.json'))).toBe(false);
+  const rotated = run(['index', 'root', '--out', 'root2.json', '--previous', 'root.json', ...members, '--sign', 'a.pem', '--sign', 'b.pem', '--sign', 'c.pem']);
   expect(rotated.stderr).toBe('');
   expect(rotated.stdout).toMatch(/root version 2, 3 maintainer keys/);
   expect(run(['index', 'publish', '--out', 'snap', '--root', 'root2.json', '--key', 'c.pem', '--key', 'd.pem']).status).toBe(0);
@@ -64,7 +73,7 @@ it('keyless: a root pinning the publishing workflow, publish --keyless in that w
     const root = run(['index', 'root', '--out', 'keyless-root.json', '--member', 'a.pem.pub', '--member', 'b.pem', '--threshold', '2', '--sign', 'a.pem', '--sign', 'b.pem',
       '--keyless-repository', 'mcs-index/index', '--keyless-workflow', '.github/workflows/publish.yml', '--keyless-ref', 'refs/heads/main', '--keyless-repository-id', '100001', '--snapshot-threshold', '1']);
     expect(root.stdout).toMatch(/publishing workflow https:\/\/github\.com\/mcs-index\/index\/\.github\/workflows\/publish\.yml@refs\/heads\/main; a snapshot needs 1 signature/);
-    const sigstoreFlags = ['--keyless', '--fulcio-url', sigstore.url, '--rekor-url', sigstore.url];
+    const sigstoreFlags = ['--keyless', '--fulcio-url', sigstore.url, '--rekor-url', sigstore.url, '--snapshot-version', '1'];
     const wrong = await runAsync(['index', 'publish', '--out', 'keyless-snap', '--root', 'keyless-root.json', ...sigstoreFlags, '--trusted-root', 'trusted_root.json'], { SIGSTORE_ID_TOKEN: identityToken({ repository: 'mcs-index/index', workflow: '.github/workflows/ci.yml', ref: 'refs/heads/main' }) });
     expect(wrong.status).toBe(1);
     expect(wrong.stderr).toMatch(/^error E_INDEX_SIGNATURE: the keyless signature is for https:\/\/github\.com\/mcs-index\/index\/\.github\/workflows\/ci\.yml@refs\/heads\/main/);
@@ -81,4 +90,23 @@ it('keyless: a root pinning the publishing workflow, publish --keyless in that w
   } finally {
     await sigstore.close();
   }
+});
+
+it('key files: never replaced, never half a pair, and the wrong kind of key is a usage error', () => {
+  expect(run(['index', 'keygen', '--out', 'k.pem']).status).toBe(0);
+  const again = run(['index', 'keygen', '--out', 'k.pem']);
+  expect(again.status).toBe(2);
+  expect(again.stderr).toMatch(/^error E_USAGE: k\.pem already exists/);
+  writeFileSync(join(dir, 'lonely.pem.pub'), 'someone else\'s key');
+  expect(run(['index', 'keygen', '--out', 'lonely.pem']).stderr).toMatch(/^error E_USAGE: lonely\.pem\.pub already exists/);
+  expect(existsSync(join(dir, 'lonely.pem'))).toBe(false);
+  expect(run(['index', 'keygen', '--out', join('no', 'such', 'dir', 'x.pem')]).status).toBe(0); // folders are created
+  const publicAsPrivate = run(['index', 'root', '--out', 'r.json', '--member', 'k.pem.pub', '--threshold', '1', '--sign', 'k.pem.pub']);
+  expect(publicAsPrivate.status).toBe(2);
+  expect(publicAsPrivate.stderr).toMatch(/^error E_USAGE: k\.pem\.pub is not a private key in PEM \(give the private \.pem file/);
+  expect(run(['index', 'root', '--out', 'r.json', '--member', 'missing.pem', '--threshold', '1', '--sign', 'k.pem']).stderr).toMatch(/^error E_USAGE: cannot read public key missing\.pem/);
+  expect(run(['index', 'root', '--out', 'r.json', '--member', 'k.pem.pub', '--threshold', '2', '--sign', 'k.pem']).stderr).toMatch(/^error E_USAGE: threshold must be a whole number from 1 to 1, got 2/);
+  expect(run(['index', 'root', '--out', 'r.json', '--member', 'k.pem.pub', '--threshold', '1', '--sign', 'k.pem']).status).toBe(0);
+  expect(run(['index', 'root', '--out', 'r.json', '--member', 'k.pem.pub', '--threshold', '1', '--sign', 'k.pem']).stderr).toMatch(/^error E_USAGE: r\.json already exists/);
+  expect(run(['index', 'publish', '--out', 'k.pem', '--root', 'r.json', '--key', 'k.pem', '--snapshot-version', '1']).stderr).toMatch(/^error E_USAGE: k\.pem is not a folder/);
 });

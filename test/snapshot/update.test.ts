@@ -5,7 +5,7 @@
  */
 import { spawn } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
-import { appendFileSync, copyFileSync, existsSync, readFileSync, readdirSync, realpathSync, writeFileSync } from 'node:fs';
+import { appendFileSync, copyFileSync, existsSync, readFileSync, readdirSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -60,8 +60,11 @@ beforeEach(() => {
   writeEntry(indexDir, npmDriver('mcs-driver-rest', { description: 'Calls REST APIs' }));
 });
 
+/** A new publishing folder starts at version 1; later publishes continue from its snapshot.json. */
+const startAtOne = () => (existsSync(join(outDir, 'snapshot.json')) ? {} : { version: 1 });
+
 const publish = (signers: Array<keyof typeof keys>, extra: Partial<Parameters<typeof publishSnapshot>[0]> = {}) =>
-  publishSnapshot({ indexDir, outDir, root: rootFile, keys: signers.map((k) => keys[k].file), ...extra });
+  publishSnapshot({ indexDir, outDir, root: rootFile, keys: signers.map((k) => keys[k].file), ...startAtOne(), ...extra });
 
 /** The content file the published snapshot.json names. */
 function contentFile(): string {
@@ -116,6 +119,21 @@ describe('publish and update', () => {
       expect(error).toThrowWithCode('E_INDEX_ROOT');
       expect((error as Error).message).toMatch(/Move it aside and update again with --root root\.json/);
     }
+  });
+
+  it('continues the folder\'s versions, and refuses to restart them, to go back, or to sign with an older root than the folder publishes', async () => {
+    await expect(publishSnapshot({ indexDir, outDir, root: rootFile, keys: [keys.A.file, keys.B.file] })).rejects.toThrowWithCode('E_USAGE'); // empty folder, no version
+    expect(readdirSync(outDir)).toEqual([]);
+    await publish(['A', 'B'], { version: 5 });
+    expect((await publish(['A', 'B'])).version).toBe(6);
+    await expect(publish(['A', 'B'], { version: 6 })).rejects.toThrowWithCode('E_INDEX_ROLLBACK');
+    writeFileSync(join(outDir, '2.root.json'), JSON.stringify(signMetadata(rootOf(2, ['B', 'C', 'D'], 2), [keys.A.pem, keys.B.pem, keys.C.pem, keys.D.pem])));
+    await expect(publish(['A', 'B'])).rejects.toThrowWithCode('E_INDEX_ROOT'); // root version 1 into a folder at version 2
+    const root3 = join(work, 'root3.json');
+    writeFileSync(root3, JSON.stringify(signMetadata(rootOf(3, ['B', 'C', 'D'], 2), [keys.B.pem, keys.C.pem])));
+    rmSync(join(outDir, '2.root.json'));
+    await expect(publishSnapshot({ indexDir, outDir, root: root3, keys: [keys.B.file, keys.C.file] })).rejects.toThrow(/2\.root\.json is missing/);
+    expect(JSON.parse(readFileSync(join(outDir, 'snapshot.json'), 'utf8')).signed.version).toBe(6);
   });
 
   it('refuses to publish an index with problems, or with signers short of the threshold, writing nothing', async () => {
@@ -194,6 +212,14 @@ describe('refused updates leave the working index untouched', () => {
     writeFileSync(file, content);
     appendFileSync(file, ' '.repeat(4096));
     await expectRefused('E_INDEX_TOO_LARGE');
+  });
+
+  it('a snapshot folder missing its content file, and a source that is neither a folder nor http(s)', async () => {
+    await updatedOnce();
+    await publish(['A', 'B']);
+    rmSync(contentFile());
+    await expectRefused('E_INDEX_IO');
+    await expectRefused('E_USAGE', { from: 'ftp://127.0.0.1/index/' });
   });
 
   it('a server that stalls, over HTTP', async () => {
@@ -282,7 +308,7 @@ describe('keyless publishing: the pinned workflow signs through Sigstore, client
   afterAll(() => sigstore.close());
 
   const keylessPublish = (actor: GithubIdentity, root = keylessRootFile, trustedRoot = trustedRootFile) =>
-    publishSnapshot({ indexDir, outDir, root, keys: [], keyless: { fulcioURL: sigstore.url, rekorURL: sigstore.url, identityToken: identityToken(actor) }, trustedRoot });
+    publishSnapshot({ indexDir, outDir, root, keys: [], keyless: { fulcioURL: sigstore.url, rekorURL: sigstore.url, identityToken: identityToken(actor) }, trustedRoot, ...startAtOne() });
 
   async function strangerRoot(): Promise<string> {
     const stranger = await startMockSigstore();
@@ -310,7 +336,7 @@ describe('keyless publishing: the pinned workflow signs through Sigstore, client
   });
 
   it('a snapshot the maintainers signed needs no Sigstore trusted root, even under a root that pins a workflow', async () => {
-    await publishSnapshot({ indexDir, outDir, root: keylessRootFile, keys: [keys.A.file] });
+    await publishSnapshot({ indexDir, outDir, root: keylessRootFile, keys: [keys.A.file], ...startAtOne() });
     const unreachable = { mirrorURL: 'http://127.0.0.1:9/', cachePath: join(work, 'no-tuf'), timeoutMs: 500 };
     expect(await updateIndex({ from: outDir, stateDir: state, root: keylessRootFile, tuf: unreachable })).toMatchObject({ status: 'updated', version: 1 });
     resign([]); // nothing to count: refused without reaching for Sigstore
