@@ -41,7 +41,7 @@ export const GLOBAL_OPTIONS: Readonly<Record<string, OptionSpec>> = {
   json: { type: 'boolean', default: false, describe: 'Print machine-readable JSON on standard output' },
   color: { type: 'boolean', describe: 'Colour the output (default: on a terminal, unless NO_COLOR is set)' },
   index: { type: 'string', describe: 'index-data folder to use instead of the embedded index' },
-  'cache-dir': { type: 'string', describe: 'Where built index databases are kept (default $MCS_PKG_CACHE or ~/.cache/mcs-pkg)' },
+  'cache-dir': { type: 'string', describe: 'Cache folder: built index databases, the index `update` installed, verified drivers (default $MCS_PKG_CACHE or ~/.cache/mcs-pkg)' },
 };
 
 const LABELS = ['verified', 'reference', 'community'] as const;

@@ -10,7 +10,7 @@ export default async function cache(args: GlobalArgs, context: Context, action: 
   const root = join(args.cacheDir ?? defaultCacheDir(), 'loader');
   if (action === 'clean') {
     const result = cleanCache(root);
-    context.out(context.json ? JSON.stringify(result, null, 2) : `Removed ${JSON.stringify(result)}`);
+    context.out(context.json ? JSON.stringify(result, null, 2) : `Removed ${result.removed.length} cached folder(s) from ${root}${result.kept.length > 0 ? `; kept ${result.kept.length}` : ''}.`);
     return 0;
   }
   const entries = listCache(root);
@@ -28,6 +28,7 @@ export default async function cache(args: GlobalArgs, context: Context, action: 
     }
   });
   if (context.json) context.out(JSON.stringify(results, null, 2));
+  else if (results.length === 0) context.out('The driver cache is empty: nothing to verify.');
   else for (const r of results) context.out(r.ok ? `${paint(context.display, 'green', 'ok')}       ${r.integrity}` : `${paint(context.display, 'red', 'CHANGED')}  ${r.integrity}  ${clean(r.error.message)}`);
   return results.every((r) => r.ok) ? 0 : 1;
 }

@@ -1,7 +1,9 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { embeddedIndexDir } from '../../src/config.js';
 import { McsError } from '../../src/errors.js';
 import type { Label } from '../../src/manifest/types.js';
-import type { LogRecord } from '../../src/maintain/log.js';
+import { LOG_FILE, type LogRecord } from '../../src/maintain/log.js';
 import { trustFlags, type Context, type GlobalArgs } from '../context.js';
 import { clean } from '../render.js';
 
@@ -40,7 +42,11 @@ export default async function edit(args: EditArgs, context: Context, action: 'la
   const m = await import('../../src/maintain/edit.js');
   let records: LogRecord[];
   if (action === 'log') {
-    records = args.init ? m.initLog(indexDir, author(args)) : m.loadLog(indexDir).records.filter((r) => !args.name || r.package === args.name || r.package.endsWith(`:${args.name}`));
+    if (!args.init && !existsSync(join(indexDir, LOG_FILE))) {
+      context.out(context.json ? '[]' : `${indexDir} keeps no audit log yet; start one with mcs-pkg index log --init --by WHO --reason TEXT`);
+      return 0;
+    }
+    records = args.init ? m.initLog(indexDir, author(args)) : m.packageLog(indexDir, args.name);
   } else if (action === 'yank' || action === 'deprecate') {
     const { name, version } = splitSpec(args.spec);
     records = (action === 'yank' ? m.yankVersion : m.deprecateVersion)(indexDir, name, version, author(args));

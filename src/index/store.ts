@@ -66,9 +66,12 @@ export interface PackageInfo {
 
 /** A package spec for lookups: `name` or `<ecosystem>:name`. */
 export function parseLookup(spec: string, ecosystem?: Ecosystem): { name: string; ecosystem?: Ecosystem } {
-  const match = /^(npm|pypi):(.+)$/.exec(spec);
-  if (match) return { name: match[2]!, ecosystem: match[1] as Ecosystem };
-  return ecosystem ? { name: spec, ecosystem } : { name: spec };
+  const match = /^(npm|pypi):(.+)$/i.exec(spec);
+  const eco = (match?.[1]?.toLowerCase() as Ecosystem | undefined) ?? ecosystem;
+  // index names are canonical lowercase; PyPI compares names case-blind with runs of - _ . as one - (PEP 503)
+  const lower = (match ? match[2]! : spec).toLowerCase();
+  const name = eco === 'pypi' ? lower.replace(/[-_.]+/g, '-') : lower;
+  return eco ? { name, ecosystem: eco } : { name };
 }
 
 export class McsIndex {

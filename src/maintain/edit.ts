@@ -45,6 +45,14 @@ function entryPath(indexDir: string, spec: string): { rel: string; ecosystem: 'n
   return { rel: `${ecosystem}/${name}.json`, ecosystem, name };
 }
 
+/** The log records of one package (named as `index label` takes it), or of all; E_NOT_FOUND for a package the index does not have. */
+export function packageLog(indexDir: string, spec?: string): LogRecord[] {
+  const records = loadLog(indexDir).records;
+  if (spec === undefined) return records;
+  const { ecosystem, name } = entryPath(indexDir, spec);
+  return records.filter((r) => r.package === `${ecosystem}:${name}`);
+}
+
 /** The log as records, its chain checked; [] when there is none yet. */
 export function loadLog(indexDir: string): { records: LogRecord[]; lastLine?: string } {
   const file = join(indexDir, LOG_FILE);

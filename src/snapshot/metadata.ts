@@ -179,14 +179,15 @@ function fail(code: 'E_INDEX_SIGNATURE' | 'E_INDEX_ROOT' | 'E_INDEX_EXPIRED' | '
 export function parseSigned<T>(bytes: Uint8Array, type: string, source: string): Signed<T> {
   if (bytes.byteLength > MAX_METADATA_BYTES) throw fail('E_INDEX_TOO_LARGE', `${source}: ${bytes.byteLength} bytes, over the limit of ${MAX_METADATA_BYTES}`, { source });
   let value: unknown;
+  const code = type === ROOT_TYPE ? 'E_INDEX_ROOT' : 'E_INDEX_SIGNATURE';
   try {
     value = parseJsonStrict(bytes, { source, maxBytes: MAX_METADATA_BYTES, maxDepth: 16 });
   } catch (cause) {
-    throw new McsError('E_INDEX_SIGNATURE', `${source}: not usable signed metadata: ${(cause as Error).message}`, { cause, details: { source } });
+    throw new McsError(code, `${source}: not usable signed metadata: ${(cause as Error).message}`, { cause, details: { source } });
   }
   const doc = value as { signed?: { _type?: unknown; version?: unknown; expires?: unknown }; signatures?: unknown };
   if (!doc || typeof doc !== 'object' || !doc.signed || doc.signed._type !== type || !Number.isSafeInteger(doc.signed.version) || typeof doc.signed.expires !== 'string' || !Array.isArray(doc.signatures) || doc.signatures.length > MAX_KEYS) {
-    throw fail('E_INDEX_SIGNATURE', `${source}: not ${type} metadata`, { source });
+    throw fail(code, `${source}: not ${type} metadata`, { source });
   }
   return doc as Signed<T>;
 }

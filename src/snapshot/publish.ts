@@ -144,7 +144,10 @@ export async function publishSnapshot(options: PublishOptions): Promise<PublishR
   const trust = options.keyless ? await addKeylessSignature(metadata, root, { ...options, keyless: options.keyless }) : undefined;
   const signers = countValidSignatures(metadata, root, 'snapshot', trust);
   if (signers < root.roles.snapshot.threshold) {
-    throw new McsError('E_INDEX_SIGNATURE', `the snapshot would carry ${signers} of the ${root.roles.snapshot.threshold} signatures index root version ${root.version} requires (keys not in its snapshot role do not count); nothing was written`, { details: { signers, threshold: root.roles.snapshot.threshold } });
+    const role = new Set(root.roles.snapshot.keyids);
+    const strangers = options.keys.filter((_, i) => !role.has(metadata.signatures[i]!.keyid));
+    const why = strangers.length > 0 ? ` (${strangers.join(', ')}: not a key of its snapshot role)` : '';
+    throw new McsError('E_INDEX_SIGNATURE', `the snapshot would carry ${signers} of the ${root.roles.snapshot.threshold} signatures index root version ${root.version} requires${why}; nothing was written`, { details: { signers, threshold: root.roles.snapshot.threshold, strangers } });
   }
   // content first, metadata last: a reader that sees the new metadata finds its content in place, and one
   // that read the previous metadata still finds the previous content (kept until the next publish)

@@ -316,7 +316,7 @@ async function tufTarget(options: TufOptions, target: string, code: 'E_TRUST_ROO
     text = await tuf.getTarget(target);
   } catch (cause) {
     const pin = code === 'E_TRUST_ROOT' ? '--trusted-root FILE' : '--registry-keys FILE';
-    throw new McsError(code, `cannot get ${target} from the TUF repository ${mirrorURL}: ${(cause as Error).message}; pin one with ${pin}, or verify downloaded files with --offline`, { cause, details: { mirrorURL, target } });
+    throw new McsError(code, `cannot get ${target} from the TUF repository ${mirrorURL}: ${(cause as Error).message}; pin one with ${pin}`, { cause, details: { mirrorURL, target } });
   }
   try {
     return JSON.parse(text) as unknown;

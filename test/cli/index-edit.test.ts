@@ -48,3 +48,19 @@ it('yanks and quarantines through the log, refuses an unsigned change, and valid
   expect(tampered.status).toBe(1);
   expect(tampered.stdout + tampered.stderr).toMatch(/E_LOG_UNEXPLAINED pypi:mcs-driver-mail: quarantine/);
 });
+
+it('index log: one package by name, E_NOT_FOUND for a package the index lacks, and a hint where no log is kept', () => {
+  const csv = run(['index', 'log', 'mcs-driver-csv', '--json']);
+  expect(csv.status).toBe(0);
+  const records = JSON.parse(csv.stdout) as Array<{ package: string }>;
+  expect(records.length).toBeGreaterThan(0);
+  expect(new Set(records.map((r) => r.package))).toEqual(new Set(['pypi:mcs-driver-csv']));
+  const missing = run(['index', 'log', 'mcs-driver-nope']);
+  expect(missing.status).toBe(2);
+  expect(missing.stderr).toMatch(/^error E_NOT_FOUND: mcs-driver-nope is not in /);
+  const bare = join(dir, 'bare-index');
+  cpSync(join(index, 'pypi'), join(bare, 'pypi'), { recursive: true });
+  const result = spawnSync(process.execPath, [BIN, 'index', 'log', '--index', bare], { cwd: dir, env: { PATH: process.env.PATH ?? '', HOME: dir }, encoding: 'utf8' });
+  expect(result.status).toBe(0);
+  expect(result.stdout).toMatch(/keeps no audit log yet; start one with mcs-pkg index log --init/);
+});

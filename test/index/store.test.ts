@@ -132,6 +132,15 @@ describe('getPackage', () => {
     expect(index.getPackage('pypi:mcs-driver-rest').entry.ecosystem).toBe('pypi');
     expect(index.getPackage('mcs-driver-rest', { ecosystem: 'npm' }).entry.ecosystem).toBe('npm');
   });
+
+  it('finds a name typed in capitals, and a PyPI name in any of its equivalent spellings (PEP 503)', async () => {
+    writeEntry(indexDir, { ...npmDriver('mcs-driver-rest'), ecosystem: 'pypi', versions: {}, drivers: [] });
+    const index = await openTest();
+    expect(index.getPackage('npm:MCS-Driver-REST').entry.ecosystem).toBe('npm');
+    expect(index.getPackage('PyPI:mcs_driver.Rest').entry.ecosystem).toBe('pypi');
+    expect(index.getPackage('mcs_driver_rest', { ecosystem: 'pypi' }).entry.name).toBe('mcs-driver-rest');
+    expect(() => index.getPackage('mcs_driver_rest', { ecosystem: 'npm' })).toThrowWithCode('E_NOT_FOUND'); // on npm, _ is a different name
+  });
 });
 
 describe('keeping the database in step with index-data', () => {
