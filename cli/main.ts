@@ -22,10 +22,12 @@ export async function main(argv: readonly string[], streams: CliStreams = proces
   // until the arguments are parsed, errors are shown as JSON if --json (or --json=true) was given
   let context = makeContext(streams, { json: argv.some((a) => a === '--json' || a === '--json=true') });
   let exitCode = 0;
+  let command = '';
   const run = async (spec: CommandSpec, args: Record<string, unknown>): Promise<void> => {
+    command = spec.path.join(' ');
     context = makeContext(streams, args as unknown as GlobalArgs);
-    const command = await spec.load();
-    exitCode = await command.default(args as never, context);
+    const module = await spec.load();
+    exitCode = await module.default(args as never, context);
   };
   try {
     const fast = fastParse(argv);
@@ -38,12 +40,12 @@ export async function main(argv: readonly string[], streams: CliStreams = proces
     }
     return exitCode;
   } catch (error) {
-    return report(error, context, streams);
+    return report(error, context, streams, command);
   }
 }
 
 /** The one error boundary: a coded error is shown as code + message; anything else is an internal error. */
-function report(error: unknown, context: Context, streams: CliStreams): number {
+function report(error: unknown, context: Context, streams: CliStreams, command: string): number {
   const coded = isMcsError(error)
     ? error
     : new McsError('E_INTERNAL', `unexpected failure: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
@@ -51,7 +53,7 @@ function report(error: unknown, context: Context, streams: CliStreams): number {
     context.out(JSON.stringify({ error: coded.toJSON() }, null, 2));
   } else {
     context.err(renderError(context.display, coded));
-    if (coded.code === 'E_USAGE') context.err('Run mcs-pkg --help for usage.');
+    if (coded.code === 'E_USAGE') context.err(`Run mcs-pkg ${command ? `${command} ` : ''}--help for usage.`);
   }
   if (streams.env.MCS_PKG_DEBUG && error instanceof Error && error.stack) context.err(error.stack);
   return exitCodeFor(coded);

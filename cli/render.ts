@@ -69,7 +69,8 @@ const PROVENANCE_TEXT = { all: 'provenance', some: 'partial provenance', none: '
 
 export function renderSearch(display: Display, result: SearchResult): string {
   if (result.results.length === 0) {
-    return `No packages match ${JSON.stringify(result.query)}${Object.keys(result.filters).length > 0 ? ' with these filters' : ''}.`;
+    const filtered = Object.keys(result.filters).length > 0;
+    return result.query === '' && filtered ? 'No packages match these filters.' : `No packages match ${JSON.stringify(result.query)}${filtered ? ' with these filters' : ''}.`;
   }
   const rows = result.results.map((hit) => [
     clean(hit.name),

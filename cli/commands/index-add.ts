@@ -31,7 +31,7 @@ function describeDraft(entry: IndexEntry): string {
 /** index add: registry -> verified, pinned draft -> confirmation -> index-data file and audit log. */
 export default async function add(args: AddArgs, context: Context): Promise<number> {
   if (!args.by || !args.reason) throw new McsError('E_USAGE', 'index add needs --by WHO and --reason TEXT (they go into the audit log)', {});
-  if (!args.yes && !process.stdin.isTTY) throw new McsError('E_USAGE', 'index add asks for confirmation on a terminal; pass --yes to write without asking', {});
+  if (!args.yes && !process.stdin.isTTY) throw new McsError('E_USAGE', 'index add shows the draft and asks before writing, which needs an interactive terminal; without one, pass --yes to write without asking', {});
   const indexDir = args.index ?? embeddedIndexDir();
   const { addFromRegistry } = await import('../../src/maintain/add.js');
   context.err(`Reading and verifying ${args.spec} from the registry...`);

@@ -195,7 +195,8 @@ export async function setLabel(indexDir: string, spec: string, value: Label, aut
       if (!codes || codes.length > 0) problems.push({ version, codes: codes ?? ['not verified'] });
     }
     if (problems.length > 0) {
-      throw new McsError('E_LABEL_REQUIREMENTS', `${entry.ecosystem}:${entry.name} cannot be labelled ${value}: ${problems.map((p) => `${p.version} (${p.codes.join(', ')})`).join('; ')}`, { details: { failures: problems } });
+      const described = problems.map((p) => (p.version === '*' ? p.codes.join(', ') : `${p.version} (${p.codes.join(', ')})`));
+      throw new McsError('E_LABEL_REQUIREMENTS', `${entry.ecosystem}:${entry.name} cannot be labelled ${value}: ${described.join('; ')}`, { details: { failures: problems } });
     }
     if (value === 'reference' && withoutProvenance.length > 0) reason += ` (published without provenance: ${withoutProvenance.join(', ')})`;
   }

@@ -230,6 +230,7 @@ export async function updateIndex(options: UpdateOptions): Promise<UpdateResult>
     if (remote) {
       return getBytes(new URL(name, options.from.endsWith('/') ? options.from : options.from + '/').href, { maxBytes, timeoutMs: options.timeoutMs ?? 30_000, retries: 2, allowNotFound: optional }).catch((error: unknown) => {
         if (error instanceof McsError && error.code === 'E_REGISTRY_TOO_LARGE') throw new McsError('E_INDEX_TOO_LARGE', error.message, { cause: error });
+        if (error instanceof McsError) throw new McsError(error.code, `index snapshot at ${options.from}: ${error.message}`, { cause: error, details: error.details });
         throw error;
       });
     }

@@ -98,6 +98,12 @@ describe('search', () => {
     expect(config.stderr).toMatch(/^error E_USAGE: cannot read config file no-such-config\.json/);
   });
 
+  it('points a usage error at the help of the command that was run', () => {
+    const { status, stderr } = run(['update']);
+    expect(status).toBe(2);
+    expect(stderr).toMatch(/^error E_USAGE: give --from FOLDER or --from URL\nRun mcs-pkg update --help for usage\.\n$/);
+  });
+
   it('exits 2 with E_QUERY_EMPTY when there is nothing to search for', () => {
     const { status, stderr } = run(['search', '"*"']);
     expect(status).toBe(2);
