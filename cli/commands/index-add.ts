@@ -38,7 +38,8 @@ export default async function add(args: AddArgs, context: Context): Promise<numb
   const result = await addFromRegistry(indexDir, args.spec, { by: args.by, why: args.reason }, {
     ...trustFlags(args),
     ...(args.maxVersions !== undefined ? { maxVersions: args.maxVersions } : {}),
-    confirm: async (draft) => {
+    confirm: async (draft, warnings) => {
+      for (const warning of warnings) context.err(clean(`warning: ${warning}`));
       if (args.yes) return true;
       context.err(describeDraft(draft));
       const prompt = createInterface({ input: process.stdin, output: process.stderr });
@@ -49,7 +50,7 @@ export default async function add(args: AddArgs, context: Context): Promise<numb
       }
     },
   });
-  if (context.json) context.out(JSON.stringify({ written: result.written, entry: result.entry, records: result.records }, null, 2));
+  if (context.json) context.out(JSON.stringify({ written: result.written, entry: result.entry, records: result.records, warnings: result.warnings }, null, 2));
   else context.out(result.written ? `${describeDraft(result.entry)}\nWritten to ${indexDir}/npm/${result.entry.name}.json; ${result.records.length} audit log records.` : 'Nothing was written.');
   return result.written ? 0 : 1;
 }

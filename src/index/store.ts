@@ -106,7 +106,7 @@ export class McsIndex {
     const lookup = parseLookup(spec, options.ecosystem);
     const rows = guarded(this.status.database, () => findPackages(this.db, lookup.name, lookup.ecosystem));
     if (rows.length === 0) {
-      const suggestions = this.suggest(lookup.name);
+      const suggestions = this.closeNames(lookup.name);
       const hint = suggestions.length > 0 ? `; did you mean ${suggestions.join(', ')}?` : '';
       throw new McsError('E_NOT_FOUND', `${spec} is not in the index${hint}`, { details: { name: lookup.name, suggestions } });
     }
@@ -125,8 +125,8 @@ export class McsIndex {
     };
   }
 
-  /** Names a person probably meant: close in edit distance, found by bounded prefix scans. */
-  private suggest(name: string): string[] {
+  /** Names close to `name` in edit distance (what a person probably meant, or what a typosquat imitates), found by bounded prefix scans. */
+  closeNames(name: string): string[] {
     const candidates = guarded(this.status.database, () => suggestionPrefixes(name).flatMap((prefix) => namesWithPrefix(this.db, prefix, 200)));
     return closestNames(name, candidates);
   }

@@ -32,13 +32,30 @@ export interface AddOptions {
   /** At most this many versions (the newest) are pinned. Default DEFAULT_MAX_VERSIONS. */
   maxVersions?: number;
   /** Sees the draft before it is written; false stops with nothing written. */
-  confirm?: (draft: IndexEntry) => boolean | Promise<boolean>;
+  confirm?: (draft: IndexEntry, warnings: string[]) => boolean | Promise<boolean>;
 }
 
 export interface AddResult {
   entry: IndexEntry;
   written: boolean;
   records: LogRecord[];
+  /** Things a reviewer should weigh before writing: names a letter or two away from a Verified or Reference package (a typosquat?). */
+  warnings: string[];
+}
+
+/** Verified and Reference packages whose names are a small edit away from `name`: a newcomer that close to a trusted name deserves a second look. */
+async function lookalikes(indexDir: string, name: string): Promise<string[]> {
+  const { openIndex } = await import('../index/store.js');
+  const index = await openIndex({ indexDir });
+  try {
+    return index
+      .closeNames(name)
+      .map((close) => index.search(close, {}, { limit: 5 }).results.find((hit) => hit.name === close))
+      .filter((hit) => hit !== undefined && hit.label !== 'community')
+      .map((hit) => `${name} is a small edit away from ${hit!.label} package ${hit!.ecosystem}:${hit!.name}: make sure it is not an imitation`);
+  } finally {
+    index.close();
+  }
 }
 
 /** The static MCS metadata of a tarball: the `mcs` field of package.json, else package/mcs-driver.json. Nothing is executed. */
@@ -167,6 +184,7 @@ export async function addFromRegistry(indexDir: string, request: string, author:
   } catch (cause) {
     throw new McsError('E_MCS_METADATA', `${name}@${newest}: the entry made from its metadata breaks the index schema: ${(cause as Error).message}`, { cause, details: { spec: `${name}@${newest}` } });
   }
-  if (options.confirm && !(await options.confirm(entry))) return { entry, written: false, records: [] };
-  return { entry, written: true, records: recordNewEntry(indexDir, entry, author) };
+  const warnings = await lookalikes(indexDir, name);
+  if (options.confirm && !(await options.confirm(entry, warnings))) return { entry, written: false, records: [], warnings };
+  return { entry, written: true, records: recordNewEntry(indexDir, entry, author), warnings };
 }

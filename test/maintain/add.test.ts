@@ -44,6 +44,7 @@ beforeAll(async () => {
     await publishSigned({ registry, sigstore, key, indexDir: scratch, repository: 'acme/csv' }, { name: 'mcs-driver-csv', version, tarball: packFixtureDriver('csv', { name: 'mcs-driver-csv', version }) });
   }
   publishUnsigned('mcs-driver-notes', '0.3.0', packFixtureDriver('notes', { name: 'mcs-driver-notes', version: '0.3.0' }));
+  publishUnsigned('mcs-driver-cvs', '1.0.0', packFixtureDriver('notes', { name: 'mcs-driver-cvs', version: '1.0.0' }));
   await publishSigned({ registry, sigstore, key, indexDir: scratch, repository: 'acme/tsv' }, { name: 'mcs-driver-tsv', version: '1.0.0', tarball: packFixtureDriver('csv', { name: 'mcs-driver-tsv', version: '1.0.0' }) });
   await publishSigned({ registry, sigstore, key, indexDir: scratch, repository: 'mallory/tsv' }, { name: 'mcs-driver-tsv', version: '1.0.1', tarball: packFixtureDriver('csv', { name: 'mcs-driver-tsv', version: '1.0.1' }) });
   publishUnsigned('mcs-driver-bare', '1.0.0', makePackage({ name: 'mcs-driver-bare', version: '1.0.0', type: 'module' }, { 'index.js': 'export default 1;\n' }));
@@ -95,6 +96,16 @@ describe('index add', () => {
     expect(JSON.parse(readFileSync(join(index, 'npm', 'mcs-driver-tsv.json'), 'utf8')).trust.publisher.repository).toBe('https://github.com/acme/tsv');
   });
 
+  it('warns when the new name is a small edit away from a Verified or Reference package', async () => {
+    await addFromRegistry(index, 'mcs-driver-csv', who, trust());
+    expect((await addFromRegistry(index, 'mcs-driver-notes', who, trust())).warnings).toEqual([]);
+    await setLabel(index, 'mcs-driver-csv', 'verified', { by: 'bob', why: 'second review' }, registryCheck(index, trust()));
+    let warned: string[] = [];
+    const result = await addFromRegistry(index, 'mcs-driver-cvs', who, { ...trust(), confirm: (_draft, warnings) => ((warned = warnings), false) });
+    expect(result.written).toBe(false);
+    expect(warned).toEqual(['mcs-driver-cvs is a small edit away from verified package npm:mcs-driver-csv: make sure it is not an imitation']);
+  });
+
   it('refuses a package without static MCS metadata', async () => {
     await expect(addFromRegistry(index, 'mcs-driver-bare', who, trust())).rejects.toMatchObject({ code: 'E_MCS_METADATA' });
     expect(existsSync(join(index, 'npm'))).toBe(false);
@@ -128,6 +139,7 @@ describe('index discover', () => {
     expect(found.map((c) => [c.name, c.new])).toEqual([
       ['mcs-driver-bare', true],
       ['mcs-driver-csv', false],
+      ['mcs-driver-cvs', true],
       ['mcs-driver-notes', true],
       ['mcs-driver-tsv', true],
     ]);
