@@ -179,6 +179,8 @@ export interface UpdateResult {
   version: number;
   previousVersion: number | null;
   rootVersion: number;
+  /** When the snapshot and the trusted root expire: past either, updates are refused until the maintainers publish or rotate. */
+  expires: { snapshot: string; root: string };
   /** The index-data folder to use (a stable link to the current version). */
   indexDir: string;
 }
@@ -262,7 +264,7 @@ export async function updateIndex(options: UpdateOptions): Promise<UpdateResult>
   }
   const current = join(options.stateDir, 'current');
   if (snapshot.version === state.version && existsSync(current)) {
-    return { status: 'current', version: snapshot.version, previousVersion: state.version, rootVersion: root.version, indexDir: current };
+    return { status: 'current', version: snapshot.version, previousVersion: state.version, rootVersion: root.version, expires: { snapshot: snapshot.expires, root: root.expires }, indexDir: current };
   }
   const cap = Math.min(options.maxContentBytes ?? DEFAULT_MAX_CONTENT_BYTES, snapshot.content.length);
   if (snapshot.content.length > (options.maxContentBytes ?? DEFAULT_MAX_CONTENT_BYTES)) {
@@ -301,6 +303,6 @@ export async function updateIndex(options: UpdateOptions): Promise<UpdateResult>
     const match = /^index-data\.(\d+)$/.exec(name);
     if (match && Number(match[1]) !== snapshot.version && Number(match[1]) !== state.version) rmSync(join(options.stateDir, name), { recursive: true, force: true });
   }
-  return { status: 'updated', version: snapshot.version, previousVersion: state.version, rootVersion: root.version, indexDir: current };
+  return { status: 'updated', version: snapshot.version, previousVersion: state.version, rootVersion: root.version, expires: { snapshot: snapshot.expires, root: root.expires }, indexDir: current };
 }
 

@@ -110,3 +110,13 @@ it('key files: never replaced, never half a pair, and the wrong kind of key is a
   expect(run(['index', 'root', '--out', 'r.json', '--member', 'k.pem.pub', '--threshold', '1', '--sign', 'k.pem']).stderr).toMatch(/^error E_USAGE: r\.json already exists/);
   expect(run(['index', 'publish', '--out', 'k.pem', '--root', 'r.json', '--key', 'k.pem', '--snapshot-version', '1']).stderr).toMatch(/^error E_USAGE: k\.pem is not a folder/);
 });
+
+it('update warns while there is time when the index root is about to expire', () => {
+  expect(run(['index', 'keygen', '--out', 'soon.pem']).status).toBe(0);
+  expect(run(['index', 'root', '--out', 'soon-root.json', '--member', 'soon.pem.pub', '--threshold', '1', '--sign', 'soon.pem', '--expires-days', '10']).status).toBe(0);
+  expect(run(['index', 'publish', '--out', 'soon-snap', '--root', 'soon-root.json', '--key', 'soon.pem', '--snapshot-version', '1']).status).toBe(0);
+  const updated = run(['update', '--from', 'soon-snap', '--root', 'soon-root.json', '--cache-dir', 'soon-cache', '--json']);
+  expect(updated.status).toBe(0);
+  expect(updated.stderr).toMatch(/^warning: index root version 1 expires .* \(in 9 days\); after that updates are refused/);
+  expect(JSON.parse(updated.stdout).expires.root).toBe(JSON.parse(readFileSync(join(dir, 'soon-root.json'), 'utf8')).signed.expires);
+});
