@@ -22,7 +22,7 @@ import { mkdirSync, mkdtempSync, renameSync, rmSync, utimesSync, writeFileSync }
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { buildDatabase, type SourcedRow } from '../src/index/build.js';
+import { buildDatabase, inBatches, type SourcedRow } from '../src/index/build.js';
 import { toPackageRow } from '../src/index/rows.js';
 import { buildIndex, openIndex, storeDirFor, type McsIndex } from '../src/index/store.js';
 import type { SearchFilters } from '../src/index/search.js';
@@ -90,7 +90,7 @@ async function queryFigures(work: string, sizes: number[], filesIndex: { n: numb
       const rows = (function* (): Generator<SourcedRow> {
         for (let i = 0; i < n; i++) yield { row: toPackageRow(syntheticEntry(i), `synthetic/${i}.json`), stamp: { path: `synthetic/${i}.json`, size: 1, mtimeNs: '0', ctimeNs: '0', ino: String(i) } };
       })();
-      buildDatabase(file, rows, n, 'synthetic', { busyTimeoutMs: 0 });
+      await buildDatabase(file, inBatches(rows), n, 'synthetic', { busyTimeoutMs: 0 });
       note = `loaded from generated rows in ${((performance.now() - t0) / 1000).toFixed(1)} s`;
       const indexDir = join(work, `rows-${n}`);
       mkdirSync(indexDir);

@@ -3,13 +3,12 @@
  * a private file, or an incremental update of a live one, each in a single
  * transaction so that no reader ever sees half of a change.
  */
-import { closeSync, existsSync, fstatSync, openSync, readFileSync, readSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { DEFAULT_MAX_ENTRY_BYTES, DEFAULT_MAX_ENTRY_DEPTH } from '../config.js';
-import { McsError } from '../errors.js';
-import { parseJsonStrict } from '../manifest/json.js';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import { McsError, type McsErrorCode } from '../errors.js';
 import type { IndexEntry } from '../manifest/types.js';
-import { assertIndexEntry } from '../manifest/validate.js';
 import {
   IndexWriter,
   ROWS_VERSION,
@@ -28,6 +27,10 @@ import {
   type SourceStamp,
 } from './db.js';
 import { toPackageRow } from './rows.js';
+import { readEntry, readRows, type SourcedRow } from './entry.js';
+import type { ReadWorkerData, ReadWorkerMessage } from './read-worker.js';
+
+export { readEntry, readRows, type SourcedRow };
 import { LOG_FILE, readLog, unexplained } from '../maintain/log.js';
 import { listSources, misplacedError, type SourceDiff } from './sources.js';
 
@@ -42,59 +45,6 @@ export interface BuildOptions {
   onProgress?: (progress: BuildProgress) => void;
   /** Report progress every this many packages. */
   progressEvery?: number;
-}
-
-/** Reads at most maxBytes + 1 bytes, so an oversized file is refused without being read whole. */
-function readCapped(file: string, maxBytes: number): Buffer {
-  const fd = openSync(file, 'r');
-  try {
-    const size = fstatSync(fd).size;
-    if (size > maxBytes) {
-      throw new McsError('E_JSON_TOO_LARGE', `${file}: ${size} bytes exceeds the limit of ${maxBytes} bytes`, {
-        details: { source: file, limit: maxBytes, found: size },
-      });
-    }
-    const buffer = Buffer.allocUnsafe(size + 1);
-    let length = 0;
-    for (;;) {
-      const n = readSync(fd, buffer, length, buffer.length - length, null);
-      if (n === 0) break;
-      length += n;
-      if (length > maxBytes) {
-        throw new McsError('E_JSON_TOO_LARGE', `${file}: grew past the limit of ${maxBytes} bytes while being read`, {
-          details: { source: file, limit: maxBytes },
-        });
-      }
-      if (length === buffer.length) break;
-    }
-    return buffer.subarray(0, length);
-  } finally {
-    closeSync(fd);
-  }
-}
-
-/**
- * Reads, parses and validates one entry file, and checks that it sits where
- * its name says (<ecosystem>/<name>.json), so that one package has one file.
- */
-export function readEntry(indexDir: string, relPath: string): IndexEntry {
-  const file = join(indexDir, relPath);
-  let bytes: Buffer;
-  try {
-    bytes = readCapped(file, DEFAULT_MAX_ENTRY_BYTES);
-  } catch (cause) {
-    if (cause instanceof McsError) throw cause;
-    throw new McsError('E_INDEX_IO', `cannot read ${file}: ${(cause as Error).message}`, { cause, details: { source: file } });
-  }
-  const value = parseJsonStrict(bytes, { source: file, maxBytes: DEFAULT_MAX_ENTRY_BYTES, maxDepth: DEFAULT_MAX_ENTRY_DEPTH });
-  assertIndexEntry(value, file);
-  const expected = `${value.ecosystem}/${value.name}.json`;
-  if (relPath !== expected) {
-    throw new McsError('E_INDEX_PATH', `${file}: the entry for ${value.ecosystem}:${value.name} must be stored at ${expected}`, {
-      details: { source: file, expected, found: relPath },
-    });
-  }
-  return value;
 }
 
 /** States a broken cross-package rule as a coded error against the file of the later package. */
@@ -123,34 +73,85 @@ function assertNoConflicts(db: Db, from: number, displayRoot: string): void {
   if (first) throw conflictError(first, displayRoot);
 }
 
-/** A stored row with the stamp of the file it came from. */
-export interface SourcedRow {
-  row: PackageRow;
-  stamp: SourceStamp;
+/** Counts inserted packages and reports progress every so often. */
+function progressCounter(total: number, options: BuildOptions): () => void {
+  const every = options.progressEvery ?? 1000;
+  let done = 0;
+  return () => {
+    done++;
+    if (options.onProgress && (done % every === 0 || done === total)) options.onProgress({ phase: 'index', done, total });
+  };
 }
 
-/** Reads, validates and translates each source file, lazily, in order. */
-export function* readRows(indexDir: string, sources: Iterable<SourceStamp>): Generator<SourcedRow> {
-  for (const stamp of sources) {
-    let entry: IndexEntry;
-    try {
-      entry = readEntry(indexDir, stamp.path);
-    } catch (error) {
-      // removed since it was listed: it is simply not part of this build
-      if (error instanceof McsError && (error.cause as NodeJS.ErrnoException | undefined)?.code === 'ENOENT') continue;
-      throw error;
-    }
-    yield { row: toPackageRow(entry, stamp.path), stamp };
+function insertRows(writer: IndexWriter, rows: Iterable<SourcedRow>, count: () => void): void {
+  for (const { row, stamp } of rows) {
+    writer.insert(row, stamp);
+    count();
   }
 }
 
-function insertRows(writer: IndexWriter, rows: Iterable<SourcedRow>, total: number, options: BuildOptions): void {
-  const every = options.progressEvery ?? 1000;
-  let done = 0;
-  for (const { row, stamp } of rows) {
-    writer.insert(row, stamp);
-    done++;
-    if (options.onProgress && (done % every === 0 || done === total)) options.onProgress({ phase: 'index', done, total });
+/** Rows in batches: read in this thread, or by the read worker while this thread writes. */
+export type RowBatches = Iterable<SourcedRow[]> | AsyncIterable<SourcedRow[]>;
+
+export function* inBatches(rows: Iterable<SourcedRow>, size = 256): Generator<SourcedRow[]> {
+  let batch: SourcedRow[] = [];
+  for (const row of rows) {
+    batch.push(row);
+    if (batch.length === size) {
+      yield batch;
+      batch = [];
+    }
+  }
+  if (batch.length > 0) yield batch;
+}
+
+/** Folders at least this large are read by a worker thread during a full build (below it, starting one costs more than it saves). */
+export const READ_WORKER_MIN_FILES = 5000;
+/** Batches the worker may run ahead of the writer. */
+const READ_WORKER_WINDOW = 16;
+
+/**
+ * The rows of a full build, in file order. A large folder is read, parsed,
+ * validated and translated by a worker thread while this thread writes, so
+ * the two halves of the work overlap; the worker exists only in the compiled
+ * package (dist/), so running from sources reads in this thread.
+ */
+export function rowBatches(indexDir: string, sources: SourceStamp[]): RowBatches {
+  const worker = new URL('./read-worker.js', import.meta.url);
+  if (sources.length < READ_WORKER_MIN_FILES || !existsSync(fileURLToPath(worker))) return inBatches(readRows(indexDir, sources));
+  return readInWorker(worker, { indexDir, sources, batchSize: 256, window: READ_WORKER_WINDOW });
+}
+
+async function* readInWorker(file: URL, data: ReadWorkerData): AsyncGenerator<SourcedRow[]> {
+  // none of the host's Node flags: some (--input-type, --eval) do not apply to a worker and would stop it
+  const worker = new Worker(file, { workerData: data, execArgv: [] });
+  const inbox: ReadWorkerMessage[] = [];
+  let stopped: string | undefined;
+  let wake: (() => void) | undefined;
+  worker.on('message', (message: ReadWorkerMessage) => {
+    inbox.push(message);
+    wake?.();
+  });
+  worker.on('error', (error) => {
+    stopped = error.message;
+    wake?.();
+  });
+  worker.on('exit', (code) => {
+    stopped ??= `exit code ${code}`;
+    wake?.();
+  });
+  try {
+    for (;;) {
+      while (inbox.length === 0 && stopped === undefined) await new Promise<void>((resolve) => (wake = resolve));
+      const message = inbox.shift();
+      if (!message) throw new McsError('E_INTERNAL', `the index read worker stopped: ${stopped}`, {});
+      if ('error' in message) throw new McsError(message.error.code as McsErrorCode, message.error.message, { details: message.error.details });
+      if ('done' in message) return;
+      worker.postMessage('more');
+      yield message.rows;
+    }
+  } finally {
+    await worker.terminate();
   }
 }
 
@@ -160,19 +161,23 @@ function insertRows(writer: IndexWriter, rows: Iterable<SourcedRow>, total: numb
  * leaves only that private file, which the caller deletes. `displayRoot`
  * names the index folder in messages.
  */
-export function buildDatabase(file: string, rows: Iterable<SourcedRow>, total: number, displayRoot: string, options: BuildOptions): void {
+export async function buildDatabase(file: string, batches: RowBatches, total: number, displayRoot: string, options: BuildOptions): Promise<void> {
   const db = openDb(file, { create: true, busyTimeoutMs: options.busyTimeoutMs });
   try {
-    guarded(file, () => {
+    // one transaction across the awaits: the file is private to this build until it is renamed into place
+    const writer = guarded(file, () => {
       configureForBulkBuild(db);
       dropSecondaryIndexes(db);
-      const writer = new IndexWriter(db);
-      db.transaction(() => {
-        insertRows(writer, rows, total, options);
-        createSecondaryIndexes(db);
-        assertNoConflicts(db, 0, displayRoot);
-        writer.setMeta({ indexDir: displayRoot, builtAt: new Date().toISOString(), schemaVersion: String(SCHEMA_VERSION), rowsVersion: String(ROWS_VERSION) });
-      })();
+      db.exec('BEGIN');
+      return new IndexWriter(db);
+    });
+    const count = progressCounter(total, options);
+    for await (const batch of batches) guarded(file, () => insertRows(writer, batch, count));
+    guarded(file, () => {
+      createSecondaryIndexes(db);
+      assertNoConflicts(db, 0, displayRoot);
+      writer.setMeta({ indexDir: displayRoot, builtAt: new Date().toISOString(), schemaVersion: String(SCHEMA_VERSION), rowsVersion: String(ROWS_VERSION) });
+      db.exec('COMMIT');
       options.onProgress?.({ phase: 'optimize', done: total, total });
       optimizeFts(db);
       configureForServing(db);
@@ -194,7 +199,7 @@ export function applyDiff(db: Db, file: string, indexDir: string, diff: SourceDi
       for (const path of diff.removed) writer.remove(path);
       for (const source of diff.changed) writer.remove(source.path);
       const from = writer.nextId();
-      insertRows(writer, readRows(indexDir, diff.changed), diff.changed.length, options);
+      insertRows(writer, readRows(indexDir, diff.changed), progressCounter(diff.changed.length, options));
       assertNoConflicts(db, from, indexDir);
       writer.setMeta({ updatedAt: new Date().toISOString() });
     }).immediate();

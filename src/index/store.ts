@@ -257,7 +257,7 @@ function resolveStore(options: OpenIndexOptions): Resolved {
  * working) until it is pruned.
  */
 async function buildAndPublish(store: Resolved, onProgress?: (p: BuildProgress) => void, listing?: SourceListing): Promise<string> {
-  const { buildDatabase, readRows } = await import('./build.js');
+  const { buildDatabase, rowBatches } = await import('./build.js');
   const { sources, misplaced } = listing ?? listSources(store.indexDir);
   if (misplaced.length > 0) throw misplacedError(store.indexDir, misplaced[0]!);
   const id = `index-${Date.now().toString(36)}-${process.pid}-${randomBytes(4).toString('hex')}`;
@@ -265,7 +265,7 @@ async function buildAndPublish(store: Resolved, onProgress?: (p: BuildProgress) 
   const name = `${id}.sqlite`;
   try {
     const options = onProgress ? { busyTimeoutMs: store.busyTimeoutMs, onProgress } : { busyTimeoutMs: store.busyTimeoutMs };
-    buildDatabase(partial, readRows(store.indexDir, sources), sources.length, store.indexDir, options);
+    await buildDatabase(partial, rowBatches(store.indexDir, sources), sources.length, store.indexDir, options);
     storeIo('finish the new database', () => {
       fsyncFile(partial);
       renameSync(partial, join(store.storeDir, name));
