@@ -11,7 +11,7 @@ import { readEntry } from '../index/build.js';
 import { listSources } from '../index/sources.js';
 import type { IndexEntry, PublisherIdentity, VersionRecord } from '../manifest/types.js';
 import { RegistryClient } from '../registry/client.js';
-import type { ObservedIdentity } from '../trust/identity.js';
+import { compareIdentity, type ObservedIdentity } from '../trust/identity.js';
 import { hasProvenance, newestVersions, pinOf, trustOptions, type AddOptions } from './add.js';
 import { recordChange, type ChangeAuthor } from './edit.js';
 import type { LogRecord } from './log.js';
@@ -43,8 +43,10 @@ export interface SyncOptions extends Omit<AddOptions, 'confirm'> {
   dryRun?: boolean;
 }
 
-function sameIdentity(observed: ObservedIdentity, pinned: PublisherIdentity): boolean {
-  return observed.issuer === pinned.issuer && observed.repository === pinned.repository && observed.workflow === pinned.workflow;
+/** Why a new version's signer is not the pinned publisher (issuer, repository, workflow, ref pattern, runner), or null. */
+function identityChange(observed: ObservedIdentity, pinned: PublisherIdentity): string | null {
+  const mismatch = compareIdentity(observed, pinned);
+  return mismatch ? `${mismatch.field} ${mismatch.found ?? 'unknown'}, not the pinned ${mismatch.expected}` : null;
 }
 
 /** Syncs the named npm packages (default: every npm entry), one logged change per package (none with dryRun). */
@@ -79,11 +81,12 @@ export async function syncIndex(indexDir: string, names: string[], author: Chang
       const pinned = entry.trust?.publisher;
       if (!hasProvenance(verdict)) {
         if (hadProvenance && !finding('E_PROVENANCE_DOWNGRADE', `${name}@${version} was published without provenance, which earlier versions had`, true)) return undefined;
-      } else if (observed && pinned && !sameIdentity(observed, pinned)) {
-        const message = `${name}@${version} was built by ${observed.repository ?? '?'} ${observed.workflow ?? '?'}, not the pinned ${pinned.repository} ${pinned.workflow}`;
+      } else if (observed && pinned && identityChange(observed, pinned)) {
+        const message = `${name}@${version} was built by ${observed.repository ?? '?'} ${observed.workflow ?? '?'} at ${observed.ref ?? '?'} (${identityChange(observed, pinned)})`;
         if (!finding('E_IDENTITY_CHANGED', message, true)) return undefined;
-        if (observed.issuer && observed.repository && observed.workflow) {
-          publisher = { issuer: observed.issuer, repository: observed.repository, workflow: observed.workflow, ...(pinned.ref ? { ref: pinned.ref } : {}) };
+        // accepting a new repository or workflow moves the pin; a one-off ref or runner is accepted for this version only
+        if (observed.issuer && observed.repository && observed.workflow && (observed.repository !== pinned.repository || observed.workflow !== pinned.workflow || observed.issuer !== pinned.issuer)) {
+          publisher = { ...pinned, issuer: observed.issuer, repository: observed.repository, workflow: observed.workflow };
         }
       }
       pins[version] = pinOf(verdict, tarballs.get(`${name}@${version}`)!, packument);

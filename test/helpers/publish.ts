@@ -23,6 +23,9 @@ export interface PublishTarget {
   indexDir: string;
   /** owner/repo the release workflow runs in. */
   repository: string;
+  /** The ref it runs at (default refs/tags/v<version>) and its runner (default GitHub-hosted). */
+  ref?: string;
+  runnerEnvironment?: 'github-hosted' | 'self-hosted';
 }
 
 export interface PublishOptions {
@@ -50,7 +53,7 @@ export async function publishSigned(target: PublishTarget, options: PublishOptio
   const servedDigest = sri(served);
   const statement = (predicateType: string) => ({ _type: 'https://in-toto.io/Statement/v1', subject: [{ name: `pkg:npm/${name}@${version}`, digest: { sha512: servedDigest.hex } }], predicateType, predicate: {} });
   const [provenance, publish] = await Promise.all([
-    target.sigstore.signStatement(statement(SLSA_V1), { repository: target.repository, ref: `refs/tags/v${version}`, workflow: '.github/workflows/release.yml' }),
+    target.sigstore.signStatement(statement(SLSA_V1), { repository: target.repository, ref: target.ref ?? `refs/tags/v${version}`, workflow: '.github/workflows/release.yml', ...(target.runnerEnvironment ? { runnerEnvironment: target.runnerEnvironment } : {}) }),
     target.sigstore.signStatementWithKey(statement(NPM_PUBLISH_PREDICATE), target.key),
   ]);
   target.registry.publish({

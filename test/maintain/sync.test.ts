@@ -83,6 +83,20 @@ describe('index sync', () => {
     expect(validateIndexDir(index).problems).toEqual([]);
   });
 
+  it('holds a version from the pinned repository and workflow but another ref, or a self-hosted runner', async () => {
+    const at = (extra: { ref?: string; runnerEnvironment?: 'self-hosted' }, version: string) =>
+      publishSigned({ registry, sigstore, key, indexDir: join(work, 'scratch'), repository: 'mallory/csv', ...extra }, { name: 'mcs-driver-csv', version, tarball: packFixtureDriver('csv', { name: 'mcs-driver-csv', version }) });
+    await at({ ref: 'refs/heads/pwn' }, '1.4.0');
+    await at({ runnerEnvironment: 'self-hosted' }, '1.5.0');
+    const result = await syncIndex(index, ['mcs-driver-csv'], who, { ...trust(), dryRun: true });
+    const held = (version: string) => result.findings.find((f) => f.version === version);
+    expect(held('1.4.0')).toMatchObject({ code: 'E_IDENTITY_CHANGED', acceptable: true, accepted: false });
+    expect(held('1.4.0')!.message).toContain('ref refs/heads/pwn');
+    expect(held('1.5.0')).toMatchObject({ code: 'E_IDENTITY_CHANGED' });
+    expect(held('1.5.0')!.message).toContain('runner self-hosted');
+    expect(result.added.map((a) => a.version)).not.toContain('1.4.0');
+  });
+
   it('mcs-pkg index sync shows the diff and exits 1 while a finding is held', async () => {
     const bin = fileURLToPath(new URL('../../dist/cli/bin.js', import.meta.url));
     const args = ['index', 'sync', 'mcs-driver-csv', '--index', index, '--registry', registry.url, '--trusted-root', rootFile, '--by', 'alice', '--reason', 'weekly sync'];
@@ -96,7 +110,7 @@ describe('index sync', () => {
     expect(held.code).toBe(1);
     expect(held.stdout).toMatch(/! held mcs-driver-csv@1\.3\.0 E_PROVENANCE_DOWNGRADE/);
     const json = JSON.parse((await run(['--json'])).stdout);
-    expect(json.findings.map((f: { version: string }) => f.version)).toEqual(['1.3.0']);
+    expect(json.findings.map((f: { version: string }) => f.version)).toEqual(['1.5.0', '1.4.0', '1.3.0']);
     const dry = await run(['--dry-run']);
     expect(dry.code).toBe(1);
     expect(dry.stdout).toMatch(/! held mcs-driver-csv@1\.3\.0 E_PROVENANCE_DOWNGRADE[\s\S]*Dry run: nothing was written\./);
