@@ -262,16 +262,22 @@ export function readIndexDir(indexDir: string): { report: ValidationReport; entr
     for (const conflict of findConflicts(db, 0)) problems.push(problem(conflictError(conflict, indexDir)));
     // the audit log, when the folder keeps one: an intact chain, and every current value explained by it
     const logFile = join(indexDir, LOG_FILE);
+    if (!existsSync(logFile) && read.length > 0) {
+      problems.push({ code: 'E_LOG_UNEXPLAINED', message: `${indexDir}: no audit log (${LOG_FILE}), so no change is accounted for; a new index starts one with mcs-pkg index log --init`, source: logFile });
+    }
     if (existsSync(logFile)) {
       try {
         const records = readLog(readFileSync(logFile, 'utf8'), logFile);
-        for (const gap of unexplained(read.map((item) => item.entry), records)) {
+        const files = sources.map((source) => source.path.replace(/\.json$/, '').replace('/', ':'));
+        for (const gap of unexplained(read.map((item) => item.entry), records, files)) {
           problems.push({
             code: 'E_LOG_UNEXPLAINED',
             message:
-              gap.key === '*'
-                ? `${gap.package}: not in the audit log (added without it; record it with mcs-pkg index log --init)`
-                : `${gap.package}: ${gap.key} is ${JSON.stringify(gap.current)}, but the audit log says ${JSON.stringify(gap.logged)} (an edit that bypassed the log)`,
+              gap.key !== '*'
+                ? `${gap.package}: ${gap.key} is ${JSON.stringify(gap.current)}, but the audit log says ${JSON.stringify(gap.logged)} (an edit that bypassed the log)`
+                : gap.logged === null
+                  ? `${gap.package}: not in the audit log (added without it: npm packages join with mcs-pkg index add; a hand-written entry is logged, as Community, with index log --init)`
+                  : `${gap.package}: in the audit log, but its file is gone (a removal that bypassed the log)`,
             source: logFile,
           });
         }

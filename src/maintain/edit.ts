@@ -88,7 +88,7 @@ export function recordChange(indexDir: string, spec: string, author: ChangeAutho
   const { rel, ecosystem, name } = entryPath(indexDir, spec);
   const before = readEntry(indexDir, rel);
   const log = loadLog(indexDir);
-  const gaps = unexplained([before], log.records);
+  const gaps = unexplained([before], log.records).filter((gap) => gap.package === `${ecosystem}:${name}`);
   if (gaps.length > 0) {
     const gap = gaps[0]!;
     throw new McsError(
@@ -129,11 +129,13 @@ export function initLog(indexDir: string, author: ChangeAuthor): LogRecord[] {
   assertAuthor(author);
   const log = loadLog(indexDir);
   const known = new Set(log.records.map((r) => r.package));
-  const additions = listSources(indexDir).sources.flatMap((source) => {
-    const entry = readEntry(indexDir, source.path);
-    const id = `${entry.ecosystem}:${entry.name}`;
-    return known.has(id) ? [] : authored(author, id, changes(undefined, entry));
-  });
+  const fresh = listSources(indexDir).sources.map((source) => readEntry(indexDir, source.path)).filter((entry) => !known.has(`${entry.ecosystem}:${entry.name}`));
+  // the first run takes the index as it is; later, a hand-written entry joins as Community, and a higher label goes through index label's checks
+  const labelled = log.records.length > 0 ? fresh.filter((entry) => entry.label.value !== 'community') : [];
+  if (labelled.length > 0) {
+    throw new McsError('E_LABEL_REQUIREMENTS', `${labelled.map((e) => `${e.ecosystem}:${e.name} (${e.label.value})`).join(', ')}: a package joins the audit log as community; set its label to community, log it, then run mcs-pkg index label`, { details: { packages: labelled.map((e) => `${e.ecosystem}:${e.name}`) } });
+  }
+  const additions = fresh.flatMap((entry) => authored(author, `${entry.ecosystem}:${entry.name}`, changes(undefined, entry)));
   return additions.length > 0 ? appendToLog(indexDir, additions, log) : [];
 }
 

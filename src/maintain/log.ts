@@ -121,10 +121,12 @@ export interface Unexplained {
   current: unknown;
 }
 
-/** Every tracked value of a logged package that is not what the log says (a hand edit), and every package the log never mentions. */
-export function unexplained(entries: IndexEntry[], records: LogRecord[]): Unexplained[] {
+/** Every tracked value of a logged package that is not what the log says (a hand edit), every package the log never mentions, and every logged package whose file is gone. */
+export function unexplained(entries: IndexEntry[], records: LogRecord[], files: Iterable<string> = entries.map((entry) => `${entry.ecosystem}:${entry.name}`)): Unexplained[] {
   const logged = replay(records);
   const out: Unexplained[] = [];
+  const present = new Set(files); // ecosystem:name of every entry file, readable or not
+  for (const id of logged.keys()) if (!present.has(id)) out.push({ package: id, key: '*', logged: 'in the log', current: 'its file is gone' });
   for (const entry of entries) {
     const id = `${entry.ecosystem}:${entry.name}`;
     const expected = logged.get(id);

@@ -1,5 +1,5 @@
 /** The audit log: every change is logged, and a changed, removed or bypassed record is caught by validate. */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { validateIndexDir } from '../../src/index/build.js';
@@ -70,6 +70,30 @@ describe('the audit log', () => {
     const before = readFileSync(file, 'utf8');
     expect(() => setQuarantine(dir, 'mcs-driver-xml', true, who)).toThrowWithCode('E_LOG_UNEXPLAINED');
     expect(readFileSync(file, 'utf8')).toBe(before);
+  });
+
+  it('catches a logged package whose file was removed by hand', () => {
+    rmSync(join(dir, 'npm', 'mcs-driver-rest.json'));
+    const problems = validateIndexDir(dir).problems;
+    expect(problems.map((p) => p.code)).toEqual(['E_LOG_UNEXPLAINED']);
+    expect(problems[0]!.message).toBe('npm:mcs-driver-rest: in the audit log, but its file is gone (a removal that bypassed the log)');
+  });
+
+  it('counts a missing log as a problem, so deleting it does not silence validate', () => {
+    rmSync(join(dir, LOG_FILE));
+    const problems = validateIndexDir(dir).problems;
+    expect(problems.map((p) => p.code)).toEqual(['E_LOG_UNEXPLAINED']);
+    expect(problems[0]!.message).toMatch(/no audit log \(audit\.log\.jsonl\)/);
+  });
+
+  it('lets a hand-written entry join an existing log only as Community (a label goes through index label)', () => {
+    writeEntry(dir, { ...npmDriver('mcs-driver-xml'), label: { value: 'verified', by: 'mallory', at: '2026-01-01T00:00:00Z', reason: 'trust me' } });
+    const logBefore = readFileSync(join(dir, LOG_FILE), 'utf8');
+    expect(() => initLog(dir, who)).toThrowWithCode('E_LABEL_REQUIREMENTS');
+    expect(readFileSync(join(dir, LOG_FILE), 'utf8')).toBe(logBefore);
+    writeEntry(dir, npmDriver('mcs-driver-xml'));
+    expect(initLog(dir, who).map((r) => r.package)).toContain('npm:mcs-driver-xml');
+    expect(codes()).toEqual([]);
   });
 
   it('refuses a change on top of a hand edit: the change is not made and the log does not grow', () => {

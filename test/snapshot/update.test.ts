@@ -14,6 +14,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { openIndex } from '../../src/index/store.js';
 import { makeRoot, signMetadata, type RootSigned } from '../../src/snapshot/metadata.js';
 import { publishSnapshot, updateIndex } from '../../src/snapshot/publish.js';
+import { initLog, recordNewEntry } from '../../src/maintain/edit.js';
 import { npmDriver, removeDir, tempDir, writeEntry } from '../helpers/index-data.js';
 import { identityToken, startMockSigstore, type GithubIdentity, type MockSigstore } from '../helpers/mock-sigstore.js';
 
@@ -58,7 +59,12 @@ beforeEach(() => {
   state = tempDir('mcs-snapshot-state-');
   writeEntry(indexDir, npmDriver('mcs-driver-csv', { description: 'Reads CSV files' }));
   writeEntry(indexDir, npmDriver('mcs-driver-rest', { description: 'Calls REST APIs' }));
+  initLog(indexDir, maintainer);
 });
+
+const maintainer = { by: 'alice', why: 'test index' };
+/** Adds a package the way a maintainer does: through the audit log. */
+const addEntry = (entry: ReturnType<typeof npmDriver>) => recordNewEntry(indexDir, entry, maintainer);
 
 /** A new publishing folder starts at version 1; later publishes continue from its snapshot.json. */
 const startAtOne = () => (existsSync(join(outDir, 'snapshot.json')) ? {} : { version: 1 });
@@ -85,7 +91,7 @@ describe('publish and update', () => {
     expect(first).toMatchObject({ status: 'updated', version: 1, previousVersion: null });
     expect(await searchNames(first.indexDir, 'csv')).toEqual(['mcs-driver-csv']);
 
-    writeEntry(indexDir, npmDriver('mcs-driver-xml', { description: 'Reads XML files' }));
+    addEntry(npmDriver('mcs-driver-xml', { description: 'Reads XML files' }));
     expect((await publish(['B', 'C'])).version).toBe(2);
     const second = await updateIndex({ from: outDir, stateDir: state });
     expect(second).toMatchObject({ status: 'updated', version: 2, previousVersion: 1 });
@@ -98,12 +104,12 @@ describe('publish and update', () => {
     await publish(['A', 'B']);
     const first = contentFile();
     await updateIndex({ from: outDir, stateDir: state, root: rootFile });
-    writeEntry(indexDir, npmDriver('mcs-driver-xml', { description: 'Reads XML files' }));
+    addEntry(npmDriver('mcs-driver-xml', { description: 'Reads XML files' }));
     await publish(['A', 'B']);
     const second = contentFile();
     expect(second).not.toBe(first);
     expect(existsSync(first)).toBe(true);
-    writeEntry(indexDir, npmDriver('mcs-driver-yaml', { description: 'Reads YAML files' }));
+    addEntry(npmDriver('mcs-driver-yaml', { description: 'Reads YAML files' }));
     await publish(['A', 'B']);
     expect(readdirSync(outDir).filter((name) => name.startsWith('content.')).sort()).toEqual([second, contentFile()].map((f) => f.slice(outDir.length + 1)).sort());
     expect((await updateIndex({ from: outDir, stateDir: state })).version).toBe(3);
@@ -168,7 +174,7 @@ describe('refused updates leave the working index untouched', () => {
     copyFileSync(join(outDir, 'snapshot.json'), join(work, 'old-snapshot.json'));
     const oldContent = contentFile();
     copyFileSync(oldContent, join(work, 'old-content.json'));
-    writeEntry(indexDir, npmDriver('mcs-driver-xml', { description: 'Reads XML files' }));
+    addEntry(npmDriver('mcs-driver-xml', { description: 'Reads XML files' }));
     await publish(['A', 'B']);
     await updateIndex({ from: outDir, stateDir: state });
     copyFileSync(join(work, 'old-snapshot.json'), join(outDir, 'snapshot.json'));
@@ -247,7 +253,7 @@ describe('refused updates leave the working index untouched', () => {
 
   it('a client killed in the middle of an update: the old index still serves, and the next update succeeds', async () => {
     const before = await updatedOnce();
-    writeEntry(indexDir, npmDriver('mcs-driver-xml', { description: 'Reads XML files' }));
+    addEntry(npmDriver('mcs-driver-xml', { description: 'Reads XML files' }));
     await publish(['A', 'B']);
     let halfSent: () => void = () => undefined;
     const sentHalf = new Promise<void>((resolve) => (halfSent = resolve));
