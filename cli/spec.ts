@@ -309,10 +309,11 @@ export const COMMANDS: readonly CommandSpec[] = [
   },
   {
     path: ['index', 'log'],
-    describe: 'Show the audit log (of one package), or --init it for an index that has none',
+    describe: 'Show the audit log (of one package); --init starts it, --upgrade records fields a newer mcs-pkg tracks',
     positionals: [{ name: 'name', describe: 'Only this package' }],
     options: {
-      init: { type: 'boolean', describe: 'Record every entry the log does not know yet, as it is' },
+      init: { type: 'boolean', describe: 'Start the log from the entries as they are; later, log hand-written Community entries it does not know yet' },
+      upgrade: { type: 'boolean', describe: 'Record, as they are now, the fields this mcs-pkg tracks that the log never has (review them first)' },
       ...AUTHOR_OPTIONS,
     },
     load: () => editAction('log'),

@@ -15,6 +15,7 @@ export interface EditArgs extends GlobalArgs {
   by?: string;
   release?: boolean;
   init?: boolean;
+  upgrade?: boolean;
   registry?: string;
   trustedRoot?: string;
   registryKeys?: string;
@@ -42,11 +43,12 @@ export default async function edit(args: EditArgs, context: Context, action: 'la
   const m = await import('../../src/maintain/edit.js');
   let records: LogRecord[];
   if (action === 'log') {
-    if (!args.init && !existsSync(join(indexDir, LOG_FILE))) {
+    if (args.init && args.upgrade) throw new McsError('E_USAGE', 'give --init or --upgrade, not both', {});
+    if (!args.init && !args.upgrade && !existsSync(join(indexDir, LOG_FILE))) {
       context.out(context.json ? '[]' : `${indexDir} keeps no audit log yet; start one with mcs-pkg index log --init --by WHO --reason TEXT`);
       return 0;
     }
-    records = args.init ? m.initLog(indexDir, author(args)) : m.packageLog(indexDir, args.name);
+    records = args.init ? m.initLog(indexDir, author(args)) : args.upgrade ? m.upgradeLog(indexDir, author(args)) : m.packageLog(indexDir, args.name);
   } else if (action === 'yank' || action === 'deprecate') {
     const { name, version } = splitSpec(args.spec);
     records = (action === 'yank' ? m.yankVersion : m.deprecateVersion)(indexDir, name, version, author(args));

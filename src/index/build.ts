@@ -272,12 +272,7 @@ export function readIndexDir(indexDir: string): { report: ValidationReport; entr
         for (const gap of unexplained(read.map((item) => item.entry), records, files)) {
           problems.push({
             code: 'E_LOG_UNEXPLAINED',
-            message:
-              gap.key !== '*'
-                ? `${gap.package}: ${gap.key} is ${JSON.stringify(gap.current)}, but the audit log says ${JSON.stringify(gap.logged)} (an edit that bypassed the log)`
-                : gap.logged === null
-                  ? `${gap.package}: not in the audit log (added without it: npm packages join with mcs-pkg index add; a hand-written entry is logged, as Community, with index log --init)`
-                  : `${gap.package}: in the audit log, but its file is gone (a removal that bypassed the log)`,
+            message: gap.message,
             source: logFile,
           });
         }

@@ -12,7 +12,7 @@ import { readEntry } from '../index/build.js';
 import { listSources } from '../index/sources.js';
 import type { IndexEntry, Label } from '../manifest/types.js';
 import { assertIndexEntry } from '../manifest/validate.js';
-import { LOG_FILE, appendLines, changes, readLog, unexplained, type LogRecord } from './log.js';
+import { LOG_FILE, TRACKED_FIELDS, trackingRecords, untrackedFields, appendLines, changes, readLog, unexplained, type LogRecord } from './log.js';
 
 export interface ChangeAuthor {
   by: string;
@@ -93,9 +93,7 @@ export function recordChange(indexDir: string, spec: string, author: ChangeAutho
     const gap = gaps[0]!;
     throw new McsError(
       'E_LOG_UNEXPLAINED',
-      gap.key === '*'
-        ? `${ecosystem}:${name} is not in the audit log yet; start the log with mcs-pkg index log --init --by WHO --reason TEXT before changing it`
-        : `${ecosystem}:${name}: ${gap.key} is ${JSON.stringify(gap.current)} but the audit log says ${JSON.stringify(gap.logged)}; an edit bypassed the log, so nothing was changed (review it, then put the value back or log it)`,
+      gap.kind === 'edited' ? `${gap.message}; nothing was changed (review it, then put the value back or log it)` : `${gap.message}; nothing was changed`,
       { details: { package: `${ecosystem}:${name}`, key: gap.key } },
     );
   }
@@ -135,8 +133,32 @@ export function initLog(indexDir: string, author: ChangeAuthor): LogRecord[] {
   if (labelled.length > 0) {
     throw new McsError('E_LABEL_REQUIREMENTS', `${labelled.map((e) => `${e.ecosystem}:${e.name} (${e.label.value})`).join(', ')}: a package joins the audit log as community; set its label to community, log it, then run mcs-pkg index label`, { details: { packages: labelled.map((e) => `${e.ecosystem}:${e.name}`) } });
   }
-  const additions = fresh.flatMap((entry) => authored(author, `${entry.ecosystem}:${entry.name}`, changes(undefined, entry)));
-  return additions.length > 0 ? appendToLog(indexDir, additions, log) : [];
+  const tracking = log.records.length === 0 ? trackingRecords(TRACKED_FIELDS).map((record) => ({ ...record, at: stamp(author).at, by: author.by, why: author.why })) : [];
+  const additions = [...tracking, ...fresh.flatMap((entry) => authored(author, `${entry.ecosystem}:${entry.name}`, changes(undefined, entry)))];
+  return additions.length > tracking.length ? appendToLog(indexDir, additions, log) : [];
+}
+
+/**
+ * After an upgrade of mcs-pkg that tracks more fields: records the current
+ * values of the fields the log has never recorded, for the packages already
+ * in it, and marks those fields tracked from now on. A maintainer runs it
+ * after reviewing those values; nothing else is recorded.
+ */
+export function upgradeLog(indexDir: string, author: ChangeAuthor): LogRecord[] {
+  assertAuthor(author);
+  const log = loadLog(indexDir);
+  if (log.records.length === 0) throw new McsError('E_USAGE', `${indexDir} keeps no audit log yet; start one with mcs-pkg index log --init`, { details: { indexDir } });
+  const fields = untrackedFields(log.records);
+  if (fields.length === 0) return [];
+  const wanted = new Set<string>(fields);
+  const known = new Set(log.records.map((r) => r.package));
+  const values = listSources(indexDir).sources.flatMap((source) => {
+    const entry = readEntry(indexDir, source.path);
+    const id = `${entry.ecosystem}:${entry.name}`;
+    return known.has(id) ? authored(author, id, changes(undefined, entry).filter((change) => wanted.has(change.field))) : [];
+  });
+  const { at } = stamp(author);
+  return appendToLog(indexDir, [...trackingRecords(fields).map((record) => ({ ...record, at, by: author.by, why: author.why })), ...values], log);
 }
 
 function markVersion(indexDir: string, spec: string, version: string, author: ChangeAuthor, field: 'yanked' | 'deprecated'): LogRecord[] {

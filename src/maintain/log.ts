@@ -14,8 +14,20 @@ import type { IndexEntry } from '../manifest/types.js';
 export const LOG_FILE = 'audit.log.jsonl';
 export const GENESIS = '0'.repeat(64);
 
-/** The fields the log accounts for; a key is the field, or field@version for per-version ones. */
-export type TrackedField = 'label' | 'publisher' | 'quarantine' | 'pin' | 'yanked' | 'deprecated';
+/**
+ * The fields the log accounts for; a key is the field, or field@version for
+ * per-version ones. Everything that bears on trust is tracked: the label,
+ * the publisher and the rest of the trust manifest, states, each version's
+ * digests and the rest of its record (provenance, size, publish time,
+ * contract), the drivers declared (by digest), compatibility and security
+ * information. Descriptive text (description, keywords, homepage, license)
+ * is not.
+ */
+export const TRACKED_FIELDS = ['label', 'publisher', 'trust', 'quarantine', 'drivers', 'compatibility', 'security', 'pin', 'record', 'yanked', 'deprecated'] as const;
+export type TrackedField = (typeof TRACKED_FIELDS)[number];
+
+/** The package of the records that say a field is tracked from then on (written when a log starts, and by index log --upgrade). */
+export const TRACKING = '*';
 
 export interface LogRecord {
   seq: number;
@@ -33,15 +45,23 @@ export interface LogRecord {
 
 /** The tracked values of an entry, by key (label, publisher, quarantine, pin@v, yanked@v, deprecated@v). */
 export function trackedValues(entry: IndexEntry): Map<string, unknown> {
+  const { publisher, ...trust } = entry.trust ?? {};
   const values = new Map<string, unknown>([
     ['label', entry.label.value],
-    ['publisher', entry.trust?.publisher ?? null],
+    ['publisher', publisher ?? null],
+    ['trust', Object.keys(trust).length > 0 ? trust : null],
     ['quarantine', entry.quarantine?.reason ?? null],
+    // the drivers' metadata and tools are large: the log keeps their digest
+    ['drivers', entry.drivers && entry.drivers.length > 0 ? `sha256:${createHash('sha256').update(canonical(entry.drivers)).digest('hex')}` : null],
+    ['compatibility', entry.compatibility ?? null],
+    ['security', entry.security ?? null],
   ]);
   for (const [version, record] of Object.entries(entry.versions)) {
-    values.set(`pin@${version}`, record.integrity ?? (record.files ?? []).map((f) => `${f.filename} ${f.integrity}`).join(', '));
-    values.set(`yanked@${version}`, record.yanked?.reason ?? null);
-    values.set(`deprecated@${version}`, record.deprecated?.reason ?? null);
+    const { integrity, files, yanked, deprecated, ...rest } = record;
+    values.set(`pin@${version}`, integrity ?? (files ?? []).map((f) => `${f.filename} ${f.integrity}`).join(', '));
+    values.set(`record@${version}`, rest);
+    values.set(`yanked@${version}`, yanked?.reason ?? null);
+    values.set(`deprecated@${version}`, deprecated?.reason ?? null);
   }
   return values;
 }
@@ -107,6 +127,7 @@ export function readLog(text: string, source: string): LogRecord[] {
 export function replay(records: LogRecord[]): Map<string, Map<string, unknown>> {
   const state = new Map<string, Map<string, unknown>>();
   for (const record of records) {
+    if (record.package === TRACKING) continue;
     const values = state.get(record.package) ?? new Map<string, unknown>();
     values.set(keyOf(record), record.after);
     state.set(record.package, values);
@@ -119,27 +140,54 @@ export interface Unexplained {
   key: string;
   logged: unknown;
   current: unknown;
+  /** edited: a value the log does not explain; unlogged: a package the log never mentions; removed: a logged package whose file is gone; untracked: a field this log has never recorded (it predates the field being tracked). */
+  kind: 'edited' | 'unlogged' | 'removed' | 'untracked';
+  message: string;
 }
 
-/** Every tracked value of a logged package that is not what the log says (a hand edit), every package the log never mentions, and every logged package whose file is gone. */
+/**
+ * Every tracked value of a logged package that is not what the log says (a
+ * hand edit), every package the log never mentions, and every logged package
+ * whose file is gone (`files`: ecosystem:name of every entry file).
+ */
 export function unexplained(entries: IndexEntry[], records: LogRecord[], files: Iterable<string> = entries.map((entry) => `${entry.ecosystem}:${entry.name}`)): Unexplained[] {
   const logged = replay(records);
+  const seenFields = new Set(records.map((r) => r.field));
   const out: Unexplained[] = [];
-  const present = new Set(files); // ecosystem:name of every entry file, readable or not
-  for (const id of logged.keys()) if (!present.has(id)) out.push({ package: id, key: '*', logged: 'in the log', current: 'its file is gone' });
+  const present = new Set(files);
+  for (const id of logged.keys()) {
+    if (!present.has(id)) out.push({ package: id, key: '*', logged: 'in the log', current: null, kind: 'removed', message: `${id}: in the audit log, but its file is gone (a removal that bypassed the log)` });
+  }
   for (const entry of entries) {
     const id = `${entry.ecosystem}:${entry.name}`;
     const expected = logged.get(id);
     const current = trackedValues(entry);
     if (!expected) {
-      out.push({ package: id, key: '*', logged: null, current: 'the package is not in the log' });
+      out.push({ package: id, key: '*', logged: null, current: 'not in the log', kind: 'unlogged', message: `${id}: not in the audit log (added without it: npm packages join with mcs-pkg index add; a hand-written entry is logged, as Community, with mcs-pkg index log --init)` });
       continue;
     }
     for (const key of new Set([...expected.keys(), ...current.keys()])) {
       const a = expected.get(key) ?? null;
       const b = current.get(key) ?? null;
-      if (canonical(a) !== canonical(b)) out.push({ package: id, key, logged: a, current: b });
+      if (canonical(a) === canonical(b)) continue;
+      const field = key.split('@')[0] as TrackedField;
+      out.push(
+        seenFields.has(field)
+          ? { package: id, key, logged: a, current: b, kind: 'edited', message: `${id}: ${key} is ${JSON.stringify(b)}, but the audit log says ${JSON.stringify(a)} (an edit that bypassed the log)` }
+          : { package: id, key, logged: a, current: b, kind: 'untracked', message: `${id}: the audit log has never recorded ${field} (this mcs-pkg tracks more than the one that wrote the log); review the current values, then record them with mcs-pkg index log --upgrade` },
+      );
     }
   }
   return out;
+}
+
+/** The fields an entry tracks that a log has never recorded for any package: what `index log --upgrade` may record as they are now. */
+export function untrackedFields(records: LogRecord[]): TrackedField[] {
+  const seen = new Set(records.map((r) => r.field));
+  return TRACKED_FIELDS.filter((field) => !seen.has(field));
+}
+
+/** The records that say these fields are tracked from now on, so a later hand edit of one is an edit, even where every value was empty. */
+export function trackingRecords(fields: readonly TrackedField[]): Array<Pick<LogRecord, 'package' | 'field' | 'before' | 'after'>> {
+  return fields.map((field) => ({ package: TRACKING, field, before: null, after: 'tracked' }));
 }

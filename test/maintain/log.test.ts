@@ -3,8 +3,8 @@ import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { validateIndexDir } from '../../src/index/build.js';
-import { initLog, loadLog, setLabel, setQuarantine, yankVersion } from '../../src/maintain/edit.js';
-import { LOG_FILE } from '../../src/maintain/log.js';
+import { initLog, loadLog, setLabel, setQuarantine, upgradeLog, yankVersion } from '../../src/maintain/edit.js';
+import { LOG_FILE, appendLines } from '../../src/maintain/log.js';
 import { SAMPLE_SHA512, npmDriver, tempDir, writeEntry } from '../helpers/index-data.js';
 
 const who = { by: 'alice', why: 'review 42' };
@@ -94,6 +94,50 @@ describe('the audit log', () => {
     writeEntry(dir, npmDriver('mcs-driver-xml'));
     expect(initLog(dir, who).map((r) => r.package)).toContain('npm:mcs-driver-xml');
     expect(codes()).toEqual([]);
+  });
+
+  it('catches a hand edit of what bears on trust beyond labels and pins: provenance, size, trust, drivers, security', () => {
+    const file = join(dir, 'npm', 'mcs-driver-csv.json');
+    const original = readFileSync(file, 'utf8');
+    const edits: Array<[string, (entry: any) => void]> = [
+      ['record@1.0.0', (e) => (e.versions['1.0.0'].provenance = false)],
+      ['record@1.1.0', (e) => (e.versions['1.1.0'].size = 11)],
+      ['trust', (e) => (e.trust.repository = 'https://github.com/mallory/csv')],
+      ['drivers', (e) => (e.drivers[0].meta.name = 'Another driver')],
+      ['security', (e) => (e.security = { permissions: [] })],
+    ];
+    for (const [key, edit] of edits) {
+      const entry = JSON.parse(original);
+      edit(entry);
+      writeFileSync(file, JSON.stringify(entry, null, 2));
+      const problems = validateIndexDir(dir).problems;
+      expect(problems.map((p) => p.code), key).toEqual(['E_LOG_UNEXPLAINED']);
+      expect(problems[0]!.message, key).toContain(`npm:mcs-driver-csv: ${key} is `);
+    }
+    writeFileSync(file, original);
+    expect(codes()).toEqual([]);
+  });
+
+  it('after an upgrade that tracks more, --upgrade records the new fields once; hand edits after that are edits', () => {
+    // a log written before record@, trust, drivers, compatibility and security were tracked
+    const file = join(dir, LOG_FILE);
+    const old = loadLog(dir).records.filter((r) => r.package !== '*' && ['label', 'publisher', 'pin', 'quarantine', 'yanked', 'deprecated'].includes(r.field));
+    writeFileSync(file, appendLines(undefined, 0, old.map(({ seq: _s, prev: _p, ...rest }) => rest)).join('\n') + '\n');
+    const before = validateIndexDir(dir).problems;
+    expect(before.length).toBeGreaterThan(0);
+    expect(before.every((p) => /the audit log has never recorded (record|trust|drivers|compatibility|security)/.test(p.message))).toBe(true);
+    expect(() => yankVersion(dir, 'mcs-driver-csv', '1.0.0', who)).toThrowWithCode('E_LOG_UNEXPLAINED');
+    const upgraded = upgradeLog(dir, { by: 'alice', why: 'mcs-pkg upgrade, values reviewed' });
+    const marked = upgraded.filter((r) => r.package === '*').map((r) => r.field);
+    expect(marked).toEqual(expect.arrayContaining(['compatibility', 'drivers', 'record', 'security', 'trust']));
+    expect(marked).not.toContain('label'); // recorded all along
+    expect(codes()).toEqual([]);
+    expect(upgradeLog(dir, who)).toEqual([]); // nothing left to adopt
+    const csv = join(dir, 'npm', 'mcs-driver-csv.json');
+    const entry = JSON.parse(readFileSync(csv, 'utf8'));
+    entry.compatibility = { llms: ['any'] }; // was empty for every package, yet tracked now
+    writeFileSync(csv, JSON.stringify(entry, null, 2));
+    expect(validateIndexDir(dir).problems.map((p) => p.message)).toEqual([expect.stringContaining('compatibility is {"llms":["any"]}, but the audit log says null (an edit that bypassed the log)')]);
   });
 
   it('refuses a change on top of a hand edit: the change is not made and the log does not grow', () => {
