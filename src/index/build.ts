@@ -31,7 +31,7 @@ import { readEntry, readRows, type SourcedRow } from './entry.js';
 import type { ReadWorkerData, ReadWorkerMessage } from './read-worker.js';
 
 export { readEntry, readRows, type SourcedRow };
-import { LOG_FILE, readLog, unexplained } from '../maintain/log.js';
+import { LOG_FILE, readLog, unexplained, type LogRecord } from '../maintain/log.js';
 import { listSources, misplacedError, type SourceDiff } from './sources.js';
 
 export interface BuildProgress {
@@ -231,7 +231,7 @@ export function validateIndexDir(indexDir: string): ValidationReport {
 }
 
 /** validateIndexDir, also handing back every entry that passed on its own, in file order, so a caller need not read them again. */
-export function readIndexDir(indexDir: string): { report: ValidationReport; entries: Array<{ path: string; entry: IndexEntry }> } {
+export function readIndexDir(indexDir: string): { report: ValidationReport; entries: Array<{ path: string; entry: IndexEntry }>; log: LogRecord[] | null } {
   const { sources, misplaced } = listSources(indexDir);
   const problems: ValidationProblem[] = misplaced.map((rel) => {
     const error = misplacedError(indexDir, rel);
@@ -265,9 +265,11 @@ export function readIndexDir(indexDir: string): { report: ValidationReport; entr
     if (!existsSync(logFile) && read.length > 0) {
       problems.push({ code: 'E_LOG_UNEXPLAINED', message: `${indexDir}: no audit log (${LOG_FILE}), so no change is accounted for; a new index starts one with mcs-pkg index log --init`, source: logFile });
     }
+    let log: LogRecord[] | null = null;
     if (existsSync(logFile)) {
       try {
         const records = readLog(readFileSync(logFile, 'utf8'), logFile);
+        log = records;
         const files = sources.map((source) => source.path.replace(/\.json$/, '').replace('/', ':'));
         for (const gap of unexplained(read.map((item) => item.entry), records, files)) {
           problems.push({
@@ -281,7 +283,7 @@ export function readIndexDir(indexDir: string): { report: ValidationReport; entr
         problems.push(problem(error));
       }
     }
-    return { report: { indexDir, files: sources.length, packages: read.length, problems }, entries: read };
+    return { report: { indexDir, files: sources.length, packages: read.length, problems }, entries: read, log };
   } finally {
     db.close();
   }

@@ -82,6 +82,8 @@ export interface SnapshotSigned {
   /** The root version whose keys signed this snapshot. */
   rootVersion: number;
   content: { file: string; length: number; sha512: string };
+  /** The audit log the content was published from: its length and the sha256 of its last line. The next publish must extend it. */
+  log?: { records: number; head: string };
 }
 
 /** A maintainer key's signature (`sig`), or a keyless one: a Sigstore message-signature bundle over the same bytes. */

@@ -10,6 +10,7 @@ import { dirname, join } from 'node:path';
 import { canonical } from '../contract/index.js';
 import { McsError, wholeNumber } from '../errors.js';
 import { readIndexDir } from '../index/build.js';
+import { lineHash, type LogRecord } from '../maintain/log.js';
 import { parseJsonStrict } from '../manifest/json.js';
 import { getBytes } from '../registry/http.js';
 import { readFileCapped, readKey, writeAtomic } from '../files.js';
@@ -118,9 +119,23 @@ function publishedBefore(outDir: string, root: RootSigned): SnapshotSigned | und
   return existsSync(file) ? parseSigned<SnapshotSigned>(readFileSync(file), SNAPSHOT_TYPE, file).signed : undefined;
 }
 
+/**
+ * The audit log must extend the one the previous snapshot was published
+ * from: a log cut short, or rebuilt with a fresh chain (which validate alone
+ * cannot tell from the real one), is refused.
+ */
+function assertLogExtends(published: { records: number; head: string }, log: LogRecord[], version: number): void {
+  const continues = log.length === published.records
+    ? log.length > 0 && lineHash(canonical(log[log.length - 1])) === published.head
+    : log.length > published.records && log[published.records]!.prev === published.head;
+  if (!continues) {
+    throw new McsError('E_LOG_CHAIN', `the audit log does not extend the one snapshot version ${version} was published from (${published.records} records ending in ${published.head.slice(0, 12)}; now ${log.length} records): records were removed or the log was rewritten, so nothing was published`, { details: { published, records: log.length } });
+  }
+}
+
 /** Publishes the whole index as one signed snapshot; an index with any validation problem, or signers short of the threshold, is refused before anything is written. */
 export async function publishSnapshot(options: PublishOptions): Promise<PublishResult> {
-  const { report, entries } = readIndexDir(options.indexDir);
+  const { report, entries, log } = readIndexDir(options.indexDir);
   if (report.problems.length > 0) {
     throw new McsError('E_SCHEMA', `${options.indexDir}: ${report.problems.length} problem(s); run mcs-pkg index validate. First: ${report.problems[0]!.message}`, { details: { problems: report.problems } });
   }
@@ -139,7 +154,9 @@ export async function publishSnapshot(options: PublishOptions): Promise<PublishR
   const expires = new Date(now.getTime() + wholeNumber(options.expiresDays ?? DEFAULT_EXPIRES_DAYS, 'expires-days', 1, 3650) * 86_400_000).toISOString();
   const sha512 = createHash('sha512').update(content).digest('hex');
   const file = contentFileName(sha512);
-  const signed: SnapshotSigned = { _type: SNAPSHOT_TYPE, version, expires, rootVersion: root.version, content: { file, length: content.length, sha512 } };
+  const head = log && log.length > 0 ? { records: log.length, head: lineHash(canonical(log[log.length - 1])) } : undefined;
+  if (previous?.log) assertLogExtends(previous.log, log ?? [], previous.version);
+  const signed: SnapshotSigned = { _type: SNAPSHOT_TYPE, version, expires, rootVersion: root.version, content: { file, length: content.length, sha512 }, ...(head ? { log: head } : {}) };
   const metadata = signMetadata(signed, options.keys.map((key) => readKey(key, 'private')));
   const trust = options.keyless ? await addKeylessSignature(metadata, root, { ...options, keyless: options.keyless }) : undefined;
   const signers = countValidSignatures(metadata, root, 'snapshot', trust);

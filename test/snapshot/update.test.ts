@@ -14,7 +14,9 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { openIndex } from '../../src/index/store.js';
 import { makeRoot, signMetadata, type RootSigned } from '../../src/snapshot/metadata.js';
 import { publishSnapshot, updateIndex } from '../../src/snapshot/publish.js';
-import { initLog, recordNewEntry } from '../../src/maintain/edit.js';
+import { validateIndexDir } from '../../src/index/build.js';
+import { initLog, loadLog, recordNewEntry, setQuarantine } from '../../src/maintain/edit.js';
+import { appendLines } from '../../src/maintain/log.js';
 import { npmDriver, removeDir, tempDir, writeEntry } from '../helpers/index-data.js';
 import { identityToken, startMockSigstore, type GithubIdentity, type MockSigstore } from '../helpers/mock-sigstore.js';
 
@@ -140,6 +142,27 @@ describe('publish and update', () => {
     rmSync(join(outDir, '2.root.json'));
     await expect(publishSnapshot({ indexDir, outDir, root: root3, keys: [keys.B.file, keys.C.file] })).rejects.toThrow(/2\.root\.json is missing/);
     expect(JSON.parse(readFileSync(join(outDir, 'snapshot.json'), 'utf8')).signed.version).toBe(6);
+  });
+
+  it('refuses to publish from an audit log that does not extend the one the last snapshot was published from', async () => {
+    await publish(['A', 'B']);
+    const logFile = join(indexDir, 'audit.log.jsonl');
+    const entryFile = join(indexDir, 'npm', 'mcs-driver-rest.json');
+    const [logBefore, entryBefore] = [readFileSync(logFile, 'utf8'), readFileSync(entryFile, 'utf8')];
+    setQuarantine(indexDir, 'mcs-driver-rest', true, { by: 'sec', why: 'report 7' });
+    expect((await publish(['A', 'B'])).version).toBe(2); // the log grew: fine
+    const published = readFileSync(join(outDir, 'snapshot.json'), 'utf8');
+    // cut the hold out of both the log and the entry: validate cannot tell, publish can
+    writeFileSync(logFile, logBefore);
+    writeFileSync(entryFile, entryBefore);
+    expect(validateIndexDir(indexDir).problems).toEqual([]);
+    await expect(publish(['A', 'B'])).rejects.toThrowWithCode('E_LOG_CHAIN');
+    // a log rebuilt from scratch with a fresh chain
+    const records = loadLog(indexDir).records.map(({ seq: _s, prev: _p, ...rest }) => ({ ...rest, by: 'mallory' }));
+    writeFileSync(logFile, appendLines(undefined, 0, records).join('\n') + '\n');
+    expect(validateIndexDir(indexDir).problems).toEqual([]);
+    await expect(publish(['A', 'B'])).rejects.toThrowWithCode('E_LOG_CHAIN');
+    expect(readFileSync(join(outDir, 'snapshot.json'), 'utf8')).toBe(published);
   });
 
   it('refuses to publish an index with problems, or with signers short of the threshold, writing nothing', async () => {
