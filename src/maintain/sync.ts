@@ -78,7 +78,7 @@ export async function syncIndex(indexDir: string, names: string[], author: Chang
       const failures = verdict.results.filter((r) => r.status === 'fail' && r.check !== 'policy' && r.check !== 'identity');
       if (failures.length > 0) return void finding('E_ADD_REFUSED', failures.map((r) => `${r.code}: ${r.message}`).join('; '), false);
       const observed = verdict.results.find((r) => r.check === 'identity')?.evidence.observed as ObservedIdentity | undefined;
-      const pinned = entry.trust?.publisher;
+      const pinned = publisher ?? entry.trust?.publisher;
       if (!hasProvenance(verdict)) {
         if (hadProvenance && !finding('E_PROVENANCE_DOWNGRADE', `${name}@${version} was published without provenance, which earlier versions had`, true)) return undefined;
       } else if (observed && pinned && identityChange(observed, pinned)) {
@@ -88,6 +88,11 @@ export async function syncIndex(indexDir: string, names: string[], author: Chang
         if (observed.issuer && observed.repository && observed.workflow && (observed.repository !== pinned.repository || observed.workflow !== pinned.workflow || observed.issuer !== pinned.issuer)) {
           publisher = { ...pinned, issuer: observed.issuer, repository: observed.repository, workflow: observed.workflow };
         }
+      } else if (observed && !pinned) {
+        // the first release with provenance: its publisher becomes the pin only when a maintainer says so
+        const message = `${name}@${version} is the first release with provenance, built by ${observed.repository ?? '?'} ${observed.workflow ?? '?'}; accepting it pins that publisher`;
+        if (!finding('E_IDENTITY_CHANGED', message, true)) return undefined;
+        if (observed.issuer && observed.repository && observed.workflow) publisher = { issuer: observed.issuer, repository: observed.repository, workflow: observed.workflow };
       }
       pins[version] = pinOf(verdict, tarballs.get(`${name}@${version}`)!, packument);
       result.added.push({ package: name, version, provenance: pins[version]!.provenance });

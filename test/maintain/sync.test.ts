@@ -97,6 +97,22 @@ describe('index sync', () => {
     expect(result.added.map((a) => a.version)).not.toContain('1.4.0');
   });
 
+  it('holds the first release with provenance of a package pinned without a publisher, and pins its publisher once accepted', async () => {
+    const notes = (version: string) => packFixtureDriver('notes', { name: 'mcs-driver-notes', version });
+    const bare = notes('0.3.0');
+    registry.publish({ name: 'mcs-driver-notes', version: '0.3.0', tarball: bare, signatures: [signForRegistry(key, 'mcs-driver-notes', '0.3.0', `sha512-${createHash('sha512').update(bare).digest('base64')}`)] });
+    await addFromRegistry(index, 'mcs-driver-notes', { by: 'alice', why: 'notes driver' }, trust());
+    await publishSigned({ registry, sigstore, key, indexDir: join(work, 'scratch'), repository: 'acme/notes' }, { name: 'mcs-driver-notes', version: '0.4.0', tarball: notes('0.4.0') });
+    const held = await syncIndex(index, ['mcs-driver-notes'], who, trust());
+    expect(held.findings).toMatchObject([{ version: '0.4.0', code: 'E_IDENTITY_CHANGED', acceptable: true, accepted: false }]);
+    expect(held.findings[0]!.message).toContain('first release with provenance');
+    const notesEntry = () => JSON.parse(readFileSync(join(index, 'npm', 'mcs-driver-notes.json'), 'utf8'));
+    expect(notesEntry().trust).toBeUndefined();
+    await syncIndex(index, ['mcs-driver-notes'], { by: 'bob', why: 'provenance adopted upstream' }, { ...trust(), accept: ['mcs-driver-notes@0.4.0'] });
+    expect(notesEntry().trust.publisher).toMatchObject({ repository: 'https://github.com/acme/notes', workflow: '.github/workflows/release.yml' });
+    expect(validateIndexDir(index).problems).toEqual([]);
+  });
+
   it('mcs-pkg index sync shows the diff and exits 1 while a finding is held', async () => {
     const bin = fileURLToPath(new URL('../../dist/cli/bin.js', import.meta.url));
     const args = ['index', 'sync', 'mcs-driver-csv', '--index', index, '--registry', registry.url, '--trusted-root', rootFile, '--by', 'alice', '--reason', 'weekly sync'];
