@@ -4,7 +4,7 @@
  * entry (by temp file and rename). A crash between the two leaves a log that
  * says more than the entry: `index validate` reports it, nothing is lost.
  */
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { McsError } from '../errors.js';
@@ -12,7 +12,7 @@ import { readEntry } from '../index/build.js';
 import { listSources } from '../index/sources.js';
 import type { IndexEntry, Label } from '../manifest/types.js';
 import { assertIndexEntry } from '../manifest/validate.js';
-import { LOG_FILE, TRACKED_FIELDS, trackingRecords, untrackedFields, appendLines, changes, readLog, unexplained, type LogRecord } from './log.js';
+import { LOG_FILE, TRACKED_FIELDS, trackingRecords, untrackedFields, appendLines, changes, readLog, unexplained, type LogRecord, type TrackedField } from './log.js';
 
 export interface ChangeAuthor {
   by: string;
@@ -33,6 +33,68 @@ function stamp(author: ChangeAuthor): { by: string; at: string } {
 function authored(author: ChangeAuthor, id: string, diff: ReturnType<typeof changes>): Array<Omit<LogRecord, 'seq' | 'prev'>> {
   const { at } = stamp(author);
   return diff.map((change) => ({ at, by: author.by, why: author.why, package: id, ...change }));
+}
+
+const LOCK_FILE = 'audit.log.lock';
+/** How long a change waits for another one to the same index to finish. */
+export const LOG_LOCK_WAIT_MS = 5000;
+
+/** A lock left by a process that is gone (or unreadable and old) does not hold anyone up. */
+function staleLock(file: string): boolean {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch {
+    return false; // released meanwhile: try again
+  }
+  const pid = Number.parseInt(text, 10);
+  if (!Number.isSafeInteger(pid) || pid <= 0) return Date.now() - statSync(file, { throwIfNoEntry: false })!.mtimeMs > 60_000;
+  try {
+    process.kill(pid, 0);
+    return false;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'ESRCH';
+  }
+}
+
+/**
+ * One change to an index at a time: the read of the entry and the log, the
+ * append and the entry write happen under an exclusive lock file, so two
+ * maintainers' commands on one folder cannot both append record n+1.
+ */
+function withLogLock<T>(indexDir: string, fn: () => T): T {
+  const file = join(indexDir, LOCK_FILE);
+  const deadline = Date.now() + LOG_LOCK_WAIT_MS;
+  for (;;) {
+    try {
+      mkdirSync(indexDir, { recursive: true });
+      const fd = openSync(file, 'wx');
+      writeSync(fd, `${process.pid}\n`);
+      closeSync(fd);
+      break;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw new McsError('E_INDEX_IO', `cannot lock ${file}: ${(error as Error).message}`, { cause: error, details: { file } });
+      if (staleLock(file)) {
+        rmSync(file, { force: true });
+        continue;
+      }
+      if (Date.now() > deadline) {
+        throw new McsError('E_LOG_LOCKED', `${file}: another change to this index is in progress (${readFileSync(file, 'utf8').trim() || 'unknown process'}); try again when it is done, or remove the file if no mcs-pkg is running`, { details: { file } });
+      }
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 50);
+    }
+  }
+  try {
+    return fn();
+  } finally {
+    rmSync(file, { force: true });
+  }
+}
+
+/** The records that mark fields tracked from now on, by this author. */
+function marked(author: ChangeAuthor, fields: readonly TrackedField[]): Array<Omit<LogRecord, 'seq' | 'prev'>> {
+  const { at } = stamp(author);
+  return trackingRecords(fields).map((record) => ({ ...record, at, by: author.by, why: author.why }));
 }
 
 function entryPath(indexDir: string, spec: string): { rel: string; ecosystem: 'npm' | 'pypi'; name: string } {
@@ -83,7 +145,7 @@ function writeEntryAtomic(file: string, entry: IndexEntry): void {
 }
 
 /** Applies `mutate` to an entry, logs every tracked change it makes, then writes the entry; returns the records. */
-export function recordChange(indexDir: string, spec: string, author: ChangeAuthor, mutate: (entry: IndexEntry) => IndexEntry): LogRecord[] {
+function recordChangeUnlocked(indexDir: string, spec: string, author: ChangeAuthor, mutate: (entry: IndexEntry) => IndexEntry): LogRecord[] {
   assertAuthor(author);
   const { rel, ecosystem, name } = entryPath(indexDir, spec);
   const before = readEntry(indexDir, rel);
@@ -107,7 +169,7 @@ export function recordChange(indexDir: string, spec: string, author: ChangeAutho
 }
 
 /** Writes a new entry and logs every tracked value of it; refuses a package the index already has. */
-export function recordNewEntry(indexDir: string, entry: IndexEntry, author: ChangeAuthor): LogRecord[] {
+function recordNewEntryUnlocked(indexDir: string, entry: IndexEntry, author: ChangeAuthor): LogRecord[] {
   assertAuthor(author);
   const rel = `${entry.ecosystem}/${entry.name}.json`;
   const file = join(indexDir, rel);
@@ -123,7 +185,7 @@ export function recordNewEntry(indexDir: string, entry: IndexEntry, author: Chan
 }
 
 /** Logs every entry the log does not know yet, as it is: how an existing index starts its log. */
-export function initLog(indexDir: string, author: ChangeAuthor): LogRecord[] {
+function initLogUnlocked(indexDir: string, author: ChangeAuthor): LogRecord[] {
   assertAuthor(author);
   const log = loadLog(indexDir);
   const known = new Set(log.records.map((r) => r.package));
@@ -133,7 +195,7 @@ export function initLog(indexDir: string, author: ChangeAuthor): LogRecord[] {
   if (labelled.length > 0) {
     throw new McsError('E_LABEL_REQUIREMENTS', `${labelled.map((e) => `${e.ecosystem}:${e.name} (${e.label.value})`).join(', ')}: a package joins the audit log as community; set its label to community, log it, then run mcs-pkg index label`, { details: { packages: labelled.map((e) => `${e.ecosystem}:${e.name}`) } });
   }
-  const tracking = log.records.length === 0 ? trackingRecords(TRACKED_FIELDS).map((record) => ({ ...record, at: stamp(author).at, by: author.by, why: author.why })) : [];
+  const tracking = log.records.length === 0 ? marked(author, TRACKED_FIELDS) : [];
   const additions = [...tracking, ...fresh.flatMap((entry) => authored(author, `${entry.ecosystem}:${entry.name}`, changes(undefined, entry)))];
   return additions.length > tracking.length ? appendToLog(indexDir, additions, log) : [];
 }
@@ -144,7 +206,7 @@ export function initLog(indexDir: string, author: ChangeAuthor): LogRecord[] {
  * in it, and marks those fields tracked from now on. A maintainer runs it
  * after reviewing those values; nothing else is recorded.
  */
-export function upgradeLog(indexDir: string, author: ChangeAuthor): LogRecord[] {
+function upgradeLogUnlocked(indexDir: string, author: ChangeAuthor): LogRecord[] {
   assertAuthor(author);
   const log = loadLog(indexDir);
   if (log.records.length === 0) throw new McsError('E_USAGE', `${indexDir} keeps no audit log yet; start one with mcs-pkg index log --init`, { details: { indexDir } });
@@ -157,8 +219,27 @@ export function upgradeLog(indexDir: string, author: ChangeAuthor): LogRecord[] 
     const id = `${entry.ecosystem}:${entry.name}`;
     return known.has(id) ? authored(author, id, changes(undefined, entry).filter((change) => wanted.has(change.field))) : [];
   });
-  const { at } = stamp(author);
-  return appendToLog(indexDir, [...trackingRecords(fields).map((record) => ({ ...record, at, by: author.by, why: author.why })), ...values], log);
+  return appendToLog(indexDir, [...marked(author, fields), ...values], log);
+}
+
+/** Applies `mutate` to an entry, logs every tracked change it makes, then writes the entry; returns the records. */
+export function recordChange(indexDir: string, spec: string, author: ChangeAuthor, mutate: (entry: IndexEntry) => IndexEntry): LogRecord[] {
+  return withLogLock(indexDir, () => recordChangeUnlocked(indexDir, spec, author, mutate));
+}
+
+/** Writes a new entry and logs every tracked value of it; refuses a package the index already has. */
+export function recordNewEntry(indexDir: string, entry: IndexEntry, author: ChangeAuthor): LogRecord[] {
+  return withLogLock(indexDir, () => recordNewEntryUnlocked(indexDir, entry, author));
+}
+
+/** Starts the log from the entries as they are; on an existing log, takes hand-written Community entries it does not know yet. */
+export function initLog(indexDir: string, author: ChangeAuthor): LogRecord[] {
+  return withLogLock(indexDir, () => initLogUnlocked(indexDir, author));
+}
+
+/** Records the fields a newer mcs-pkg tracks that the log never has (see upgradeLogUnlocked). */
+export function upgradeLog(indexDir: string, author: ChangeAuthor): LogRecord[] {
+  return withLogLock(indexDir, () => upgradeLogUnlocked(indexDir, author));
 }
 
 function markVersion(indexDir: string, spec: string, version: string, author: ChangeAuthor, field: 'yanked' | 'deprecated'): LogRecord[] {

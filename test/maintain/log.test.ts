@@ -1,9 +1,9 @@
 /** The audit log: every change is logged, and a changed, removed or bypassed record is caught by validate. */
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { validateIndexDir } from '../../src/index/build.js';
-import { initLog, loadLog, setLabel, setQuarantine, upgradeLog, yankVersion } from '../../src/maintain/edit.js';
+import { LOG_LOCK_WAIT_MS, initLog, loadLog, setLabel, setQuarantine, upgradeLog, yankVersion } from '../../src/maintain/edit.js';
 import { LOG_FILE, appendLines } from '../../src/maintain/log.js';
 import { SAMPLE_SHA512, npmDriver, tempDir, writeEntry } from '../helpers/index-data.js';
 
@@ -149,6 +149,23 @@ describe('the audit log', () => {
     expect(() => setQuarantine(dir, 'mcs-driver-rest', true, who)).toThrowWithCode('E_LOG_UNEXPLAINED');
     expect(readFileSync(join(dir, LOG_FILE), 'utf8')).toBe(logBefore);
     expect(JSON.parse(readFileSync(file, 'utf8')).quarantine).toBeUndefined();
+  });
+});
+
+describe('one change at a time', () => {
+  it('waits for a live lock and then gives up with E_LOG_LOCKED, changing nothing; a lock left by a dead process is taken over', () => {
+    const lock = join(dir, 'audit.log.lock');
+    const file = join(dir, 'npm', 'mcs-driver-rest.json');
+    const [entryBefore, logBefore] = [readFileSync(file, 'utf8'), readFileSync(join(dir, LOG_FILE), 'utf8')];
+    writeFileSync(lock, `${process.pid}\n`); // held by a live process (this one)
+    const started = Date.now();
+    expect(() => setQuarantine(dir, 'mcs-driver-rest', true, who)).toThrowWithCode('E_LOG_LOCKED');
+    expect(Date.now() - started).toBeGreaterThanOrEqual(LOG_LOCK_WAIT_MS - 100);
+    expect([readFileSync(file, 'utf8'), readFileSync(join(dir, LOG_FILE), 'utf8')]).toEqual([entryBefore, logBefore]);
+    writeFileSync(lock, '2147483646\n'); // a pid no process has
+    expect(setQuarantine(dir, 'mcs-driver-rest', true, who)).toHaveLength(1);
+    expect(existsSync(lock)).toBe(false);
+    expect(codes()).toEqual([]);
   });
 });
 
