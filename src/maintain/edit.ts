@@ -7,6 +7,7 @@
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
+import { canonical } from '../contract/index.js';
 import { McsError } from '../errors.js';
 import { readEntry } from '../index/build.js';
 import { listSources } from '../index/sources.js';
@@ -306,6 +307,10 @@ export async function setLabel(indexDir: string, spec: string, value: Label, aut
     if (value === 'reference' && withoutProvenance.length > 0) reason += ` (published without provenance: ${withoutProvenance.join(', ')})`;
   }
   return recordChange(indexDir, spec, author, (draft) => {
+    // the checks above judged the entry as it was read; a change that landed meanwhile (a sync, a new pin) was not judged
+    if (canonical(draft.versions) !== canonical(entry.versions) || canonical(draft.trust ?? null) !== canonical(entry.trust ?? null)) {
+      throw new McsError('E_LABEL_REQUIREMENTS', `${entry.ecosystem}:${entry.name} changed while its versions were being verified; run index label again`, { details: { package: `${entry.ecosystem}:${entry.name}` } });
+    }
     draft.label = { value, ...stamp(author), reason };
     return draft;
   });

@@ -189,6 +189,16 @@ describe('labels', () => {
     expect(codes()).toEqual([]);
   });
 
+  it('refuses to set a label when the entry changed while its versions were being verified', async () => {
+    const verify = async (_name: string, versions: string[]) => {
+      yankVersion(dir, 'mcs-driver-csv', '1.0.0', { by: 'bob', why: 'meanwhile' }); // lands during the registry check
+      return new Map(versions.map((v) => [v, []]));
+    };
+    await expect(setLabel(dir, 'mcs-driver-csv', 'verified', who, verify)).rejects.toThrowWithCode('E_LABEL_REQUIREMENTS');
+    expect(JSON.parse(readFileSync(join(dir, 'npm', 'mcs-driver-csv.json'), 'utf8')).label.value).toBe('community');
+    expect(codes()).toEqual([]);
+  });
+
   it('refuses Verified without a pinned publisher', async () => {
     await expect(setLabel(dir, 'mcs-driver-rest', 'verified', who, async () => new Map())).rejects.toThrowWithCode('E_LABEL_REQUIREMENTS');
   });
