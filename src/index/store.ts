@@ -106,8 +106,9 @@ export class McsIndex {
     const lookup = parseLookup(spec, options.ecosystem);
     const rows = guarded(this.status.database, () => findPackages(this.db, lookup.name, lookup.ecosystem));
     if (rows.length === 0) {
+      const elsewhere = lookup.ecosystem ? guarded(this.status.database, () => findPackages(this.db, lookup.name, undefined)).map((r) => `${r.ecosystem}:${lookup.name}`) : [];
       const suggestions = this.closeNames(lookup.name);
-      const hint = suggestions.length > 0 ? `; did you mean ${suggestions.join(', ')}?` : '';
+      const hint = elsewhere.length > 0 ? `; it is listed as ${elsewhere.join(', ')}` : suggestions.length > 0 ? `; did you mean ${suggestions.join(', ')}?` : '';
       throw new McsError('E_NOT_FOUND', `${spec} is not in the index${hint}`, { details: { name: lookup.name, suggestions } });
     }
     if (rows.length > 1) {

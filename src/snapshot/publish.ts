@@ -189,6 +189,8 @@ export interface UpdateOptions extends SigstoreTrustOptions {
   maxContentBytes?: number;
   timeoutMs?: number;
   now?: Date;
+  /** Called while the verified content is unpacked, every 1,000 packages and at the end. */
+  onProgress?: (done: number, total: number) => void;
 }
 
 export interface UpdateResult {
@@ -298,7 +300,9 @@ export async function updateIndex(options: UpdateOptions): Promise<UpdateResult>
   mkdirSync(options.stateDir, { recursive: true });
   rmSync(partial, { recursive: true, force: true });
   try {
+    let done = 0;
     for (const item of parsed.entries) {
+      if (options.onProgress && (++done % 1000 === 0 || done === parsed.entries.length)) options.onProgress(done, parsed.entries.length);
       if (typeof item.path !== 'string' || !/^(npm|pypi)\/(@[a-z0-9-]+\/)?[a-z0-9-]+\.json$/.test(item.path)) throw new McsError('E_INDEX_MIXED', `${snapshot.content.file}: an entry path ${JSON.stringify(item.path)} is not an index location`, {});
       const file = join(partial, item.path);
       mkdirSync(dirname(file), { recursive: true });

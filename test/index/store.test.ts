@@ -140,6 +140,9 @@ describe('getPackage', () => {
     expect(index.getPackage('PyPI:mcs_driver.Rest').entry.ecosystem).toBe('pypi');
     expect(index.getPackage('mcs_driver_rest', { ecosystem: 'pypi' }).entry.name).toBe('mcs-driver-rest');
     expect(() => index.getPackage('mcs_driver_rest', { ecosystem: 'npm' })).toThrowWithCode('E_NOT_FOUND'); // on npm, _ is a different name
+    rmSync(join(indexDir, 'npm', 'mcs-driver-rest.json'));
+    const reopened = await openTest();
+    expect(() => reopened.getPackage('npm:mcs-driver-rest')).toThrow(/npm:mcs-driver-rest is not in the index; it is listed as pypi:mcs-driver-rest/);
   });
 });
 

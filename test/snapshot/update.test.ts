@@ -89,7 +89,9 @@ function resign(signers: Array<keyof typeof keys>): void {
 describe('publish and update', () => {
   it('publishes, updates, and serves the new index; a second version keeps the previous one', async () => {
     expect(await publish(['A', 'B'])).toMatchObject({ version: 1, entries: 2 });
-    const first = await updateIndex({ from: outDir, stateDir: state, root: rootFile });
+    const progress: string[] = [];
+    const first = await updateIndex({ from: outDir, stateDir: state, root: rootFile, onProgress: (done, total) => progress.push(`${done}/${total}`) });
+    expect(progress).toEqual(['2/2']);
     expect(first).toMatchObject({ status: 'updated', version: 1, previousVersion: null });
     expect(await searchNames(first.indexDir, 'csv')).toEqual(['mcs-driver-csv']);
 
