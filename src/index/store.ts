@@ -104,7 +104,10 @@ export class McsIndex {
    */
   getPackage(spec: string, options: { ecosystem?: Ecosystem } = {}): PackageInfo {
     const lookup = parseLookup(spec, options.ecosystem);
-    const rows = guarded(this.status.database, () => findPackages(this.db, lookup.name, lookup.ecosystem));
+    let rows = guarded(this.status.database, () => findPackages(this.db, lookup.name, lookup.ecosystem));
+    const pep503 = lookup.name.replace(/[-_.]+/g, '-');
+    // with no ecosystem named, a PyPI spelling (mcs_driver_csv) still finds the PyPI package
+    if (rows.length === 0 && !lookup.ecosystem && pep503 !== lookup.name) rows = guarded(this.status.database, () => findPackages(this.db, pep503, 'pypi'));
     if (rows.length === 0) {
       const elsewhere = lookup.ecosystem ? guarded(this.status.database, () => findPackages(this.db, lookup.name, undefined)).map((r) => `${r.ecosystem}:${lookup.name}`) : [];
       const suggestions = this.closeNames(lookup.name);

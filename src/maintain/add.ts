@@ -8,6 +8,7 @@
  * draft is shown to a confirm callback before anything is written.
  */
 import semver from 'semver';
+import { existsSync, mkdirSync, rmdirSync } from 'node:fs';
 import { McsError, wholeNumber } from '../errors.js';
 import { parseJsonStrict } from '../manifest/json.js';
 import { parsePackageName } from '../manifest/names.js';
@@ -46,7 +47,13 @@ export interface AddResult {
 /** Verified and Reference packages whose names are a small edit away from `name`: a newcomer that close to a trusted name deserves a second look. */
 async function lookalikes(indexDir: string, name: string): Promise<string[]> {
   const { openIndex } = await import('../index/store.js');
-  const index = await openIndex({ indexDir });
+  let index: Awaited<ReturnType<typeof openIndex>>;
+  try {
+    index = await openIndex({ indexDir });
+  } catch (error) {
+    if (!(error instanceof McsError)) throw error;
+    return [`the index could not be searched for look-alike names (${error.code}: ${error.message}); check the name by hand`];
+  }
   try {
     return index
       .closeNames(name)
@@ -139,6 +146,25 @@ export function trustOptions(options: Pick<AddOptions, 'registry' | 'trustedRoot
 
 /** Reads, verifies and pins a package from the registry, then (after `confirm`) writes its entry and logs it. */
 export async function addFromRegistry(indexDir: string, request: string, author: ChangeAuthor, options: AddOptions = {}): Promise<AddResult> {
+  // the first package of a new index: the folder exists while the package is checked, and is gone again if nothing was written
+  const created = !existsSync(indexDir);
+  if (created) mkdirSync(indexDir, { recursive: true });
+  try {
+    return await addUnchecked(indexDir, request, author, options);
+  } finally {
+    if (created) rmEmptyDir(indexDir);
+  }
+}
+
+function rmEmptyDir(dir: string): void {
+  try {
+    rmdirSync(dir); // only when empty
+  } catch {
+    // it holds the new entry, or something else: keep it
+  }
+}
+
+async function addUnchecked(indexDir: string, request: string, author: ChangeAuthor, options: AddOptions): Promise<AddResult> {
   const { name, range } = parseRequest(request);
   const parsed = parsePackageName(name, 'npm');
   const packument = await new RegistryClient(options.registry ?? {}).packument(name);

@@ -4,7 +4,7 @@
  * entry (by temp file and rename). A crash between the two leaves a log that
  * says more than the entry: `index validate` reports it, nothing is lost.
  */
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, linkSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { canonical } from '../contract/index.js';
@@ -40,16 +40,11 @@ const LOCK_FILE = 'audit.log.lock';
 /** How long a change waits for another one to the same index to finish. */
 export const LOG_LOCK_WAIT_MS = 5000;
 
-/** A lock left by a process that is gone (or unreadable and old) does not hold anyone up. */
-function staleLock(file: string): boolean {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch {
-    return false; // released meanwhile: try again
-  }
-  const pid = Number.parseInt(text, 10);
-  if (!Number.isSafeInteger(pid) || pid <= 0) return Date.now() - statSync(file, { throwIfNoEntry: false })!.mtimeMs > 60_000;
+/** A lock left by a process that is gone (or by an earlier run with this same pid, as in a container) does not hold anyone up. */
+function staleLock(content: string, mtimeMs: number): boolean {
+  const pid = Number.parseInt(content, 10);
+  if (!Number.isSafeInteger(pid) || pid <= 0) return Date.now() - mtimeMs > 60_000;
+  if (pid === process.pid) return true; // not re-entrant: this process holds no lock while it asks for one
   try {
     process.kill(pid, 0);
     return false;
@@ -58,29 +53,61 @@ function staleLock(file: string): boolean {
   }
 }
 
+/** What the lock file holds now, or null when there is none. */
+function lockState(file: string): { content: string; mtimeMs: number } | null {
+  try {
+    return { content: readFileSync(file, 'utf8'), mtimeMs: statSync(file).mtimeMs };
+  } catch {
+    return null;
+  }
+}
+
+/** Removes a stale lock only if it is still the one judged stale: it is moved aside first, and put back if another process took the lock meanwhile. */
+function breakStaleLock(file: string, judged: string): void {
+  const aside = `${file}.stale-${process.pid}-${randomBytes(4).toString('hex')}`;
+  try {
+    renameSync(file, aside);
+  } catch {
+    return; // gone already
+  }
+  if (lockState(aside)?.content !== judged) {
+    try {
+      linkSync(aside, file);
+    } catch {
+      // someone holds a newer lock; theirs stands
+    }
+  }
+  rmSync(aside, { force: true });
+}
+
 /**
  * One change to an index at a time: the read of the entry and the log, the
  * append and the entry write happen under an exclusive lock file, so two
- * maintainers' commands on one folder cannot both append record n+1.
+ * maintainers' commands on one folder cannot both append record n+1. The
+ * folder is created only when `create` (a first entry, a new log).
  */
-function withLogLock<T>(indexDir: string, fn: () => T): T {
+function withLogLock<T>(indexDir: string, fn: () => T, create = false): T {
+  if (!existsSync(indexDir)) {
+    if (!create) return fn(); // nothing to change there: fn says so (E_NOT_FOUND)
+    mkdirSync(indexDir, { recursive: true });
+  }
   const file = join(indexDir, LOCK_FILE);
+  const token = `${process.pid} ${randomBytes(8).toString('hex')}\n`;
   const deadline = Date.now() + LOG_LOCK_WAIT_MS;
   for (;;) {
     try {
-      mkdirSync(indexDir, { recursive: true });
-      const fd = openSync(file, 'wx');
-      writeSync(fd, `${process.pid}\n`);
-      closeSync(fd);
+      writeFileSync(file, token, { flag: 'wx' });
       break;
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw new McsError('E_INDEX_IO', `cannot lock ${file}: ${(error as Error).message}`, { cause: error, details: { file } });
-      if (staleLock(file)) {
-        rmSync(file, { force: true });
+      const state = lockState(file);
+      if (!state) continue;
+      if (staleLock(state.content, state.mtimeMs)) {
+        breakStaleLock(file, state.content);
         continue;
       }
       if (Date.now() > deadline) {
-        throw new McsError('E_LOG_LOCKED', `${file}: another change to this index is in progress (${readFileSync(file, 'utf8').trim() || 'unknown process'}); try again when it is done, or remove the file if no mcs-pkg is running`, { details: { file } });
+        throw new McsError('E_LOG_LOCKED', `${file}: another change to this index is in progress (pid ${Number.parseInt(state.content, 10) || 'unknown'}); try again when it is done, or remove the file if no mcs-pkg is running`, { details: { file } });
       }
       Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 50);
     }
@@ -88,7 +115,7 @@ function withLogLock<T>(indexDir: string, fn: () => T): T {
   try {
     return fn();
   } finally {
-    rmSync(file, { force: true });
+    if (lockState(file)?.content === token) rmSync(file, { force: true });
   }
 }
 
@@ -112,8 +139,15 @@ function entryPath(indexDir: string, spec: string): { rel: string; ecosystem: 'n
 export function packageLog(indexDir: string, spec?: string): LogRecord[] {
   const records = loadLog(indexDir).records;
   if (spec === undefined) return records;
-  const { ecosystem, name } = entryPath(indexDir, spec);
-  return records.filter((r) => r.package === `${ecosystem}:${name}`);
+  try {
+    const { ecosystem, name } = entryPath(indexDir, spec);
+    return records.filter((r) => r.package === `${ecosystem}:${name}`);
+  } catch (error) {
+    // a package whose file is gone still has its history
+    const history = records.filter((r) => r.package === spec || r.package.endsWith(`:${spec}`));
+    if (error instanceof McsError && error.code === 'E_NOT_FOUND' && history.length > 0) return history;
+    throw error;
+  }
 }
 
 /** The log as records, its chain checked; [] when there is none yet. */
@@ -128,7 +162,10 @@ export function loadLog(indexDir: string): { records: LogRecord[]; lastLine?: st
 
 function appendToLog(indexDir: string, records: Array<Omit<LogRecord, 'seq' | 'prev'>>, log = loadLog(indexDir)): LogRecord[] {
   const { records: existing, lastLine } = log;
-  const lines = appendLines(lastLine, existing.length, records);
+  // a new log opens by marking every field it tracks, so a field that stays empty for a while is still guarded
+  const first = records[0];
+  const opening = existing.length === 0 && first ? marked({ by: first.by, why: first.why, now: new Date(first.at) }, TRACKED_FIELDS) : [];
+  const lines = appendLines(lastLine, existing.length, [...opening, ...records]);
   const fd = openSync(join(indexDir, LOG_FILE), 'a');
   try {
     writeSync(fd, lines.map((l) => l + '\n').join(''));
@@ -196,9 +233,8 @@ function initLogUnlocked(indexDir: string, author: ChangeAuthor): LogRecord[] {
   if (labelled.length > 0) {
     throw new McsError('E_LABEL_REQUIREMENTS', `${labelled.map((e) => `${e.ecosystem}:${e.name} (${e.label.value})`).join(', ')}: a package joins the audit log as community; set its label to community, log it, then run mcs-pkg index label`, { details: { packages: labelled.map((e) => `${e.ecosystem}:${e.name}`) } });
   }
-  const tracking = log.records.length === 0 ? marked(author, TRACKED_FIELDS) : [];
-  const additions = [...tracking, ...fresh.flatMap((entry) => authored(author, `${entry.ecosystem}:${entry.name}`, changes(undefined, entry)))];
-  return additions.length > tracking.length ? appendToLog(indexDir, additions, log) : [];
+  const additions = fresh.flatMap((entry) => authored(author, `${entry.ecosystem}:${entry.name}`, changes(undefined, entry)));
+  return additions.length > 0 ? appendToLog(indexDir, additions, log) : [];
 }
 
 /**
@@ -230,12 +266,12 @@ export function recordChange(indexDir: string, spec: string, author: ChangeAutho
 
 /** Writes a new entry and logs every tracked value of it; refuses a package the index already has. */
 export function recordNewEntry(indexDir: string, entry: IndexEntry, author: ChangeAuthor): LogRecord[] {
-  return withLogLock(indexDir, () => recordNewEntryUnlocked(indexDir, entry, author));
+  return withLogLock(indexDir, () => recordNewEntryUnlocked(indexDir, entry, author), true);
 }
 
 /** Starts the log from the entries as they are; on an existing log, takes hand-written Community entries it does not know yet. */
 export function initLog(indexDir: string, author: ChangeAuthor): LogRecord[] {
-  return withLogLock(indexDir, () => initLogUnlocked(indexDir, author));
+  return withLogLock(indexDir, () => initLogUnlocked(indexDir, author), true);
 }
 
 /** Records the fields a newer mcs-pkg tracks that the log never has (see upgradeLogUnlocked). */

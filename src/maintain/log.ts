@@ -29,6 +29,14 @@ export type TrackedField = (typeof TRACKED_FIELDS)[number];
 /** The package of the records that say a field is tracked from then on (written when a log starts, and by index log --upgrade). */
 export const TRACKING = '*';
 
+/** The fields every log has tracked from its start, marked or not (logs written before marking began track exactly these). */
+const ALWAYS_TRACKED: readonly TrackedField[] = ['label', 'publisher', 'quarantine', 'pin', 'yanked', 'deprecated'];
+
+/** The fields a log tracks: those it has always tracked, and those it records or marks. */
+function trackedBy(records: LogRecord[]): Set<TrackedField> {
+  return new Set([...ALWAYS_TRACKED, ...records.map((r) => r.field)]);
+}
+
 export interface LogRecord {
   seq: number;
   prev: string;
@@ -152,7 +160,7 @@ export interface Unexplained {
  */
 export function unexplained(entries: IndexEntry[], records: LogRecord[], files: Iterable<string> = entries.map((entry) => `${entry.ecosystem}:${entry.name}`)): Unexplained[] {
   const logged = replay(records);
-  const seenFields = new Set(records.map((r) => r.field));
+  const seenFields = trackedBy(records);
   const out: Unexplained[] = [];
   const present = new Set(files);
   for (const id of logged.keys()) {
@@ -183,7 +191,7 @@ export function unexplained(entries: IndexEntry[], records: LogRecord[], files: 
 
 /** The fields an entry tracks that a log has never recorded for any package: what `index log --upgrade` may record as they are now. */
 export function untrackedFields(records: LogRecord[]): TrackedField[] {
-  const seen = new Set(records.map((r) => r.field));
+  const seen = trackedBy(records);
   return TRACKED_FIELDS.filter((field) => !seen.has(field));
 }
 

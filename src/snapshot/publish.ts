@@ -101,10 +101,21 @@ async function addKeylessSignature(metadata: Signed<SnapshotSigned>, root: RootS
  * folder's oldest root up to this one present, so any client can follow the
  * chain. Returns the previous snapshot's metadata, if any.
  */
-function publishedBefore(outDir: string, root: RootSigned): SnapshotSigned | undefined {
+function publishedBefore(outDir: string, root: RootSigned, rootBytes: Buffer): SnapshotSigned | undefined {
   if (!existsSync(outDir)) return undefined;
-  if (!statSync(outDir).isDirectory()) throw new McsError('E_USAGE', `${outDir} is not a folder; give --out a folder to publish into`, { details: { outDir } });
-  const rootVersions = readdirSync(outDir).map((name) => /^(\d+)\.root\.json$/.exec(name)).filter((m) => m !== null).map((m) => Number(m[1]));
+  let names: string[];
+  try {
+    if (!statSync(outDir).isDirectory()) throw new McsError('E_USAGE', `${outDir} is not a folder; give --out a folder to publish into`, { details: { outDir } });
+    names = readdirSync(outDir);
+  } catch (cause) {
+    if (cause instanceof McsError) throw cause;
+    throw new McsError('E_USAGE', `cannot read ${outDir}: ${(cause as Error).message}`, { cause, details: { outDir } });
+  }
+  const same = join(outDir, `${root.version}.${ROOT_FILE}`);
+  if (names.includes(`${root.version}.${ROOT_FILE}`) && !readFileSync(same).equals(rootBytes)) {
+    throw new McsError('E_INDEX_ROOT', `${same} is a different root of the same version: clients that trust it would refuse this snapshot, and could not rotate away; rotate to version ${root.version + 1} instead`, { details: { file: same } });
+  }
+  const rootVersions = names.map((name) => /^(\d+)\.root\.json$/.exec(name)).filter((m) => m !== null).map((m) => Number(m[1]));
   const newest = Math.max(0, ...rootVersions);
   if (newest > root.version) {
     throw new McsError('E_INDEX_ROOT', `${outDir} already publishes index root version ${newest}; sign with that root (or a later one), not version ${root.version}`, { details: { published: newest, root: root.version } });
@@ -116,7 +127,14 @@ function publishedBefore(outDir: string, root: RootSigned): SnapshotSigned | und
     }
   }
   const file = join(outDir, SNAPSHOT_FILE);
-  return existsSync(file) ? parseSigned<SnapshotSigned>(readFileSync(file), SNAPSHOT_TYPE, file).signed : undefined;
+  if (!existsSync(file)) return undefined;
+  const previous = parseSigned<SnapshotSigned>(readFileSync(file), SNAPSHOT_TYPE, file).signed;
+  const content = previous.content as Partial<SnapshotSigned['content']> | undefined;
+  const log = previous.log as Partial<NonNullable<SnapshotSigned['log']>> | undefined;
+  if (typeof content?.file !== 'string' || (log !== undefined && (!Number.isSafeInteger(log.records) || typeof log.head !== 'string' || !/^[0-9a-f]{64}$/.test(log.head)))) {
+    throw new McsError('E_INDEX_SIGNATURE', `${file}: the snapshot this folder publishes is malformed (content or log reference); restore it from the live site before publishing`, { details: { file } });
+  }
+  return previous;
 }
 
 /**
@@ -143,7 +161,7 @@ export async function publishSnapshot(options: PublishOptions): Promise<PublishR
   const root = trustInitialRoot(rootBytes, options.root);
   const content = Buffer.from(canonical({ format: 'mcs-pkg/index-content@1', entries }), 'utf8');
   const now = options.now ?? new Date();
-  const previous = publishedBefore(options.outDir, root);
+  const previous = publishedBefore(options.outDir, root, rootBytes);
   if (options.version === undefined && !previous) {
     throw new McsError('E_USAGE', `${options.outDir} holds no snapshot.json to continue from, and clients refuse a version below the one they hold: give the version (--snapshot-version 1 for a new index; in CI, a number that only grows, such as the run number or the time in seconds), or publish into a copy of the live folder`, { details: { outDir: options.outDir } });
   }
@@ -172,8 +190,13 @@ export async function publishSnapshot(options: PublishOptions): Promise<PublishR
   writeAtomic(join(options.outDir, ROOT_FILE), rootBytes);
   writeAtomic(join(options.outDir, `${root.version}.${ROOT_FILE}`), rootBytes);
   writeAtomic(join(options.outDir, SNAPSHOT_FILE), JSON.stringify(metadata, null, 1));
-  for (const name of readdirSync(options.outDir)) {
-    if (CONTENT_FILE_PATTERN.test(name) && name !== file && name !== previous?.content.file) rmSync(join(options.outDir, name), { force: true });
+  // tidying up is best effort: the snapshot is published whether or not an old content file can be removed
+  try {
+    for (const name of readdirSync(options.outDir)) {
+      if (CONTENT_FILE_PATTERN.test(name) && name !== file && name !== previous?.content.file) rmSync(join(options.outDir, name), { force: true });
+    }
+  } catch {
+    // left for the next publish
   }
   return { version, expires, entries: entries.length, content: { file, length: content.length, sha512 } };
 }

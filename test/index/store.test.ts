@@ -139,6 +139,7 @@ describe('getPackage', () => {
     expect(index.getPackage('npm:MCS-Driver-REST').entry.ecosystem).toBe('npm');
     expect(index.getPackage('PyPI:mcs_driver.Rest').entry.ecosystem).toBe('pypi');
     expect(index.getPackage('mcs_driver_rest', { ecosystem: 'pypi' }).entry.name).toBe('mcs-driver-rest');
+    expect(index.getPackage('mcs_driver.rest').entry.ecosystem).toBe('pypi'); // no ecosystem named: the PyPI spelling finds the PyPI package
     expect(() => index.getPackage('mcs_driver_rest', { ecosystem: 'npm' })).toThrowWithCode('E_NOT_FOUND'); // on npm, _ is a different name
     rmSync(join(indexDir, 'npm', 'mcs-driver-rest.json'));
     const reopened = await openTest();

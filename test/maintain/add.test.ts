@@ -106,6 +106,16 @@ describe('index add', () => {
     expect(warned).toEqual(['mcs-driver-cvs is a small edit away from verified package npm:mcs-driver-csv: make sure it is not an imitation']);
   });
 
+  it('starts a new index in a folder that does not exist yet', async () => {
+    const fresh = join(index, 'new-index');
+    const result = await addFromRegistry(fresh, 'mcs-driver-csv', who, trust());
+    expect(result).toMatchObject({ written: true, warnings: [] });
+    expect(validateIndexDir(fresh).problems).toEqual([]);
+    const failed = join(index, 'failed-index');
+    await expect(addFromRegistry(failed, 'mcs-driver-bare', who, trust())).rejects.toMatchObject({ code: 'E_MCS_METADATA' });
+    expect(existsSync(failed)).toBe(false); // nothing left behind
+  });
+
   it('refuses a package without static MCS metadata', async () => {
     await expect(addFromRegistry(index, 'mcs-driver-bare', who, trust())).rejects.toMatchObject({ code: 'E_MCS_METADATA' });
     expect(existsSync(join(index, 'npm'))).toBe(false);

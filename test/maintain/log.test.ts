@@ -3,7 +3,7 @@ import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { validateIndexDir } from '../../src/index/build.js';
-import { LOG_LOCK_WAIT_MS, initLog, loadLog, setLabel, setQuarantine, upgradeLog, yankVersion } from '../../src/maintain/edit.js';
+import { LOG_LOCK_WAIT_MS, initLog, loadLog, packageLog, recordNewEntry, setLabel, setQuarantine, upgradeLog, yankVersion } from '../../src/maintain/edit.js';
 import { LOG_FILE, appendLines } from '../../src/maintain/log.js';
 import { SAMPLE_SHA512, npmDriver, tempDir, writeEntry } from '../helpers/index-data.js';
 
@@ -72,8 +72,9 @@ describe('the audit log', () => {
     expect(readFileSync(file, 'utf8')).toBe(before);
   });
 
-  it('catches a logged package whose file was removed by hand', () => {
+  it('catches a logged package whose file was removed by hand, and still shows its history', () => {
     rmSync(join(dir, 'npm', 'mcs-driver-rest.json'));
+    expect(packageLog(dir, 'mcs-driver-rest').map((r) => r.package)).toContain('npm:mcs-driver-rest');
     const problems = validateIndexDir(dir).problems;
     expect(problems.map((p) => p.code)).toEqual(['E_LOG_UNEXPLAINED']);
     expect(problems[0]!.message).toBe('npm:mcs-driver-rest: in the audit log, but its file is gone (a removal that bypassed the log)');
@@ -118,6 +119,19 @@ describe('the audit log', () => {
     expect(codes()).toEqual([]);
   });
 
+  it('a log started by its first entry guards every field from the start, even fields still empty everywhere', () => {
+    const fresh = join(dir, 'fresh-index');
+    recordNewEntry(fresh, npmDriver('mcs-driver-xml', { versions: { '1.0.0': { integrity: SAMPLE_SHA512, size: 10, provenance: false } } }), who);
+    const file = join(fresh, 'npm', 'mcs-driver-xml.json');
+    const entry = JSON.parse(readFileSync(file, 'utf8'));
+    entry.quarantine = { reason: 'hand-set' };
+    entry.versions['1.0.0'].yanked = { reason: 'hand-set' };
+    writeFileSync(file, JSON.stringify(entry, null, 2));
+    const problems = validateIndexDir(fresh).problems;
+    expect(problems.map((p) => p.message)).toEqual([expect.stringContaining('quarantine is "hand-set", but the audit log says null (an edit that bypassed the log)'), expect.stringContaining('yanked@1.0.0 is "hand-set"')]);
+    expect(upgradeLog(fresh, who)).toEqual([]); // nothing for --upgrade to launder
+  });
+
   it('after an upgrade that tracks more, --upgrade records the new fields once; hand edits after that are edits', () => {
     // a log written before record@, trust, drivers, compatibility and security were tracked
     const file = join(dir, LOG_FILE);
@@ -129,8 +143,7 @@ describe('the audit log', () => {
     expect(() => yankVersion(dir, 'mcs-driver-csv', '1.0.0', who)).toThrowWithCode('E_LOG_UNEXPLAINED');
     const upgraded = upgradeLog(dir, { by: 'alice', why: 'mcs-pkg upgrade, values reviewed' });
     const marked = upgraded.filter((r) => r.package === '*').map((r) => r.field);
-    expect(marked).toEqual(expect.arrayContaining(['compatibility', 'drivers', 'record', 'security', 'trust']));
-    expect(marked).not.toContain('label'); // recorded all along
+    expect(marked.sort()).toEqual(['compatibility', 'drivers', 'record', 'security', 'trust']); // what the older log did not track
     expect(codes()).toEqual([]);
     expect(upgradeLog(dir, who)).toEqual([]); // nothing left to adopt
     const csv = join(dir, 'npm', 'mcs-driver-csv.json');
@@ -157,7 +170,7 @@ describe('one change at a time', () => {
     const lock = join(dir, 'audit.log.lock');
     const file = join(dir, 'npm', 'mcs-driver-rest.json');
     const [entryBefore, logBefore] = [readFileSync(file, 'utf8'), readFileSync(join(dir, LOG_FILE), 'utf8')];
-    writeFileSync(lock, `${process.pid}\n`); // held by a live process (this one)
+    writeFileSync(lock, `${process.ppid} someone-else\n`); // held by a live process (the test runner)
     const started = Date.now();
     expect(() => setQuarantine(dir, 'mcs-driver-rest', true, who)).toThrowWithCode('E_LOG_LOCKED');
     expect(Date.now() - started).toBeGreaterThanOrEqual(LOG_LOCK_WAIT_MS - 100);
@@ -165,7 +178,16 @@ describe('one change at a time', () => {
     writeFileSync(lock, '2147483646\n'); // a pid no process has
     expect(setQuarantine(dir, 'mcs-driver-rest', true, who)).toHaveLength(1);
     expect(existsSync(lock)).toBe(false);
+    writeFileSync(lock, `${process.pid} an-earlier-run\n`); // this pid, left by an earlier run (a container restarts with the same pid)
+    expect(setQuarantine(dir, 'mcs-driver-rest', false, who)).toHaveLength(1);
+    expect(existsSync(lock)).toBe(false);
     expect(codes()).toEqual([]);
+  });
+
+  it('never creates a mistyped index folder', () => {
+    const missing = join(dir, 'no-such-index');
+    expect(() => yankVersion(missing, 'mcs-driver-csv', '1.0.0', who)).toThrowWithCode('E_NOT_FOUND');
+    expect(existsSync(missing)).toBe(false);
   });
 });
 

@@ -146,6 +146,17 @@ describe('publish and update', () => {
     expect(JSON.parse(readFileSync(join(outDir, 'snapshot.json'), 'utf8')).signed.version).toBe(6);
   });
 
+  it('refuses a different root of a version the folder already publishes, and a malformed previous snapshot', async () => {
+    await publish(['A', 'B']);
+    const imposter = join(work, 'imposter-root.json');
+    writeFileSync(imposter, JSON.stringify(signMetadata(rootOf(1, ['C', 'D'], 1), [keys.C.pem])));
+    await expect(publishSnapshot({ indexDir, outDir, root: imposter, keys: [keys.C.file] })).rejects.toThrow(/1\.root\.json is a different root of the same version/);
+    const metadata = JSON.parse(readFileSync(join(outDir, 'snapshot.json'), 'utf8'));
+    metadata.signed.log = { records: 3, head: 42 };
+    writeFileSync(join(outDir, 'snapshot.json'), JSON.stringify(metadata));
+    await expect(publish(['A', 'B'])).rejects.toThrowWithCode('E_INDEX_SIGNATURE');
+  });
+
   it('refuses to publish from an audit log that does not extend the one the last snapshot was published from', async () => {
     await publish(['A', 'B']);
     const logFile = join(indexDir, 'audit.log.jsonl');
