@@ -117,11 +117,40 @@ export function assertMcsDriver(value: unknown, source: string, expectedMeta?: D
   }
 }
 
-/** JSON with object keys sorted, so that two equal metas compare equal whatever their key order. */
+/**
+ * JSON with object keys sorted (by UTF-16 code units; array-index keys
+ * first, in numeric order, as JavaScript lists them), so that two equal
+ * values compare equal whatever their key order: byte for byte what
+ * JSON.stringify gives for the value rebuilt with sorted keys (toJSON
+ * honoured, undefined and functions left out of objects and written as null
+ * in arrays), written directly because signing and the audit log run it on
+ * every record.
+ */
 export function canonical(value: unknown): string {
-  return JSON.stringify(value, (_key, v: unknown) =>
-    v && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) : v,
-  );
+  return serialize(value) as string;
+}
+
+/** Array-index keys ("0", "42"): JavaScript objects list them first, in numeric order, whatever else is sorted. */
+const INDEX_KEY = /^(?:0|[1-9][0-9]*)$/;
+
+function keyOrder(keys: string[]): string[] {
+  const sorted = keys.sort();
+  const indexes = sorted.filter((key) => INDEX_KEY.test(key) && Number(key) < 4294967295);
+  if (indexes.length === 0) return sorted;
+  const rest = sorted.filter((key) => !(INDEX_KEY.test(key) && Number(key) < 4294967295));
+  return [...indexes.sort((a, b) => Number(a) - Number(b)), ...rest];
+}
+
+function serialize(value: unknown): string | undefined {
+  if (value !== null && typeof value === 'object' && typeof (value as { toJSON?: unknown }).toJSON === 'function') value = (value as { toJSON(): unknown }).toJSON();
+  if (value === null || typeof value !== 'object') return typeof value === 'function' || typeof value === 'symbol' ? undefined : JSON.stringify(value);
+  if (Array.isArray(value)) return `[${value.map((item) => serialize(item) ?? 'null').join(',')}]`;
+  const parts: string[] = [];
+  for (const key of keyOrder(Object.keys(value))) {
+    const text = serialize((value as Record<string, unknown>)[key]);
+    if (text !== undefined) parts.push(`${JSON.stringify(key)}:${text}`);
+  }
+  return `{${parts.join(',')}}`;
 }
 
 /** Which contract interfaces a checked driver implements. */

@@ -8,11 +8,12 @@
 import { createHash } from 'node:crypto';
 import { canonical } from '../contract/index.js';
 import { McsError } from '../errors.js';
-import { parseJsonStrict } from '../manifest/json.js';
 import type { IndexEntry } from '../manifest/types.js';
 
 export const LOG_FILE = 'audit.log.jsonl';
 export const GENESIS = '0'.repeat(64);
+/** Longest record line accepted. */
+const MAX_RECORD_CHARS = 1024 * 1024;
 
 /**
  * The fields the log accounts for; a key is the field, or field@version for
@@ -116,15 +117,23 @@ export function readLog(text: string, source: string): LogRecord[] {
   const records: LogRecord[] = [];
   let prev = GENESIS;
   lines.forEach((line, i) => {
+    // a record must be an object written in canonical form: parsing it and writing it again gives the line back, which also
+    // rules out repeated keys (canonical form has none); the line length is capped, and nesting too deep to write fails
+    const at = `${source}:${i + 1}`;
+    const broken = (why: string, cause?: unknown): McsError => new McsError('E_LOG_CHAIN', `${at}: ${why}`, { cause, details: { source, line: i + 1 } });
+    if (line.length > MAX_RECORD_CHARS) throw broken(`not a log record: ${line.length} characters, over the limit of ${MAX_RECORD_CHARS}`);
     let record: LogRecord;
+    let again: string;
     try {
-      record = parseJsonStrict(line, { source: `${source}:${i + 1}`, maxDepth: 32 }) as LogRecord;
+      record = JSON.parse(line) as LogRecord;
+      again = canonical(record);
     } catch (cause) {
-      throw new McsError('E_LOG_CHAIN', `${source}:${i + 1}: not a log record: ${(cause as Error).message}`, { cause, details: { source, line: i + 1 } });
+      throw broken(`not a log record: ${(cause as Error).message}`, cause);
     }
-    if (record.seq !== i + 1) throw new McsError('E_LOG_CHAIN', `${source}:${i + 1}: record number ${String(record.seq)} where ${i + 1} was expected (a record was removed or inserted)`, { details: { source, line: i + 1 } });
-    if (record.prev !== prev) throw new McsError('E_LOG_CHAIN', `${source}:${i + 1}: does not follow the record before it (a record was changed, removed or inserted)`, { details: { source, line: i + 1 } });
-    if (canonical(record) !== line) throw new McsError('E_LOG_CHAIN', `${source}:${i + 1}: not in canonical form (edited by hand)`, { details: { source, line: i + 1 } });
+    if (typeof record !== 'object' || record === null || Array.isArray(record)) throw broken('not a log record: not an object');
+    if (record.seq !== i + 1) throw broken(`record number ${String(record.seq)} where ${i + 1} was expected (a record was removed or inserted)`);
+    if (record.prev !== prev) throw broken('does not follow the record before it (a record was changed, removed or inserted)');
+    if (again !== line) throw broken('not in canonical form (edited by hand)');
     records.push(record);
     prev = lineHash(line);
   });

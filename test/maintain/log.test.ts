@@ -44,6 +44,16 @@ describe('the audit log', () => {
     expect(codes()).toEqual(['E_LOG_CHAIN']);
   });
 
+  it('refuses a record with a repeated key, nesting too deep to write, or a line over the cap, as a broken chain', () => {
+    const file = join(dir, LOG_FILE);
+    const lines = readFileSync(file, 'utf8').split('\n').filter(Boolean);
+    const last = lines[lines.length - 1]!;
+    for (const bad of [last.replace('{"after"', '{"by":"mallory","after"'), `{"x":${'['.repeat(200_000)}${']'.repeat(200_000)}}`, `{"x":"${'a'.repeat(1024 * 1024)}"}`]) {
+      writeFileSync(file, [...lines.slice(0, -1), bad].join('\n') + '\n');
+      expect(codes(), bad.slice(0, 40)).toEqual(['E_LOG_CHAIN']);
+    }
+  });
+
   it('catches a record removed', () => {
     yankVersion(dir, 'mcs-driver-csv', '1.0.0', who);
     const file = join(dir, LOG_FILE);
