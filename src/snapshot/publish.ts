@@ -159,7 +159,8 @@ export async function publishSnapshot(options: PublishOptions): Promise<PublishR
   }
   const rootBytes = readFileCapped(options.root, MAX_METADATA_BYTES, 'index root');
   const root = trustInitialRoot(rootBytes, options.root);
-  const content = Buffer.from(canonical({ format: 'mcs-pkg/index-content@1', entries }), 'utf8');
+  // the content is signed by its digest, so it need not be canonical: entries as read, in file order, written natively
+  const content = Buffer.from(JSON.stringify({ format: 'mcs-pkg/index-content@1', entries }), 'utf8');
   const now = options.now ?? new Date();
   const previous = publishedBefore(options.outDir, root, rootBytes);
   if (options.version === undefined && !previous) {
