@@ -2,7 +2,9 @@
  * What every command gets: where output goes, how it looks, and the index
  * opened with the flags every command shares.
  */
+import { join } from 'node:path';
 import type { BuildProgress } from '../src/index/build.js';
+import type { TufOptions } from '../src/trust/sigstore.js';
 import type { McsIndex, OpenIndexOptions } from '../src/index/store.js';
 import type { Display } from './render.js';
 
@@ -64,6 +66,16 @@ export function trustFlags(args: { registry?: string; trustedRoot?: string; regi
     ...(args.trustedRoot ? { trustedRoot: args.trustedRoot } : {}),
     ...(args.registryKeys ? { registryKeys: args.registryKeys } : {}),
   };
+}
+
+/** Where TUF metadata comes from and is cached: --tuf-mirror, --tuf-root, and the cache folder (<cache>/tuf), as library options. */
+export function tufFlags(args: GlobalArgs & { tufMirror?: string; tufRoot?: string }): { tuf?: Partial<TufOptions> } {
+  const tuf = {
+    ...(args.cacheDir ? { cachePath: join(args.cacheDir, 'tuf') } : {}),
+    ...(args.tufMirror ? { mirrorURL: args.tufMirror } : {}),
+    ...(args.tufRoot ? { rootPath: args.tufRoot } : {}),
+  };
+  return Object.keys(tuf).length > 0 ? { tuf } : {};
 }
 
 export function indexOptions(args: GlobalArgs, context: Context): OpenIndexOptions {

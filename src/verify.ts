@@ -7,7 +7,6 @@ import { closeSync, existsSync, fstatSync, openSync, readSync, readdirSync, real
 import { join } from 'node:path';
 import maxSatisfying from 'semver/ranges/max-satisfying.js';
 import validRange from 'semver/ranges/valid.js';
-import { defaultCacheDir } from './config.js';
 import { McsError, isMcsError, wholeNumber } from './errors.js';
 import { readFileCapped } from './files.js';
 import { openIndex, type OpenIndexOptions } from './index/store.js';
@@ -22,7 +21,7 @@ import { embeddedRegistryKeys, embeddedTrustedRoot, registryKeysFromFile, truste
 import { verifyArtifact, type ArtifactVerdict } from './trust/artifact.js';
 import { evaluatePolicy, resolvePolicy, type ResolvedPolicy } from './trust/policy.js';
 import { fail, pass, type CheckResult } from './trust/result.js';
-import { createTrustMaterial, npmRegistryKeysFromTuf, trustedRootFromTuf, type TufOptions } from './trust/sigstore.js';
+import { createTrustMaterial, npmRegistryKeysFromTuf, resolveTrustedRoot, tufDefaults, type TufOptions } from './trust/sigstore.js';
 import { readTarball } from './tar/read.js';
 import { verifyPackage, type Verdict } from './trust/verifier.js';
 
@@ -292,8 +291,8 @@ export async function verifyFromRegistry(
 ): Promise<Array<RegistryVerdict | { requested: string; error: McsError }>> {
   const concurrency = wholeNumber(options.concurrency ?? DEFAULT_CONCURRENCY, 'concurrency', 1, 64);
   const client = new RegistryClient(options.registry ?? {});
-  const tuf: TufOptions = { cachePath: options.tuf?.cachePath ?? join(defaultCacheDir(), 'tuf'), ...options.tuf };
-  const root = options.trustedRoot ? trustedRootFromFile(options.trustedRoot) : await trustedRootFromTuf(tuf);
+  const tuf = tufDefaults(options.tuf);
+  const root = await resolveTrustedRoot(options.trustedRoot, tuf);
   // keys per registry: pinned, else npm's through TUF for the public registry, else the registry's own endpoint
   const keysByRegistry = new Map<string, Promise<{ keys: RegistryKey[]; source: string }>>();
   const keysFor = (name: string): Promise<{ keys: RegistryKey[]; source: string }> => {

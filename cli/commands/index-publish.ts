@@ -1,7 +1,6 @@
-import { join } from 'node:path';
 import { embeddedIndexDir } from '../../src/config.js';
 import { McsError } from '../../src/errors.js';
-import type { Context, GlobalArgs } from '../context.js';
+import { tufFlags, type Context, type GlobalArgs } from '../context.js';
 
 interface PublishArgs extends GlobalArgs {
   out?: string;
@@ -30,7 +29,7 @@ export default async function indexPublish(args: PublishArgs, context: Context):
     ...(args.expiresDays !== undefined ? { expiresDays: args.expiresDays } : {}),
     ...(args.snapshotVersion !== undefined ? { version: args.snapshotVersion } : {}),
     ...(args.trustedRoot ? { trustedRoot: args.trustedRoot } : {}),
-    ...(args.cacheDir ? { tuf: { cachePath: join(args.cacheDir, 'tuf') } } : {}),
+    ...tufFlags(args),
     ...(args.keyless
       ? {
           keyless: {

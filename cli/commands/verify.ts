@@ -1,5 +1,5 @@
 import { McsError } from '../../src/errors.js';
-import { indexOptions, trustFlags, type Context, type GlobalArgs } from '../context.js';
+import { indexOptions, trustFlags, tufFlags, type Context, type GlobalArgs } from '../context.js';
 import type { IdentityFlags } from '../../src/verify.js';
 import { renderArtifactVerdict, renderOnlineReport, renderVerdict } from '../render.js';
 
@@ -86,7 +86,7 @@ async function verifyOnline(args: VerifyArgs, context: Context): Promise<number>
     ...identity(args),
     ...trustFlags(args),
     ...(args.policy ? { policy: args.policy } : {}),
-    ...(args.tufMirror || args.tufRoot ? { tuf: { ...(args.tufMirror ? { mirrorURL: args.tufMirror } : {}), ...(args.tufRoot ? { rootPath: args.tufRoot } : {}) } } : {}),
+    ...tufFlags(args),
     index: indexOptions(args, context),
     ...(args.concurrency !== undefined ? { concurrency: args.concurrency } : {}),
     ...(context.count ? { onProgress: (done: number, total: number) => context.count!('verified packages', done, total) } : {}),

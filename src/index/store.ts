@@ -65,12 +65,17 @@ export interface PackageInfo {
 }
 
 /** A package spec for lookups: `name` or `<ecosystem>:name`. */
+/** PyPI compares names case-blind, with runs of - _ . as one - (PEP 503). */
+function pep503(name: string): string {
+  return name.toLowerCase().replace(/[-_.]+/g, '-');
+}
+
 export function parseLookup(spec: string, ecosystem?: Ecosystem): { name: string; ecosystem?: Ecosystem } {
   const match = /^(npm|pypi):(.+)$/i.exec(spec);
   const eco = (match?.[1]?.toLowerCase() as Ecosystem | undefined) ?? ecosystem;
-  // index names are canonical lowercase; PyPI compares names case-blind with runs of - _ . as one - (PEP 503)
+  // index names are canonical lowercase
   const lower = (match ? match[2]! : spec).toLowerCase();
-  const name = eco === 'pypi' ? lower.replace(/[-_.]+/g, '-') : lower;
+  const name = eco === 'pypi' ? pep503(lower) : lower;
   return eco ? { name, ecosystem: eco } : { name };
 }
 
@@ -105,9 +110,9 @@ export class McsIndex {
   getPackage(spec: string, options: { ecosystem?: Ecosystem } = {}): PackageInfo {
     const lookup = parseLookup(spec, options.ecosystem);
     let rows = guarded(this.status.database, () => findPackages(this.db, lookup.name, lookup.ecosystem));
-    const pep503 = lookup.name.replace(/[-_.]+/g, '-');
     // with no ecosystem named, a PyPI spelling (mcs_driver_csv) still finds the PyPI package
-    if (rows.length === 0 && !lookup.ecosystem && pep503 !== lookup.name) rows = guarded(this.status.database, () => findPackages(this.db, pep503, 'pypi'));
+    const pypiName = pep503(lookup.name);
+    if (rows.length === 0 && !lookup.ecosystem && pypiName !== lookup.name) rows = guarded(this.status.database, () => findPackages(this.db, pypiName, 'pypi'));
     if (rows.length === 0) {
       const elsewhere = lookup.ecosystem ? guarded(this.status.database, () => findPackages(this.db, lookup.name, undefined)).map((r) => `${r.ecosystem}:${lookup.name}`) : [];
       const suggestions = this.closeNames(lookup.name);

@@ -9,6 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { canonical } from '../contract/index.js';
 import { McsError } from '../errors.js';
+import { writeAtomic } from '../files.js';
 import { readEntry } from '../index/build.js';
 import { listSources } from '../index/sources.js';
 import type { IndexEntry, Label } from '../manifest/types.js';
@@ -177,9 +178,7 @@ function appendToLog(indexDir: string, records: Array<Omit<LogRecord, 'seq' | 'p
 }
 
 function writeEntryAtomic(file: string, entry: IndexEntry): void {
-  const temp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
-  writeFileSync(temp, JSON.stringify(entry, null, 2) + '\n', { flag: 'wx' });
-  renameSync(temp, file);
+  writeAtomic(file, JSON.stringify(entry, null, 2) + '\n');
 }
 
 /** Applies `mutate` to an entry, logs every tracked change it makes, then writes the entry; returns the records. */

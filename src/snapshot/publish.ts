@@ -15,9 +15,7 @@ import { parseJsonStrict } from '../manifest/json.js';
 import { getBytes } from '../registry/http.js';
 import { readFileCapped, readKey, writeAtomic } from '../files.js';
 import { observedIdentity } from '../trust/identity.js';
-import { trustedRootFromFile } from '../trust/roots.js';
-import { bundleCertificate, createTrustMaterial, signKeyless, trustedRootFromTuf, type KeylessSignOptions, type TufOptions } from '../trust/sigstore.js';
-import { defaultCacheDir } from '../config.js';
+import { bundleCertificate, createTrustMaterial, resolveTrustedRoot, signKeyless, type KeylessSignOptions, type TufOptions } from '../trust/sigstore.js';
 import { KEYLESS_TYPE, assertRootShape, keylessMismatch, MAX_METADATA_BYTES, SNAPSHOT_TYPE, countValidSignatures, needsSigstore, parseSigned, rotateRoot, signMetadata, signingBytes, trustInitialRoot, verifyContent, verifySnapshot, type KeylessTrust, type RootSigned, type Signed, type SnapshotSigned } from './metadata.js';
 
 export const SNAPSHOT_FILE = 'snapshot.json';
@@ -36,7 +34,7 @@ export interface SigstoreTrustOptions {
 
 /** Sigstore trust material for keyless snapshot signatures: the pinned trusted root, else the public-good one through TUF. */
 async function keylessTrust(options: SigstoreTrustOptions): Promise<KeylessTrust> {
-  const root = options.trustedRoot ? trustedRootFromFile(options.trustedRoot) : await trustedRootFromTuf({ cachePath: join(defaultCacheDir(), 'tuf'), ...options.tuf });
+  const root = await resolveTrustedRoot(options.trustedRoot, options.tuf);
   return { sigstore: createTrustMaterial(root.json) };
 }
 

@@ -12,7 +12,9 @@ import { X509Certificate } from '@sigstore/core';
 import { PublicKey, TrustedRoot } from '@sigstore/protobuf-specs';
 import { Verifier, toSignedEntity, toTrustMaterial, type TrustMaterial } from '@sigstore/verify';
 import { McsError } from '../errors.js';
-import { parseRegistryKeys, type RegistryKey } from './roots.js';
+import { join } from 'node:path';
+import { defaultCacheDir } from '../config.js';
+import { parseRegistryKeys, trustedRootFromFile, type RegistryKey } from './roots.js';
 
 export type { TrustMaterial };
 
@@ -323,6 +325,16 @@ async function tufTarget(options: TufOptions, target: string, code: 'E_TRUST_ROO
   } catch (cause) {
     throw new McsError(code, `the TUF repository ${mirrorURL} served a ${target} that is not JSON`, { cause, details: { mirrorURL, target } });
   }
+}
+
+/** TUF options with the default cache folder (<cache>/tuf) filled in. */
+export function tufDefaults(tuf: Partial<TufOptions> = {}): TufOptions {
+  return { ...tuf, cachePath: tuf.cachePath ?? join(defaultCacheDir(), 'tuf') };
+}
+
+/** The Sigstore trusted root to verify against: the pinned file when given, else the one the TUF repository serves now. */
+export async function resolveTrustedRoot(file: string | undefined, tuf: Partial<TufOptions> = {}): Promise<{ json: Record<string, unknown>; source: string }> {
+  return file ? trustedRootFromFile(file) : trustedRootFromTuf(tufDefaults(tuf));
 }
 
 /**
