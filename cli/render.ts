@@ -180,7 +180,7 @@ export function renderError(display: Display, error: McsError): string {
 const VERDICT_TEXT = {
   verified: ['green', 'verified'],
   unpinned: ['yellow', 'unpinned: valid, but no publisher identity was pinned to compare'],
-  'missing-provenance': ['yellow', 'no provenance: integrity holds, but nothing says who built it'],
+  'missing-provenance': ['yellow', 'no provenance: nothing says who built it'],
   failed: ['red', 'FAILED'],
 } as const;
 
@@ -202,6 +202,7 @@ export function renderArtifactVerdict(display: Display, verdict: FileArtifactVer
 export function renderVerdict(display: Display, verdict: TarballVerdict): string {
   const [style, text] = VERDICT_TEXT[verdict.status];
   const lines = [`${paint(display, 'bold', `${clean(verdict.package)}@${clean(verdict.version)}`)}  ${paint(display, style, text)}`, ...resultLines(display, verdict.results)];
+  if (verdict.notChecked.length > 0) lines.push(paint(display, 'yellow', `  not checked: ${verdict.notChecked.map((n) => n.check).join(', ')} (the skip lines say why)`));
   lines.push(
     paint(display, 'dim', `  identity from: ${verdict.identitySource}; index: ${verdict.indexed.package ? (verdict.indexed.version ? 'package and version pinned' : 'package listed, version not pinned') : 'package not listed'}`),
     paint(display, 'dim', `  trusted root: ${clean(verdict.roots.trustedRoot)}`),

@@ -56,8 +56,8 @@ const AUTHOR_OPTIONS: Readonly<Record<string, OptionSpec>> = {
 
 /** The trust roots of a registry verification, for commands other than verify (which documents its own defaults). */
 const TRUST_ROOT_OPTIONS: Readonly<Record<string, OptionSpec>> = {
-  'trusted-root': { type: 'string', describe: 'Sigstore trusted_root.json (default: through TUF)' },
-  'registry-keys': { type: 'string', describe: 'npm registry keys file' },
+  'trusted-root': { type: 'string', describe: 'Sigstore trusted_root.json, or "shipped" for the copy (and npm\'s keys) shipped with mcs-pkg (default: through TUF)' },
+  'registry-keys': { type: 'string', describe: 'npm registry keys file, or "shipped"' },
 };
 
 export const COMMANDS: readonly CommandSpec[] = [
@@ -102,16 +102,18 @@ export const COMMANDS: readonly CommandSpec[] = [
       tarball: { type: 'string', describe: 'The package tarball (.tgz) to verify' },
       attestations: { type: 'string', describe: 'The registry\'s attestations JSON for the version ({"attestations": [...]})' },
       package: { type: 'string', describe: 'NAME@VERSION the tarball is meant to be' },
+      integrity: { type: 'string', describe: 'With --tarball: the integrity a lockfile records for it (sha512-...), which it must match' },
+      packument: { type: 'string', describe: 'With --tarball: the registry\'s packument (JSON of GET /NAME), whose dist.integrity and dist.signatures for the version are checked' },
       'source-repo': { type: 'string', describe: 'Expected source repository (github.com/OWNER/REPO); default: the publisher the index pins' },
       workflow: { type: 'string', describe: 'Expected workflow path (.github/workflows/release.yml)' },
       issuer: { type: 'string', describe: 'Expected OIDC issuer (default with --source-repo: GitHub Actions)' },
       ref: { type: 'string', describe: 'Expected git ref, or a prefix ending in * (refs/tags/v*)' },
       'hosted-runner': { type: 'boolean', describe: 'Require a GitHub-hosted runner' },
-      'trusted-root': { type: 'string', describe: 'Sigstore trusted_root.json to trust (default: the public-good root shipped with mcs-pkg)' },
+      'trusted-root': { type: 'string', describe: 'Sigstore trusted_root.json to trust, or "shipped" for the public-good root (and npm\'s keys) shipped with mcs-pkg, which needs no network (default: shipped for --tarball, through TUF from the registry)' },
       'tuf-mirror': { type: 'string', describe: 'TUF repository for the trusted root when fetching from the registry (default: the Sigstore public-good one)' },
       'tuf-root': { type: 'string', describe: 'Initial root.json of a --tuf-mirror other than the public-good one' },
       policy: { type: 'string', describe: 'Trust-policy file (labels, provenance, minimum release age, allow and deny lists) to apply as well' },
-      'registry-keys': { type: 'string', describe: 'npm registry keys file, /-/npm/v1/keys or keys.json shape (default: the keys shipped with mcs-pkg)' },
+      'registry-keys': { type: 'string', describe: 'npm registry keys file, /-/npm/v1/keys or keys.json shape, or "shipped" (default: shipped for --tarball; from the registry, npm\'s through TUF, or the registry\'s own)' },
       offline: { type: 'boolean', describe: 'Use no network (verification of files is always offline)' },
       concurrency: { type: 'number', describe: 'Packages fetched and verified at once (default 4)' },
       artifact: { type: 'string', describe: 'Any signed file, verified with --bundle (instead of --tarball)' },
@@ -123,7 +125,9 @@ export const COMMANDS: readonly CommandSpec[] = [
     examples: [
       ['$0 verify mcs-driver-csv@^1', 'fetch the highest pinned 1.x and verify it against the index'],
       ['$0 verify --installed', 'every MCS package in ./node_modules'],
+      ['$0 verify mcs-driver-csv --trusted-root shipped', 'with the trust roots shipped with mcs-pkg, no TUF network access'],
       ['$0 verify --tarball pkg.tgz --attestations att.json --package NAME@1.0.0 --source-repo github.com/OWNER/REPO', 'check a download against its source repository'],
+      ['$0 verify --tarball pkg.tgz --package NAME@1.0.0 --integrity sha512-... --packument packument.json', 'check a download against its lockfile integrity and the registry signature'],
       ['$0 verify --artifact SHA256SUMS --bundle SHA256SUMS.sigstore.json --certificate-identity URI --certificate-oidc-issuer URL', 'check any file signed with Sigstore'],
     ],
     load: () => import('./commands/verify.js'),

@@ -14,16 +14,17 @@ import { parseJsonStrict } from './manifest/json.js';
 import { assertTrustPolicy } from './manifest/validate.js';
 import { parsePackageName } from './manifest/names.js';
 import type { IndexEntry } from './manifest/types.js';
-import { RegistryClient, type Packument, type RegistryClientOptions } from './registry/client.js';
+import { DEFAULT_MAX_PACKUMENT_BYTES, RegistryClient, toPackument, type Packument, type RegistryClientOptions } from './registry/client.js';
 import { DEFAULT_REGISTRY, registryFor } from './registry/config.js';
 import { normalizeRepository, type ExpectedIdentity } from './trust/identity.js';
-import { embeddedRegistryKeys, embeddedTrustedRoot, registryKeysFromFile, trustedRootFromFile, type RegistryKey } from './trust/roots.js';
+import { SHIPPED_ROOTS, embeddedRegistryKeys, registryKeysFrom, trustedRootFrom, type RegistryKey } from './trust/roots.js';
 import { verifyArtifact, type ArtifactVerdict } from './trust/artifact.js';
+import { parseExpectedIntegrity } from './trust/integrity.js';
 import { evaluatePolicy, resolvePolicy, type ResolvedPolicy } from './trust/policy.js';
 import { fail, pass, type CheckResult } from './trust/result.js';
 import { createTrustMaterial, npmRegistryKeysFromTuf, resolveTrustedRoot, tufDefaults, type TufOptions } from './trust/sigstore.js';
 import { readTarball } from './tar/read.js';
-import { verifyPackage, type Verdict } from './trust/verifier.js';
+import { verifyPackage, type Verdict, type VerifyInput } from './trust/verifier.js';
 
 export const DEFAULT_MAX_TARBALL_BYTES = 256 * 1024 * 1024;
 export const DEFAULT_MAX_ATTESTATIONS_BYTES = 16 * 1024 * 1024;
@@ -84,9 +85,13 @@ export interface VerifyTarballOptions extends IdentityFlags {
   attestations?: string;
   /** NAME@VERSION the tarball claims to be. */
   package: string;
-  /** A pinned Sigstore trusted_root.json; default the public-good root shipped with mcs-pkg. */
+  /** The integrity a lockfile records for the version (SRI, sha512): the tarball must match it. */
+  integrity?: string;
+  /** The registry's packument (JSON, as GET /NAME serves it): the version's dist.integrity, dist.signatures and publish time are checked as online. */
+  packument?: string;
+  /** A pinned Sigstore trusted_root.json, or SHIPPED_ROOTS; default the public-good root shipped with mcs-pkg. */
   trustedRoot?: string;
-  /** A pinned registry keys file; default npm's keys shipped with mcs-pkg. */
+  /** A pinned registry keys file, or SHIPPED_ROOTS; default npm's keys shipped with mcs-pkg. */
   registryKeys?: string;
   /** The index to take pins and the expected publisher from (default: the embedded index). */
   index?: OpenIndexOptions;
@@ -132,11 +137,24 @@ export function identityFromFlags(flags: IdentityFlags): ExpectedIdentity | unde
   };
 }
 
+/** The registry's evidence for one version, read from a saved packument: what verifyPackage would get online. */
+export function registryEvidenceFromFile(file: string, name: string, version: string): NonNullable<VerifyInput['registry']> {
+  const packument = toPackument(parseJsonStrict(readFileCapped(file, DEFAULT_MAX_PACKUMENT_BYTES, 'packument'), { source: file, maxBytes: DEFAULT_MAX_PACKUMENT_BYTES, maxDepth: 64 }), name, file);
+  const record = Object.hasOwn(packument.versions, version) ? packument.versions[version] : undefined;
+  if (!record) {
+    throw new McsError('E_VERSION_NOT_FOUND', `${file}: the packument of ${name} has no usable version ${version} (expected versions["${version}"] with dist.integrity and dist.tarball)`, { details: { name, version, source: file } });
+  }
+  const publishedAt = packument.time[version];
+  return { integrity: record.dist.integrity, signatures: record.dist.signatures, ...(publishedAt ? { publishedAt } : {}), attestationsListed: record.dist.attestationsUrl !== undefined };
+}
+
 /**
  * Verifies a downloaded tarball and its attestations offline. The expected
  * publisher comes from the command line when given, else from the index's
  * pinned publisher for the package; the version's pin and whether it must
- * have provenance come from the index.
+ * have provenance come from the index. The expected integrity and the
+ * registry's signature evidence come from the files given, so an offline
+ * check can be as complete as an online one.
  */
 export async function verifyTarball(options: VerifyTarballOptions): Promise<TarballVerdict> {
   const { name, version } = parsePackageSpec(options.package);
@@ -159,8 +177,10 @@ export async function verifyTarball(options: VerifyTarballOptions): Promise<Tarb
   const publisher = entry?.trust?.publisher;
   const expectedIdentity: ExpectedIdentity | undefined = flagged ?? (publisher ? { ...publisher } : undefined);
 
-  const root = options.trustedRoot ? trustedRootFromFile(options.trustedRoot) : embeddedTrustedRoot();
-  const keys = options.registryKeys ? registryKeysFromFile(options.registryKeys) : embeddedRegistryKeys();
+  const expectedIntegrity = options.integrity !== undefined ? parseExpectedIntegrity(options.integrity) : undefined;
+  const registry = options.packument !== undefined ? registryEvidenceFromFile(options.packument, name, version) : undefined;
+  const root = trustedRootFrom(options.trustedRoot ?? SHIPPED_ROOTS);
+  const keys = registryKeysFrom(options.registryKeys ?? SHIPPED_ROOTS);
   const policy = options.policy ? loadPolicy(options.policy) : undefined;
   const verdict = verifyPackage(
     {
@@ -168,6 +188,8 @@ export async function verifyTarball(options: VerifyTarballOptions): Promise<Tarb
       version,
       bytes,
       ...(pinnedVersion?.integrity ? { pinned: { integrity: pinnedVersion.integrity, ...(pinnedVersion.size !== undefined ? { size: pinnedVersion.size } : {}) } } : {}),
+      ...(expectedIntegrity ? { expectedIntegrity } : {}),
+      ...(registry ? { registry } : {}),
       ...(attestations !== undefined ? { attestations, attestationsSource: options.attestations } : {}),
       provenanceExpected: pinnedVersion?.provenance ?? false,
       ...(expectedIdentity ? { expectedIdentity } : {}),
@@ -192,7 +214,7 @@ export interface VerifyArtifactOptions {
   certificateOidcIssuer?: string;
   /** Path of a PEM public key, for a bundle signed with a key instead of a certificate. */
   key?: string;
-  /** A pinned trusted_root.json; default the public-good root shipped with mcs-pkg. */
+  /** A pinned trusted_root.json, or SHIPPED_ROOTS; default the public-good root shipped with mcs-pkg. */
   trustedRoot?: string;
 }
 
@@ -209,7 +231,7 @@ export function verifyArtifactFiles(options: VerifyArtifactOptions): FileArtifac
   }
   const artifact = readFileCapped(options.artifact, DEFAULT_MAX_TARBALL_BYTES, 'artifact');
   const bundle = parseJsonStrict(readFileCapped(options.bundle, DEFAULT_MAX_ATTESTATIONS_BYTES, 'bundle'), { source: options.bundle, maxBytes: DEFAULT_MAX_ATTESTATIONS_BYTES, maxDepth: 64 });
-  const root = options.trustedRoot ? trustedRootFromFile(options.trustedRoot) : embeddedTrustedRoot();
+  const root = trustedRootFrom(options.trustedRoot ?? SHIPPED_ROOTS);
   const verdict = verifyArtifact({
     artifact,
     bundle,
@@ -260,7 +282,9 @@ export function chooseVersion(name: string, range: string | undefined, packument
 export interface VerifyRegistryOptions extends IdentityFlags {
   /** Registry access: URL (else npm's configuration), timeouts, retries. */
   registry?: RegistryClientOptions;
+  /** A pinned trusted_root.json, or SHIPPED_ROOTS for the copy shipped with mcs-pkg (then npm's shipped keys too); default through TUF. */
   trustedRoot?: string;
+  /** A pinned registry keys file, or SHIPPED_ROOTS for npm's keys shipped with mcs-pkg. */
   registryKeys?: string;
   index?: OpenIndexOptions;
   /** A trust-policy file, or a resolved policy; its rules are added to each verdict. */
@@ -283,17 +307,22 @@ export interface RegistryVerdict extends TarballVerdict {
   tarballUrl: string;
 }
 
-/** Verifies packages as the registry serves them now: resolve, fetch bytes, signatures and attestations, check against the index. */
+/**
+ * Verifies packages as the registry serves them now: resolve, fetch bytes,
+ * signatures and attestations, check against the index. Nothing to verify
+ * touches no network (not even for the trust roots).
+ */
 export async function verifyFromRegistry(
   specs: string[],
   options: VerifyRegistryOptions = {},
   installedAt: ReadonlyArray<string | undefined> = [],
 ): Promise<Array<RegistryVerdict | { requested: string; error: McsError }>> {
   const concurrency = wholeNumber(options.concurrency ?? DEFAULT_CONCURRENCY, 'concurrency', 1, 64);
+  if (specs.length === 0) return [];
   const client = new RegistryClient(options.registry ?? {});
   const tuf = tufDefaults(options.tuf);
   const root = await resolveTrustedRoot(options.trustedRoot, tuf);
-  // keys per registry: pinned, else npm's through TUF for the public registry, else the registry's own endpoint
+  // keys per registry: pinned, else npm's (shipped with the shipped root, else through TUF) for the public registry, else the registry's own endpoint
   const keysByRegistry = new Map<string, Promise<{ keys: RegistryKey[]; source: string }>>();
   const keysFor = (name: string): Promise<{ keys: RegistryKey[]; source: string }> => {
     const registry = registryFor(client.config, name);
@@ -302,13 +331,15 @@ export async function verifyFromRegistry(
       keys = keysInput
         ? Promise.resolve(keysInput)
         : registry === DEFAULT_REGISTRY
-          ? npmRegistryKeysFromTuf(tuf)
+          ? options.trustedRoot === SHIPPED_ROOTS
+            ? Promise.resolve(embeddedRegistryKeys())
+            : npmRegistryKeysFromTuf(tuf)
           : client.keys(registry).then((found) => ({ keys: found, source: `${registry}-/npm/v1/keys` }));
       keysByRegistry.set(registry, keys);
     }
     return keys;
   };
-  const keysInput = options.registryKeys ? registryKeysFromFile(options.registryKeys) : undefined;
+  const keysInput = options.registryKeys ? registryKeysFrom(options.registryKeys) : undefined;
   const index = await openIndex(options.index ?? {});
   const flagged = identityFromFlags(options);
   const policy = typeof options.policy === 'string' ? loadPolicy(options.policy) : options.policy;

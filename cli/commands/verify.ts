@@ -11,6 +11,8 @@ export interface VerifyArgs extends GlobalArgs {
   tarball?: string;
   attestations?: string;
   package?: string;
+  integrity?: string;
+  packument?: string;
   sourceRepo?: string;
   workflow?: string;
   issuer?: string;
@@ -41,6 +43,8 @@ export default async function verify(args: VerifyArgs, context: Context): Promis
     tarball: args.tarball,
     package: args.package,
     ...(args.attestations ? { attestations: args.attestations } : {}),
+    ...(args.integrity !== undefined ? { integrity: args.integrity } : {}),
+    ...(args.packument !== undefined ? { packument: args.packument } : {}),
     ...identity(args),
     ...(args.trustedRoot ? { trustedRoot: args.trustedRoot } : {}),
     ...(args.registryKeys ? { registryKeys: args.registryKeys } : {}),
@@ -80,6 +84,7 @@ function identity(args: VerifyArgs): IdentityFlags {
 /** Packages fetched from the registry: exit 1 if any failed, else 2 if any could not be checked, else 0. */
 async function verifyOnline(args: VerifyArgs, context: Context): Promise<number> {
   if (args.offline) throw new McsError('E_USAGE', 'fetching packages needs the registry; to verify offline, give --tarball FILE --attestations FILE --package NAME@VERSION', {});
+  if (args.integrity !== undefined || args.packument !== undefined) throw new McsError('E_USAGE', '--integrity and --packument describe a downloaded tarball: give them with --tarball FILE --package NAME@VERSION', {});
   if (args.installed && args.packages.length > 1) throw new McsError('E_USAGE', 'with --installed, give at most one project folder', {});
   const { verifyFromRegistry, verifyInstalled } = await import('../../src/verify.js');
   const options = {

@@ -74,8 +74,8 @@ export async function syncIndex(indexDir: string, names: string[], author: Chang
         return accepted;
       };
       if ('error' in verdict) return void finding('E_ADD_REFUSED', `${verdict.error.code}: ${verdict.error.message}`, false);
-      // policy rules (an unpinned version is exactly what sync is about) are not sync's decision; the checks of the bytes are
-      const failures = verdict.results.filter((r) => r.status === 'fail' && r.check !== 'policy' && r.check !== 'identity');
+      // policy rules (an unpinned version is exactly what sync is about) and the publisher (its identity, or provenance missing where one is pinned) are sync's findings below; the checks of the bytes refuse
+      const failures = verdict.results.filter((r) => r.status === 'fail' && r.check !== 'policy' && r.check !== 'identity' && r.code !== 'E_PROVENANCE_MISSING');
       if (failures.length > 0) return void finding('E_ADD_REFUSED', failures.map((r) => `${r.code}: ${r.message}`).join('; '), false);
       const observed = verdict.results.find((r) => r.check === 'identity')?.evidence.observed as ObservedIdentity | undefined;
       const pinned = publisher ?? entry.trust?.publisher;

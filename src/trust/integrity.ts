@@ -16,8 +16,19 @@ export interface IntegrityInput {
   bytes: Uint8Array;
   /** What the index pins for this version, when it is listed. */
   pinned?: { integrity: string; size?: number };
-  /** dist.integrity from the registry's packument, when fetched. */
+  /** dist.integrity from the registry's packument, when fetched or given. */
   registryIntegrity?: string;
+  /** The integrity the caller expects (a lockfile's), when given. */
+  expectedIntegrity?: string;
+}
+
+/** An expected integrity as a lockfile records it: an SRI string with a sha512 digest (weaker digests alone are refused). */
+export function parseExpectedIntegrity(value: string): string {
+  const parsed = ssri.parse(value);
+  if (!parsed?.sha512?.length) {
+    throw new McsError('E_USAGE', `--integrity: expected an SRI string with a sha512 digest (sha512-BASE64, as package-lock.json records it), got ${JSON.stringify(value.slice(0, 120))}`, { details: { integrity: value.slice(0, 120) } });
+  }
+  return value.trim();
 }
 
 /** SRI sha512 of the bytes, as npm writes dist.integrity. */
@@ -28,16 +39,17 @@ export function sha512Integrity(bytes: Uint8Array): string {
 export function checkIntegrity(input: IntegrityInput): CheckResult[] {
   const spec = `${input.name}@${input.version}`;
   const computed = sha512Integrity(input.bytes);
-  const evidence = { computed, pinned: input.pinned?.integrity ?? null, registry: input.registryIntegrity ?? null };
+  const evidence = { computed, pinned: input.pinned?.integrity ?? null, registry: input.registryIntegrity ?? null, expected: input.expectedIntegrity ?? null };
   const results: CheckResult[] = [];
   const expectations: Array<[string, string]> = [];
   if (input.pinned) expectations.push(['the index pin', input.pinned.integrity]);
   if (input.registryIntegrity) expectations.push(["the registry's dist.integrity", input.registryIntegrity]);
+  if (input.expectedIntegrity) expectations.push(['the expected integrity', input.expectedIntegrity]);
   const mismatch = expectations.find(([, expected]) => !ssri.checkData(Buffer.from(input.bytes), expected));
   if (mismatch) {
     results.push(fail('integrity', 'E_INTEGRITY_MISMATCH', `${spec}: tarball digest ${computed} does not match ${mismatch[0]} ${mismatch[1]}`, evidence));
   } else if (expectations.length === 0) {
-    results.push(skip('integrity', `${spec}: no pinned digest to compare; the digest is checked against the attestation subject`, evidence));
+    results.push(skip('integrity', `${spec}: not checked: no expected digest (no index pin, no lockfile integrity given with --integrity, no packument given with --packument); only a verified attestation subject binds these bytes`, evidence));
   } else {
     results.push(pass('integrity', `${spec}: sha512 matches ${expectations.map(([what]) => what).join(' and ')}`, evidence));
   }

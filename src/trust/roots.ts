@@ -66,6 +66,23 @@ export function embeddedTrustedRoot(): TrustedRootInput {
   return { json: seedTarget(TRUSTED_ROOT_TARGET, 'E_TRUST_ROOT'), source: '@sigstore/tuf seeds: trusted_root.json (offline snapshot of the public-good root)' };
 }
 
+/**
+ * The value of a trusted-root or registry-keys option that names the copies
+ * shipped with mcs-pkg (the snapshot in @sigstore/tuf's seeds) instead of a
+ * file: usable with no network. A file of that name is given as ./shipped.
+ */
+export const SHIPPED_ROOTS = 'shipped';
+
+/** The trusted root an option names: the shipped copy for SHIPPED_ROOTS, else the file. */
+export function trustedRootFrom(value: string): TrustedRootInput {
+  return value === SHIPPED_ROOTS ? embeddedTrustedRoot() : trustedRootFromFile(value);
+}
+
+/** The registry keys an option names: npm's shipped keys for SHIPPED_ROOTS, else the file. */
+export function registryKeysFrom(value: string): RegistryKeysInput {
+  return value === SHIPPED_ROOTS ? embeddedRegistryKeys() : registryKeysFromFile(value);
+}
+
 /** A trusted_root.json the user pins (like gh attestation verify --custom-trusted-root). */
 export function trustedRootFromFile(file: string): TrustedRootInput {
   let bytes: Buffer;

@@ -14,7 +14,7 @@ import { Verifier, toSignedEntity, toTrustMaterial, type TrustMaterial } from '@
 import { McsError } from '../errors.js';
 import { join } from 'node:path';
 import { defaultCacheDir } from '../config.js';
-import { parseRegistryKeys, trustedRootFromFile, type RegistryKey } from './roots.js';
+import { SHIPPED_ROOTS, parseRegistryKeys, trustedRootFrom, type RegistryKey } from './roots.js';
 
 export type { TrustMaterial };
 
@@ -317,8 +317,12 @@ async function tufTarget(options: TufOptions, target: string, code: 'E_TRUST_ROO
     });
     text = await tuf.getTarget(target);
   } catch (cause) {
-    const pin = code === 'E_TRUST_ROOT' ? '--trusted-root FILE' : '--registry-keys FILE';
-    throw new McsError(code, `cannot get ${target} from the TUF repository ${mirrorURL}: ${(cause as Error).message}; pin one with ${pin}`, { cause, details: { mirrorURL, target } });
+    const option = code === 'E_TRUST_ROOT' ? '--trusted-root' : '--registry-keys';
+    throw new McsError(
+      code,
+      `cannot get ${target} from the TUF repository ${mirrorURL}: ${(cause as Error).message}; without network, use the copy shipped with mcs-pkg with ${option} ${SHIPPED_ROOTS} (a snapshot: signers added since need a newer one), or pin a file with ${option} FILE`,
+      { cause, details: { mirrorURL, target } },
+    );
   }
   try {
     return JSON.parse(text) as unknown;
@@ -332,9 +336,9 @@ export function tufDefaults(tuf: Partial<TufOptions> = {}): TufOptions {
   return { ...tuf, cachePath: tuf.cachePath ?? join(defaultCacheDir(), 'tuf') };
 }
 
-/** The Sigstore trusted root to verify against: the pinned file when given, else the one the TUF repository serves now. */
-export async function resolveTrustedRoot(file: string | undefined, tuf: Partial<TufOptions> = {}): Promise<{ json: Record<string, unknown>; source: string }> {
-  return file ? trustedRootFromFile(file) : trustedRootFromTuf(tufDefaults(tuf));
+/** The Sigstore trusted root to verify against: the pinned file (or the shipped copy) when given, else the one the TUF repository serves now. */
+export async function resolveTrustedRoot(pinned: string | undefined, tuf: Partial<TufOptions> = {}): Promise<{ json: Record<string, unknown>; source: string }> {
+  return pinned ? trustedRootFrom(pinned) : trustedRootFromTuf(tufDefaults(tuf));
 }
 
 /**

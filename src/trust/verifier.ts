@@ -10,7 +10,7 @@ import { parseAttestations } from './attestations.js';
 import { compareIdentity, observedIdentity, type ExpectedIdentity } from './identity.js';
 import { checkIntegrity } from './integrity.js';
 import { NPM_PUBLISH_PREDICATE, SLSA_PROVENANCE_PREDICATES, checkStatement } from './provenance.js';
-import { fail, pass, skip, type CheckResult } from './result.js';
+import { fail, pass, skip, type CheckName, type CheckResult } from './result.js';
 import type { RegistryKey } from './roots.js';
 import { checkRegistrySignature } from './signatures.js';
 import { verifyBundle, type TrustMaterial, type VerifiedBundle } from './sigstore.js';
@@ -22,15 +22,21 @@ export interface VerifyInput {
   bytes: Uint8Array;
   /** The index pin for this version. */
   pinned?: { integrity: string; size?: number };
-  /** dist.integrity and dist.signatures from the packument, with packument.time[version] when it has one (a claim of the registry). */
-  registry?: { integrity: string; signatures: unknown; publishedAt?: Date };
+  /** The integrity the caller expects (a lockfile's). */
+  expectedIntegrity?: string;
+  /**
+   * dist.integrity and dist.signatures from the packument, with
+   * packument.time[version] when it has one (a claim of the registry), and
+   * whether it lists attestations for the version.
+   */
+  registry?: { integrity: string; signatures: unknown; publishedAt?: Date; attestationsListed?: boolean };
   /** The registry's attestations document for this version (untrusted JSON), if any. */
   attestations?: unknown;
   /** Where the attestations came from, for messages. */
   attestationsSource?: string;
   /** The index says this version was published with provenance: its absence is a failure. */
   provenanceExpected: boolean;
-  /** The publisher identity to require; without it the verdict is at best "unpinned". */
+  /** The publisher identity to require: it demands provenance that verifies against it. Without it the verdict is at best "unpinned". */
   expectedIdentity?: ExpectedIdentity;
 }
 
@@ -58,6 +64,8 @@ export interface Verdict {
   publishedAt?: string;
   publishedAtSource?: 'transparency log' | 'registry';
   results: CheckResult[];
+  /** The checks that did not run, each with why (the message of its skip result): a verdict never implies a check it did not make. */
+  notChecked: Array<{ check: CheckName; reason: string }>;
   roots: TrustContext['roots'];
 }
 
@@ -75,6 +83,24 @@ function verifyProvenance(input: VerifyInput, bundle: unknown, trust: TrustConte
   const statement = checkStatement(verified.payload, verified.payloadType, { name: input.name, version: input.version, sha512, predicateTypes: SLSA_PROVENANCE_PREDICATES });
   if (!statement.ok) return { results: [fail('provenance', statement.code, `${spec}: provenance: ${statement.message}`, { ...evidence, ...statement.evidence })] };
   return { results: [pass('provenance', `${spec}: ${statement.predicateType} for ${statement.subject}, logged at index ${verified.tlog[0]?.logIndex ?? '?'}`, { ...evidence, predicateType: statement.predicateType, subject: statement.subject })], verified };
+}
+
+/**
+ * What the absence of provenance means. An expected publisher (from the
+ * caller or the index) can only be shown by provenance, and a version the
+ * index pins with provenance, or the registry lists attestations for, had
+ * it: in each case the absence is a failure, never "unsigned".
+ */
+function absentProvenance(input: VerifyInput): CheckResult {
+  const spec = `${input.name}@${input.version}`;
+  if (input.expectedIdentity) {
+    return fail('provenance', 'E_PROVENANCE_MISSING', `${spec}: expected provenance built by ${input.expectedIdentity.repository}, but none was given or served; without it nothing shows who built the tarball`, {
+      expected: input.expectedIdentity,
+    });
+  }
+  if (input.provenanceExpected) return fail('provenance', 'E_PROVENANCE_MISSING', `${spec}: the index expects provenance for this version, but none was served`);
+  if (input.registry?.attestationsListed) return fail('provenance', 'E_PROVENANCE_MISSING', `${spec}: the packument lists attestations for this version, but none were given (the registry's attestations JSON, with --attestations FILE)`);
+  return skip('provenance', `${spec}: no provenance (none served or given)`);
 }
 
 function checkIdentity(input: VerifyInput, verified: VerifiedBundle): CheckResult {
@@ -116,6 +142,7 @@ export function verifyPackage(input: VerifyInput, trust: TrustContext): Verdict 
     bytes: input.bytes,
     ...(input.pinned ? { pinned: input.pinned } : {}),
     ...(input.registry ? { registryIntegrity: input.registry.integrity } : {}),
+    ...(input.expectedIntegrity ? { expectedIntegrity: input.expectedIntegrity } : {}),
   });
   const attestationResults: CheckResult[] = [];
   let attestations;
@@ -132,16 +159,17 @@ export function verifyPackage(input: VerifyInput, trust: TrustContext): Verdict 
     if (provenance.verified) attestationResults.push(checkIdentity(input, provenance.verified));
   } else if (!attestationResults.some((r) => r.check === 'provenance')) {
     missingProvenance = true;
-    attestationResults.push(
-      input.provenanceExpected
-        ? fail('provenance', 'E_PROVENANCE_MISSING', `${spec}: the index expects provenance for this version, but none was served`)
-        : skip('provenance', `${spec}: published without provenance`),
-    );
+    attestationResults.push(absentProvenance(input));
+  }
+  if (!attestationResults.some((r) => r.check === 'identity')) {
+    attestationResults.push(skip('identity', `${spec}: not checked: no verified provenance to read a publisher from`));
   }
   if (attestations?.publish !== undefined) {
     attestationResults.push(verifyPublishAttestation(input, attestations.publish, trust, sha512));
   } else if (attestations?.provenance !== undefined) {
     attestationResults.push(fail('publish-attestation', 'E_PUBLISH_ATTESTATION_MISSING', `${spec}: provenance is present but the registry's publish attestation is not`));
+  } else {
+    attestationResults.push(skip('publish-attestation', `${spec}: not checked: no publish attestation served or given`));
   }
   // the log's integrated time is signed; the registry's time[version] is only its claim
   const logTime = ['publish-attestation', 'provenance']
@@ -150,9 +178,11 @@ export function verifyPackage(input: VerifyInput, trust: TrustContext): Verdict 
     .find((time): time is string => typeof time === 'string');
   const publishedAt = logTime ? new Date(logTime) : input.registry?.publishedAt;
   const publishedAtSource = logTime ? 'transparency log' : input.registry?.publishedAt ? 'registry' : undefined;
-  if (input.registry) {
-    results.push(checkRegistrySignature({ name: input.name, version: input.version, integrity: input.registry.integrity, signatures: input.registry.signatures, keys: trust.registryKeys, publishedAt }));
-  }
+  results.push(
+    input.registry
+      ? checkRegistrySignature({ name: input.name, version: input.version, integrity: input.registry.integrity, signatures: input.registry.signatures, keys: trust.registryKeys, publishedAt })
+      : skip('registry-signature', `${spec}: not checked: no registry evidence (dist.signatures); give the registry's packument with --packument FILE`),
+  );
   results.push(...attestationResults);
   const status: VerdictStatus = results.some((r) => r.status === 'fail')
     ? 'failed'
@@ -168,6 +198,7 @@ export function verifyPackage(input: VerifyInput, trust: TrustContext): Verdict 
     integrity: `sha512-${Buffer.from(sha512, 'hex').toString('base64')}`,
     ...(publishedAt && publishedAtSource ? { publishedAt: publishedAt.toISOString(), publishedAtSource } : {}),
     results,
+    notChecked: results.filter((r) => r.status === 'skip').map((r) => ({ check: r.check, reason: r.message })),
     roots: trust.roots,
   };
 }

@@ -209,7 +209,7 @@ describe('the publish attestation and registry signatures', () => {
 
   it('still checks signatures when the registry gives no publish time, and cannot vouch for an expiring key then', () => {
     const signatures = [signForRegistry(registryKey, NAME, VERSION, integrity)];
-    const noTime = { attestations: undefined, provenanceExpected: false, registry: { integrity, signatures } };
+    const noTime = { attestations: undefined, provenanceExpected: false, expectedIdentity: undefined, registry: { integrity, signatures } };
     expect(failures(verify(noTime, { ...context, registryKeys: [trustKey(registryKey, { validUntil: new Date(Date.now() + 3_600_000) })] }))).toEqual(['registry-signature:E_SIGNATURE_KEY_EXPIRED']);
     expect(verify(noTime).results.find((r) => r.check === 'registry-signature')!.status).toBe('pass');
     expect(failures(verify({ ...noTime, registry: { integrity, signatures: undefined } }))).toEqual(['registry-signature:E_SIGNATURE_MISSING']);
