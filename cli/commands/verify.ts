@@ -36,7 +36,7 @@ export default async function verify(args: VerifyArgs, context: Context): Promis
   if (args.artifact !== undefined || args.bundle !== undefined) return verifyArtifact(args, context);
   if (args.installed || (args.packages.length > 0 && !args.tarball)) return verifyOnline(args, context);
   if (!args.tarball || !args.package) {
-    throw new McsError('E_USAGE', 'give --tarball FILE and --package NAME@VERSION (with --attestations FILE when the version has attestations)', {});
+    throw new McsError('E_USAGE', 'give --tarball FILE and --package NAME@VERSION (with --attestations FILE when the version has attestations, --integrity SRI and --packument FILE to compare its digest and registry signature)', {});
   }
   const { verifyTarball } = await import('../../src/verify.js');
   const verdict = await verifyTarball({
@@ -83,7 +83,7 @@ function identity(args: VerifyArgs): IdentityFlags {
 
 /** Packages fetched from the registry: exit 1 if any failed, else 2 if any could not be checked, else 0. */
 async function verifyOnline(args: VerifyArgs, context: Context): Promise<number> {
-  if (args.offline) throw new McsError('E_USAGE', 'fetching packages needs the registry; to verify offline, give --tarball FILE --attestations FILE --package NAME@VERSION', {});
+  if (args.offline) throw new McsError('E_USAGE', 'fetching packages needs the registry; to verify offline, give --tarball FILE --package NAME@VERSION with what you have of --attestations FILE, --integrity SRI and --packument FILE; to fetch from the registry without TUF, drop --offline and give --trusted-root shipped', {});
   if (args.integrity !== undefined || args.packument !== undefined) throw new McsError('E_USAGE', '--integrity and --packument describe a downloaded tarball: give them with --tarball FILE --package NAME@VERSION', {});
   if (args.installed && args.packages.length > 1) throw new McsError('E_USAGE', 'with --installed, give at most one project folder', {});
   const { verifyFromRegistry, verifyInstalled } = await import('../../src/verify.js');

@@ -108,6 +108,22 @@ describe('mcs-pkg verify usage', () => {
 });
 
 describe('mcs-pkg verify from the registry', () => {
+  it('takes --integrity and --packument only with a downloaded tarball', () => {
+    for (const flag of [['--integrity', 'sha512-AAAA'], ['--packument', 'packument.json']]) {
+      const { status, stderr } = run(['mcs-driver-csv', ...flag]);
+      expect(status, flag[0]).toBe(2);
+      expect(stderr, flag[0]).toMatch(/^error E_USAGE: --integrity and --packument describe a downloaded tarball/);
+    }
+  });
+
+  it('documents the shipped trust roots in --help, and --offline names them', () => {
+    const help = spawnSync(process.execPath, [BIN, 'verify', '--help'], { encoding: 'utf8', env: { PATH: process.env.PATH ?? '', HOME: scratch } });
+    expect(help.stdout.replace(/\s+/g, ' ')).toContain('--trusted-root Sigstore trusted_root.json to trust, or "shipped" for the public-good root');
+    const { status, stderr } = run(['mcs-driver-csv', '--offline']);
+    expect(status).toBe(2);
+    expect(stderr).toContain('--trusted-root shipped');
+  });
+
   it('refuses an unusable --concurrency before reaching for the network', () => {
     for (const value of ['0', '65', '1.5', 'many']) {
       const { status, stderr } = run(['mcs-driver-csv', '--concurrency', value]);
