@@ -356,3 +356,13 @@ async function cacheAction(action: 'ls' | 'verify' | 'clean'): Promise<CommandMo
 export function camelCase(flag: string): string {
   return flag.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
 }
+
+/** Arguments as handlers see them: a repeatable option is a list whether it was given once or more (one value is never split into characters). */
+export function normalizeArgs(spec: CommandSpec, args: Record<string, unknown>): Record<string, unknown> {
+  const normalized = { ...args };
+  for (const [flag, option] of Object.entries({ ...GLOBAL_OPTIONS, ...spec.options })) {
+    const value = normalized[camelCase(flag)];
+    if (option.repeatable && value !== undefined && !Array.isArray(value)) normalized[camelCase(flag)] = [value];
+  }
+  return normalized;
+}
