@@ -3,6 +3,7 @@
  * opened with the flags every command shares.
  */
 import { join } from 'node:path';
+import { McsError } from '../src/errors.js';
 import type { BuildProgress } from '../src/index/build.js';
 import type { TufOptions } from '../src/trust/sigstore.js';
 import type { McsIndex, OpenIndexOptions } from '../src/index/store.js';
@@ -76,6 +77,19 @@ export function tufFlags(args: GlobalArgs & { tufMirror?: string; tufRoot?: stri
     ...(args.tufRoot ? { rootPath: args.tufRoot } : {}),
   };
   return Object.keys(tuf).length > 0 ? { tuf } : {};
+}
+
+/**
+ * The index-data folder a command that changes an index writes to: always
+ * given (--index DIR), never mcs-pkg's own embedded copy (E_USAGE saying how).
+ */
+export async function writeTarget(args: GlobalArgs, command: string): Promise<string> {
+  if (args.index === undefined) {
+    throw new McsError('E_USAGE', `${command} changes an index-data folder: say which with --index DIR (mcs-pkg never changes the index it is installed with)`, { details: { command } });
+  }
+  const { assertWritableIndexDir } = await import('../src/maintain/target.js');
+  assertWritableIndexDir(args.index);
+  return args.index;
 }
 
 export function indexOptions(args: GlobalArgs, context: Context): OpenIndexOptions {
