@@ -46,7 +46,7 @@ export default async function edit(args: EditArgs, context: Context, action: 'la
   if (action === 'log') {
     if (args.init && args.upgrade) throw new McsError('E_USAGE', 'give --init or --upgrade, not both', {});
     if (!args.init && !args.upgrade && !existsSync(join(indexDir, LOG_FILE))) {
-      context.out(context.json ? '[]' : `${indexDir} keeps no audit log yet; start one with mcs-pkg index log --init --index ${indexDir} --by WHO --reason TEXT`);
+      context.out(context.json ? '[]' : `${indexDir} keeps no audit log yet; start one with mcs-pkg index log --init --index ${args.index ?? 'DIR'} --by WHO --reason TEXT`);
       return 0;
     }
     records = args.init ? m.initLog(indexDir, author(args)) : args.upgrade ? m.upgradeLog(indexDir, author(args)) : m.packageLog(indexDir, args.name);
