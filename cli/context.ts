@@ -3,10 +3,11 @@
  * opened with the flags every command shares.
  */
 import { join } from 'node:path';
+import { McsError } from '../src/errors.js';
 import type { BuildProgress } from '../src/index/build.js';
 import type { TufOptions } from '../src/trust/sigstore.js';
 import type { McsIndex, OpenIndexOptions } from '../src/index/store.js';
-import type { Display } from './render.js';
+import { shown, type Display } from './render.js';
 
 export interface CliStreams {
   stdout: { write(text: string): unknown; isTTY?: boolean; columns?: number };
@@ -42,14 +43,21 @@ export function wantsColor(streams: CliStreams, flag: boolean | undefined): bool
   return Boolean(streams.stdout.isTTY);
 }
 
+/** Long cells are cut to the width of a terminal ($COLUMNS when set, else the terminal's own); output to a pipe or a file is never cut. */
+export function outputWidth(streams: CliStreams): number {
+  if (!streams.stdout.isTTY) return Infinity;
+  const columns = Number(streams.env.COLUMNS);
+  return Number.isSafeInteger(columns) && columns > 0 ? columns : (streams.stdout.columns ?? 80);
+}
+
 export function makeContext(streams: CliStreams, args: GlobalArgs): Context {
   const interactive = Boolean(streams.stderr.isTTY);
   const count = (what: string, done: number, total: number): void => void streams.stderr.write(`\r${what} ${done}/${total}${done === total ? '\n' : ''}`);
   return {
-    display: { color: wantsColor(streams, args.color), width: streams.stdout.columns ?? 100 },
+    display: { color: wantsColor(streams, args.color), width: outputWidth(streams) },
     json: args.json,
-    out: (text) => void streams.stdout.write(text + '\n'),
-    err: (text) => void streams.stderr.write(text + '\n'),
+    out: (text) => void streams.stdout.write(shown(text, args.json) + '\n'),
+    err: (text) => void streams.stderr.write(shown(text, false) + '\n'),
     ...(interactive
       ? {
           progress: ({ phase, done, total }: BuildProgress) => (phase === 'optimize' ? void streams.stderr.write('optimizing search index\n') : count('indexing packages', done, total)),
@@ -76,6 +84,19 @@ export function tufFlags(args: GlobalArgs & { tufMirror?: string; tufRoot?: stri
     ...(args.tufRoot ? { rootPath: args.tufRoot } : {}),
   };
   return Object.keys(tuf).length > 0 ? { tuf } : {};
+}
+
+/**
+ * The index-data folder a command that changes an index writes to: always
+ * given (--index DIR), never mcs-pkg's own embedded copy (E_USAGE saying how).
+ */
+export async function writeTarget(args: GlobalArgs, command: string): Promise<string> {
+  if (args.index === undefined) {
+    throw new McsError('E_USAGE', `${command} changes an index-data folder: say which with --index DIR (mcs-pkg never changes the index it is installed with)`, { details: { command } });
+  }
+  const { assertWritableIndexDir } = await import('../src/maintain/target.js');
+  assertWritableIndexDir(args.index);
+  return args.index;
 }
 
 export function indexOptions(args: GlobalArgs, context: Context): OpenIndexOptions {

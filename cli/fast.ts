@@ -7,6 +7,7 @@
  * full yargs, which runs or rejects it with its usual messages.
  */
 import parse from 'yargs-parser';
+import { McsError } from '../src/errors.js';
 import { COMMANDS, GLOBAL_OPTIONS, camelCase, type CommandSpec, type OptionSpec } from './spec.js';
 
 export interface FastCall {
@@ -31,14 +32,44 @@ function acceptable(value: unknown, option: OptionSpec): boolean {
   });
 }
 
-/** Returns the command and its arguments, or null when full yargs must decide. */
-export function fastParse(argv: readonly string[]): FastCall | null {
-  if (argv.some((a) => YIELD_TO_YARGS.has(a))) return null;
+/** The command the leading words of a call name, if any. */
+export function commandOf(argv: readonly string[]): CommandSpec | undefined {
   const everything: Record<string, OptionSpec> = { ...GLOBAL_OPTIONS };
   for (const command of COMMANDS) Object.assign(everything, command.options);
   const words = parse([...argv], parserOptions(everything))._.map(String);
-  const spec = COMMANDS.find((c) => c.path.every((word, i) => words[i] === word));
+  return COMMANDS.find((c) => c.path.every((word, i) => words[i] === word));
+}
+
+/**
+ * Refuses a flag that takes a value but was given none (`--limit` last, or
+ * followed by another flag, or `--limit=`), naming the flag: both parsers
+ * would otherwise read it as empty, absent, or an internal failure.
+ */
+export function assertFlagValues(argv: readonly string[], spec: CommandSpec): void {
+  const options: Record<string, OptionSpec> = { ...GLOBAL_OPTIONS, ...spec.options };
+  for (let i = 0; i < argv.length; i++) {
+    const word = argv[i]!;
+    if (word === '--') return;
+    if (!word.startsWith('--')) continue;
+    const equals = word.indexOf('=');
+    const flag = equals < 0 ? word : word.slice(0, equals);
+    const option = options[flag.slice(2)];
+    if (!option || option.type === 'boolean') continue;
+    const next = argv[i + 1];
+    const missing = equals >= 0 ? word.length === equals + 1 : next === undefined || (next.startsWith('-') && !(option.type === 'number' && /^-\d/.test(next)));
+    if (missing) {
+      const value = option.type === 'number' ? 'NUMBER' : option.choices ? option.choices.join('|') : 'VALUE';
+      throw new McsError('E_USAGE', `${flag} needs a value (mcs-pkg ${spec.path.join(' ')} ${flag} ${value})`, { details: { flag, command: spec.path.join(' ') } });
+    }
+  }
+}
+
+/** Returns the command and its arguments, or null when full yargs must decide; E_USAGE for a flag without its value. */
+export function fastParse(argv: readonly string[]): FastCall | null {
+  if (argv.some((a) => YIELD_TO_YARGS.has(a))) return null;
+  const spec = commandOf(argv);
   if (!spec) return null;
+  assertFlagValues(argv, spec);
 
   const options: Record<string, OptionSpec> = { ...GLOBAL_OPTIONS, ...spec.options };
   const parsed = parse([...argv], parserOptions(options));

@@ -9,9 +9,9 @@ import { join } from 'node:path';
 import { packageRoot } from '../src/config.js';
 import { McsError, exitCodeFor, isMcsError } from '../src/errors.js';
 import { makeContext, type CliStreams, type Context, type GlobalArgs } from './context.js';
-import { fastParse } from './fast.js';
+import { commandOf, fastParse } from './fast.js';
 import { renderError } from './render.js';
-import type { CommandSpec } from './spec.js';
+import { normalizeArgs, type CommandSpec } from './spec.js';
 
 function processStreams(): CliStreams {
   return { stdout: process.stdout, stderr: process.stderr, env: process.env };
@@ -21,27 +21,32 @@ function processStreams(): CliStreams {
 export async function main(argv: readonly string[], streams: CliStreams = processStreams()): Promise<number> {
   // until the arguments are parsed, errors are shown as JSON if --json (or --json=true) was given
   let context = makeContext(streams, { json: argv.some((a) => a === '--json' || a === '--json=true') });
-  let exitCode = 0;
   let command = '';
-  const run = async (spec: CommandSpec, args: Record<string, unknown>): Promise<void> => {
-    command = spec.path.join(' ');
-    context = makeContext(streams, args as unknown as GlobalArgs);
-    const module = await spec.load();
-    exitCode = await module.default(args as never, context);
-  };
   try {
-    const fast = fastParse(argv);
-    if (fast) {
-      await run(fast.spec, fast.args);
-    } else {
-      const { runYargs } = await import('./yargs.js');
-      const version = (JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as { version: string }).version;
-      await runYargs(argv, version, run);
-    }
-    return exitCode;
+    command = commandOf(argv)?.path.join(' ') ?? '';
+    const call = await parseCommandLine(argv);
+    if (!call) return 0; // help or version, printed by yargs
+    command = call.spec.path.join(' ');
+    context = makeContext(streams, call.args as unknown as GlobalArgs);
+    const module = await call.spec.load();
+    return await module.default(call.args as never, context);
   } catch (error) {
     return report(error, context, streams, command);
   }
+}
+
+/**
+ * The command a call names and its arguments as handlers see them, by the
+ * quick parser or full yargs; undefined when yargs printed help or the version.
+ */
+export async function parseCommandLine(argv: readonly string[]): Promise<{ spec: CommandSpec; args: Record<string, unknown> } | undefined> {
+  const fast = fastParse(argv);
+  if (fast) return { spec: fast.spec, args: normalizeArgs(fast.spec, fast.args) };
+  const { runYargs } = await import('./yargs.js');
+  const version = (JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as { version: string }).version;
+  let call: { spec: CommandSpec; args: Record<string, unknown> } | undefined;
+  await runYargs(argv, version, async (spec, args) => void (call = { spec, args: normalizeArgs(spec, args) }));
+  return call;
 }
 
 /** The one error boundary: a coded error is shown as code + message; anything else is an internal error. */

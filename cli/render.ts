@@ -3,6 +3,7 @@
  * returns strings; the commands decide where they go.
  */
 import type { ValidationReport } from '../src/index/build.js';
+import { replaceInvisible } from '../src/manifest/text.js';
 import type { IndexStatus, PackageInfo } from '../src/index/store.js';
 import type { CheckResult } from '../src/trust/result.js';
 import type { SearchResult } from '../src/index/search.js';
@@ -11,7 +12,7 @@ import type { FileArtifactVerdict, InstalledReport, RegistryVerdict, TarballVerd
 
 export interface Display {
   color: boolean;
-  /** Terminal width; long cells are cut to fit. */
+  /** Terminal width; long cells are cut to fit (Infinity: never cut). */
   width: number;
 }
 
@@ -24,16 +25,40 @@ export function paint(display: Display, style: Style, text: string): string {
   return `\u001b[${open}m${text}\u001b[${close}m`;
 }
 
+const braced = (codePoint: number): string => `\\u{${codePoint.toString(16)}}`;
+
 /**
- * Text from index data is shown, never obeyed: control characters (escape
- * sequences, hyperlinks, screen clears) and bidirectional overrides (which
- * can make text read differently from what it is) are shown escaped.
+ * Text from index data, registries and drivers is shown, never obeyed: every
+ * invisible character (src/manifest/text.ts: controls such as escape
+ * sequences, bidirectional overrides, zero-width and tag characters, line
+ * separators, ...) is shown escaped as \u{...}. A line break and a tab become
+ * a space, unless `lines` keeps them (a multi-line message shown as such).
  */
-export function clean(text: string): string {
-  // eslint-disable-next-line no-control-regex
-  return text.replace(/[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g, (c) =>
-    c === '\n' || c === '\t' ? ' ' : `\\u{${c.charCodeAt(0).toString(16)}}`,
-  );
+export function clean(text: string, options: { lines?: boolean } = {}): string {
+  if (options.lines) return replaceInvisible(text.replace(/\r\n/g, '\n'), braced, (c) => c === '\n' || c === '\t');
+  return replaceInvisible(text, (codePoint) => (codePoint === 0x0a || codePoint === 0x09 ? ' ' : braced(codePoint)));
+}
+
+/** \uXXXX, or a surrogate pair of them: the same character, written in JSON's ASCII form. */
+function jsonEscaped(codePoint: number): string {
+  const units = String.fromCodePoint(codePoint);
+  let escaped = '';
+  for (let i = 0; i < units.length; i++) escaped += `\\u${units.charCodeAt(i).toString(16).padStart(4, '0')}`;
+  return escaped;
+}
+
+const PAINTED = new RegExp(`^\u001b\\[(?:${[...new Set(Object.values(STYLES).flat())].join('|')})m`);
+
+/**
+ * The last line of defence, for whatever a command writes: in text, any
+ * invisible character but a line break, a tab and the colour codes paint()
+ * itself writes is escaped, so a field a renderer forgot cannot reach the
+ * terminal raw; in JSON, the same characters become \uXXXX escapes, which
+ * leaves the document what it was.
+ */
+export function shown(text: string, json: boolean): string {
+  if (json) return replaceInvisible(text, jsonEscaped, (c) => c === '\n');
+  return replaceInvisible(text, braced, (c, offset, whole) => c === '\n' || c === '\t' || (c === '\u001b' && PAINTED.test(whole.slice(offset, offset + 6))));
 }
 
 function cut(text: string, width: number): string {
@@ -164,13 +189,15 @@ export function renderInfo(display: Display, info: PackageInfo): string {
 }
 
 export function renderBuild(status: IndexStatus): string {
-  return `Indexed ${status.packages} packages from ${status.indexDir}\ninto ${status.database}`;
+  return `Indexed ${status.packages} packages from ${clean(status.indexDir)}\ninto ${clean(status.database)}`;
 }
 
 export function renderValidation(display: Display, report: ValidationReport): string {
-  if (report.problems.length === 0) return `${report.indexDir}: ${report.files} files, ${report.packages} packages, no problems`;
+  const warnings = report.warnings.map((w) => `${paint(display, 'yellow', 'warning')} ${paint(display, 'yellow', w.code)} ${clean(w.message)}`);
+  const counted = warnings.length > 0 ? `, ${warnings.length} warning(s)` : '';
+  if (report.problems.length === 0) return [...warnings, `${clean(report.indexDir)}: ${report.files} files, ${report.packages} packages, no problems${counted}`].join('\n');
   const lines = report.problems.map((p) => `${paint(display, 'red', p.code)} ${clean(p.message)}`);
-  return [...lines, '', `${report.problems.length} problem(s) in ${report.files} files (${report.packages} entries pass their own checks)`].join('\n');
+  return [...lines, ...warnings, '', `${report.problems.length} problem(s)${counted} in ${report.files} files (${report.packages} entries pass their own checks)`].join('\n');
 }
 
 export function renderError(display: Display, error: McsError): string {

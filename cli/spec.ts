@@ -40,7 +40,7 @@ export interface CommandSpec {
 export const GLOBAL_OPTIONS: Readonly<Record<string, OptionSpec>> = {
   json: { type: 'boolean', default: false, describe: 'Print machine-readable JSON on standard output' },
   color: { type: 'boolean', describe: 'Colour the output; --no-color turns it off (default: on a terminal, unless NO_COLOR is set)' },
-  index: { type: 'string', describe: 'index-data folder to use instead of the embedded index' },
+  index: { type: 'string', describe: 'index-data folder to use instead of the embedded index (required by the commands that change an index; never one inside mcs-pkg\'s install folder)' },
   'cache-dir': { type: 'string', describe: 'Cache folder: built index databases, the index `update` installed, verified drivers (default $MCS_PKG_CACHE or ~/.cache/mcs-pkg)' },
 };
 
@@ -359,4 +359,14 @@ async function cacheAction(action: 'ls' | 'verify' | 'clean'): Promise<CommandMo
 /** The camelCase name a handler sees for a dashed flag (cache-dir -> cacheDir), as yargs does. */
 export function camelCase(flag: string): string {
   return flag.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
+}
+
+/** Arguments as handlers see them: a repeatable option is a list whether it was given once or more (one value is never split into characters). */
+export function normalizeArgs(spec: CommandSpec, args: Record<string, unknown>): Record<string, unknown> {
+  const normalized = { ...args };
+  for (const [flag, option] of Object.entries({ ...GLOBAL_OPTIONS, ...spec.options })) {
+    const value = normalized[camelCase(flag)];
+    if (option.repeatable && value !== undefined && !Array.isArray(value)) normalized[camelCase(flag)] = [value];
+  }
+  return normalized;
 }

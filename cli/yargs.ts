@@ -69,7 +69,9 @@ export async function runYargs(argv: readonly string[], version: string, run: (s
     .wrap(Math.min(100, process.stdout.columns ?? 100))
     .exitProcess(false)
     .fail((message: string | null, error: Error | undefined) => {
-      throw error ?? new McsError('E_USAGE', message ?? 'invalid arguments');
+      // yargs' own complaints (YError) are about the call; anything else came from a handler and is passed on as it is
+      if (error && error.name !== 'YError') throw error;
+      throw new McsError('E_USAGE', error?.message ?? message ?? 'invalid arguments', error ? { cause: error } : {});
     })
     .parseAsync();
 }

@@ -16,7 +16,8 @@ export type ManifestErrorCode =
   | 'E_NAME_INVALID'
   | 'E_NAME_CLASS'
   | 'E_NAME_CONFUSABLE'
-  | 'E_INDEX_PATH';
+  | 'E_INDEX_PATH'
+  | 'E_TEXT_INVISIBLE';
 
 /** The index store: its source folder, its database, and lookups in it. */
 export type IndexErrorCode =

@@ -1,8 +1,7 @@
 import { createInterface } from 'node:readline/promises';
-import { embeddedIndexDir } from '../../src/config.js';
 import { McsError } from '../../src/errors.js';
 import type { IndexEntry } from '../../src/manifest/types.js';
-import { trustFlags, type Context, type GlobalArgs } from '../context.js';
+import { trustFlags, writeTarget, type Context, type GlobalArgs } from '../context.js';
 import { clean } from '../render.js';
 
 interface AddArgs extends GlobalArgs {
@@ -32,7 +31,7 @@ function describeDraft(entry: IndexEntry): string {
 export default async function add(args: AddArgs, context: Context): Promise<number> {
   if (!args.by || !args.reason) throw new McsError('E_USAGE', 'index add needs --by WHO and --reason TEXT (they go into the audit log)', {});
   if (!args.yes && !process.stdin.isTTY) throw new McsError('E_USAGE', 'index add shows the draft and asks before writing, which needs an interactive terminal; without one, pass --yes to write without asking', {});
-  const indexDir = args.index ?? embeddedIndexDir();
+  const indexDir = await writeTarget(args, 'index add');
   const { addFromRegistry } = await import('../../src/maintain/add.js');
   context.err(`Reading and verifying ${args.spec} from the registry...`);
   const result = await addFromRegistry(indexDir, args.spec, { by: args.by, why: args.reason }, {

@@ -4,7 +4,7 @@ import { embeddedIndexDir } from '../../src/config.js';
 import { McsError } from '../../src/errors.js';
 import type { Label } from '../../src/manifest/types.js';
 import { LOG_FILE, type LogRecord } from '../../src/maintain/log.js';
-import { trustFlags, type Context, type GlobalArgs } from '../context.js';
+import { trustFlags, writeTarget, type Context, type GlobalArgs } from '../context.js';
 import { clean } from '../render.js';
 
 export interface EditArgs extends GlobalArgs {
@@ -39,13 +39,14 @@ function show(records: LogRecord[]): string {
 
 /** label | yank | deprecate | quarantine | log: every change goes through the audit log. */
 export default async function edit(args: EditArgs, context: Context, action: 'label' | 'yank' | 'deprecate' | 'quarantine' | 'log'): Promise<number> {
-  const indexDir = args.index ?? embeddedIndexDir();
+  const reads = action === 'log' && !args.init && !args.upgrade;
+  const indexDir = reads ? (args.index ?? embeddedIndexDir()) : await writeTarget(args, `index ${action}${args.init ? ' --init' : args.upgrade ? ' --upgrade' : ''}`);
   const m = await import('../../src/maintain/edit.js');
   let records: LogRecord[];
   if (action === 'log') {
     if (args.init && args.upgrade) throw new McsError('E_USAGE', 'give --init or --upgrade, not both', {});
     if (!args.init && !args.upgrade && !existsSync(join(indexDir, LOG_FILE))) {
-      context.out(context.json ? '[]' : `${indexDir} keeps no audit log yet; start one with mcs-pkg index log --init --by WHO --reason TEXT`);
+      context.out(context.json ? '[]' : `${indexDir} keeps no audit log yet; start one with mcs-pkg index log --init --index ${args.index ?? 'DIR'} --by WHO --reason TEXT`);
       return 0;
     }
     records = args.init ? m.initLog(indexDir, author(args)) : args.upgrade ? m.upgradeLog(indexDir, author(args)) : m.packageLog(indexDir, args.name);

@@ -1,6 +1,5 @@
-import { embeddedIndexDir } from '../../src/config.js';
 import { McsError } from '../../src/errors.js';
-import { trustFlags, type Context, type GlobalArgs } from '../context.js';
+import { trustFlags, writeTarget, type Context, type GlobalArgs } from '../context.js';
 import { clean } from '../render.js';
 
 interface SyncArgs extends GlobalArgs {
@@ -18,7 +17,7 @@ interface SyncArgs extends GlobalArgs {
 export default async function sync(args: SyncArgs, context: Context): Promise<number> {
   if (!args.dryRun && (!args.by || !args.reason)) throw new McsError('E_USAGE', 'index sync needs --by WHO and --reason TEXT (they go into the audit log), or --dry-run to only look', {});
   const { syncIndex } = await import('../../src/maintain/sync.js');
-  const result = await syncIndex(args.index ?? embeddedIndexDir(), args.names ?? [], { by: args.by ?? '', why: args.reason ?? '' }, {
+  const result = await syncIndex(await writeTarget(args, 'index sync'), args.names ?? [], { by: args.by ?? '', why: args.reason ?? '' }, {
     ...trustFlags(args),
     ...(args.accept ? { accept: args.accept } : {}),
     ...(args.dryRun ? { dryRun: true } : {}),

@@ -54,8 +54,8 @@ export default async function load(args: LoadArgs, context: Context): Promise<nu
   const d = context.display;
   context.out(`${paint(d, 'bold', `${clean(receipt.package)}@${clean(receipt.version)}`)}  ${paint(d, 'green', 'loaded')} ${receipt.warm ? '(from the cache, re-hashed against the pin)' : '(fetched and verified)'}`);
   context.out(`${paint(d, 'dim', 'meta')} ${clean(JSON.stringify(driver.meta))}`);
-  if (description !== null) context.out(`${paint(d, 'dim', 'function description')}\n${clean(description)}`);
-  if (systemMessage !== null) context.out(`${paint(d, 'dim', 'system message')}\n${clean(systemMessage)}`);
+  if (description !== null) context.out(`${paint(d, 'dim', 'function description')}\n${clean(description, { lines: true })}`);
+  if (systemMessage !== null) context.out(`${paint(d, 'dim', 'system message')}\n${clean(systemMessage, { lines: true })}`);
   if (tools !== null) context.out(`${paint(d, 'dim', 'tools')} ${tools.map((t) => clean(t.name)).join(', ')}`);
   return 0;
 }

@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { McsError, type McsErrorCode } from '../errors.js';
 import type { IndexEntry } from '../manifest/types.js';
+import { invisibleProseWarnings } from '../manifest/text.js';
 import {
   IndexWriter,
   ROWS_VERSION,
@@ -218,6 +219,8 @@ export interface ValidationReport {
   files: number;
   packages: number;
   problems: ValidationProblem[];
+  /** What is allowed but worth a look (invisible text in a description): never a reason to fail. */
+  warnings: ValidationProblem[];
 }
 
 /**
@@ -233,6 +236,7 @@ export function validateIndexDir(indexDir: string): ValidationReport {
 /** validateIndexDir, also handing back every entry that passed on its own, in file order, so a caller need not read them again. */
 export function readIndexDir(indexDir: string): { report: ValidationReport; entries: Array<{ path: string; entry: IndexEntry }>; log: LogRecord[] | null } {
   const { sources, misplaced } = listSources(indexDir);
+  const warnings: ValidationProblem[] = [];
   const problems: ValidationProblem[] = misplaced.map((rel) => {
     const error = misplacedError(indexDir, rel);
     return { code: error.code, message: error.message, source: String(error.details.source) };
@@ -253,6 +257,7 @@ export function readIndexDir(indexDir: string): { report: ValidationReport; entr
           const entry = readEntry(indexDir, source.path);
           writer.insert(toPackageRow(entry, source.path), source);
           read.push({ path: source.path, entry });
+          warnings.push(...invisibleProseWarnings(entry, join(indexDir, source.path)));
         } catch (error) {
           if (!(error instanceof McsError)) throw error;
           problems.push(problem(error));
@@ -283,7 +288,7 @@ export function readIndexDir(indexDir: string): { report: ValidationReport; entr
         problems.push(problem(error));
       }
     }
-    return { report: { indexDir, files: sources.length, packages: read.length, problems }, entries: read, log };
+    return { report: { indexDir, files: sources.length, packages: read.length, problems, warnings }, entries: read, log };
   } finally {
     db.close();
   }

@@ -14,6 +14,7 @@ import { parseJsonStrict } from '../manifest/json.js';
 import { parsePackageName } from '../manifest/names.js';
 import type { DeclaredDriver, IndexEntry, PublisherIdentity, VersionRecord } from '../manifest/types.js';
 import { assertIndexEntry } from '../manifest/validate.js';
+import { invisibleProseWarnings } from '../manifest/text.js';
 import { RegistryClient, type Packument, type RegistryClientOptions } from '../registry/client.js';
 import { readTarball } from '../tar/read.js';
 import type { ObservedIdentity } from '../trust/identity.js';
@@ -210,7 +211,7 @@ async function addUnchecked(indexDir: string, request: string, author: ChangeAut
   } catch (cause) {
     throw new McsError('E_MCS_METADATA', `${name}@${newest}: the entry made from its metadata breaks the index schema: ${(cause as Error).message}`, { cause, details: { spec: `${name}@${newest}` } });
   }
-  const warnings = await lookalikes(indexDir, name);
+  const warnings = [...(await lookalikes(indexDir, name)), ...invisibleProseWarnings(entry, `${name}@${newest}`).map((warning) => `${warning.code} ${warning.message}`)];
   if (options.confirm && !(await options.confirm(entry, warnings))) return { entry, written: false, records: [], warnings };
   return { entry, written: true, records: recordNewEntry(indexDir, entry, author), warnings };
 }

@@ -14,6 +14,7 @@ import { readEntry } from '../index/build.js';
 import { listSources } from '../index/sources.js';
 import type { IndexEntry, Label } from '../manifest/types.js';
 import { assertIndexEntry } from '../manifest/validate.js';
+import { assertWritableIndexDir } from './target.js';
 import { LOG_FILE, TRACKED_FIELDS, trackingRecords, untrackedFields, appendLines, changes, readLog, unexplained, type LogRecord, type TrackedField } from './log.js';
 
 export interface ChangeAuthor {
@@ -88,6 +89,7 @@ function breakStaleLock(file: string, judged: string): void {
  * folder is created only when `create` (a first entry, a new log).
  */
 function withLogLock<T>(indexDir: string, fn: () => T, create = false): T {
+  assertWritableIndexDir(indexDir);
   if (!existsSync(indexDir)) {
     if (!create) return fn(); // nothing to change there: fn says so (E_NOT_FOUND)
     mkdirSync(indexDir, { recursive: true });

@@ -5,6 +5,7 @@ import type { Ajv2020 as Ajv2020Type, ErrorObject, ValidateFunction } from 'ajv/
 import { schemasDir } from '../config.js';
 import { McsError, isMcsError } from '../errors.js';
 import { parsePackageName } from './names.js';
+import { assertVisibleNames } from './text.js';
 import type { DriverMeta, IndexEntry, TrustPolicy } from './types.js';
 
 const SCHEMA_FILES = ['driver-meta.v1.schema.json', 'tool.v1.schema.json', 'index-entry.v1.schema.json', 'trust-policy.v1.schema.json'];
@@ -90,8 +91,9 @@ function schemaError(source: string, what: string, problems: SchemaProblem[]): M
 
 /**
  * Asserts that a parsed document is an index entry: the schema holds, the
- * name follows the MCS naming convention, and the declared class is the one
- * the name implies (so a driver cannot pass itself off as an adapter).
+ * name follows the MCS naming convention, the declared class is the one
+ * the name implies (so a driver cannot pass itself off as an adapter), and
+ * no field but prose holds invisible text (E_TEXT_INVISIBLE).
  */
 export function assertIndexEntry(value: unknown, source: string): asserts value is IndexEntry {
   const validate = validators().indexEntry;
@@ -111,6 +113,7 @@ export function assertIndexEntry(value: unknown, source: string): asserts value 
       details: { source, pointer: '/class', expected: parsed.class, found: entry.class },
     });
   }
+  assertVisibleNames(entry, source);
 }
 
 /** Asserts that a parsed document is a trust policy. */
@@ -128,6 +131,7 @@ export function assertDriverMeta(value: unknown, source: string): asserts value 
       details: { source, pointer: problems[0]?.pointer ?? '/', problems },
     });
   }
+  assertVisibleNames(value, `${source}: meta`, 'E_DRIVER_META');
 }
 
 /**

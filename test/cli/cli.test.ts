@@ -214,8 +214,8 @@ describe('index commands and other index folders', () => {
   it('never sends escape sequences or bidi overrides from index data to the terminal', () => {
     const hostile = tempDir('mcs-cli-hostile-');
     const entry = npmDriver('mcs-driver-evil', { description: 'clear \u001b[2J screen \u202eesrever' });
-    entry.drivers![0]!.meta.bindings[0]!.spec_format = 'x\u001b]8;;https://attacker.invalid\u0007link';
-    entry.drivers![0]!.meta.target_llms = ['m\u001b[31m'];
+    // prose may hold them (flagged by validate); names and other fields refuse them (test/adversarial/cli/invisible-text.test.ts)
+    entry.drivers![0]!.tools![0]!.description = 'x\u001b]8;;https://attacker.invalid\u0007link \u001b[31m';
     writeEntry(hostile, entry);
     for (const args of [['info', 'mcs-driver-evil'], ['search', 'evil']]) {
       const { status, stdout } = run([...args, '--index', hostile]);

@@ -123,6 +123,13 @@ describe('loading a driver', () => {
     expect(existsSync(join(work, 'cache', 'loader', 'drivers', out.receipt.integrity ? readdirSync(join(work, 'cache', 'loader', 'drivers'))[0]! : ''))).toBe(true);
   });
 
+  it('shows the function description and the system message with their line breaks, as a model gets them', async () => {
+    const result = await run(BIN, ['load', 'csv', '--index', indexDir, '--cache-dir', join(work, 'cache'), '--registry', registry.url, '--trusted-root', rootFile, '--config', JSON.stringify({ baseDir: dataDir })]);
+    expect(result.code, result.stderr + result.stdout).toBe(0);
+    expect(result.stdout).toMatch(/\nfunction description\n\[\n {2}\{\n {4}"name": "list_csv_files",\n {4}"title": "List CSV files",\n/);
+    expect(result.stdout).toMatch(/\nsystem message\nYou can read the CSV files [^\n]*The tools:\n\[\n {2}\{\n/);
+  });
+
   it('loads warm with the registry gone, and offline, from the cache alone', async () => {
     await load('mcs-driver-csv', ['--config', JSON.stringify({ baseDir: dataDir })]);
     const before = registry.requests.length;

@@ -181,4 +181,16 @@ describe('mcs-pkg index add', () => {
     expect(unconfirmed.stderr).toMatch(/--yes/);
     expect(existsSync(join(index, 'npm', 'mcs-driver-notes.json'))).toBe(false);
   });
+
+  it('flags a description holding invisible text, naming the field and the code point, in the draft and on the terminal (escaped)', async () => {
+    publishUnsigned('mcs-driver-ghost', '1.0.0', packFixtureDriver('notes', { name: 'mcs-driver-ghost', version: '1.0.0', description: 'Notes\u200b driver\u{e0049}' }));
+    let warned: string[] = [];
+    await addFromRegistry(index, 'mcs-driver-ghost', who, { ...trust(), confirm: (_draft, warnings) => ((warned = warnings), false) });
+    expect(warned).toEqual([expect.stringMatching(/^E_TEXT_INVISIBLE mcs-driver-ghost@1\.0\.0: \/description: holds U\+200B \(format character\)/)]);
+    const added = await cli(['index', 'add', 'mcs-driver-ghost', '--yes', ...common()]);
+    expect(added.code, added.stderr).toBe(0);
+    expect(added.stderr).toMatch(/warning: E_TEXT_INVISIBLE mcs-driver-ghost@1\.0\.0: \/description: holds U\+200B/);
+    expect(added.stdout + added.stderr).not.toMatch(/[\u200b\u{e0049}]/u);
+    expect(added.stdout).toContain('Notes\\u{200b} driver\\u{e0049}');
+  });
 });

@@ -130,5 +130,12 @@ describe('index sync', () => {
     const dry = await run(['--dry-run']);
     expect(dry.code).toBe(1);
     expect(dry.stdout).toMatch(/! held mcs-driver-csv@1\.3\.0 E_PROVENANCE_DOWNGRADE[\s\S]*Dry run: nothing was written\./);
+
+    // one --accept value is one NAME@VERSION, not a list of its characters
+    const accepted = await run(['--accept', 'mcs-driver-csv@1.3.0']);
+    expect(accepted.stdout).toMatch(/\+ accepted mcs-driver-csv@1\.3\.0 E_PROVENANCE_DOWNGRADE/);
+    expect(accepted.stdout).not.toMatch(/matched no held finding/);
+    expect(accepted.code).toBe(1); // 1.4.0 and 1.5.0 are still held
+    expect(Object.keys(entry().versions)).toContain('1.3.0');
   });
 });
