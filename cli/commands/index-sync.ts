@@ -1,5 +1,4 @@
 import { embeddedIndexDir } from '../../src/config.js';
-import { McsError } from '../../src/errors.js';
 import { trustFlags, type Context, type GlobalArgs } from '../context.js';
 import { clean } from '../render.js';
 
@@ -8,6 +7,7 @@ interface SyncArgs extends GlobalArgs {
   accept?: string[];
   reason?: string;
   by?: string;
+  key?: string;
   registry?: string;
   trustedRoot?: string;
   registryKeys?: string;
@@ -16,9 +16,10 @@ interface SyncArgs extends GlobalArgs {
 
 /** index sync: a reviewable diff of new versions; exit 1 while findings are held. */
 export default async function sync(args: SyncArgs, context: Context): Promise<number> {
-  if (!args.dryRun && (!args.by || !args.reason)) throw new McsError('E_USAGE', 'index sync needs --by WHO and --reason TEXT (they go into the audit log), or --dry-run to only look', {});
+  const { changeAuthor } = await import('./index-edit.js');
+  const author = args.dryRun ? { why: 'dry run' } : changeAuthor(args);
   const { syncIndex } = await import('../../src/maintain/sync.js');
-  const result = await syncIndex(args.index ?? embeddedIndexDir(), args.names ?? [], { by: args.by ?? '', why: args.reason ?? '' }, {
+  const result = await syncIndex(args.index ?? embeddedIndexDir(), args.names ?? [], author, {
     ...trustFlags(args),
     ...(args.accept ? { accept: args.accept } : {}),
     ...(args.dryRun ? { dryRun: true } : {}),

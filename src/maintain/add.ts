@@ -201,7 +201,7 @@ async function addUnchecked(indexDir: string, request: string, author: ChangeAut
     description: typeof packageJson.description === 'string' && packageJson.description.trim() ? packageJson.description.trim() : name,
     ...(typeof packageJson.license === 'string' ? { license: packageJson.license } : {}),
     drivers,
-    label: { value: 'community', by: author.by, at, reason: author.why },
+    label: { value: 'community', by: author.by ?? '', at, reason: author.why }, // by: who the log names (from the key, when signed)
     ...(publisher ? { trust: { repository: publisher.repository, publisher } } : {}),
     versions: records,
   };
