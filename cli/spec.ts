@@ -330,7 +330,10 @@ export const COMMANDS: readonly CommandSpec[] = [
     path: ['index', 'validate'],
     describe: 'Check every index-data file and the rules across files; exit 1 on problems',
     positionals: [],
-    options: {},
+    options: {
+      root: { type: 'string', describe: 'The index root whose maintainer keys must have signed the audit log (default: root.json in the index folder)' },
+      published: { type: 'string', describe: 'The snapshot folder the index is published into: the audit log must extend the one its snapshot.json signs' },
+    },
     load: () => import('./commands/index-validate.js'),
   },
 ];

@@ -31,7 +31,7 @@ import { readEntry, readRows, type SourcedRow } from './entry.js';
 import type { ReadWorkerData, ReadWorkerMessage } from './read-worker.js';
 
 export { readEntry, readRows, type SourcedRow };
-import { LOG_FILE, unexplained, type LogScan } from '../maintain/log.js';
+import { LOG_FILE, assertLogExtends, unexplained, type LogScan } from '../maintain/log.js';
 import { describeShortfalls, labelShortfalls } from '../maintain/labels.js';
 import { indexRootOf, logKeysOf, scanLogFile } from '../maintain/log-file.js';
 import { listSources, misplacedError, type SourceDiff } from './sources.js';
@@ -235,8 +235,8 @@ export function validateIndexDir(indexDir: string, options: ReadIndexOptions = {
 export interface ReadIndexOptions {
   /** The index root the audit log's signatures are checked against (default: root.json in the index folder; without either, an unsigned log is not a problem, a signed one is). */
   root?: string;
-  /** Also note the hash of the log's line n (to check that it extends a published head). */
-  logHashAt?: number;
+  /** The log a published snapshot signs (its length and head, and the snapshot version): the log must extend it (E_LOG_CHAIN). */
+  published?: { records: number; head: string; version: number };
 }
 
 /**
@@ -288,8 +288,9 @@ export function readIndexDir(indexDir: string, options: ReadIndexOptions = {}): 
     if (existsSync(logFile)) {
       try {
         const root = indexRootOf(indexDir, options.root);
-        const scan = scanLogFile(logFile, { ...(root ? { keys: logKeysOf(root.root) } : {}), ...(options.logHashAt !== undefined ? { hashAt: options.logHashAt } : {}) });
+        const scan = scanLogFile(logFile, { ...(root ? { keys: logKeysOf(root.root) } : {}), ...(options.published ? { hashAt: options.published.records } : {}) });
         log = scan;
+        if (options.published) assertLogExtends(options.published, scan);
         if (scan.adoptedAt !== null && !root) {
           problems.push({ code: 'E_LOG_SIGNATURE', message: `${logFile}: the log is signed, but there is no index root to check its signatures against; keep root.json in ${indexDir} or give --root root.json`, source: logFile });
         } else if (root && scan.adoptedAt === null && scan.records > 0) {

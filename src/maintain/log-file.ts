@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { McsError } from '../errors.js';
 import { readFileCapped } from '../files.js';
 import { KEYLESS_TYPE, MAX_METADATA_BYTES, keyIdOf, publicKeyRecord, trustInitialRoot, type RootSigned } from '../snapshot/metadata.js';
-import { LOG_FILE, LogScan, type LogKeys, type LogScanOptions, type RecordSigner } from './log.js';
+import { LOG_FILE, LogScan, type LogKeys, type LogRecord, type LogScanOptions, type RecordSigner } from './log.js';
 
 /** The index root kept in an index folder: it lists the maintainer keys that sign the audit log. */
 export const INDEX_ROOT_FILE = 'root.json';
@@ -81,6 +81,13 @@ export function scanLogFile(file: string, options: Omit<LogScanOptions, 'source'
 export function scanIndexLog(indexDir: string, options: Omit<LogScanOptions, 'source'> = {}): LogScan {
   const file = join(indexDir, LOG_FILE);
   return existsSync(file) ? scanLogFile(file, options) : new LogScan({ source: file, ...options });
+}
+
+/** Who set a package's label, as the log of its index folder records it (the last label record), or undefined where none does. */
+export function labelRecord(indexDir: string, id: string): { seq: number; by: string; at: string; why: string; keyid?: string } | undefined {
+  let last: LogRecord | undefined;
+  scanIndexLog(indexDir, { keep: (record) => (record.package === id && record.field === 'label' ? ((last = record), false) : false) });
+  return last && { seq: last.seq, by: last.by, at: last.at, why: last.why, ...(last.keyid ? { keyid: last.keyid } : {}) };
 }
 
 /** The name a root gives a maintainer key (`by` of the records it signs): its member name, else `key:` and the start of its id. */

@@ -247,6 +247,18 @@ export class LogScan {
   }
 }
 
+/**
+ * The log must extend the one a snapshot was published from: a log cut short
+ * (a yank dropped with its entry reverted), or rebuilt with a fresh chain,
+ * which the log alone cannot tell from the real one, is refused.
+ */
+export function assertLogExtends(published: { records: number; head: string; version: number }, log: Pick<LogScan, 'records' | 'head' | 'hashAt'>): void {
+  const continues = log.records === published.records ? log.records > 0 && log.head === published.head : log.records > published.records && log.hashAt === published.head;
+  if (!continues) {
+    throw new McsError('E_LOG_CHAIN', `the audit log does not extend the one snapshot version ${published.version} was published from (${published.records} records ending in ${published.head.slice(0, 12)}; now ${log.records} records): records were removed or the log was rewritten`, { details: { published, records: log.records } });
+  }
+}
+
 /** Reads and checks a whole log held in memory (tests, small logs); large logs are read with LogScan a line at a time. */
 export function readLog(text: string, source: string, keys?: LogKeys): LogRecord[] {
   const scan = new LogScan({ source, keep: () => true, ...(keys ? { keys } : {}) });

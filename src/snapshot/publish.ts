@@ -10,7 +10,7 @@ import { dirname, join } from 'node:path';
 import { canonical } from '../contract/index.js';
 import { McsError, wholeNumber, type McsErrorCode } from '../errors.js';
 import { readIndexDir } from '../index/build.js';
-import { LOG_FILE, type LogScan } from '../maintain/log.js';
+import { LOG_FILE } from '../maintain/log.js';
 import { MAX_LOG_BYTES, logKeysOf, scanLogFile } from '../maintain/log-file.js';
 import { parseJsonStrict } from '../manifest/json.js';
 import { getBytes } from '../registry/http.js';
@@ -142,16 +142,11 @@ function publishedBefore(outDir: string, root: RootSigned, rootBytes: Buffer): S
   return previous;
 }
 
-/**
- * The audit log must extend the one the previous snapshot was published
- * from: a log cut short, or rebuilt with a fresh chain (which validate alone
- * cannot tell from the real one), is refused.
- */
-export function assertLogExtends(published: { records: number; head: string }, log: Pick<LogScan, 'records' | 'head' | 'hashAt'>, version: number): void {
-  const continues = log.records === published.records ? log.records > 0 && log.head === published.head : log.records > published.records && log.hashAt === published.head;
-  if (!continues) {
-    throw new McsError('E_LOG_CHAIN', `the audit log does not extend the one snapshot version ${version} was published from (${published.records} records ending in ${published.head.slice(0, 12)}; now ${log.records} records): records were removed or the log was rewritten, so nothing was published`, { details: { published, records: log.records } });
-  }
+/** The audit log the snapshot.json of a publishing folder signs (length, head, snapshot version), if it signs one. */
+export function publishedLog(outDir: string): { records: number; head: string; version: number } | undefined {
+  const file = join(outDir, SNAPSHOT_FILE);
+  const { signed } = parseSigned<SnapshotSigned>(readFileCapped(file, MAX_METADATA_BYTES, 'snapshot'), SNAPSHOT_TYPE, file);
+  return signed.log ? { ...assertSignedLogShape(signed.log), version: signed.version } : undefined;
 }
 
 /** Copies the log beside the snapshot, as it was checked: a log that changed meanwhile (a maintainer's change landing) is not published under this head. */
@@ -178,7 +173,8 @@ export async function publishSnapshot(options: PublishOptions): Promise<PublishR
   const root = trustInitialRoot(rootBytes, options.root);
   const previous = publishedBefore(options.outDir, root, rootBytes);
   // the index checked as validate does, its audit log signed by maintainers this root lists
-  const { report, entries, log } = readIndexDir(options.indexDir, { root: options.root, ...(previous?.log ? { logHashAt: previous.log.records } : {}) });
+  // and extending the log the previous snapshot was published from: a log cut short, or rebuilt with a fresh chain, is refused
+  const { report, entries, log } = readIndexDir(options.indexDir, { root: options.root, ...(previous?.log ? { published: { ...previous.log, version: previous.version } } : {}) });
   if (report.problems.length > 0) {
     const first = report.problems[0]!;
     throw new McsError(first.code as McsErrorCode, `${options.indexDir}: ${report.problems.length} problem(s); run mcs-pkg index validate. First: ${first.message}`, { details: { problems: report.problems } });
@@ -198,7 +194,6 @@ export async function publishSnapshot(options: PublishOptions): Promise<PublishR
   const sha512 = createHash('sha512').update(content).digest('hex');
   const file = contentFileName(sha512);
   const head = log && log.records > 0 ? { records: log.records, head: log.head } : undefined;
-  if (previous?.log) assertLogExtends(previous.log, log ?? { records: 0, head: '', hashAt: undefined }, previous.version);
   const signed: SnapshotSigned = { _type: SNAPSHOT_TYPE, version, expires, rootVersion: root.version, content: { file, length: content.length, sha512 }, ...(head ? { log: head } : {}) };
   const metadata = signMetadata(signed, options.keys.map((key) => readKey(key, 'private')));
   const trust = options.keyless ? await addKeylessSignature(metadata, root, { ...options, keyless: options.keyless }) : undefined;
