@@ -61,6 +61,12 @@ function resolveAuthor(indexDir: string, author: ChangeAuthor, log: LogScan, ado
   return { ...base, by: author.by };
 }
 
+/** The name a change by `author` will be recorded under (for a draft shown before the change is made): the root's name for the key, else `by`. */
+export function authorName(indexDir: string, author: ChangeAuthor): string {
+  const root = author.key ? indexRootOf(indexDir) : undefined;
+  return root && author.key ? maintainerSigner(author.key, root.root, root.source).by : author.by ?? '';
+}
+
 /** A state note (yank, deprecation, hold, label) signed by the author of the change. */
 function stamp(author: Author): { by: string; at: string } {
   return { by: author.by, at: (author.now ?? new Date()).toISOString() };
