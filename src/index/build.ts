@@ -290,7 +290,7 @@ export function readIndexDir(indexDir: string, options: ReadIndexOptions = {}): 
         const root = indexRootOf(indexDir, options.root);
         const scan = scanLogFile(logFile, { ...(root ? { keys: logKeysOf(root.root) } : {}), ...(options.published ? { hashAt: options.published.records } : {}) });
         log = scan;
-        if (options.published) assertLogExtends(options.published, scan);
+        if (options.published) assertLogExtends(options.published, scan, `the one snapshot version ${options.published.version} was published from`);
         if (scan.adoptedAt !== null && !root) {
           problems.push({ code: 'E_LOG_SIGNATURE', message: `${logFile}: the log is signed, but there is no index root to check its signatures against; keep root.json in ${indexDir} or give --root root.json`, source: logFile });
         } else if (root && scan.adoptedAt === null && scan.records > 0) {

@@ -252,10 +252,10 @@ export class LogScan {
  * (a yank dropped with its entry reverted), or rebuilt with a fresh chain,
  * which the log alone cannot tell from the real one, is refused.
  */
-export function assertLogExtends(published: { records: number; head: string; version: number }, log: Pick<LogScan, 'records' | 'head' | 'hashAt'>): void {
+export function assertLogExtends(published: { records: number; head: string }, log: Pick<LogScan, 'records' | 'head' | 'hashAt'>, earlier: string): void {
   const continues = log.records === published.records ? log.records > 0 && log.head === published.head : log.records > published.records && log.hashAt === published.head;
   if (!continues) {
-    throw new McsError('E_LOG_CHAIN', `the audit log does not extend the one snapshot version ${published.version} was published from (${published.records} records ending in ${published.head.slice(0, 12)}; now ${log.records} records): records were removed or the log was rewritten`, { details: { published, records: log.records } });
+    throw new McsError('E_LOG_CHAIN', `the audit log does not extend ${earlier} (${published.records} records ending in ${published.head.slice(0, 12)}; now ${log.records} records): records were removed or the log was rewritten`, { details: { published, records: log.records } });
   }
 }
 

@@ -10,7 +10,7 @@ import { dirname, join } from 'node:path';
 import { canonical } from '../contract/index.js';
 import { McsError, wholeNumber, type McsErrorCode } from '../errors.js';
 import { readIndexDir } from '../index/build.js';
-import { LOG_FILE } from '../maintain/log.js';
+import { LOG_FILE, assertLogExtends } from '../maintain/log.js';
 import { MAX_LOG_BYTES, logKeysOf, scanLogFile } from '../maintain/log-file.js';
 import { parseJsonStrict } from '../manifest/json.js';
 import { getBytes } from '../registry/http.js';
@@ -262,12 +262,15 @@ function assertSignedLogShape(log: unknown): { records: number; head: string } {
  * last-line hash (E_INDEX_MIXED), so who set a label is a fact the client
  * has checked, and keeps beside the entries.
  */
-function verifyReceivedLog(file: string, signed: { records: number; head: string }, root: RootSigned): void {
-  const scan = scanLogFile(file, { keys: logKeysOf(root) });
+function verifyReceivedLog(file: string, signed: { records: number; head: string }, root: RootSigned, keptFile: string): void {
+  // the log this client received before: the new one must extend it, as publish demands of the maintainers' copy
+  const kept = existsSync(keptFile) ? scanLogFile(keptFile) : undefined;
+  const scan = scanLogFile(file, { keys: logKeysOf(root), ...(kept ? { hashAt: kept.records } : {}) });
   if (scan.records !== signed.records || scan.head !== signed.head) {
     throw new McsError('E_INDEX_MIXED', `${logFileName(signed.head)}: ${scan.records} records ending in ${scan.head.slice(0, 12)}, but the snapshot signed ${signed.records} ending in ${signed.head.slice(0, 12)}`, { details: { expected: signed, found: { records: scan.records, head: scan.head } } });
   }
   if (scan.adoptedAt === null) throw new McsError('E_LOG_UNSIGNED', `${logFileName(signed.head)}: no record of the audit log is signed by a maintainer`, {});
+  if (kept && kept.records > 0) assertLogExtends(kept, scan, `the one this client received with its current index (${keptFile})`);
 }
 
 interface State {
@@ -377,7 +380,7 @@ export async function updateIndex(options: UpdateOptions): Promise<UpdateResult>
     if (snapshot.log) {
       const log = assertSignedLogShape(snapshot.log);
       writeFileSync(join(partial, LOG_FILE), (await fetchFile(logFileName(log.head), MAX_LOG_BYTES, false))!, { flag: 'wx' });
-      verifyReceivedLog(join(partial, LOG_FILE), log, root);
+      verifyReceivedLog(join(partial, LOG_FILE), log, root, join(current, LOG_FILE));
     }
     rmSync(join(options.stateDir, folder), { recursive: true, force: true });
     renameSync(partial, join(options.stateDir, folder));

@@ -232,4 +232,17 @@ describe('the client checks the log the snapshot signs', () => {
     writeFileSync(served, good);
     expect(await updateIndex({ from: out, stateDir: state })).toMatchObject({ status: 'updated', version: 2 });
   });
+
+  it('refuses a snapshot whose log does not extend the one the client already holds (history rewritten, published from a fresh folder)', async () => {
+    const { out, state } = await published();
+    const first = await updateIndex({ from: out, stateDir: state, root: rootFile });
+    const logFile = join(indexDir, LOG_FILE);
+    // drop the hold from the log and the entry, then publish version 2 somewhere publish has no earlier snapshot to compare with
+    writeFileSync(logFile, readFileSync(logFile, 'utf8').split('\n').filter(Boolean).slice(0, -1).join('\n') + '\n');
+    editEntry('mcs-driver-rest', (entry) => delete entry.quarantine);
+    const fresh = join(work, 'fresh');
+    await publishSnapshot({ indexDir, outDir: fresh, root: rootFile, keys: [alice.file], version: 2 });
+    await expect(updateIndex({ from: fresh, stateDir: state })).rejects.toThrowWithCode('E_LOG_CHAIN');
+    expect(realpathSync(join(state, 'current'))).toBe(realpathSync(first.indexDir));
+  });
 });
