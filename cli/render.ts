@@ -135,6 +135,9 @@ export function renderInfo(display: Display, info: PackageInfo): string {
     ...section(display, 'Label', [
       `${entry.label.value}, set by ${clean(entry.label.by)} at ${clean(entry.label.at)}`,
       clean(entry.label.reason),
+      info.labelRecord
+        ? `audit log record #${info.labelRecord.seq} by ${clean(info.labelRecord.by)}${info.labelRecord.keyid ? `, signed by key ${info.labelRecord.keyid.slice(0, 16)}` : ', unsigned'}`
+        : 'not in the audit log',
     ]),
   );
   const trust = entry.trust;

@@ -51,7 +51,8 @@ const PERMISSIONS = ['network', 'filesystem:read', 'filesystem:write', 'shell', 
 /** Who made an index change and why: both go into the audit log. */
 const AUTHOR_OPTIONS: Readonly<Record<string, OptionSpec>> = {
   reason: { type: 'string', describe: 'Why (recorded in the audit log)' },
-  by: { type: 'string', describe: 'Who (recorded in the audit log)' },
+  key: { type: 'string', describe: 'Your maintainer private key (PEM; default $MCS_PKG_MAINTAINER_KEY): it signs the audit log records, which name you as the index root (root.json in the index folder) does' },
+  by: { type: 'string', describe: 'Who (recorded in the audit log), for an index whose log is not signed; with --key the name comes from the root' },
 };
 
 /** The trust roots of a registry verification, for commands other than verify (which documents its own defaults). */
@@ -220,7 +221,7 @@ export const COMMANDS: readonly CommandSpec[] = [
     positionals: [],
     options: {
       out: { type: 'string', describe: 'root.json to write' },
-      member: { type: 'string', repeatable: true, describe: 'A maintainer key (PEM, public or private) the root lists' },
+      member: { type: 'string', repeatable: true, describe: 'A maintainer key (PEM, public or private) the root lists, as FILE (named by its base name: alice.pem.pub is alice) or NAME=FILE; the name is who the audit log records the key signs are by' },
       sign: { type: 'string', repeatable: true, describe: 'A private key (PEM) to sign with (members, and the previous root\'s keys for a rotation)' },
       threshold: { type: 'number', describe: 'Maintainer signatures a new root needs (and a snapshot, unless --snapshot-threshold)' },
       'snapshot-threshold': { type: 'number', describe: 'Signatures a snapshot needs, maintainers and the workflow counted alike' },
@@ -333,7 +334,10 @@ export const COMMANDS: readonly CommandSpec[] = [
     path: ['index', 'validate'],
     describe: 'Check every index-data file and the rules across files; exit 1 on problems',
     positionals: [],
-    options: {},
+    options: {
+      root: { type: 'string', describe: 'The index root whose maintainer keys must have signed the audit log (default: root.json in the index folder)' },
+      published: { type: 'string', describe: 'The snapshot folder the index is published into: the audit log must extend the one its snapshot.json signs' },
+    },
     load: () => import('./commands/index-validate.js'),
   },
 ];

@@ -8,6 +8,7 @@ interface AddArgs extends GlobalArgs {
   spec: string;
   reason?: string;
   by?: string;
+  key?: string;
   yes?: boolean;
   maxVersions?: number;
   registry?: string;
@@ -29,12 +30,13 @@ function describeDraft(entry: IndexEntry): string {
 
 /** index add: registry -> verified, pinned draft -> confirmation -> index-data file and audit log. */
 export default async function add(args: AddArgs, context: Context): Promise<number> {
-  if (!args.by || !args.reason) throw new McsError('E_USAGE', 'index add needs --by WHO and --reason TEXT (they go into the audit log)', {});
+  const { changeAuthor } = await import('./index-edit.js');
+  const author = changeAuthor(args);
   if (!args.yes && !process.stdin.isTTY) throw new McsError('E_USAGE', 'index add shows the draft and asks before writing, which needs an interactive terminal; without one, pass --yes to write without asking', {});
   const indexDir = await writeTarget(args, 'index add');
   const { addFromRegistry } = await import('../../src/maintain/add.js');
   context.err(`Reading and verifying ${args.spec} from the registry...`);
-  const result = await addFromRegistry(indexDir, args.spec, { by: args.by, why: args.reason }, {
+  const result = await addFromRegistry(indexDir, args.spec, author, {
     ...trustFlags(args),
     ...(args.maxVersions !== undefined ? { maxVersions: args.maxVersions } : {}),
     confirm: async (draft, warnings) => {

@@ -2,6 +2,8 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { embeddedIndexDir } from '../../src/config.js';
 import { McsError } from '../../src/errors.js';
+import { readKey } from '../../src/files.js';
+import type { ChangeAuthor } from '../../src/maintain/edit.js';
 import type { Label } from '../../src/manifest/types.js';
 import { LOG_FILE, type LogRecord } from '../../src/maintain/log.js';
 import { trustFlags, writeTarget, type Context, type GlobalArgs } from '../context.js';
@@ -13,6 +15,7 @@ export interface EditArgs extends GlobalArgs {
   spec?: string;
   reason?: string;
   by?: string;
+  key?: string;
   release?: boolean;
   init?: boolean;
   upgrade?: boolean;
@@ -21,10 +24,13 @@ export interface EditArgs extends GlobalArgs {
   registryKeys?: string;
 }
 
-function author(args: EditArgs): { by: string; why: string } {
-  if (!args.by || !args.reason) throw new McsError('E_USAGE', 'every change of the index needs --by WHO and --reason TEXT (they go into the audit log)', {});
-  return { by: args.by, why: args.reason };
+/** Who makes a change and why: the maintainer's key (--key, else MCS_PKG_MAINTAINER_KEY) signs it; --by only where the log is not signed. */
+export function changeAuthor(args: { by?: string; reason?: string; key?: string }): ChangeAuthor {
+  const keyFile = args.key ?? process.env.MCS_PKG_MAINTAINER_KEY;
+  if (!args.reason || (!args.by && !keyFile)) throw new McsError('E_USAGE', 'every change of the index needs --reason TEXT and your maintainer key, --key FILE (or --by WHO for an index whose audit log is not signed); both go into the audit log', {});
+  return { why: args.reason, ...(args.by ? { by: args.by } : {}), ...(keyFile ? { key: readKey(keyFile, 'private') } : {}) };
 }
+const author = changeAuthor;
 
 function splitSpec(spec: string | undefined): { name: string; version: string } {
   const at = spec ? spec.lastIndexOf('@') : -1;

@@ -1,3 +1,4 @@
+import { basename } from 'node:path';
 import { McsError, wholeNumber } from '../../src/errors.js';
 import { readFileCapped, readKey, writeNewFile } from '../../src/files.js';
 import { MAX_METADATA_BYTES, makeRoot, rotateRoot, signMetadata, trustInitialRoot, type KeylessIdentity } from '../../src/snapshot/metadata.js';
@@ -5,6 +6,14 @@ import { normalizeRepository } from '../../src/trust/identity.js';
 import type { Context, GlobalArgs } from '../context.js';
 
 const list = (value: string | string[] | undefined): string[] => (value === undefined ? [] : Array.isArray(value) ? value : [value]);
+
+/** A member is NAME=FILE, or FILE named by its base name (alice.pem.pub is alice): the name signs the audit log records as `by`. */
+function member(spec: string): { file: string; name?: string } {
+  const named = /^([A-Za-z0-9][A-Za-z0-9._@-]*)=(.+)$/.exec(spec);
+  if (named) return { name: named[1]!, file: named[2]! };
+  const name = basename(spec).replace(/(\.(pem|pub|key))+$/, '');
+  return /^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$/.test(name) ? { file: spec, name } : { file: spec };
+}
 
 export const GITHUB_ACTIONS_ISSUER = 'https://token.actions.githubusercontent.com';
 
@@ -40,7 +49,7 @@ function keylessFrom(args: RootArgs): KeylessIdentity[] {
 }
 
 export default async function indexRoot(args: RootArgs, context: Context): Promise<number> {
-  const members = list(args.member);
+  const members = list(args.member).map(member);
   const signers = list(args.sign);
   if (!args.out || members.length === 0 || signers.length === 0 || args.threshold === undefined) {
     throw new McsError('E_USAGE', 'give --out root.json, --member KEY for each maintainer (public or private PEM), --threshold K and --sign KEY (a threshold of members; for a rotation, also of the previous root)', {});
@@ -52,7 +61,8 @@ export default async function indexRoot(args: RootArgs, context: Context): Promi
   const signed = makeRoot({
     version,
     expires: new Date(Date.now() + wholeNumber(args.expiresDays ?? 365, 'expires-days', 1, 3650) * 86_400_000).toISOString(),
-    maintainers: members.map((file) => readKey(file, 'public')),
+    maintainers: members.map((m) => readKey(m.file, 'public')),
+    names: members.map((m) => m.name),
     threshold: wholeNumber(args.threshold, 'threshold', 1, members.length),
     keyless,
     ...(args.snapshotThreshold !== undefined ? { snapshotThreshold: wholeNumber(args.snapshotThreshold, 'snapshot-threshold', 1, members.length + keyless.length) } : {}),

@@ -1,4 +1,3 @@
-import { McsError } from '../../src/errors.js';
 import { trustFlags, writeTarget, type Context, type GlobalArgs } from '../context.js';
 import { clean } from '../render.js';
 
@@ -7,6 +6,7 @@ interface SyncArgs extends GlobalArgs {
   accept?: string[];
   reason?: string;
   by?: string;
+  key?: string;
   registry?: string;
   trustedRoot?: string;
   registryKeys?: string;
@@ -15,9 +15,10 @@ interface SyncArgs extends GlobalArgs {
 
 /** index sync: a reviewable diff of new versions; exit 1 while findings are held. */
 export default async function sync(args: SyncArgs, context: Context): Promise<number> {
-  if (!args.dryRun && (!args.by || !args.reason)) throw new McsError('E_USAGE', 'index sync needs --by WHO and --reason TEXT (they go into the audit log), or --dry-run to only look', {});
+  const { changeAuthor } = await import('./index-edit.js');
+  const author = args.dryRun ? { why: 'dry run' } : changeAuthor(args);
   const { syncIndex } = await import('../../src/maintain/sync.js');
-  const result = await syncIndex(await writeTarget(args, 'index sync'), args.names ?? [], { by: args.by ?? '', why: args.reason ?? '' }, {
+  const result = await syncIndex(await writeTarget(args, 'index sync'), args.names ?? [], author, {
     ...trustFlags(args),
     ...(args.accept ? { accept: args.accept } : {}),
     ...(args.dryRun ? { dryRun: true } : {}),

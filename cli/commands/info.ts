@@ -10,7 +10,10 @@ export interface InfoArgs extends GlobalArgs {
 export default async function info(args: InfoArgs, context: Context): Promise<number> {
   const index = await openCliIndex(args, context);
   try {
-    const found = index.getPackage(args.name, args.ecosystem ? { ecosystem: args.ecosystem } : {});
+    const { labelRecord } = await import('../../src/maintain/log-file.js');
+    const package_ = index.getPackage(args.name, args.ecosystem ? { ecosystem: args.ecosystem } : {});
+    const record = labelRecord(index.status.indexDir, `${package_.entry.ecosystem}:${package_.entry.name}`);
+    const found = record ? { ...package_, labelRecord: record } : package_;
     context.out(context.json ? JSON.stringify(found, null, 2) : renderInfo(context.display, found));
     return 0;
   } finally {

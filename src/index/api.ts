@@ -24,9 +24,18 @@ export async function getPackage(spec: string, options: { ecosystem?: Ecosystem 
   }
 }
 
+export interface ValidateOptions {
+  /** The index root the audit log's signatures are checked against (default: root.json in the index folder). */
+  root?: string;
+  /** A snapshot folder the index was published into: the log must extend the one its snapshot.json signs (records dropped since are caught). */
+  published?: string;
+}
+
 /** Checks every file of an index folder (default: the embedded one) without writing anything. */
-export async function validateIndex(indexDir?: string): Promise<ValidationReport> {
+export async function validateIndex(indexDir?: string, options: ValidateOptions = {}): Promise<ValidationReport> {
   const { embeddedIndexDir } = await import('../config.js');
   const { validateIndexDir } = await import('./build.js');
-  return validateIndexDir(indexDir ?? embeddedIndexDir());
+  const { publishedLog } = await import('../snapshot/publish.js');
+  const published = options.published === undefined ? undefined : publishedLog(options.published);
+  return validateIndexDir(indexDir ?? embeddedIndexDir(), { ...(options.root ? { root: options.root } : {}), ...(published ? { published } : {}) });
 }

@@ -3,7 +3,7 @@
  * a private file, or an incremental update of a live one, each in a single
  * transaction so that no reader ever sees half of a change.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
@@ -32,7 +32,9 @@ import { readEntry, readRows, type SourcedRow } from './entry.js';
 import type { ReadWorkerData, ReadWorkerMessage } from './read-worker.js';
 
 export { readEntry, readRows, type SourcedRow };
-import { LOG_FILE, readLog, unexplained, type LogRecord } from '../maintain/log.js';
+import { LOG_FILE, assertLogExtends, unexplained, type LogScan } from '../maintain/log.js';
+import { describeShortfalls, labelShortfalls } from '../maintain/labels.js';
+import { indexRootOf, logKeysOf, scanLogFile } from '../maintain/log-file.js';
 import { listSources, misplacedError, type SourceDiff } from './sources.js';
 
 export interface BuildProgress {
@@ -229,12 +231,24 @@ export interface ValidationReport {
  * entries into a throw-away in-memory database with the same writer a build
  * uses (names and driver ids only). Nothing is written to disk.
  */
-export function validateIndexDir(indexDir: string): ValidationReport {
-  return readIndexDir(indexDir).report;
+export function validateIndexDir(indexDir: string, options: ReadIndexOptions = {}): ValidationReport {
+  return readIndexDir(indexDir, options).report;
 }
 
-/** validateIndexDir, also handing back every entry that passed on its own, in file order, so a caller need not read them again. */
-export function readIndexDir(indexDir: string): { report: ValidationReport; entries: Array<{ path: string; entry: IndexEntry }>; log: LogRecord[] | null } {
+export interface ReadIndexOptions {
+  /** The index root the audit log's signatures are checked against (default: root.json in the index folder; without either, an unsigned log is not a problem, a signed one is). */
+  root?: string;
+  /** The log a published snapshot signs (its length and head, and the snapshot version): the log must extend it (E_LOG_CHAIN). */
+  published?: { records: number; head: string; version: number };
+}
+
+/**
+ * validateIndexDir, also handing back every entry that passed on its own, in
+ * file order, so a caller need not read them again, and what the read of the
+ * audit log found (its length, head and state; never the records, so a long
+ * log takes no more memory than a short one).
+ */
+export function readIndexDir(indexDir: string, options: ReadIndexOptions = {}): { report: ValidationReport; entries: Array<{ path: string; entry: IndexEntry }>; log: LogScan | null } {
   const { sources, misplaced } = listSources(indexDir);
   const warnings: ValidationProblem[] = [];
   const problems: ValidationProblem[] = misplaced.map((rel) => {
@@ -270,13 +284,25 @@ export function readIndexDir(indexDir: string): { report: ValidationReport; entr
     if (!existsSync(logFile) && read.length > 0) {
       problems.push({ code: 'E_LOG_UNEXPLAINED', message: `${indexDir}: no audit log (${LOG_FILE}), so no change is accounted for; a new index starts one with mcs-pkg index log --init`, source: logFile });
     }
-    let log: LogRecord[] | null = null;
+    // every label meets the rules the entry alone can show, whatever the log says (a hand-made Verified with a matching record)
+    for (const { path, entry } of read) {
+      const shortfalls = labelShortfalls(entry);
+      if (shortfalls.length > 0) problems.push({ code: 'E_LABEL_REQUIREMENTS', message: `${entry.ecosystem}:${entry.name} is labelled ${entry.label.value} without meeting its rules: ${describeShortfalls(shortfalls)}`, source: join(indexDir, path), pointer: '/label/value' });
+    }
+    let log: LogScan | null = null;
     if (existsSync(logFile)) {
       try {
-        const records = readLog(readFileSync(logFile, 'utf8'), logFile);
-        log = records;
+        const root = indexRootOf(indexDir, options.root);
+        const scan = scanLogFile(logFile, { ...(root ? { keys: logKeysOf(root.root) } : {}), ...(options.published ? { hashAt: options.published.records } : {}) });
+        log = scan;
+        if (options.published) assertLogExtends(options.published, scan, `the one snapshot version ${options.published.version} was published from`);
+        if (scan.adoptedAt !== null && !root) {
+          problems.push({ code: 'E_LOG_SIGNATURE', message: `${logFile}: the log is signed, but there is no index root to check its signatures against; keep root.json in ${indexDir} or give --root root.json`, source: logFile });
+        } else if (root && scan.adoptedAt === null && scan.records > 0) {
+          problems.push({ code: 'E_LOG_UNSIGNED', message: `${logFile}: no record is signed, but ${root.source} lists the maintainers who must sign them; adopt the log once, after reviewing it: mcs-pkg index log --upgrade --key FILE --reason TEXT`, source: logFile });
+        }
         const files = sources.map((source) => source.path.replace(/\.json$/, '').replace('/', ':'));
-        for (const gap of unexplained(read.map((item) => item.entry), records, files)) {
+        for (const gap of unexplained(read.map((item) => item.entry), scan, files)) {
           problems.push({
             code: 'E_LOG_UNEXPLAINED',
             message: gap.message,

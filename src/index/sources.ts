@@ -100,7 +100,8 @@ export function listSources(indexDir: string): SourceListing {
   };
   for (const dir of ECOSYSTEM_DIRS) walk(dir, false);
   for (const entry of entries('')) {
-    if (entry.isFile() && entry.name.endsWith('.json') && !entry.name.startsWith('.')) misplaced.push(entry.name);
+    // root.json is the index root whose maintainer keys sign the audit log, not an entry
+    if (entry.isFile() && entry.name.endsWith('.json') && !entry.name.startsWith('.') && entry.name !== 'root.json') misplaced.push(entry.name);
   }
   sources.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   return { sources, misplaced };

@@ -62,6 +62,8 @@ export interface PackageInfo {
   summary: PackageSummary;
   /** The index-data file the entry came from. */
   source: string;
+  /** The audit log record that set the label (signed when keyid is there: `update` checked it against the index root), where the index keeps a log. */
+  labelRecord?: { seq: number; by: string; at: string; why: string; keyid?: string };
 }
 
 /** A package spec for lookups: `name` or `<ecosystem>:name`. */

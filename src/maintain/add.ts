@@ -21,7 +21,7 @@ import type { ObservedIdentity } from '../trust/identity.js';
 import type { TufOptions } from '../trust/sigstore.js';
 import type { Verdict } from '../trust/verifier.js';
 import { parseRequest } from '../verify.js';
-import { recordNewEntry, type ChangeAuthor } from './edit.js';
+import { authorName, recordNewEntry, type ChangeAuthor } from './edit.js';
 import type { LogRecord } from './log.js';
 
 export const DEFAULT_MAX_VERSIONS = 100;
@@ -202,7 +202,7 @@ async function addUnchecked(indexDir: string, request: string, author: ChangeAut
     description: typeof packageJson.description === 'string' && packageJson.description.trim() ? packageJson.description.trim() : name,
     ...(typeof packageJson.license === 'string' ? { license: packageJson.license } : {}),
     drivers,
-    label: { value: 'community', by: author.by, at, reason: author.why },
+    label: { value: 'community', by: authorName(indexDir, author) || 'unknown', at, reason: author.why },
     ...(publisher ? { trust: { repository: publisher.repository, publisher } } : {}),
     versions: records,
   };

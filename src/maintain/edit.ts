@@ -5,7 +5,7 @@
  * says more than the entry: `index validate` reports it, nothing is lost.
  */
 import { closeSync, existsSync, fsyncSync, linkSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
-import { randomBytes } from 'node:crypto';
+import { randomBytes, type KeyObject } from 'node:crypto';
 import { join } from 'node:path';
 import { canonical } from '../contract/index.js';
 import { McsError } from '../errors.js';
@@ -15,25 +15,66 @@ import { listSources } from '../index/sources.js';
 import type { IndexEntry, Label } from '../manifest/types.js';
 import { assertIndexEntry } from '../manifest/validate.js';
 import { assertWritableIndexDir } from './target.js';
-import { LOG_FILE, TRACKED_FIELDS, trackingRecords, untrackedFields, appendLines, changes, readLog, unexplained, type LogRecord, type TrackedField } from './log.js';
+import { labelShortfalls, describeShortfalls } from './labels.js';
+import { GENESIS, LOG_FILE, TRACKED_FIELDS, adoptionRecord, trackingRecords, untrackedFields, appendLines, changes, unexplained, type LogRecord, type LogScan, type RecordSigner, type TrackedField } from './log.js';
+import { indexRootOf, logKeysOf, maintainerSigner, scanIndexLog } from './log-file.js';
 
 export interface ChangeAuthor {
-  by: string;
+  /** Who, for an index whose log is not signed yet; with a key, `by` is the name the index root gives it (another name is refused). */
+  by?: string;
   why: string;
+  /** The maintainer's private key: it signs every record of the change; the index root kept in the folder (root.json) must list it. */
+  key?: KeyObject;
   now?: Date;
 }
 
-function assertAuthor(author: ChangeAuthor): void {
-  if (!author.by.trim() || !author.why.trim()) throw new McsError('E_USAGE', 'every change needs who made it and why (--by, --reason)', {});
+/** The author of a change as it is recorded: `by` from the key when there is one. */
+interface Author {
+  by: string;
+  why: string;
+  now?: Date;
+  signer?: RecordSigner;
+}
+
+/**
+ * Who makes a change: with a key, the maintainer the index root (root.json in
+ * the folder) names for it, and the records are signed; without one, the
+ * `by` typed, only while the index keeps no root and its log is not signed
+ * (E_LOG_UNSIGNED otherwise: an unsigned record would be refused by validate).
+ */
+function resolveAuthor(indexDir: string, author: ChangeAuthor, log: LogScan, adopting = false): Author {
+  if (!author.why?.trim()) throw new McsError('E_USAGE', 'every change needs a reason (--reason), which goes into the audit log', {});
+  const base = { why: author.why, ...(author.now ? { now: author.now } : {}) };
+  const root = indexRootOf(indexDir);
+  if (author.key) {
+    if (!root) throw new McsError('E_USAGE', `${indexDir} keeps no index root (root.json) listing the maintainers' keys, so a signed change could not be checked; write it there (mcs-pkg index root --out ${indexDir}/root.json ...), then sign with --key`, { details: { indexDir } });
+    const signer = maintainerSigner(author.key, root.root, root.source);
+    if (author.by && author.by !== signer.by) throw new McsError('E_USAGE', `--by ${author.by}, but the index root names this key ${signer.by}: who made a change comes from the key; leave --by out`, { details: { by: author.by, key: signer.by } });
+    if (log.records > 0 && log.adoptedAt === null && !adopting) {
+      throw new McsError('E_LOG_UNSIGNED', `${indexDir}: its audit log is not signed yet; adopt it once, after reviewing it: mcs-pkg index log --upgrade --key FILE --reason TEXT`, { details: { indexDir } });
+    }
+    return { ...base, by: signer.by, signer };
+  }
+  if (root || log.adoptedAt !== null) {
+    throw new McsError('E_LOG_UNSIGNED', `${indexDir} signs its audit log: give your maintainer key (--key FILE, or MCS_PKG_MAINTAINER_KEY=FILE); nothing was changed`, { details: { indexDir } });
+  }
+  if (!author.by?.trim()) throw new McsError('E_USAGE', 'every change needs who made it and why (--by, --reason), or a maintainer key (--key)', {});
+  return { ...base, by: author.by };
+}
+
+/** The name a change by `author` will be recorded under (for a draft shown before the change is made): the root's name for the key, else `by`. */
+export function authorName(indexDir: string, author: ChangeAuthor): string {
+  const root = author.key ? indexRootOf(indexDir) : undefined;
+  return root && author.key ? maintainerSigner(author.key, root.root, root.source).by : author.by ?? '';
 }
 
 /** A state note (yank, deprecation, hold, label) signed by the author of the change. */
-function stamp(author: ChangeAuthor): { by: string; at: string } {
+function stamp(author: Author): { by: string; at: string } {
   return { by: author.by, at: (author.now ?? new Date()).toISOString() };
 }
 
 /** The log records of `diff` for one package, by the author. */
-function authored(author: ChangeAuthor, id: string, diff: ReturnType<typeof changes>): Array<Omit<LogRecord, 'seq' | 'prev'>> {
+function authored(author: Author, id: string, diff: ReturnType<typeof changes>): Array<Omit<LogRecord, 'seq' | 'prev'>> {
   const { at } = stamp(author);
   return diff.map((change) => ({ at, by: author.by, why: author.why, package: id, ...change }));
 }
@@ -123,7 +164,7 @@ function withLogLock<T>(indexDir: string, fn: () => T, create = false): T {
 }
 
 /** The records that mark fields tracked from now on, by this author. */
-function marked(author: ChangeAuthor, fields: readonly TrackedField[]): Array<Omit<LogRecord, 'seq' | 'prev'>> {
+function marked(author: Author, fields: readonly TrackedField[]): Array<Omit<LogRecord, 'seq' | 'prev'>> {
   const { at } = stamp(author);
   return trackingRecords(fields).map((record) => ({ ...record, at, by: author.by, why: author.why }));
 }
@@ -140,35 +181,37 @@ function entryPath(indexDir: string, spec: string): { rel: string; ecosystem: 'n
 
 /** The log records of one package (named as `index label` takes it), or of all; E_NOT_FOUND for a package the index does not have. */
 export function packageLog(indexDir: string, spec?: string): LogRecord[] {
-  const records = loadLog(indexDir).records;
-  if (spec === undefined) return records;
+  if (spec === undefined) return loadLog(indexDir).records;
+  let id: string | undefined;
   try {
     const { ecosystem, name } = entryPath(indexDir, spec);
-    return records.filter((r) => r.package === `${ecosystem}:${name}`);
+    id = `${ecosystem}:${name}`;
   } catch (error) {
     // a package whose file is gone still has its history
-    const history = records.filter((r) => r.package === spec || r.package.endsWith(`:${spec}`));
+    const history = scanLog(indexDir, (r) => r.package === spec || r.package.endsWith(`:${spec}`)).kept;
     if (error instanceof McsError && error.code === 'E_NOT_FOUND' && history.length > 0) return history;
     throw error;
   }
+  return scanLog(indexDir, (r) => r.package === id).kept;
 }
 
-/** The log as records, its chain checked; [] when there is none yet. */
+/** The log of an index folder read a line at a time, its chain checked, and its signatures against the folder's root when it keeps one. */
+function scanLog(indexDir: string, keep?: (record: LogRecord) => boolean, allowUnvouched = false): LogScan {
+  const root = indexRootOf(indexDir);
+  return scanIndexLog(indexDir, { ...(root ? { keys: logKeysOf(root.root) } : {}), ...(keep ? { keep } : {}), allowUnvouched });
+}
+
+/** The whole log as records, checked; [] when there is none yet. For small logs: large ones are read with scanLogFile. */
 export function loadLog(indexDir: string): { records: LogRecord[]; lastLine?: string } {
-  const file = join(indexDir, LOG_FILE);
-  if (!existsSync(file)) return { records: [] };
-  const text = readFileSync(file, 'utf8');
-  const records = readLog(text, file);
-  const lines = text.split('\n').filter((l) => l !== '');
-  return { records, ...(lines.length > 0 ? { lastLine: lines[lines.length - 1]! } : {}) };
+  const scan = scanLog(indexDir, () => true);
+  return { records: scan.kept, ...(scan.lastLine !== undefined ? { lastLine: scan.lastLine } : {}) };
 }
 
-function appendToLog(indexDir: string, records: Array<Omit<LogRecord, 'seq' | 'prev'>>, log = loadLog(indexDir)): LogRecord[] {
-  const { records: existing, lastLine } = log;
-  // a new log opens by marking every field it tracks, so a field that stays empty for a while is still guarded
-  const first = records[0];
-  const opening = existing.length === 0 && first ? marked({ by: first.by, why: first.why, now: new Date(first.at) }, TRACKED_FIELDS) : [];
-  const lines = appendLines(lastLine, existing.length, [...opening, ...records]);
+function appendToLog(indexDir: string, author: Author, records: Array<Omit<LogRecord, 'seq' | 'prev'>>, log: LogScan): LogRecord[] {
+  // a new log opens by marking every field it tracks, so a field that stays empty for a while is still guarded; signed from
+  // its first record when the author signs
+  const opening = log.records === 0 && records.length > 0 ? [...(author.signer ? [{ ...adoptionRecord(0, GENESIS), at: stamp(author).at, by: author.by, why: author.why }] : []), ...marked(author, TRACKED_FIELDS)] : [];
+  const lines = appendLines(log.lastLine, log.records, [...opening, ...records], author.signer);
   const fd = openSync(join(indexDir, LOG_FILE), 'a');
   try {
     writeSync(fd, lines.map((l) => l + '\n').join(''));
@@ -184,12 +227,12 @@ function writeEntryAtomic(file: string, entry: IndexEntry): void {
 }
 
 /** Applies `mutate` to an entry, logs every tracked change it makes, then writes the entry; returns the records. */
-function recordChangeUnlocked(indexDir: string, spec: string, author: ChangeAuthor, mutate: (entry: IndexEntry) => IndexEntry): LogRecord[] {
-  assertAuthor(author);
+function recordChangeUnlocked(indexDir: string, spec: string, author: ChangeAuthor, mutate: (entry: IndexEntry, author: Author) => IndexEntry): LogRecord[] {
+  const log = scanLog(indexDir);
+  const who = resolveAuthor(indexDir, author, log);
   const { rel, ecosystem, name } = entryPath(indexDir, spec);
   const before = readEntry(indexDir, rel);
-  const log = loadLog(indexDir);
-  const gaps = unexplained([before], log.records).filter((gap) => gap.package === `${ecosystem}:${name}`);
+  const gaps = unexplained([before], log).filter((gap) => gap.package === `${ecosystem}:${name}`);
   if (gaps.length > 0) {
     const gap = gaps[0]!;
     throw new McsError(
@@ -198,18 +241,25 @@ function recordChangeUnlocked(indexDir: string, spec: string, author: ChangeAuth
       { details: { package: `${ecosystem}:${name}`, key: gap.key } },
     );
   }
-  const after = mutate(structuredClone(before));
+  const after = mutate(structuredClone(before), who);
   assertIndexEntry(after, join(indexDir, rel));
+  // no change leaves a label whose rules the entry no longer meets (a version without provenance pinned under Verified)
+  const shortfalls = labelShortfalls(after);
+  if (shortfalls.length > 0) {
+    throw new McsError('E_LABEL_REQUIREMENTS', `${ecosystem}:${name} would stay labelled ${after.label.value} without meeting its rules: ${describeShortfalls(shortfalls)}; nothing was changed (set another label first)`, { details: { failures: shortfalls } });
+  }
   const diff = changes(before, after);
   if (diff.length === 0) return [];
-  const records = appendToLog(indexDir, authored(author, `${ecosystem}:${name}`, diff), log);
+  const records = appendToLog(indexDir, who, authored(who, `${ecosystem}:${name}`, diff), log);
   writeEntryAtomic(join(indexDir, rel), after);
   return records;
 }
 
 /** Writes a new entry and logs every tracked value of it; refuses a package the index already has. */
-function recordNewEntryUnlocked(indexDir: string, entry: IndexEntry, author: ChangeAuthor): LogRecord[] {
-  assertAuthor(author);
+function recordNewEntryUnlocked(indexDir: string, draft: IndexEntry, author: ChangeAuthor): LogRecord[] {
+  const log = scanLog(indexDir);
+  const who = resolveAuthor(indexDir, author, log);
+  const entry: IndexEntry = { ...draft, label: { ...draft.label, by: who.by } };
   const rel = `${entry.ecosystem}/${entry.name}.json`;
   const file = join(indexDir, rel);
   assertIndexEntry(entry, file);
@@ -218,50 +268,55 @@ function recordNewEntryUnlocked(indexDir: string, entry: IndexEntry, author: Cha
     throw new McsError('E_LOG_UNEXPLAINED', `${indexDir} has entries but no audit log yet; start it with mcs-pkg index log --init --by WHO --reason TEXT, then add`, { details: { indexDir } });
   }
   mkdirSync(join(indexDir, entry.ecosystem), { recursive: true });
-  const records = appendToLog(indexDir, authored(author, `${entry.ecosystem}:${entry.name}`, changes(undefined, entry)));
+  const shortfalls = labelShortfalls(entry);
+  if (shortfalls.length > 0) throw new McsError('E_LABEL_REQUIREMENTS', `${entry.ecosystem}:${entry.name} cannot join as ${entry.label.value}: ${describeShortfalls(shortfalls)}`, { details: { failures: shortfalls } });
+  const records = appendToLog(indexDir, who, authored(who, `${entry.ecosystem}:${entry.name}`, changes(undefined, entry)), log);
   writeEntryAtomic(file, entry);
   return records;
 }
 
 /** Logs every entry the log does not know yet, as it is: how an existing index starts its log. */
 function initLogUnlocked(indexDir: string, author: ChangeAuthor): LogRecord[] {
-  assertAuthor(author);
-  const log = loadLog(indexDir);
-  const known = new Set(log.records.map((r) => r.package));
+  const log = scanLog(indexDir);
+  const who = resolveAuthor(indexDir, author, log);
+  const known = log.packages;
   const fresh = listSources(indexDir).sources.map((source) => readEntry(indexDir, source.path)).filter((entry) => !known.has(`${entry.ecosystem}:${entry.name}`));
   // the first run takes the index as it is; later, a hand-written entry joins as Community, and a higher label goes through index label's checks
-  const labelled = log.records.length > 0 ? fresh.filter((entry) => entry.label.value !== 'community') : [];
+  const labelled = log.records > 0 ? fresh.filter((entry) => entry.label.value !== 'community') : [];
   if (labelled.length > 0) {
     throw new McsError('E_LABEL_REQUIREMENTS', `${labelled.map((e) => `${e.ecosystem}:${e.name} (${e.label.value})`).join(', ')}: a package joins the audit log as community; set its label to community, log it, then run mcs-pkg index label`, { details: { packages: labelled.map((e) => `${e.ecosystem}:${e.name}`) } });
   }
-  const additions = fresh.flatMap((entry) => authored(author, `${entry.ecosystem}:${entry.name}`, changes(undefined, entry)));
-  return additions.length > 0 ? appendToLog(indexDir, additions, log) : [];
+  const additions = fresh.flatMap((entry) => authored(who, `${entry.ecosystem}:${entry.name}`, changes(undefined, entry)));
+  return additions.length > 0 ? appendToLog(indexDir, who, additions, log) : [];
 }
 
 /**
- * After an upgrade of mcs-pkg that tracks more fields: records the current
- * values of the fields the log has never recorded, for the packages already
- * in it, and marks those fields tracked from now on. A maintainer runs it
- * after reviewing those values; nothing else is recorded.
+ * After an upgrade of mcs-pkg: records the current values of the fields the
+ * log has never recorded, for the packages already in it, and marks those
+ * fields tracked from now on; signed with a maintainer key, it first adopts
+ * an unsigned log into signing (one signed record naming the head of the
+ * records before it, which from then on must all be signed). A maintainer
+ * runs it after reviewing those values and records; nothing else is recorded.
  */
 function upgradeLogUnlocked(indexDir: string, author: ChangeAuthor): LogRecord[] {
-  assertAuthor(author);
-  const log = loadLog(indexDir);
-  if (log.records.length === 0) throw new McsError('E_USAGE', `${indexDir} keeps no audit log yet; start one with mcs-pkg index log --init`, { details: { indexDir } });
-  const fields = untrackedFields(log.records);
-  if (fields.length === 0) return [];
+  const log = scanLog(indexDir, undefined, true);
+  const who = resolveAuthor(indexDir, author, log, true);
+  if (log.records === 0) throw new McsError('E_USAGE', `${indexDir} keeps no audit log yet; start one with mcs-pkg index log --init`, { details: { indexDir } });
+  // adopted once into signing; adopted again after a rotation, so the records of keys rotated out stay vouched for
+  const adoption = who.signer && (log.adoptedAt === null || log.unvouched) ? [{ ...adoptionRecord(log.records, log.head), at: stamp(who).at, by: who.by, why: who.why }] : [];
+  const fields = untrackedFields(log);
+  if (fields.length === 0 && adoption.length === 0) return [];
   const wanted = new Set<string>(fields);
-  const known = new Set(log.records.map((r) => r.package));
-  const values = listSources(indexDir).sources.flatMap((source) => {
+  const values = fields.length === 0 ? [] : listSources(indexDir).sources.flatMap((source) => {
     const entry = readEntry(indexDir, source.path);
     const id = `${entry.ecosystem}:${entry.name}`;
-    return known.has(id) ? authored(author, id, changes(undefined, entry).filter((change) => wanted.has(change.field))) : [];
+    return log.packages.has(id) ? authored(who, id, changes(undefined, entry).filter((change) => wanted.has(change.field))) : [];
   });
-  return appendToLog(indexDir, [...marked(author, fields), ...values], log);
+  return appendToLog(indexDir, who, [...adoption, ...marked(who, fields), ...values], log);
 }
 
 /** Applies `mutate` to an entry, logs every tracked change it makes, then writes the entry; returns the records. */
-export function recordChange(indexDir: string, spec: string, author: ChangeAuthor, mutate: (entry: IndexEntry) => IndexEntry): LogRecord[] {
+export function recordChange(indexDir: string, spec: string, author: ChangeAuthor, mutate: (entry: IndexEntry, author: Author) => IndexEntry): LogRecord[] {
   return withLogLock(indexDir, () => recordChangeUnlocked(indexDir, spec, author, mutate));
 }
 
@@ -281,10 +336,10 @@ export function upgradeLog(indexDir: string, author: ChangeAuthor): LogRecord[] 
 }
 
 function markVersion(indexDir: string, spec: string, version: string, author: ChangeAuthor, field: 'yanked' | 'deprecated'): LogRecord[] {
-  return recordChange(indexDir, spec, author, (entry) => {
+  return recordChange(indexDir, spec, author, (entry, who) => {
     const record = entry.versions[version];
     if (!record || !Object.hasOwn(entry.versions, version)) throw new McsError('E_VERSION_NOT_FOUND', `${entry.name}@${version} is not pinned in the index`, { details: { version } });
-    record[field] = { reason: author.why, ...stamp(author) };
+    record[field] = { reason: who.why, ...stamp(who) };
     return entry;
   });
 }
@@ -301,8 +356,8 @@ export function deprecateVersion(indexDir: string, spec: string, version: string
 
 /** Puts the whole package on a security hold (or lifts it): loaders refuse it, search shows it. */
 export function setQuarantine(indexDir: string, spec: string, hold: boolean, author: ChangeAuthor): LogRecord[] {
-  return recordChange(indexDir, spec, author, (entry) => {
-    if (hold) entry.quarantine = { reason: author.why, ...stamp(author) };
+  return recordChange(indexDir, spec, author, (entry, who) => {
+    if (hold) entry.quarantine = { reason: who.why, ...stamp(who) };
     else delete entry.quarantine;
     return entry;
   });
@@ -328,27 +383,25 @@ export async function setLabel(indexDir: string, spec: string, value: Label, aut
   const withoutProvenance = live.filter(([, record]) => !record.provenance).map(([v]) => v);
   let reason = author.why;
   if (value === 'verified' || value === 'reference') {
-    const toCheck = value === 'verified' ? live.map(([v]) => v) : live.filter(([, record]) => record.provenance).map(([v]) => v);
-    const problems: Array<{ version: string; codes: string[] }> = [];
-    if (value === 'verified' && !entry.trust?.publisher) problems.push({ version: '*', codes: ['no pinned publisher identity (trust.publisher)'] });
-    if (value === 'verified' && live.length === 0) problems.push({ version: '*', codes: ['no pinned version'] });
+    // what the entry alone shows (validate re-checks the same), then whether each version verifies now
+    const problems = labelShortfalls(entry, value);
+    const toCheck = (value === 'verified' ? live : live.filter(([, record]) => record.provenance)).map(([v]) => v).filter((v) => !problems.some((p) => p.version === v));
     const results = toCheck.length > 0 && entry.ecosystem === 'npm' ? await verify(entry.name, toCheck) : new Map<string, string[]>();
     for (const version of toCheck) {
       const codes = entry.ecosystem === 'npm' ? results.get(version) : ['PyPI versions cannot be verified yet'];
       if (!codes || codes.length > 0) problems.push({ version, codes: codes ?? ['not verified'] });
     }
     if (problems.length > 0) {
-      const described = problems.map((p) => (p.version === '*' ? p.codes.join(', ') : `${p.version} (${p.codes.join(', ')})`));
-      throw new McsError('E_LABEL_REQUIREMENTS', `${entry.ecosystem}:${entry.name} cannot be labelled ${value}: ${described.join('; ')}`, { details: { failures: problems } });
+      throw new McsError('E_LABEL_REQUIREMENTS', `${entry.ecosystem}:${entry.name} cannot be labelled ${value}: ${describeShortfalls(problems)}`, { details: { failures: problems } });
     }
     if (value === 'reference' && withoutProvenance.length > 0) reason += ` (published without provenance: ${withoutProvenance.join(', ')})`;
   }
-  return recordChange(indexDir, spec, author, (draft) => {
+  return recordChange(indexDir, spec, author, (draft, who) => {
     // the checks above judged the entry as it was read; a change that landed meanwhile (a sync, a new pin) was not judged
     if (canonical(draft.versions) !== canonical(entry.versions) || canonical(draft.trust ?? null) !== canonical(entry.trust ?? null)) {
       throw new McsError('E_LABEL_REQUIREMENTS', `${entry.ecosystem}:${entry.name} changed while its versions were being verified; run index label again`, { details: { package: `${entry.ecosystem}:${entry.name}` } });
     }
-    draft.label = { value, ...stamp(author), reason };
+    draft.label = { value, ...stamp(who), reason };
     return draft;
   });
 }

@@ -33,9 +33,15 @@ export const TRACKING = '*';
 /** The fields every log has tracked from its start, marked or not (logs written before marking began track exactly these). */
 const ALWAYS_TRACKED: readonly TrackedField[] = ['label', 'publisher', 'quarantine', 'pin', 'yanked', 'deprecated'];
 
+/** The field of the record that adopts a log into signing (package TRACKING). */
+export const ADOPTION = 'signed';
+
+/** What a read of the log keeps: the replayed state and the fields it has recorded (a LogScan). */
+export type LogState = Pick<LogScan, 'state' | 'fields'>;
+
 /** The fields a log tracks: those it has always tracked, and those it records or marks. */
-function trackedBy(records: LogRecord[]): Set<TrackedField> {
-  return new Set([...ALWAYS_TRACKED, ...records.map((r) => r.field)]);
+function trackedBy(log: LogState): Set<string> {
+  return new Set([...ALWAYS_TRACKED, ...log.fields]);
 }
 
 export interface LogRecord {
@@ -46,10 +52,14 @@ export interface LogRecord {
   why: string;
   /** ecosystem:name */
   package: string;
-  field: TrackedField;
+  field: TrackedField | typeof ADOPTION;
   version?: string;
   before: unknown;
   after: unknown;
+  /** The maintainer key that signed the record (sha256 of its SPKI, as the index root lists it). */
+  keyid?: string;
+  /** The signature over recordSigningBytes(record), base64. */
+  sig?: string;
 }
 
 /** The tracked values of an entry, by key (label, publisher, quarantine, pin@v, yanked@v, deprecated@v). */
@@ -98,58 +108,162 @@ export function lineHash(line: string): string {
   return createHash('sha256').update(line, 'utf8').digest('hex');
 }
 
-/** The text of the next records, chained to the last line of the log. */
-export function appendLines(lastLine: string | undefined, lastSeq: number, records: Array<Omit<LogRecord, 'seq' | 'prev'>>): string[] {
+/** Signs one record as a maintainer: the key's id and the name the index root gives it (`by` comes from here, never typed). */
+export interface RecordSigner {
+  keyid: string;
+  by: string;
+  sign(bytes: Buffer): string;
+}
+
+/** The maintainer keys a log's signatures are checked against: by keyid, the name `by` must carry and a check of a signature. */
+export type LogKeys = Map<string, { by: string; verify(bytes: Buffer, sig: string): boolean }>;
+
+/** The bytes a record's signature covers: the canonical JSON of the record without `sig` (so its seq, prev, keyid and by are signed). */
+export function recordSigningBytes(record: Omit<LogRecord, 'sig'> & { sig?: string }): Buffer {
+  const { sig: _sig, ...signed } = record;
+  return Buffer.from(canonical(signed), 'utf8');
+}
+
+/** The text of the next records, chained to the last line of the log, each signed when a signer is given. */
+export function appendLines(lastLine: string | undefined, lastSeq: number, records: Array<Omit<LogRecord, 'seq' | 'prev'>>, signer?: RecordSigner): string[] {
   const lines: string[] = [];
   let prev = lastLine === undefined ? GENESIS : lineHash(lastLine);
   let seq = lastSeq;
   for (const record of records) {
-    const line = canonical({ ...record, seq: ++seq, prev });
+    const unsigned: LogRecord = { ...record, seq: ++seq, prev, ...(signer ? { by: signer.by, keyid: signer.keyid } : {}) };
+    const line = canonical(signer ? { ...unsigned, sig: signer.sign(recordSigningBytes(unsigned)) } : unsigned);
     lines.push(line);
     prev = lineHash(line);
   }
   return lines;
 }
 
-/** Reads and checks the chain: every record parses, numbers follow, and each names the hash of the line before it. */
-export function readLog(text: string, source: string): LogRecord[] {
-  const lines = text.split('\n').filter((line) => line !== '');
-  const records: LogRecord[] = [];
-  let prev = GENESIS;
-  lines.forEach((line, i) => {
+/** The record that adopts a log into signing: signed, it vouches for the unsigned records before it (its prev is their chain head); every record after it must be signed. */
+export function adoptionRecord(records: number, head: string): Pick<LogRecord, 'package' | 'field' | 'before' | 'after'> {
+  return { package: TRACKING, field: ADOPTION, before: null, after: { records, head } };
+}
+
+export interface LogScanOptions {
+  /** Where the log is read from, for messages. */
+  source: string;
+  /** The maintainer keys of the index root: every signed record is checked against them. Without them signatures are not checked (the caller says whether that is a problem). */
+  keys?: LogKeys;
+  /** Keeps the records for which this is true (a package's history). */
+  keep?: (record: LogRecord) => boolean;
+  /** Also note the hash of line n (to check that a log extends a published head). */
+  hashAt?: number;
+  /** Accept records by keys the root no longer lists that no later adoption covers yet (index log --upgrade, which adds that adoption). */
+  allowUnvouched?: boolean;
+}
+
+/**
+ * Reads a log one line at a time, so its size never decides the memory used:
+ * checks the chain and the signatures as it goes, and keeps only what the
+ * checks need (the replayed state, the fields and packages seen, the head).
+ * Throws on the first broken record: E_LOG_CHAIN for a broken chain or a
+ * record that is not canonical, E_LOG_UNSIGNED for an unsigned record after
+ * the log was adopted, E_LOG_SIGNATURE for a signature that does not verify,
+ * or a `by` that is not the key's name. A record by a key the root does not
+ * list (rotated out) counts only when a later adoption record, signed by a
+ * key it lists, vouches for the chain up to it; finish() refuses the rest.
+ */
+export class LogScan {
+  records = 0;
+  lastLine: string | undefined;
+  head = GENESIS;
+  /** What each tracked field of each package is now, by the log. */
+  readonly state = new Map<string, Map<string, unknown>>();
+  /** The fields the log has recorded or marked (TRACKED_FIELDS and the adoption marker). */
+  readonly fields = new Set<string>();
+  readonly packages = new Set<string>();
+  /** The seq of the first adoption record: from it on every record is signed. */
+  adoptedAt: number | null = null;
+  readonly kept: LogRecord[] = [];
+  hashAt: string | undefined;
+  /** The first record by a key the root does not list that no later adoption has vouched for yet. */
+  unvouched: McsError | undefined;
+
+  constructor(readonly options: LogScanOptions) {}
+
+  /** Takes the next line (without its line break); empty lines are skipped. */
+  line(line: string): void {
+    if (line === '') return;
+    const n = this.records + 1;
+    const at = `${this.options.source}:${n}`;
+    const broken = (code: 'E_LOG_CHAIN' | 'E_LOG_UNSIGNED' | 'E_LOG_SIGNATURE' | 'E_LOG_TOO_LARGE', why: string, cause?: unknown): McsError => new McsError(code, `${at}: ${why}`, { cause, details: { source: this.options.source, line: n } });
+    if (line.length > MAX_RECORD_CHARS) throw broken('E_LOG_TOO_LARGE', `${line.length} characters, over the limit of ${MAX_RECORD_CHARS} for one record`);
     // a record must be an object written in canonical form: parsing it and writing it again gives the line back, which also
-    // rules out repeated keys (canonical form has none); the line length is capped, and nesting too deep to write fails
-    const at = `${source}:${i + 1}`;
-    const broken = (why: string, cause?: unknown): McsError => new McsError('E_LOG_CHAIN', `${at}: ${why}`, { cause, details: { source, line: i + 1 } });
-    if (line.length > MAX_RECORD_CHARS) throw broken(`not a log record: ${line.length} characters, over the limit of ${MAX_RECORD_CHARS}`);
+    // rules out repeated keys (canonical form has none); nesting too deep to write fails
     let record: LogRecord;
     let again: string;
     try {
       record = JSON.parse(line) as LogRecord;
       again = canonical(record);
     } catch (cause) {
-      throw broken(`not a log record: ${(cause as Error).message}`, cause);
+      throw broken('E_LOG_CHAIN', `not a log record: ${(cause as Error).message}`, cause);
     }
-    if (typeof record !== 'object' || record === null || Array.isArray(record)) throw broken('not a log record: not an object');
-    if (record.seq !== i + 1) throw broken(`record number ${String(record.seq)} where ${i + 1} was expected (a record was removed or inserted)`);
-    if (record.prev !== prev) throw broken('does not follow the record before it (a record was changed, removed or inserted)');
-    if (again !== line) throw broken('not in canonical form (edited by hand)');
-    records.push(record);
-    prev = lineHash(line);
-  });
-  return records;
+    if (typeof record !== 'object' || record === null || Array.isArray(record)) throw broken('E_LOG_CHAIN', 'not a log record: not an object');
+    if (record.seq !== n) throw broken('E_LOG_CHAIN', `record number ${String(record.seq)} where ${n} was expected (a record was removed or inserted)`);
+    if (record.prev !== this.head) throw broken('E_LOG_CHAIN', 'does not follow the record before it (a record was changed, removed or inserted)');
+    if (again !== line) throw broken('E_LOG_CHAIN', 'not in canonical form (edited by hand)');
+    const signed = record.sig !== undefined || record.keyid !== undefined;
+    const adoption = record.package === TRACKING && record.field === ADOPTION;
+    if (!signed && (adoption || this.adoptedAt !== null)) {
+      throw broken('E_LOG_UNSIGNED', `unsigned record (by ${JSON.stringify(record.by)}) in a log signed since record ${this.adoptedAt ?? n}: every change is signed by a maintainer key the index root lists (--key)`);
+    }
+    if (signed && this.adoptedAt === null && !adoption) throw broken('E_LOG_SIGNATURE', 'a signed record before the log was adopted into signing (index log --upgrade --key adopts it)');
+    if (signed && this.options.keys) {
+      const known = this.checkSignature(record, (why) => broken('E_LOG_SIGNATURE', why));
+      if (!known) this.unvouched ??= broken('E_LOG_SIGNATURE', `signed by key ${JSON.stringify(record.keyid)}, which the index root does not list as a maintainer's: a forged record, or one by a key rotated out, which a current maintainer vouches for by adopting the log again (index log --upgrade --key FILE)`);
+      else if (adoption) this.unvouched = undefined; // a listed maintainer signed the chain up to here
+    }
+    if (adoption && this.adoptedAt === null) this.adoptedAt = n;
+    this.records = n;
+    this.lastLine = line;
+    this.head = lineHash(line);
+    if (this.options.hashAt === n) this.hashAt = this.head;
+    this.fields.add(record.field);
+    if (this.options.keep?.(record)) this.kept.push(record);
+    if (record.package === TRACKING) return;
+    this.packages.add(record.package);
+    const values = this.state.get(record.package) ?? new Map<string, unknown>();
+    values.set(keyOf(record), record.after);
+    this.state.set(record.package, values);
+  }
+
+  /** Checks a signed record against the root's keys; false when its key is not one of them (then nothing can be checked). */
+  private checkSignature(record: LogRecord, broken: (why: string) => McsError): boolean {
+    const key = typeof record.keyid === 'string' && this.options.keys!.has(record.keyid) ? this.options.keys!.get(record.keyid)! : undefined;
+    if (!key) return false;
+    if (typeof record.sig !== 'string' || !key.verify(recordSigningBytes(record), record.sig)) throw broken(`the signature by ${key.by} (key ${record.keyid!.slice(0, 16)}) does not verify: the record was changed after it was signed, or forged`);
+    if (record.by !== key.by) throw broken(`says it is by ${JSON.stringify(record.by)}, but it is signed by ${JSON.stringify(key.by)}'s key`);
+    return true;
+  }
+
+  /** At the end of the log: refuses a record by an unlisted key that no adoption vouched for. */
+  finish(): this {
+    if (this.unvouched && !this.options.allowUnvouched) throw this.unvouched;
+    return this;
+  }
 }
 
-/** What the log says each tracked field of each package is now. */
-export function replay(records: LogRecord[]): Map<string, Map<string, unknown>> {
-  const state = new Map<string, Map<string, unknown>>();
-  for (const record of records) {
-    if (record.package === TRACKING) continue;
-    const values = state.get(record.package) ?? new Map<string, unknown>();
-    values.set(keyOf(record), record.after);
-    state.set(record.package, values);
+/**
+ * The log must extend the one a snapshot was published from: a log cut short
+ * (a yank dropped with its entry reverted), or rebuilt with a fresh chain,
+ * which the log alone cannot tell from the real one, is refused.
+ */
+export function assertLogExtends(published: { records: number; head: string }, log: Pick<LogScan, 'records' | 'head' | 'hashAt'>, earlier: string): void {
+  const continues = log.records === published.records ? log.records > 0 && log.head === published.head : log.records > published.records && log.hashAt === published.head;
+  if (!continues) {
+    throw new McsError('E_LOG_CHAIN', `the audit log does not extend ${earlier} (${published.records} records ending in ${published.head.slice(0, 12)}; now ${log.records} records): records were removed or the log was rewritten`, { details: { published, records: log.records } });
   }
-  return state;
+}
+
+/** Reads and checks a whole log held in memory (tests, small logs); large logs are read with LogScan a line at a time. */
+export function readLog(text: string, source: string, keys?: LogKeys): LogRecord[] {
+  const scan = new LogScan({ source, keep: () => true, ...(keys ? { keys } : {}) });
+  for (const line of text.split('\n')) scan.line(line);
+  return scan.finish().kept;
 }
 
 export interface Unexplained {
@@ -167,9 +281,9 @@ export interface Unexplained {
  * hand edit), every package the log never mentions, and every logged package
  * whose file is gone (`files`: ecosystem:name of every entry file).
  */
-export function unexplained(entries: IndexEntry[], records: LogRecord[], files: Iterable<string> = entries.map((entry) => `${entry.ecosystem}:${entry.name}`)): Unexplained[] {
-  const logged = replay(records);
-  const seenFields = trackedBy(records);
+export function unexplained(entries: IndexEntry[], log: LogState, files: Iterable<string> = entries.map((entry) => `${entry.ecosystem}:${entry.name}`)): Unexplained[] {
+  const logged = log.state;
+  const seenFields = trackedBy(log);
   const out: Unexplained[] = [];
   const present = new Set(files);
   for (const id of logged.keys()) {
@@ -199,8 +313,8 @@ export function unexplained(entries: IndexEntry[], records: LogRecord[], files: 
 }
 
 /** The fields an entry tracks that a log has never recorded for any package: what `index log --upgrade` may record as they are now. */
-export function untrackedFields(records: LogRecord[]): TrackedField[] {
-  const seen = trackedBy(records);
+export function untrackedFields(log: LogState): TrackedField[] {
+  const seen = trackedBy(log);
   return TRACKED_FIELDS.filter((field) => !seen.has(field));
 }
 

@@ -30,6 +30,8 @@ export interface PublicKeyRecord {
   keytype: KeyType;
   /** SPKI DER, base64. */
   public: string;
+  /** The maintainer's name: the `by` of the audit log records the key signs (default: key: and the start of its id). */
+  name?: string;
 }
 
 /**
@@ -137,8 +139,10 @@ export function signMetadata<T>(signed: T, privateKeys: Array<KeyObject | string
 export interface RootPlan {
   version: number;
   expires: string;
-  /** The maintainers' public keys; they sign roots and snapshots. */
+  /** The maintainers' public keys; they sign roots and snapshots, and the audit log's records. */
   maintainers: KeyObject[];
+  /** Their names, in the same order (the `by` of the records each key signs). */
+  names?: Array<string | undefined>;
   /** Maintainer signatures a new root needs. */
   threshold: number;
   /** Publishing workflows that may also sign snapshots keylessly. */
@@ -150,9 +154,15 @@ export interface RootPlan {
 /** The `signed` part of an index root: every maintainer in both roles, the keyless identities in the snapshot role only. */
 export function makeRoot(plan: RootPlan): RootSigned {
   const keys: Record<string, KeyRecord> = {};
-  const maintainers = plan.maintainers.map((key) => {
+  const names = new Set<string>();
+  const maintainers = plan.maintainers.map((key, i) => {
     const id = keyIdOf(key);
-    keys[id] = publicKeyRecord(key);
+    const name = plan.names?.[i];
+    if (name !== undefined) {
+      if (!/^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$/.test(name) || names.has(name)) throw new McsError('E_USAGE', `maintainer name ${JSON.stringify(name)}: names are unique, up to 64 letters, digits and . _ @ -`, { details: { name } });
+      names.add(name);
+    }
+    keys[id] = { ...publicKeyRecord(key), ...(name !== undefined ? { name } : {}) };
     return id;
   });
   const workflows = (plan.keyless ?? []).map((identity) => {

@@ -4,13 +4,14 @@
  * canonical JSON), snapshot.json (the signed metadata naming its digest),
  * root.json and <n>.root.json (the index roots, for rotation).
  */
-import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import { canonical } from '../contract/index.js';
-import { McsError, wholeNumber } from '../errors.js';
+import { McsError, wholeNumber, type McsErrorCode } from '../errors.js';
 import { readIndexDir } from '../index/build.js';
-import { lineHash, type LogRecord } from '../maintain/log.js';
+import { LOG_FILE, assertLogExtends } from '../maintain/log.js';
+import { MAX_LOG_BYTES, logKeysOf, scanLogFile } from '../maintain/log-file.js';
 import { parseJsonStrict } from '../manifest/json.js';
 import { getBytes } from '../registry/http.js';
 import { readFileCapped, readKey, writeAtomic } from '../files.js';
@@ -43,6 +44,12 @@ export function contentFileName(sha512: string): string {
   return `content.${sha512.slice(0, 32)}.json`;
 }
 const CONTENT_FILE_PATTERN = /^content(\.[0-9a-f]{32})?\.json$/;
+
+/** The audit log a snapshot was published from, beside it and named by its head, as content is named by its digest. */
+export function logFileName(head: string): string {
+  return `audit.${head.slice(0, 32)}.jsonl`;
+}
+const LOG_FILE_PATTERN = /^audit\.[0-9a-f]{32}\.jsonl$/;
 
 export interface PublishOptions extends SigstoreTrustOptions {
   indexDir: string;
@@ -135,32 +142,47 @@ function publishedBefore(outDir: string, root: RootSigned, rootBytes: Buffer): S
   return previous;
 }
 
-/**
- * The audit log must extend the one the previous snapshot was published
- * from: a log cut short, or rebuilt with a fresh chain (which validate alone
- * cannot tell from the real one), is refused.
- */
-function assertLogExtends(published: { records: number; head: string }, log: LogRecord[], version: number): void {
-  const continues = log.length === published.records
-    ? log.length > 0 && lineHash(canonical(log[log.length - 1])) === published.head
-    : log.length > published.records && log[published.records]!.prev === published.head;
-  if (!continues) {
-    throw new McsError('E_LOG_CHAIN', `the audit log does not extend the one snapshot version ${version} was published from (${published.records} records ending in ${published.head.slice(0, 12)}; now ${log.length} records): records were removed or the log was rewritten, so nothing was published`, { details: { published, records: log.length } });
+/** The audit log the snapshot.json of a publishing folder signs (length, head, snapshot version), if it signs one. */
+export function publishedLog(outDir: string): { records: number; head: string; version: number } | undefined {
+  const file = join(outDir, SNAPSHOT_FILE);
+  const { signed } = parseSigned<SnapshotSigned>(readFileCapped(file, MAX_METADATA_BYTES, 'snapshot'), SNAPSHOT_TYPE, file);
+  return signed.log ? { ...assertSignedLogShape(signed.log), version: signed.version } : undefined;
+}
+
+/** Copies the log beside the snapshot, as it was checked: a log that changed meanwhile (a maintainer's change landing) is not published under this head. */
+function copyLog(from: string, to: string, head: { records: number; head: string }): void {
+  const partial = `${to}.partial-${process.pid}`;
+  try {
+    copyFileSync(from, partial);
+    const copied = scanLogFile(partial);
+    if (copied.records < head.records || (copied.records === head.records && copied.head !== head.head)) {
+      throw new McsError('E_LOG_CHAIN', `${from} changed while the snapshot was made (${copied.records} records now, ${head.records} checked); publish again`, { details: { source: from } });
+    }
+    if (copied.records > head.records) {
+      throw new McsError('E_LOG_LOCKED', `${from} grew while the snapshot was made (a maintainer's change landed); publish again`, { details: { source: from } });
+    }
+    renameSync(partial, to);
+  } finally {
+    rmSync(partial, { force: true });
   }
 }
 
 /** Publishes the whole index as one signed snapshot; an index with any validation problem, or signers short of the threshold, is refused before anything is written. */
 export async function publishSnapshot(options: PublishOptions): Promise<PublishResult> {
-  const { report, entries, log } = readIndexDir(options.indexDir);
-  if (report.problems.length > 0) {
-    throw new McsError('E_SCHEMA', `${options.indexDir}: ${report.problems.length} problem(s); run mcs-pkg index validate. First: ${report.problems[0]!.message}`, { details: { problems: report.problems } });
-  }
   const rootBytes = readFileCapped(options.root, MAX_METADATA_BYTES, 'index root');
   const root = trustInitialRoot(rootBytes, options.root);
+  const previous = publishedBefore(options.outDir, root, rootBytes);
+  // the index checked as validate does, its audit log signed by maintainers this root lists
+  // and extending the log the previous snapshot was published from: a log cut short, or rebuilt with a fresh chain, is refused
+  const { report, entries, log } = readIndexDir(options.indexDir, { root: options.root, ...(previous?.log ? { published: { ...previous.log, version: previous.version } } : {}) });
+  if (report.problems.length > 0) {
+    const first = report.problems[0]!;
+    throw new McsError(first.code as McsErrorCode, `${options.indexDir}: ${report.problems.length} problem(s); run mcs-pkg index validate. First: ${first.message}`, { details: { problems: report.problems } });
+  }
+  if (log && log.records > 0 && log.adoptedAt === null) throw new McsError('E_LOG_UNSIGNED', `${options.indexDir}: the audit log is not signed; adopt it once (mcs-pkg index log --upgrade --key FILE) before publishing`, { details: { indexDir: options.indexDir } });
   // the content is signed by its digest, so it need not be canonical: entries as read, in file order, written natively
   const content = Buffer.from(JSON.stringify({ format: 'mcs-pkg/index-content@1', entries }), 'utf8');
   const now = options.now ?? new Date();
-  const previous = publishedBefore(options.outDir, root, rootBytes);
   if (options.version === undefined && !previous) {
     throw new McsError('E_USAGE', `${options.outDir} holds no snapshot.json to continue from, and clients refuse a version below the one they hold: give the version (--snapshot-version 1 for a new index; in CI, a number that only grows, such as the run number or the time in seconds), or publish into a copy of the live folder`, { details: { outDir: options.outDir } });
   }
@@ -171,8 +193,7 @@ export async function publishSnapshot(options: PublishOptions): Promise<PublishR
   const expires = new Date(now.getTime() + wholeNumber(options.expiresDays ?? DEFAULT_EXPIRES_DAYS, 'expires-days', 1, 3650) * 86_400_000).toISOString();
   const sha512 = createHash('sha512').update(content).digest('hex');
   const file = contentFileName(sha512);
-  const head = log && log.length > 0 ? { records: log.length, head: lineHash(canonical(log[log.length - 1])) } : undefined;
-  if (previous?.log) assertLogExtends(previous.log, log ?? [], previous.version);
+  const head = log && log.records > 0 ? { records: log.records, head: log.head } : undefined;
   const signed: SnapshotSigned = { _type: SNAPSHOT_TYPE, version, expires, rootVersion: root.version, content: { file, length: content.length, sha512 }, ...(head ? { log: head } : {}) };
   const metadata = signMetadata(signed, options.keys.map((key) => readKey(key, 'private')));
   const trust = options.keyless ? await addKeylessSignature(metadata, root, { ...options, keyless: options.keyless }) : undefined;
@@ -186,6 +207,7 @@ export async function publishSnapshot(options: PublishOptions): Promise<PublishR
   // content first, metadata last: a reader that sees the new metadata finds its content in place, and one
   // that read the previous metadata still finds the previous content (kept until the next publish)
   writeAtomic(join(options.outDir, file), content);
+  if (head) copyLog(join(options.indexDir, LOG_FILE), join(options.outDir, logFileName(head.head)), head);
   writeAtomic(join(options.outDir, ROOT_FILE), rootBytes);
   writeAtomic(join(options.outDir, `${root.version}.${ROOT_FILE}`), rootBytes);
   writeAtomic(join(options.outDir, SNAPSHOT_FILE), JSON.stringify(metadata, null, 1));
@@ -193,6 +215,7 @@ export async function publishSnapshot(options: PublishOptions): Promise<PublishR
   try {
     for (const name of readdirSync(options.outDir)) {
       if (CONTENT_FILE_PATTERN.test(name) && name !== file && name !== previous?.content.file) rmSync(join(options.outDir, name), { force: true });
+      if (LOG_FILE_PATTERN.test(name) && name !== (head && logFileName(head.head)) && name !== (previous?.log && logFileName(previous.log.head))) rmSync(join(options.outDir, name), { force: true });
     }
   } catch {
     // left for the next publish
@@ -224,6 +247,30 @@ export interface UpdateResult {
   expires: { snapshot: string; root: string };
   /** The index-data folder to use (a stable link to the current version). */
   indexDir: string;
+}
+
+function assertSignedLogShape(log: unknown): { records: number; head: string } {
+  const { records, head } = log as { records?: unknown; head?: unknown };
+  if (!Number.isSafeInteger(records) || typeof head !== 'string' || !/^[0-9a-f]{64}$/.test(head)) throw new McsError('E_INDEX_SIGNATURE', `${SNAPSHOT_FILE}: the signed audit log reference is malformed`, {});
+  return { records: records as number, head };
+}
+
+/**
+ * The audit log a snapshot signs, as the client receives it: chained, every
+ * record since its adoption signed by a maintainer the trusted root lists
+ * (E_LOG_SIGNATURE, E_LOG_UNSIGNED), and exactly the signed length and
+ * last-line hash (E_INDEX_MIXED), so who set a label is a fact the client
+ * has checked, and keeps beside the entries.
+ */
+function verifyReceivedLog(file: string, signed: { records: number; head: string }, root: RootSigned, keptFile: string): void {
+  // the log this client received before: the new one must extend it, as publish demands of the maintainers' copy
+  const kept = existsSync(keptFile) ? scanLogFile(keptFile) : undefined;
+  const scan = scanLogFile(file, { keys: logKeysOf(root), ...(kept ? { hashAt: kept.records } : {}) });
+  if (scan.records !== signed.records || scan.head !== signed.head) {
+    throw new McsError('E_INDEX_MIXED', `${logFileName(signed.head)}: ${scan.records} records ending in ${scan.head.slice(0, 12)}, but the snapshot signed ${signed.records} ending in ${signed.head.slice(0, 12)}`, { details: { expected: signed, found: { records: scan.records, head: scan.head } } });
+  }
+  if (scan.adoptedAt === null) throw new McsError('E_LOG_UNSIGNED', `${logFileName(signed.head)}: no record of the audit log is signed by a maintainer`, {});
+  if (kept && kept.records > 0) assertLogExtends(kept, scan, `the one this client received with its current index (${keptFile})`);
 }
 
 interface State {
@@ -329,6 +376,11 @@ export async function updateIndex(options: UpdateOptions): Promise<UpdateResult>
       const file = join(partial, item.path);
       mkdirSync(dirname(file), { recursive: true });
       writeFileSync(file, JSON.stringify(item.entry, null, 2) + '\n', { flag: 'wx' });
+    }
+    if (snapshot.log) {
+      const log = assertSignedLogShape(snapshot.log);
+      writeFileSync(join(partial, LOG_FILE), (await fetchFile(logFileName(log.head), MAX_LOG_BYTES, false))!, { flag: 'wx' });
+      verifyReceivedLog(join(partial, LOG_FILE), log, root, join(current, LOG_FILE));
     }
     rmSync(join(options.stateDir, folder), { recursive: true, force: true });
     renameSync(partial, join(options.stateDir, folder));

@@ -1,6 +1,6 @@
 /** The maintainers' snapshot workflow through the real binary: keys, a 2-of-3 root, publish, update, refusal. */
 import { execFile, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, cpSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -18,15 +18,28 @@ function run(args: string[]): { status: number; stdout: string; stderr: string }
 beforeAll(() => {
   dir = tempDir('mcs-snapshot-cli-');
 });
+
+/** A copy of the embedded index that keeps `root` and whose audit log a maintainer of it adopted into signing, as publish requires. */
+function signedIndex(name: string, root: string, key: string): string {
+  cpSync(fileURLToPath(new URL('../../index-data', import.meta.url)), join(dir, name), { recursive: true });
+  copyFileSync(join(dir, root), join(dir, name, 'root.json'));
+  const adopted = run(['index', 'log', '--upgrade', '--key', key, '--reason', 'adopt the reviewed log', '--index', name]);
+  expect(adopted.stderr).toBe('');
+  return name;
+}
 afterAll(() => removeDir(dir));
 
 it('creates keys and a root, publishes, updates, serves the updated index, and refuses an under-signed snapshot', () => {
   for (const key of ['a', 'b', 'c']) expect(run(['index', 'keygen', '--out', `${key}.pem`]).status).toBe(0);
   expect(run(['index', 'root', '--out', 'root.json', '--member', 'a.pem.pub', '--member', 'b.pem.pub', '--member', 'c.pem.pub', '--threshold', '2', '--sign', 'a.pem', '--sign', 'b.pem']).status).toBe(0);
-  const unversioned = run(['index', 'publish', '--out', 'snap', '--root', 'root.json', '--key', 'a.pem', '--key', 'c.pem']);
+  const unsigned = run(['index', 'publish', '--out', 'snap', '--root', 'root.json', '--key', 'a.pem', '--key', 'c.pem', '--snapshot-version', '1']);
+  expect(unsigned.status).toBe(1);
+  expect(unsigned.stderr).toMatch(/^error E_LOG_UNSIGNED: /); // the embedded index's log is not signed by this root's maintainers
+  const idx = ['--index', signedIndex('idx', 'root.json', 'a.pem')];
+  const unversioned = run(['index', 'publish', '--out', 'snap', '--root', 'root.json', '--key', 'a.pem', '--key', 'c.pem', ...idx]);
   expect(unversioned.status).toBe(2);
   expect(unversioned.stderr).toMatch(/^error E_USAGE: snap holds no snapshot\.json to continue from/);
-  expect(run(['index', 'publish', '--out', 'snap', '--root', 'root.json', '--key', 'a.pem', '--key', 'c.pem', '--snapshot-version', '1']).status).toBe(0);
+  expect(run(['index', 'publish', '--out', 'snap', '--root', 'root.json', '--key', 'a.pem', '--key', 'c.pem', '--snapshot-version', '1', ...idx]).status).toBe(0);
   const first = run(['update', '--from', 'snap', '--root', 'root.json', '--json']);
   expect(first.status).toBe(0);
   expect(JSON.parse(first.stdout)).toMatchObject({ status: 'updated', version: 1, rootVersion: 1 });
@@ -35,10 +48,10 @@ it('creates keys and a root, publishes, updates, serves the updated index, and r
   // --cache-dir is the same as MCS_PKG_CACHE: the index updated into it is the one later commands use
   expect(run(['update', '--from', 'snap', '--root', 'root.json', '--cache-dir', 'other-cache']).status).toBe(0);
   expect(JSON.parse(run(['info', 'mcs-driver-csv', '--json', '--cache-dir', 'other-cache']).stdout).source).toContain(join(dir, 'other-cache', 'index-state'));
-  const short = run(['index', 'publish', '--out', 'snap', '--root', 'root.json', '--key', 'a.pem']);
+  const short = run(['index', 'publish', '--out', 'snap', '--root', 'root.json', '--key', 'a.pem', ...idx]);
   expect(short.status).toBe(1);
   expect(short.stderr).toMatch(/^error E_INDEX_SIGNATURE: .*1 of the 2 signatures/);
-  expect(run(['index', 'publish', '--out', 'snap', '--root', 'root.json', '--key', 'a.pem', '--key', 'b.pem']).status).toBe(0);
+  expect(run(['index', 'publish', '--out', 'snap', '--root', 'root.json', '--key', 'a.pem', '--key', 'b.pem', ...idx]).status).toBe(0);
   const metadata = JSON.parse(readFileSync(join(dir, 'snap', 'snapshot.json'), 'utf8')) as { signatures: unknown[] };
   metadata.signatures.pop();
   writeFileSync(join(dir, 'snap', 'snapshot.json'), JSON.stringify(metadata));
@@ -57,7 +70,11 @@ it('creates keys and a root, publishes, updates, serves the updated index, and r
   const rotated = run(['index', 'root', '--out', 'root2.json', '--previous', 'root.json', ...members, '--sign', 'a.pem', '--sign', 'b.pem', '--sign', 'c.pem']);
   expect(rotated.stderr).toBe('');
   expect(rotated.stdout).toMatch(/root version 2, 3 maintainer keys/);
-  expect(run(['index', 'publish', '--out', 'snap', '--root', 'root2.json', '--key', 'c.pem', '--key', 'd.pem']).status).toBe(0);
+  // a's records stay valid once a maintainer of the new root vouches for the log again
+  copyFileSync(join(dir, 'root2.json'), join(dir, 'idx', 'root.json'));
+  expect(run(['index', 'publish', '--out', 'snap', '--root', 'root2.json', '--key', 'c.pem', '--key', 'd.pem', ...idx]).stderr).toMatch(/^error E_LOG_SIGNATURE: .*index log --upgrade --key/);
+  expect(run(['index', 'log', '--upgrade', '--key', 'c.pem', '--reason', 'root version 2', ...idx]).status).toBe(0);
+  expect(run(['index', 'publish', '--out', 'snap', '--root', 'root2.json', '--key', 'c.pem', '--key', 'd.pem', ...idx]).status).toBe(0);
   expect(JSON.parse(run(['update', '--from', 'snap', '--json']).stdout)).toMatchObject({ status: 'updated', rootVersion: 2 });
 });
 
@@ -73,7 +90,7 @@ it('keyless: a root pinning the publishing workflow, publish --keyless in that w
     const root = run(['index', 'root', '--out', 'keyless-root.json', '--member', 'a.pem.pub', '--member', 'b.pem', '--threshold', '2', '--sign', 'a.pem', '--sign', 'b.pem',
       '--keyless-repository', 'mcs-index/index', '--keyless-workflow', '.github/workflows/publish.yml', '--keyless-ref', 'refs/heads/main', '--keyless-repository-id', '100001', '--snapshot-threshold', '1']);
     expect(root.stdout).toMatch(/publishing workflow https:\/\/github\.com\/mcs-index\/index\/\.github\/workflows\/publish\.yml@refs\/heads\/main; a snapshot needs 1 signature/);
-    const sigstoreFlags = ['--keyless', '--fulcio-url', sigstore.url, '--rekor-url', sigstore.url, '--snapshot-version', '1'];
+    const sigstoreFlags = ['--keyless', '--fulcio-url', sigstore.url, '--rekor-url', sigstore.url, '--snapshot-version', '1', '--index', signedIndex('keyless-idx', 'keyless-root.json', 'a.pem')];
     const wrong = await runAsync(['index', 'publish', '--out', 'keyless-snap', '--root', 'keyless-root.json', ...sigstoreFlags, '--trusted-root', 'trusted_root.json'], { SIGSTORE_ID_TOKEN: identityToken({ repository: 'mcs-index/index', workflow: '.github/workflows/ci.yml', ref: 'refs/heads/main' }) });
     expect(wrong.status).toBe(1);
     expect(wrong.stderr).toMatch(/^error E_INDEX_SIGNATURE: the keyless signature is for https:\/\/github\.com\/mcs-index\/index\/\.github\/workflows\/ci\.yml@refs\/heads\/main/);
@@ -114,7 +131,7 @@ it('key files: never replaced, never half a pair, and the wrong kind of key is a
 it('update warns while there is time when the index root is about to expire', () => {
   expect(run(['index', 'keygen', '--out', 'soon.pem']).status).toBe(0);
   expect(run(['index', 'root', '--out', 'soon-root.json', '--member', 'soon.pem.pub', '--threshold', '1', '--sign', 'soon.pem', '--expires-days', '10']).status).toBe(0);
-  expect(run(['index', 'publish', '--out', 'soon-snap', '--root', 'soon-root.json', '--key', 'soon.pem', '--snapshot-version', '1']).status).toBe(0);
+  expect(run(['index', 'publish', '--out', 'soon-snap', '--root', 'soon-root.json', '--key', 'soon.pem', '--snapshot-version', '1', '--index', signedIndex('soon-idx', 'soon-root.json', 'soon.pem')]).status).toBe(0);
   const updated = run(['update', '--from', 'soon-snap', '--root', 'soon-root.json', '--cache-dir', 'soon-cache', '--json']);
   expect(updated.status).toBe(0);
   expect(updated.stderr).toMatch(/^warning: index root version 1 expires .* \(in 9 days\); after that updates are refused/);

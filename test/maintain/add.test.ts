@@ -159,9 +159,9 @@ describe('index discover', () => {
 });
 
 describe('mcs-pkg index add', () => {
-  function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  function cli(args: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
     return new Promise((resolve) => {
-      execFile(process.execPath, [BIN, ...args], { env: { PATH: process.env.PATH ?? '', HOME: work, MCS_PKG_CACHE: join(work, 'cache'), NO_PROXY: '127.0.0.1' } }, (error, stdout, stderr) => {
+      execFile(process.execPath, [BIN, ...args], { cwd: work, env: { PATH: process.env.PATH ?? '', HOME: work, MCS_PKG_CACHE: join(work, 'cache'), NO_PROXY: '127.0.0.1', ...env } }, (error, stdout, stderr) => {
         resolve({ code: error ? Number((error as { code?: number }).code ?? 1) : 0, stdout, stderr });
       });
     });
@@ -192,5 +192,25 @@ describe('mcs-pkg index add', () => {
     expect(added.stderr).toMatch(/warning: E_TEXT_INVISIBLE mcs-driver-ghost@1\.0\.0: \/description: holds U\+200B/);
     expect(added.stdout + added.stderr).not.toMatch(/[\u200b\u{e0049}]/u);
     expect(added.stdout).toContain('Notes\\u{200b} driver\\u{e0049}');
+  });
+
+  it('the maintainers\' flow with a signed log: root in the index folder, add, label, validate, publish, update, and info names who labelled it', async () => {
+    const signed = join(work, 'signed-index');
+    expect((await cli(['index', 'keygen', '--out', 'alice.pem'])).code).toBe(0);
+    expect((await cli(['index', 'root', '--out', join(signed, 'root.json'), '--member', 'alice.pem.pub', '--threshold', '1', '--sign', 'alice.pem'])).code).toBe(0);
+    const env = { MCS_PKG_MAINTAINER_KEY: join(work, 'alice.pem') };
+    const flags = ['--index', signed, '--registry', registry.url, '--trusted-root', rootFile, '--reason', 'review 12'];
+    const added = await cli(['index', 'add', 'mcs-driver-csv', '--yes', '--json', ...flags], env);
+    expect(added.code, added.stdout).toBe(0);
+    expect(JSON.parse(added.stdout).records[0]).toMatchObject({ field: 'signed', by: 'alice' });
+    const unsigned = await cli(['index', 'label', 'mcs-driver-csv', 'verified', ...flags, '--by', 'alice']);
+    expect(unsigned.code).toBe(1);
+    expect(unsigned.stderr).toMatch(/^error E_LOG_UNSIGNED: .* signs its audit log: give your maintainer key/);
+    expect((await cli(['index', 'label', 'mcs-driver-csv', 'verified', ...flags], env)).code).toBe(0);
+    expect((await cli(['index', 'validate', '--index', signed])).code).toBe(0);
+    expect((await cli(['index', 'publish', '--index', signed, '--out', 'snap', '--root', join(signed, 'root.json'), '--key', 'alice.pem', '--snapshot-version', '1'])).code).toBe(0);
+    expect((await cli(['update', '--from', 'snap', '--root', join(signed, 'root.json')])).code).toBe(0);
+    const info = await cli(['info', 'mcs-driver-csv']);
+    expect(info.stdout).toMatch(/verified, set by alice at .*\n.*\n\s+audit log record #\d+ by alice, signed by key [0-9a-f]{16}/);
   });
 });

@@ -44,13 +44,13 @@ describe('the audit log', () => {
     expect(codes()).toEqual(['E_LOG_CHAIN']);
   });
 
-  it('refuses a record with a repeated key, nesting too deep to write, or a line over the cap, as a broken chain', () => {
+  it('refuses a record with a repeated key or nesting too deep to write, as a broken chain, and a line over the cap as too large', () => {
     const file = join(dir, LOG_FILE);
     const lines = readFileSync(file, 'utf8').split('\n').filter(Boolean);
     const last = lines[lines.length - 1]!;
-    for (const bad of [last.replace('{"after"', '{"by":"mallory","after"'), `{"x":${'['.repeat(200_000)}${']'.repeat(200_000)}}`, `{"x":"${'a'.repeat(1024 * 1024)}"}`]) {
+    for (const [bad, code] of [[last.replace('{"after"', '{"by":"mallory","after"'), 'E_LOG_CHAIN'], [`{"x":${'['.repeat(200_000)}${']'.repeat(200_000)}}`, 'E_LOG_CHAIN'], [`{"x":"${'a'.repeat(1024 * 1024)}"}`, 'E_LOG_TOO_LARGE']]) {
       writeFileSync(file, [...lines.slice(0, -1), bad].join('\n') + '\n');
-      expect(codes(), bad.slice(0, 40)).toEqual(['E_LOG_CHAIN']);
+      expect(codes(), bad!.slice(0, 40)).toEqual([code]);
     }
   });
 
@@ -69,8 +69,9 @@ describe('the audit log', () => {
     entry.label = { ...entry.label, value: 'verified' };
     writeFileSync(file, JSON.stringify(entry, null, 2));
     const problems = validateIndexDir(dir).problems;
-    expect(problems.map((p) => p.code)).toEqual(['E_LOG_UNEXPLAINED']);
-    expect(problems[0]!.message).toContain('npm:mcs-driver-rest: label is "verified", but the audit log says "community"');
+    // the entry alone shows it is no Verified package (no publisher, no provenance), and the log never said so
+    expect(problems.map((p) => p.code)).toEqual(['E_LABEL_REQUIREMENTS', 'E_LOG_UNEXPLAINED']);
+    expect(problems[1]!.message).toContain('npm:mcs-driver-rest: label is "verified", but the audit log says "community"');
   });
 
   it('catches a package added without the log, and will not change it until it is logged', () => {

@@ -4,7 +4,7 @@
  * as it was.
  */
 import { spawn } from 'node:child_process';
-import { generateKeyPairSync } from 'node:crypto';
+import { createPrivateKey, generateKeyPairSync } from 'node:crypto';
 import { appendFileSync, copyFileSync, existsSync, readFileSync, readdirSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -15,7 +15,7 @@ import { openIndex } from '../../src/index/store.js';
 import { makeRoot, signMetadata, type RootSigned } from '../../src/snapshot/metadata.js';
 import { publishSnapshot, updateIndex } from '../../src/snapshot/publish.js';
 import { validateIndexDir } from '../../src/index/build.js';
-import { initLog, loadLog, recordNewEntry, setQuarantine } from '../../src/maintain/edit.js';
+import { initLog, loadLog, recordNewEntry, setQuarantine, upgradeLog } from '../../src/maintain/edit.js';
 import { appendLines } from '../../src/maintain/log.js';
 import { npmDriver, removeDir, tempDir, writeEntry } from '../helpers/index-data.js';
 import { identityToken, startMockSigstore, type GithubIdentity, type MockSigstore } from '../helpers/mock-sigstore.js';
@@ -51,6 +51,7 @@ beforeAll(() => {
   keys = { A: keyFile(work, 'A'), B: keyFile(work, 'B'), C: keyFile(work, 'C'), D: keyFile(work, 'D') };
   rootFile = join(work, 'root.json');
   writeFileSync(rootFile, JSON.stringify(signMetadata(rootOf(1, ['A', 'B', 'C'], 2), [keys.A.pem, keys.B.pem])));
+  maintainer = { key: createPrivateKey(keys.A.pem), why: 'test index' };
 });
 afterAll(() => removeDir(work));
 
@@ -61,10 +62,12 @@ beforeEach(() => {
   state = tempDir('mcs-snapshot-state-');
   writeEntry(indexDir, npmDriver('mcs-driver-csv', { description: 'Reads CSV files' }));
   writeEntry(indexDir, npmDriver('mcs-driver-rest', { description: 'Calls REST APIs' }));
+  // the index keeps its root, whose maintainer keys sign the audit log
+  copyFileSync(rootFile, join(indexDir, 'root.json'));
   initLog(indexDir, maintainer);
 });
 
-const maintainer = { by: 'alice', why: 'test index' };
+let maintainer: { key: ReturnType<typeof createPrivateKey>; why: string };
 /** Adds a package the way a maintainer does: through the audit log. */
 const addEntry = (entry: ReturnType<typeof npmDriver>) => recordNewEntry(indexDir, entry, maintainer);
 
@@ -162,7 +165,7 @@ describe('publish and update', () => {
     const logFile = join(indexDir, 'audit.log.jsonl');
     const entryFile = join(indexDir, 'npm', 'mcs-driver-rest.json');
     const [logBefore, entryBefore] = [readFileSync(logFile, 'utf8'), readFileSync(entryFile, 'utf8')];
-    setQuarantine(indexDir, 'mcs-driver-rest', true, { by: 'sec', why: 'report 7' });
+    setQuarantine(indexDir, 'mcs-driver-rest', true, { ...maintainer, why: 'report 7' });
     expect((await publish(['A', 'B'])).version).toBe(2); // the log grew: fine
     const published = readFileSync(join(outDir, 'snapshot.json'), 'utf8');
     // cut the hold out of both the log and the entry: validate cannot tell, publish can
@@ -170,11 +173,11 @@ describe('publish and update', () => {
     writeFileSync(entryFile, entryBefore);
     expect(validateIndexDir(indexDir).problems).toEqual([]);
     await expect(publish(['A', 'B'])).rejects.toThrowWithCode('E_LOG_CHAIN');
-    // a log rebuilt from scratch with a fresh chain
-    const records = loadLog(indexDir).records.map(({ seq: _s, prev: _p, ...rest }) => ({ ...rest, by: 'mallory' }));
+    // a log rebuilt from scratch with a fresh chain, unsigned: refused for that alone
+    const records = loadLog(indexDir).records.map(({ seq: _s, prev: _p, keyid: _k, sig: _g, ...rest }) => ({ ...rest, by: 'mallory' }));
     writeFileSync(logFile, appendLines(undefined, 0, records).join('\n') + '\n');
-    expect(validateIndexDir(indexDir).problems).toEqual([]);
-    await expect(publish(['A', 'B'])).rejects.toThrowWithCode('E_LOG_CHAIN');
+    expect(validateIndexDir(indexDir).problems.map((p) => p.code)).toEqual(['E_LOG_UNSIGNED']);
+    await expect(publish(['A', 'B'])).rejects.toThrowWithCode('E_LOG_UNSIGNED');
     expect(readFileSync(join(outDir, 'snapshot.json'), 'utf8')).toBe(published);
   });
 
@@ -237,6 +240,10 @@ describe('refused updates leave the working index untouched', () => {
     await updatedOnce();
     writeFileSync(join(outDir, '2.root.json'), JSON.stringify(signMetadata(rootOf(2, ['B', 'C', 'D'], 2), [keys.A.pem, keys.B.pem, keys.C.pem, keys.D.pem])));
     writeFileSync(rootFile.replace('root.json', 'root2.json'), readFileSync(join(outDir, '2.root.json')));
+    // the log A signed is vouched for again by a maintainer of the new root, before publishing under it
+    copyFileSync(join(outDir, '2.root.json'), join(indexDir, 'root.json'));
+    await expect(publishSnapshot({ indexDir, outDir, root: rootFile.replace('root.json', 'root2.json'), keys: [keys.B.file, keys.D.file] })).rejects.toThrowWithCode('E_LOG_SIGNATURE');
+    expect(upgradeLog(indexDir, { key: createPrivateKey(keys.B.pem), why: 'root version 2' }).map((r) => r.field)).toEqual(['signed']);
     await publishSnapshot({ indexDir, outDir, root: rootFile.replace('root.json', 'root2.json'), keys: [keys.B.file, keys.D.file] });
     resign(['A', 'B']); // A was rotated out: only B counts
     await expectRefused('E_INDEX_SIGNATURE');
