@@ -4,10 +4,10 @@
  * single place where an error becomes a message and an exit code (0 ok,
  * 1 check failed, 2 usage or operational error).
  */
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { packageRoot } from '../src/config.js';
 import { McsError, exitCodeFor, isMcsError } from '../src/errors.js';
+import { readFileCapped } from '../src/files.js';
 import { makeContext, type CliStreams, type Context, type GlobalArgs } from './context.js';
 import { fastParse } from './fast.js';
 import { renderError } from './render.js';
@@ -35,7 +35,7 @@ export async function main(argv: readonly string[], streams: CliStreams = proces
       await run(fast.spec, fast.args);
     } else {
       const { runYargs } = await import('./yargs.js');
-      const version = (JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as { version: string }).version;
+      const version = (JSON.parse(readFileCapped(join(packageRoot(), 'package.json'), 1024 * 1024, 'package manifest', { code: 'E_INTERNAL' }).toString('utf8')) as { version: string }).version;
       await runYargs(argv, version, run);
     }
     return exitCode;
