@@ -9,7 +9,7 @@
  * crash at any point leaves the previous CURRENT and its database usable.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, readdirSync, realpathSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, openSync, readdirSync, realpathSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { DEFAULT_BUSY_TIMEOUT_MS, defaultCacheDir, defaultIndexDir } from '../config.js';
 import { McsError, isMcsError } from '../errors.js';

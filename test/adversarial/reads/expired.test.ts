@@ -82,10 +82,10 @@ describe('an expired installed snapshot', () => {
 
   it('the library refuses the same way, and accepts allowExpiredIndex', async () => {
     // a driver cache of its own: nothing is cached, so an accepted index leads to the registry
-    const options = { index: { cacheDir: expiredCache }, cacheDir: join(world.work, 'library-loader'), registry: { registry: 'http://127.0.0.1:9/' } };
+    const options = { index: { cacheDir: expiredCache }, cacheDir: join(world.work, 'library-loader'), trustedRoot: world.rootFile, registry: { registry: 'http://127.0.0.1:9/', retries: 0 } };
     await expect(loadDriver('mcs-driver-csv', options)).toThrowWithCode('E_INDEX_EXPIRED');
     // opted in, it gets past the index check to the registry, which is not there
-    await expect(loadDriver('mcs-driver-csv', { ...options, allowExpiredIndex: true, trustedRoot: world.rootFile, registry: { registry: 'http://127.0.0.1:9/', retries: 0 } })).toThrowWithCode('E_REGISTRY_NETWORK');
+    await expect(loadDriver('mcs-driver-csv', { ...options, allowExpiredIndex: true })).toThrowWithCode('E_REGISTRY_NETWORK');
   });
 
   it('search and info still answer, warn on standard error, and say so in --json', async () => {
