@@ -30,7 +30,8 @@ function kindOf(stats: Stats): string {
   return stats.isFile() ? 'a regular file' : 'of an unknown kind';
 }
 
-const READ_CHUNK = 64 * 1024;
+/** First buffer for a file whose size fstat reports as (nearly) nothing, as /proc files do. */
+const MIN_READ_BUFFER = 4096;
 
 /**
  * Reads a file whole, refusing it unread when it is not a regular file (a
@@ -51,18 +52,22 @@ export function readFileCapped(file: string, maxBytes: number, what: string, opt
     const stats = fstatSync(fd);
     if (!stats.isFile()) throw new McsError(code, `${what} ${file} is ${kindOf(stats)}, not a regular file`, { details: { file, kind: kindOf(stats) } });
     if (stats.size > maxBytes) throw new McsError(options.tooLargeCode ?? code, `${what} ${file} is ${stats.size} bytes, over the limit of ${maxBytes}`, { details: { file, limit: maxBytes, found: stats.size } });
-    const chunks: Buffer[] = [];
+    // sized from fstat, grown when the size lies; one byte past the cap tells an over-cap file from one exactly at it
+    let buffer = Buffer.allocUnsafe(Math.min(maxBytes + 1, Math.max(stats.size + 1, MIN_READ_BUFFER)));
     let total = 0;
-    // one read past the cap tells an over-cap file from one exactly at it
-    for (let want = Math.min(maxBytes + 1, Math.max(stats.size + 1, READ_CHUNK)); total <= maxBytes; want = Math.min(maxBytes + 1 - total, READ_CHUNK)) {
-      const chunk = Buffer.allocUnsafe(want);
-      const n = readSync(fd, chunk, 0, want, null);
+    for (;;) {
+      if (total === buffer.length) {
+        if (total > maxBytes) break;
+        const grown = Buffer.allocUnsafe(Math.min(maxBytes + 1, buffer.length * 2));
+        buffer.copy(grown, 0, 0, total);
+        buffer = grown;
+      }
+      const n = readSync(fd, buffer, total, buffer.length - total, null);
       if (n === 0) break;
-      chunks.push(n === want ? chunk : chunk.subarray(0, n));
       total += n;
     }
     if (total > maxBytes) throw new McsError(options.tooLargeCode ?? code, `${what} ${file} grew past the limit of ${maxBytes} bytes while being read`, { details: { file, limit: maxBytes } });
-    return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, total);
+    return buffer.subarray(0, total);
   } catch (cause) {
     if (cause instanceof McsError) throw cause;
     throw new McsError(code, `cannot read ${what} ${file}: ${(cause as Error).message}`, { cause, details: { file } });
@@ -70,7 +75,6 @@ export function readFileCapped(file: string, maxBytes: number, what: string, opt
     closeSync(fd);
   }
 }
-
 
 export interface MakeDirsOptions {
   /** The code of a folder that cannot be created or written (default E_USAGE). */

@@ -37,6 +37,13 @@ it('load stops a 1 GiB answer at the pinned size: E_SIZE_MISMATCH, exit 1, and t
   expect(world.registry.oversizeBytesSent).toBeLessThan(SOCKET_SLACK);
 });
 
+it('verify reports the cut-off download as a failed check: E_SIZE_MISMATCH, exit 1', async () => {
+  const run = await runCli(['verify', 'mcs-driver-csv@1.0.0', '--json', '--index', join(world.work, 'index'), '--cache-dir', join(world.work, 'cache'), '--registry', world.registry.url, '--trusted-root', world.rootFile], { HOME: world.work }, 60_000);
+  expect(run.code, run.stderr + run.stdout).toBe(1);
+  const [result] = (JSON.parse(run.stdout) as { results: Array<{ error?: { code: string } }> }).results;
+  expect(result?.error?.code).toBe('E_SIZE_MISMATCH');
+});
+
 it('the client holds no byte past the pin: a body one byte longer than the pinned size is refused, one of exactly that size is returned', async () => {
   const client = new RegistryClient({ registry: world.registry.url, retries: 0 });
   const packument = await client.packument('mcs-driver-csv');
