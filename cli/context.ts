@@ -8,6 +8,7 @@ import type { BuildProgress } from '../src/index/build.js';
 import type { TufOptions } from '../src/trust/sigstore.js';
 import type { McsIndex, OpenIndexOptions } from '../src/index/store.js';
 import { shown, type Display } from './render.js';
+import { expiredIndexMessage, type IndexFreshness } from '../src/snapshot/installed.js';
 
 export interface CliStreams {
   stdout: { write(text: string): unknown; isTTY?: boolean; columns?: number };
@@ -115,4 +116,10 @@ export async function openCliIndex(args: GlobalArgs, context: Context): Promise<
     context.err(`warning: the index database was corrupt; it was moved to ${index.status.setAside} and rebuilt from ${index.status.indexDir}`);
   }
   return index;
+}
+
+/** Says on standard error when the index read is past its snapshot's expiry; returns the freshness for --json. */
+export function warnIfExpired(freshness: IndexFreshness, context: Context): IndexFreshness {
+  if (freshness.expired) context.err(`warning: ${expiredIndexMessage(freshness)}`);
+  return freshness;
 }

@@ -4,10 +4,10 @@
  * single place where an error becomes a message and an exit code (0 ok,
  * 1 check failed, 2 usage or operational error).
  */
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { packageRoot } from '../src/config.js';
 import { McsError, exitCodeFor, isMcsError } from '../src/errors.js';
+import { readFileCapped } from '../src/files.js';
 import { makeContext, type CliStreams, type Context, type GlobalArgs } from './context.js';
 import { commandOf, fastParse } from './fast.js';
 import { renderError } from './render.js';
@@ -43,7 +43,7 @@ export async function parseCommandLine(argv: readonly string[]): Promise<{ spec:
   const fast = fastParse(argv);
   if (fast) return { spec: fast.spec, args: normalizeArgs(fast.spec, fast.args) };
   const { runYargs } = await import('./yargs.js');
-  const version = (JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as { version: string }).version;
+  const version = (JSON.parse(readFileCapped(join(packageRoot(), 'package.json'), 1024 * 1024, 'package manifest', { code: 'E_INTERNAL' }).toString('utf8')) as { version: string }).version;
   let call: { spec: CommandSpec; args: Record<string, unknown> } | undefined;
   await runYargs(argv, version, async (spec, args) => void (call = { spec, args: normalizeArgs(spec, args) }));
   return call;

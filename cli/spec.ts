@@ -141,6 +141,7 @@ export const COMMANDS: readonly CommandSpec[] = [
       config: { type: 'string', describe: 'The driver\'s configuration: JSON, or @FILE' },
       'allow-community': { type: 'boolean', describe: 'Accept Community drivers too (default: Verified and Reference only)' },
       offline: { type: 'boolean', describe: 'Use no network: only drivers verified and cached before' },
+      'allow-expired-index': { type: 'boolean', describe: 'Load even when the installed index snapshot has expired (default: refused with E_INDEX_EXPIRED; run mcs-pkg update)' },
       registry: { type: 'string', describe: 'Registry URL (default: npm\'s configuration)' },
       'trusted-root': { type: 'string', describe: 'Sigstore trusted_root.json to trust, or "shipped" for the copy shipped with mcs-pkg (default: through TUF)' },
       'registry-keys': { type: 'string', describe: 'npm registry keys file' },

@@ -1,7 +1,8 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { readFileCapped } from './files.js';
 
 /** Milliseconds a writer waits for another process's lock on the index database. */
 export const DEFAULT_BUSY_TIMEOUT_MS = 5000;
@@ -26,7 +27,7 @@ export function packageRoot(): string {
   let dir = dirname(fileURLToPath(import.meta.url));
   for (;;) {
     const manifest = join(dir, 'package.json');
-    if (existsSync(manifest) && (JSON.parse(readFileSync(manifest, 'utf8')) as { name?: string }).name === 'mcs-pkg') {
+    if (existsSync(manifest) && (JSON.parse(readFileCapped(manifest, 1024 * 1024, 'package manifest', { code: 'E_INTERNAL' }).toString('utf8')) as { name?: string }).name === 'mcs-pkg') {
       cachedRoot = dir;
       return dir;
     }

@@ -358,8 +358,8 @@ export async function verifyFromRegistry(
       const dist = packument.versions[version]!.dist;
       const attestationsUrl = dist.attestationsUrl;
       const { keys, source: keysSource } = await keysFor(name);
-      const [bytes, attestations] = await Promise.all([client.tarball(name, dist), attestationsUrl ? client.attestations(name, attestationsUrl) : Promise.resolve(undefined)]);
       const pinnedVersion = pinnedRecord(entry, version);
+      const [bytes, attestations] = await Promise.all([client.tarball(name, dist, pinnedVersion?.size), attestationsUrl ? client.attestations(name, attestationsUrl) : Promise.resolve(undefined)]);
       const publisher = entry?.trust?.publisher;
       const expectedIdentity = flagged ?? (publisher ? { ...publisher } : undefined);
       const publishedAt = packument.time[version];

@@ -1,5 +1,5 @@
 import type { Ecosystem } from '../../src/manifest/types.js';
-import { openCliIndex, type Context, type GlobalArgs } from '../context.js';
+import { openCliIndex, warnIfExpired, type Context, type GlobalArgs } from '../context.js';
 import { renderInfo } from '../render.js';
 
 export interface InfoArgs extends GlobalArgs {
@@ -14,7 +14,8 @@ export default async function info(args: InfoArgs, context: Context): Promise<nu
     const package_ = index.getPackage(args.name, args.ecosystem ? { ecosystem: args.ecosystem } : {});
     const record = labelRecord(index.status.indexDir, `${package_.entry.ecosystem}:${package_.entry.name}`);
     const found = record ? { ...package_, labelRecord: record } : package_;
-    context.out(context.json ? JSON.stringify(found, null, 2) : renderInfo(context.display, found));
+    const freshness = warnIfExpired(index.freshness(), context);
+    context.out(context.json ? JSON.stringify({ ...found, index: freshness }, null, 2) : renderInfo(context.display, found));
     return 0;
   } finally {
     index.close();

@@ -3,7 +3,7 @@ import { defaultCacheDir } from '../../src/config.js';
 import { McsError } from '../../src/errors.js';
 import { readFileCapped } from '../../src/files.js';
 import { parseJsonStrict } from '../../src/manifest/json.js';
-import { indexOptions, trustFlags, type Context, type GlobalArgs } from '../context.js';
+import { indexOptions, trustFlags, warnIfExpired, type Context, type GlobalArgs } from '../context.js';
 import { clean, paint } from '../render.js';
 
 export interface LoadArgs extends GlobalArgs {
@@ -11,6 +11,7 @@ export interface LoadArgs extends GlobalArgs {
   config?: string;
   allowCommunity?: boolean;
   offline?: boolean;
+  allowExpiredIndex?: boolean;
   registry?: string;
   trustedRoot?: string;
   registryKeys?: string;
@@ -38,11 +39,13 @@ export default async function load(args: LoadArgs, context: Context): Promise<nu
     config: readConfig(args.config),
     ...(args.allowCommunity ? { policy: { labels: ['verified', 'reference', 'community'] } } : {}),
     ...(args.offline ? { offline: true } : {}),
+    ...(args.allowExpiredIndex ? { allowExpiredIndex: true } : {}),
     ...trustFlags(args),
     index: indexOptions(args, context),
     cacheDir: join(args.cacheDir ?? defaultCacheDir(), 'loader'),
     ...(context.progress ? { onEvent: (e) => context.err(`${e.phase}${e.package ? ` ${e.package}@${e.version}` : ''}${e.warm ? ' (cached)' : ''}`) } : {}),
   });
+  warnIfExpired(receipt.index, context);
   const hybrid = 'get_function_description' in driver;
   const description = hybrid ? await driver.get_function_description() : null;
   const systemMessage = hybrid ? await driver.get_driver_system_message() : null;

@@ -1,5 +1,5 @@
 import { FILTER_KEYS, type SearchFilters } from '../../src/index/search.js';
-import { openCliIndex, type Context, type GlobalArgs } from '../context.js';
+import { openCliIndex, warnIfExpired, type Context, type GlobalArgs } from '../context.js';
 import { renderSearch } from '../render.js';
 
 export interface SearchArgs extends GlobalArgs, SearchFilters {
@@ -15,7 +15,8 @@ export default async function search(args: SearchArgs, context: Context): Promis
       if (args[key] !== undefined) (filters as Record<string, unknown>)[key] = args[key];
     }
     const result = index.search(args.query.join(' '), filters, args.limit !== undefined ? { limit: args.limit } : {});
-    context.out(context.json ? JSON.stringify(result, null, 2) : renderSearch(context.display, result));
+    const freshness = warnIfExpired(index.freshness(), context);
+    context.out(context.json ? JSON.stringify({ ...result, index: freshness }, null, 2) : renderSearch(context.display, result));
     return 0;
   } finally {
     index.close();

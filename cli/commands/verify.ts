@@ -1,4 +1,4 @@
-import { McsError } from '../../src/errors.js';
+import { McsError, exitCodeFor } from '../../src/errors.js';
 import { indexOptions, trustFlags, tufFlags, type Context, type GlobalArgs } from '../context.js';
 import type { IdentityFlags } from '../../src/verify.js';
 import { renderArtifactVerdict, renderOnlineReport, renderVerdict } from '../render.js';
@@ -103,6 +103,7 @@ async function verifyOnline(args: VerifyArgs, context: Context): Promise<number>
     context.out(renderOnlineReport(context.display, report));
   }
   const results = report.results;
-  if (results.some((r) => !('error' in r) && r.status === 'failed')) return 1;
+  // an error that is itself a failed check (a download cut off past its pinned size) counts as failed
+  if (results.some((r) => ('error' in r ? exitCodeFor(r.error) === 1 : r.status === 'failed'))) return 1;
   return results.some((r) => 'error' in r) ? 2 : 0;
 }

@@ -5,10 +5,11 @@
  * `mcs-pkg verify --artifact`. Reading is done here, deciding in
  * trust/artifact.ts. Run it with `npm run conformance -- <folder>`.
  */
-import { closeSync, existsSync, fstatSync, openSync, readdirSync, readSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { isMcsError, McsError } from '../errors.js';
+import { readFileCapped } from '../files.js';
 import { DEFAULT_MAX_JSON_BYTES, parseJsonStrict } from '../manifest/json.js';
 import { verifyArtifact, type ArtifactInput } from '../trust/artifact.js';
 import { embeddedTrustedRoot, trustedRootFromFile } from '../trust/roots.js';
@@ -56,25 +57,9 @@ export interface ConformanceReport {
   failed: number;
 }
 
-/** Reads a file only if it is no larger than `maxBytes` (a file that grows while being read is cut at the cap and refused). */
+/** Reads a file of the suite, no larger than `maxBytes`. */
 function readCapped(file: string, maxBytes: number, code: 'E_USAGE' | 'E_JSON_TOO_LARGE' = 'E_USAGE'): Buffer {
-  const tooLarge = (size: number) => new McsError(code, `${file}: ${size} bytes exceeds the limit of ${maxBytes} bytes`, { details: { source: file, limit: maxBytes, found: size } });
-  const fd = openSync(file, 'r');
-  try {
-    const size = fstatSync(fd).size;
-    if (size > maxBytes) throw tooLarge(size);
-    const buffer = Buffer.alloc(size + 1);
-    let offset = 0;
-    while (offset < buffer.length) {
-      const read = readSync(fd, buffer, offset, buffer.length - offset, offset);
-      if (read === 0) break;
-      offset += read;
-    }
-    if (offset > size) throw tooLarge(offset);
-    return buffer.subarray(0, offset);
-  } finally {
-    closeSync(fd);
-  }
+  return readFileCapped(file, maxBytes, 'conformance file', { tooLargeCode: code });
 }
 
 /** A one-line text file (identity, issuer), without its final line ending. */

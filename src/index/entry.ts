@@ -2,44 +2,15 @@
  * One index-data file read as an entry, and as the row a database stores:
  * no database code here, so a worker thread can do this part of a build.
  */
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { join } from 'node:path';
 import { DEFAULT_MAX_ENTRY_BYTES, DEFAULT_MAX_ENTRY_DEPTH } from '../config.js';
 import { McsError } from '../errors.js';
+import { readFileCapped } from '../files.js';
 import { parseJsonStrict } from '../manifest/json.js';
 import type { IndexEntry } from '../manifest/types.js';
 import { assertIndexEntry } from '../manifest/validate.js';
 import type { PackageRow, SourceStamp } from './db.js';
 import { toPackageRow } from './rows.js';
-
-/** Reads at most maxBytes + 1 bytes, so an oversized file is refused without being read whole. */
-function readCapped(file: string, maxBytes: number): Buffer {
-  const fd = openSync(file, 'r');
-  try {
-    const size = fstatSync(fd).size;
-    if (size > maxBytes) {
-      throw new McsError('E_JSON_TOO_LARGE', `${file}: ${size} bytes exceeds the limit of ${maxBytes} bytes`, {
-        details: { source: file, limit: maxBytes, found: size },
-      });
-    }
-    const buffer = Buffer.allocUnsafe(size + 1);
-    let length = 0;
-    for (;;) {
-      const n = readSync(fd, buffer, length, buffer.length - length, null);
-      if (n === 0) break;
-      length += n;
-      if (length > maxBytes) {
-        throw new McsError('E_JSON_TOO_LARGE', `${file}: grew past the limit of ${maxBytes} bytes while being read`, {
-          details: { source: file, limit: maxBytes },
-        });
-      }
-      if (length === buffer.length) break;
-    }
-    return buffer.subarray(0, length);
-  } finally {
-    closeSync(fd);
-  }
-}
 
 /**
  * Reads, parses and validates one entry file, and checks that it sits where
@@ -47,13 +18,7 @@ function readCapped(file: string, maxBytes: number): Buffer {
  */
 export function readEntry(indexDir: string, relPath: string): IndexEntry {
   const file = join(indexDir, relPath);
-  let bytes: Buffer;
-  try {
-    bytes = readCapped(file, DEFAULT_MAX_ENTRY_BYTES);
-  } catch (cause) {
-    if (cause instanceof McsError) throw cause;
-    throw new McsError('E_INDEX_IO', `cannot read ${file}: ${(cause as Error).message}`, { cause, details: { source: file } });
-  }
+  const bytes = readFileCapped(file, DEFAULT_MAX_ENTRY_BYTES, 'index entry', { code: 'E_INDEX_IO', tooLargeCode: 'E_JSON_TOO_LARGE', noFollow: true });
   const value = parseJsonStrict(bytes, { source: file, maxBytes: DEFAULT_MAX_ENTRY_BYTES, maxDepth: DEFAULT_MAX_ENTRY_DEPTH });
   assertIndexEntry(value, file);
   const expected = `${value.ecosystem}/${value.name}.json`;

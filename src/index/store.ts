@@ -9,10 +9,12 @@
  * crash at any point leaves the previous CURRENT and its database usable.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, readdirSync, realpathSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, openSync, readdirSync, realpathSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { DEFAULT_BUSY_TIMEOUT_MS, defaultCacheDir, defaultIndexDir } from '../config.js';
 import { McsError, isMcsError } from '../errors.js';
+import { makeDirs, readFileCapped, removeDeadLeftovers } from '../files.js';
+import { indexFreshness, readInstalledSnapshot, type IndexFreshness, type InstalledSnapshot } from '../snapshot/installed.js';
 import type { Ecosystem, IndexEntry } from '../manifest/types.js';
 import type { BuildProgress } from './build.js';
 import { diffSources, listSources, misplacedError, type SourceDiff, type SourceListing } from './sources.js';
@@ -54,6 +56,8 @@ export interface IndexStatus {
   changedFiles: number;
   /** Where a corrupt database was moved before it was rebuilt. */
   setAside?: string;
+  /** The signed snapshot `update` installed this index from (absent for other index folders). */
+  snapshot?: InstalledSnapshot;
 }
 
 export interface PackageInfo {
@@ -142,6 +146,11 @@ export class McsIndex {
     return closestNames(name, candidates);
   }
 
+  /** Whether the index is within its snapshot's validity at `now` (an index `update` did not install never expires). */
+  freshness(now: Date = new Date()): IndexFreshness {
+    return indexFreshness(this.status.snapshot, now);
+  }
+
   close(): void {
     this.db.close();
   }
@@ -156,7 +165,7 @@ export function storeDirFor(indexDir: string, cacheDir: string): string {
 function readCurrent(storeDir: string): string | null {
   let name: string;
   try {
-    name = readFileSync(join(storeDir, 'CURRENT'), 'utf8').trim();
+    name = readFileCapped(join(storeDir, 'CURRENT'), 1024, 'index pointer', { code: 'E_INDEX_IO' }).toString('utf8').trim();
   } catch {
     return null;
   }
@@ -205,24 +214,13 @@ function publishCurrent(storeDir: string, name: string): void {
   fsyncDir(storeDir);
 }
 
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
+/** Partial builds and CURRENT temporary files of killed processes, removed whenever the store is opened. */
+const LEFTOVERS = [/^index-[0-9a-z]+-(\d+)-[0-9a-f]+\.sqlite\.partial(?:-journal|-wal|-shm)?$/, /^CURRENT\.(\d+)\.[0-9a-f]{8}$/];
 
-/** Removes databases nobody points at: partial builds of dead processes, and old builds past the grace period. */
+/** Removes databases nobody points at: old builds past the grace period (partial builds of dead processes go when the store is opened). */
 function prune(storeDir: string, keep: ReadonlySet<string>): void {
   const now = Date.now();
   for (const name of readdirSync(storeDir)) {
-    const partial = /^index-[0-9a-z]+-(\d+)-[0-9a-f]+\.sqlite\.partial(-journal|-wal|-shm)?$/.exec(name);
-    if (partial) {
-      if (!pidAlive(Number(partial[1]))) rmSync(join(storeDir, name), { force: true });
-      continue;
-    }
     const built = /^(index-[0-9a-z-]+\.sqlite)(-wal|-shm)?$/.exec(name);
     if (!built || keep.has(built[1]!)) continue;
     try {
@@ -251,14 +249,8 @@ function resolveStore(options: OpenIndexOptions): Resolved {
     throw new McsError('E_INDEX_IO', `cannot read index folder ${indexDir}: ${(cause as Error).message}`, { cause, details: { indexDir } });
   }
   const storeDir = storeDirFor(indexDir, cacheDir);
-  try {
-    mkdirSync(storeDir, { recursive: true });
-  } catch (cause) {
-    throw new McsError('E_INDEX_IO', `cannot create the index cache ${storeDir}: ${(cause as Error).message}; set MCS_PKG_CACHE to a writable folder`, {
-      cause,
-      details: { cacheDir: storeDir },
-    });
-  }
+  makeDirs(storeDir, 'index cache', { code: 'E_INDEX_IO', hint: 'give --cache-dir (or MCS_PKG_CACHE) a writable folder' });
+  removeDeadLeftovers(storeDir, LEFTOVERS);
   return { indexDir, storeDir, busyTimeoutMs: options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS };
 }
 
@@ -392,6 +384,7 @@ export async function openIndex(options: OpenIndexOptions = {}): Promise<McsInde
   }
   let changedFiles = 0;
   try {
+    const snapshot = readInstalledSnapshot(store.indexDir);
     const meta = guarded(file, () => readMeta(db!));
     if (refresh && action === 'reused') {
       const listing = listSources(store.indexDir);
@@ -417,6 +410,7 @@ export async function openIndex(options: OpenIndexOptions = {}): Promise<McsInde
       action,
       changedFiles,
       ...(setAsideAt ? { setAside: setAsideAt } : {}),
+      ...(snapshot ? { snapshot } : {}),
     };
     return new McsIndex(db, status);
   } catch (error) {

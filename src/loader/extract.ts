@@ -11,6 +11,7 @@ import { constants as bufferConstants } from 'node:buffer';
 import { constants } from 'node:fs';
 import { lstat, mkdir, mkdtemp, open, rename } from 'node:fs/promises';
 import { join, posix, resolve } from 'node:path';
+import { makeDirs } from '../files.js';
 import { McsError, isMcsError } from '../errors.js';
 import { readTarball, type TarEntry } from '../tar/read.js';
 import {
@@ -403,7 +404,7 @@ export async function extractToCache(gzipped: Uint8Array, integrity: string, cac
 
   let staging: string;
   try {
-    await mkdir(driversDir, { recursive: true, mode: 0o700 });
+    makeDirs(driversDir, 'driver cache folder', { code: 'E_CACHE_IO', mode: 0o700 });
     staging = await mkdtemp(join(driversDir, STAGING_PREFIX));
   } catch (error) {
     throw cacheIoError(`create a staging folder in ${driversDir}`, error);

@@ -19,10 +19,13 @@
  * loader turns them back into coded errors.
  */
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { isBuiltin } from 'node:module';
 import { relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { readFileCapped } from '../files.js';
+
+/** No file of a verified package is larger: extraction caps what a package unpacks to at 64 MiB. */
+const MAX_MODULE_BYTES = 64 * 1024 * 1024;
 
 export interface GateData {
   /** file: URL of the package folder, with a trailing slash, symlinks resolved. */
@@ -97,7 +100,12 @@ export async function load(url: string, context: LoadContext, next: (url: string
   const path = relative(fileURLToPath(gate.packageURL), file).split(sep).join('/');
   const expected = Object.hasOwn(gate.files, path) ? gate.files[path] : undefined;
   if (expected === undefined) throw refusal('E_CACHE_TAMPERED', `${gate.spec}: ${path} is not a file of the verified package`);
-  const source = readFileSync(file);
+  let source: Buffer;
+  try {
+    source = readFileCapped(file, MAX_MODULE_BYTES, 'module', { noFollow: true });
+  } catch (error) {
+    throw refusal('E_CACHE_TAMPERED', `${gate.spec}: ${path} is not the file that was verified (${(error as Error).message})`);
+  }
   if (createHash('sha512').update(source).digest('hex') !== expected) {
     throw refusal('E_CACHE_TAMPERED', `${gate.spec}: ${path} is not the file that was verified (changed on disk after verification)`);
   }

@@ -9,7 +9,7 @@
  *   schema -> import(file URL) -> construct -> contract check -> meta, as
  *   plain data, agrees with the index
  */
-import { closeSync, constants, fstatSync, fsyncSync, mkdirSync, openSync, readFileSync, realpathSync, renameSync, statSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, openSync, realpathSync, renameSync, statSync, writeSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { dirname, join, sep } from 'node:path';
 import { register } from 'node:module';
@@ -18,6 +18,8 @@ import ssri from 'ssri';
 import { defaultCacheDir } from '../config.js';
 import { assertMcsDriver, canonical, type MCSDriver, type MCSToolDriver } from '../contract/index.js';
 import { McsError, isMcsError } from '../errors.js';
+import { makeDirs, readFileCapped, removeDeadLeftovers } from '../files.js';
+import { assertIndexFresh, type IndexFreshness } from '../snapshot/installed.js';
 import { openIndex, type OpenIndexOptions } from '../index/store.js';
 import { parseJsonStrict } from '../manifest/json.js';
 import { assertMatchesSchema } from '../manifest/validate.js';
@@ -64,6 +66,8 @@ export interface LoadOptions {
   hostPackages?: string[];
   /** Cancels the load between steps and aborts its network requests. */
   signal?: AbortSignal;
+  /** Load even from an installed index whose snapshot has expired (default false: E_INDEX_EXPIRED; run `mcs-pkg update` instead). */
+  allowExpiredIndex?: boolean;
   onEvent?: (event: LoadEvent) => void;
 }
 
@@ -78,6 +82,8 @@ export interface LoadReceipt {
   cachePath: string;
   /** The declared driver that was instantiated. */
   driver: { kind: DeclaredDriver['kind']; id: string; name: string };
+  /** The index it was resolved in: its snapshot and whether that had expired (only possible with allowExpiredIndex). */
+  index: IndexFreshness;
 }
 
 export interface LoadedDriver {
@@ -97,6 +103,8 @@ interface Prepared {
 
 /** Loads in flight, by cache root and integrity: concurrent loads of one driver share one fetch, verification and import. */
 const inflight = new Map<string, Promise<Prepared>>();
+/** Cap on a package.json read from a verified package. */
+const MAX_MANIFEST_BYTES = 1024 * 1024;
 /** Cap on a kept tarball when the index records no size. */
 const MAX_CACHED_TARBALL = 64 * 1024 * 1024;
 
@@ -107,7 +115,8 @@ function tarballPath(cacheRoot: string, integrity: string): string {
 /** Keeps the verified tarball, so that a later load can re-derive and re-check the cache entry with no network. */
 function keepTarball(cacheRoot: string, integrity: string, bytes: Buffer): void {
   const file = tarballPath(cacheRoot, integrity);
-  mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+  makeDirs(dirname(file), 'driver cache folder', { code: 'E_CACHE_IO', mode: 0o700 });
+  removeDeadLeftovers(dirname(file), [/\.tgz\.(\d+)\.[0-9a-f]{8}$/]);
   const temp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}`;
   const fd = openSync(temp, 'wx', 0o444);
   try {
@@ -126,17 +135,11 @@ function keepTarball(cacheRoot: string, integrity: string, bytes: Buffer): void 
  * is a regular file no larger than the pinned size.
  */
 function cachedTarball(cacheRoot: string, integrity: string, maxBytes: number): Buffer | undefined {
-  let fd: number | undefined;
   try {
-    fd = openSync(tarballPath(cacheRoot, integrity), constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
-    const stat = fstatSync(fd);
-    if (!stat.isFile() || stat.size > maxBytes) return undefined;
-    const bytes = readFileSync(fd);
+    const bytes = readFileCapped(tarballPath(cacheRoot, integrity), maxBytes, 'cached tarball', { noFollow: true });
     return ssri.checkData(bytes, integrity) ? bytes : undefined;
   } catch {
     return undefined;
-  } finally {
-    if (fd !== undefined) closeSync(fd);
   }
 }
 
@@ -255,7 +258,7 @@ function prepare(entry: IndexEntry, version: string, integrity: string, cacheRoo
       const extracted = await extractToCache(bytes, integrity, cacheRoot, { source: spec });
       // the last look before code runs: every file re-hashed against the manifest the verified tarball produces
       const checked = verifyCacheEntry(extracted.path, { integrity, manifestDigest: extracted.manifestDigest });
-      const manifestBytes = readFileSync(join(checked.packageDir, 'package.json'));
+      const manifestBytes = readFileCapped(join(checked.packageDir, 'package.json'), MAX_MANIFEST_BYTES, `${spec}: package.json`, { code: 'E_CACHE_TAMPERED', noFollow: true });
       if (sha512Hex(manifestBytes) !== checked.files.find((f) => f.path === 'package.json')?.sha512) {
         throw new McsError('E_CACHE_TAMPERED', `${spec}: package.json changed on disk after verification`, { details: { spec } });
       }
@@ -346,11 +349,16 @@ export async function loadDriver(query: string | DriverQuery, options: LoadOptio
   assertCacheLocation(cacheRoot);
   options.onEvent?.({ phase: 'resolve' });
   const index = await openIndex(options.index ?? {});
+  const now = new Date();
+  let freshness: IndexFreshness;
   let chosen: { name: string; version: string; entry: IndexEntry } | undefined;
   let rejected: Rejection[];
   let elsewhere: string[] | undefined;
   try {
-    ({ chosen, rejected, elsewhere } = resolveDriver(index, query, { policy, now: new Date(), ...(options.contractVersion ? { contractVersion: options.contractVersion } : {}) }));
+    // an expired snapshot may be a frozen one: nothing is resolved from it unless the caller accepts that
+    freshness = index.freshness(now);
+    assertIndexFresh(freshness, options.allowExpiredIndex ?? false);
+    ({ chosen, rejected, elsewhere } = resolveDriver(index, query, { policy, now, ...(options.contractVersion ? { contractVersion: options.contractVersion } : {}) }));
   } finally {
     index.close();
   }
@@ -401,6 +409,7 @@ export async function loadDriver(query: string | DriverQuery, options: LoadOptio
       warm: prepared.warm,
       cachePath: prepared.entry.packageDir,
       driver: { kind: declared.kind, id: declared.meta.id, name: declared.meta.name },
+      index: freshness,
     },
   };
 }

@@ -8,7 +8,8 @@
  * draft is shown to a confirm callback before anything is written.
  */
 import semver from 'semver';
-import { existsSync, mkdirSync, rmdirSync } from 'node:fs';
+import { existsSync, rmdirSync } from 'node:fs';
+import { makeDirs } from '../files.js';
 import { McsError, wholeNumber } from '../errors.js';
 import { parseJsonStrict } from '../manifest/json.js';
 import { parsePackageName } from '../manifest/names.js';
@@ -149,7 +150,7 @@ export function trustOptions(options: Pick<AddOptions, 'registry' | 'trustedRoot
 export async function addFromRegistry(indexDir: string, request: string, author: ChangeAuthor, options: AddOptions = {}): Promise<AddResult> {
   // the first package of a new index: the folder exists while the package is checked, and is gone again if nothing was written
   const created = !existsSync(indexDir);
-  if (created) mkdirSync(indexDir, { recursive: true });
+  if (created) makeDirs(indexDir, 'index folder');
   try {
     return await addUnchecked(indexDir, request, author, options);
   } finally {

@@ -9,7 +9,7 @@ import { randomBytes, type KeyObject } from 'node:crypto';
 import { join } from 'node:path';
 import { canonical } from '../contract/index.js';
 import { McsError } from '../errors.js';
-import { writeAtomic } from '../files.js';
+import { makeDirs, readFileCapped, writeAtomic } from '../files.js';
 import { readEntry } from '../index/build.js';
 import { listSources } from '../index/sources.js';
 import type { IndexEntry, Label } from '../manifest/types.js';
@@ -99,7 +99,7 @@ function staleLock(content: string, mtimeMs: number): boolean {
 /** What the lock file holds now, or null when there is none. */
 function lockState(file: string): { content: string; mtimeMs: number } | null {
   try {
-    return { content: readFileSync(file, 'utf8'), mtimeMs: statSync(file).mtimeMs };
+    return { content: readFileCapped(file, 4096, 'lock file').toString('utf8'), mtimeMs: statSync(file).mtimeMs };
   } catch {
     return null;
   }
@@ -133,7 +133,7 @@ function withLogLock<T>(indexDir: string, fn: () => T, create = false): T {
   assertWritableIndexDir(indexDir);
   if (!existsSync(indexDir)) {
     if (!create) return fn(); // nothing to change there: fn says so (E_NOT_FOUND)
-    mkdirSync(indexDir, { recursive: true });
+    makeDirs(indexDir, 'index folder');
   }
   const file = join(indexDir, LOCK_FILE);
   const token = `${process.pid} ${randomBytes(8).toString('hex')}\n`;

@@ -1,9 +1,9 @@
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createRequire } from 'node:module';
 import type { Ajv2020 as Ajv2020Type, ErrorObject, ValidateFunction } from 'ajv/dist/2020.js';
 import { schemasDir } from '../config.js';
 import { McsError, isMcsError } from '../errors.js';
+import { readFileCapped } from '../files.js';
 import { parsePackageName } from './names.js';
 import { assertVisibleNames } from './text.js';
 import type { DriverMeta, IndexEntry, TrustPolicy } from './types.js';
@@ -32,7 +32,7 @@ function validators(): Record<keyof typeof SCHEMA_IDS, ValidateFunction> {
   if (compiled) return compiled;
   const ajv = newAjv({ allErrors: true, strict: true, allowUnionTypes: true });
   for (const file of SCHEMA_FILES) {
-    ajv.addSchema(JSON.parse(readFileSync(join(schemasDir(), file), 'utf8')) as object);
+    ajv.addSchema(JSON.parse(readFileCapped(join(schemasDir(), file), 1024 * 1024, 'schema', { code: 'E_INTERNAL' }).toString('utf8')) as object);
   }
   const get = (id: string): ValidateFunction => {
     const validate = ajv.getSchema(id);

@@ -113,10 +113,11 @@ export class RegistryClient {
     this.signal = options.signal;
   }
 
-  private async get(url: string, maxBytes: number, accept: string, allowNotFound: boolean): Promise<Buffer | null> {
+  private async get(url: string, maxBytes: number, accept: string, allowNotFound: boolean, pinnedBytes?: number): Promise<Buffer | null> {
     return getBytes(url, {
       ...this.limits,
       maxBytes,
+      ...(pinnedBytes !== undefined ? { pinnedBytes } : {}),
       headers: { accept, 'user-agent': 'mcs-pkg', ...authHeaders(this.config, url) },
       allowNotFound,
       ...(this.signal ? { signal: this.signal } : {}),
@@ -172,9 +173,13 @@ export class RegistryClient {
     return this.json(checked.href, DEFAULT_MAX_DOCUMENT_BYTES, true);
   }
 
-  /** Tarball bytes from the URL the packument gives, which must be on the package's registry; integrity is the verifier's job. */
-  async tarball(name: string, dist: VersionDist): Promise<Buffer> {
+  /**
+   * Tarball bytes from the URL the packument gives, which must be on the
+   * package's registry; integrity is the verifier's job. With the size the
+   * index pins, nothing past it is read (E_SIZE_MISMATCH).
+   */
+  async tarball(name: string, dist: VersionDist, pinnedSize?: number): Promise<Buffer> {
     const checked = assertSameOrigin(dist.tarball, registryFor(this.config, name), `${name}: tarball`);
-    return (await this.get(checked.href, this.maxTarballBytes, 'application/octet-stream', false))!;
+    return (await this.get(checked.href, this.maxTarballBytes, 'application/octet-stream', false, pinnedSize))!;
   }
 }

@@ -4,7 +4,7 @@
  * else the project's and the user's .npmrc (`registry=`, `@scope:registry=`,
  * `//host/path/:_authToken=`), else the public registry.
  */
-import { readFileSync } from 'node:fs';
+import { readFileCapped } from '../files.js';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 
@@ -29,13 +29,17 @@ function withSlash(url: string): string {
   return url.endsWith('/') ? url : url + '/';
 }
 
+const MAX_NPMRC_BYTES = 1024 * 1024;
+
 /** Reads key=value lines of an .npmrc, expanding ${VAR} from the environment. */
 function readNpmrc(file: string, env: NodeJS.ProcessEnv): Record<string, string> {
   let text: string;
   try {
-    text = readFileSync(file, 'utf8');
-  } catch {
-    return {};
+    text = readFileCapped(file, MAX_NPMRC_BYTES, 'npm config file').toString('utf8');
+  } catch (error) {
+    // no .npmrc is the common case; one that cannot be read (a FIFO, a device, too large) is an error, not silently skipped
+    if (((error as Error).cause as NodeJS.ErrnoException | undefined)?.code === 'ENOENT') return {};
+    throw error;
   }
   const values: Record<string, string> = {};
   for (const raw of text.split(/\r?\n/).slice(0, 10_000)) {

@@ -23,6 +23,8 @@ export interface RequestOptions extends RequestLimits {
   signal?: AbortSignal;
   /** A 404 resolves to null instead of failing (for optional documents). */
   allowNotFound?: boolean;
+  /** The size the body must have (a pinned tarball): reading stops at it, and a longer body fails with E_SIZE_MISMATCH at the first byte over. */
+  pinnedBytes?: number;
 }
 
 const MAX_REDIRECTS = 5;
@@ -50,11 +52,20 @@ export function assertSameOrigin(url: string, registry: string, what: string): U
 
 class RetryableError extends Error {}
 
-async function readCapped(response: Response, url: string, maxBytes: number): Promise<Buffer> {
+/** The error for a body longer than the cap, or than the pinned size when that is the smaller. */
+function overLimit(url: string, maxBytes: number, pinnedBytes: number | undefined, found: number | undefined): McsError {
+  if (pinnedBytes !== undefined && pinnedBytes <= maxBytes) {
+    return new McsError('E_SIZE_MISMATCH', `${url}: expected the pinned ${pinnedBytes} bytes, got ${found ?? 'more'}${found === undefined ? ' (the download was stopped there)' : ''}`, { details: { url, expected: pinnedBytes, ...(found !== undefined ? { found } : {}) } });
+  }
+  return new McsError('E_REGISTRY_TOO_LARGE', found !== undefined ? `${url}: the answer is ${found} bytes, over the limit of ${maxBytes}` : `${url}: the answer grew past the limit of ${maxBytes} bytes`, { details: { url, limit: maxBytes, ...(found !== undefined ? { found } : {}) } });
+}
+
+async function readCapped(response: Response, url: string, maxBytes: number, pinnedBytes: number | undefined): Promise<Buffer> {
+  const limit = Math.min(maxBytes, pinnedBytes ?? maxBytes);
   const declared = Number(response.headers.get('content-length') ?? NaN);
-  if (Number.isFinite(declared) && declared > maxBytes) {
+  if (Number.isFinite(declared) && declared > limit) {
     await response.body?.cancel().catch(() => undefined);
-    throw new McsError('E_REGISTRY_TOO_LARGE', `${url}: the answer is ${declared} bytes, over the limit of ${maxBytes}`, { details: { url, limit: maxBytes, found: declared } });
+    throw overLimit(url, maxBytes, pinnedBytes, declared);
   }
   const chunks: Buffer[] = [];
   let total = 0;
@@ -64,9 +75,9 @@ async function readCapped(response: Response, url: string, maxBytes: number): Pr
     const { done, value } = await reader.read();
     if (done) break;
     total += value.byteLength;
-    if (total > maxBytes) {
+    if (total > limit) {
       await reader.cancel().catch(() => undefined);
-      throw new McsError('E_REGISTRY_TOO_LARGE', `${url}: the answer grew past the limit of ${maxBytes} bytes`, { details: { url, limit: maxBytes } });
+      throw overLimit(url, maxBytes, pinnedBytes, undefined);
     }
     chunks.push(Buffer.from(value.buffer, value.byteOffset, value.byteLength));
   }
@@ -115,7 +126,7 @@ async function attempt(url: string, options: RequestOptions): Promise<Buffer | n
         throw new McsError('E_REGISTRY_HTTP', `${current.href}: HTTP ${response.status}`, { details: { url: current.href, status: response.status } });
       }
       try {
-        return await readCapped(response, current.href, options.maxBytes);
+        return await readCapped(response, current.href, options.maxBytes, options.pinnedBytes);
       } catch (cause) {
         if (cause instanceof McsError || signal.aborted) throw cause;
         // the connection dropped or the body could not be decoded: worth another attempt

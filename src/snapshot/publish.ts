@@ -4,7 +4,7 @@
  * canonical JSON), snapshot.json (the signed metadata naming its digest),
  * root.json and <n>.root.json (the index roots, for rotation).
  */
-import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import { canonical } from '../contract/index.js';
@@ -14,7 +14,8 @@ import { LOG_FILE, assertLogExtends } from '../maintain/log.js';
 import { MAX_LOG_BYTES, logKeysOf, scanLogFile } from '../maintain/log-file.js';
 import { parseJsonStrict } from '../manifest/json.js';
 import { getBytes } from '../registry/http.js';
-import { readFileCapped, readKey, writeAtomic } from '../files.js';
+import { TEMP_FILE_PID, makeDirs, readFileCapped, readKey, removeDeadLeftovers, writeAtomic } from '../files.js';
+import { writeInstalledSnapshot } from './installed.js';
 import { observedIdentity } from '../trust/identity.js';
 import { bundleCertificate, createTrustMaterial, resolveTrustedRoot, signKeyless, type KeylessSignOptions, type TufOptions } from '../trust/sigstore.js';
 import { KEYLESS_TYPE, assertRootShape, keylessMismatch, MAX_METADATA_BYTES, SNAPSHOT_TYPE, countValidSignatures, needsSigstore, parseSigned, rotateRoot, signMetadata, signingBytes, trustInitialRoot, verifyContent, verifySnapshot, type KeylessTrust, type RootSigned, type Signed, type SnapshotSigned } from './metadata.js';
@@ -117,7 +118,7 @@ function publishedBefore(outDir: string, root: RootSigned, rootBytes: Buffer): S
     throw new McsError('E_USAGE', `cannot read ${outDir}: ${(cause as Error).message}`, { cause, details: { outDir } });
   }
   const same = join(outDir, `${root.version}.${ROOT_FILE}`);
-  if (names.includes(`${root.version}.${ROOT_FILE}`) && !readFileSync(same).equals(rootBytes)) {
+  if (names.includes(`${root.version}.${ROOT_FILE}`) && !readFileCapped(same, MAX_METADATA_BYTES, 'published index root', { code: 'E_INDEX_IO' }).equals(rootBytes)) {
     throw new McsError('E_INDEX_ROOT', `${same} is a different root of the same version: clients that trust it would refuse this snapshot, and could not rotate away; rotate to version ${root.version + 1} instead`, { details: { file: same } });
   }
   const rootVersions = names.map((name) => /^(\d+)\.root\.json$/.exec(name)).filter((m) => m !== null).map((m) => Number(m[1]));
@@ -133,7 +134,7 @@ function publishedBefore(outDir: string, root: RootSigned, rootBytes: Buffer): S
   }
   const file = join(outDir, SNAPSHOT_FILE);
   if (!existsSync(file)) return undefined;
-  const previous = parseSigned<SnapshotSigned>(readFileSync(file), SNAPSHOT_TYPE, file).signed;
+  const previous = parseSigned<SnapshotSigned>(readFileCapped(file, MAX_METADATA_BYTES, 'published snapshot', { code: 'E_INDEX_IO' }), SNAPSHOT_TYPE, file).signed;
   const content = previous.content as Partial<SnapshotSigned['content']> | undefined;
   const log = previous.log as Partial<NonNullable<SnapshotSigned['log']>> | undefined;
   if (typeof content?.file !== 'string' || (log !== undefined && (!Number.isSafeInteger(log.records) || typeof log.head !== 'string' || !/^[0-9a-f]{64}$/.test(log.head)))) {
@@ -288,7 +289,7 @@ function readState(stateDir: string, initialRoot: string | undefined): State {
       new McsError('E_INDEX_ROOT', `${file}: the client's trusted state is unusable (${why}); it is damaged or from an older mcs-pkg. Move it aside and update again with --root root.json, which also forgets the stored snapshot version`, { cause, details: { file } });
     let state: State;
     try {
-      state = parseJsonStrict(readFileSync(file), { source: file, maxBytes: MAX_METADATA_BYTES }) as State;
+      state = parseJsonStrict(readFileCapped(file, MAX_METADATA_BYTES, 'client state', { code: 'E_INDEX_IO' }), { source: file, maxBytes: MAX_METADATA_BYTES }) as State;
     } catch (cause) {
       throw unusable((cause as Error).message, cause);
     }
@@ -326,13 +327,11 @@ export async function updateIndex(options: UpdateOptions): Promise<UpdateResult>
     }
     const file = join(options.from, name);
     if (optional && !existsSync(file)) return null;
-    try {
-      return readFileCapped(file, maxBytes, 'snapshot file');
-    } catch (error) {
-      if (error instanceof McsError && /over the limit/.test(error.message)) throw new McsError('E_INDEX_TOO_LARGE', error.message, { cause: error });
-      throw new McsError('E_INDEX_IO', (error as Error).message, { cause: error, details: { file } });
-    }
+    return readFileCapped(file, maxBytes, 'snapshot file', { code: 'E_INDEX_IO', tooLargeCode: 'E_INDEX_TOO_LARGE' });
   };
+  makeDirs(options.stateDir, 'index state folder', { code: 'E_INDEX_IO', hint: 'give --cache-dir (or MCS_PKG_CACHE) a writable folder' });
+  // what a killed update left: its unpacked folder, its link and its temporary files
+  removeDeadLeftovers(options.stateDir, [/^index-data\.\d+\.partial-(\d+)$/, /^current\.(\d+)\.tmp$/, TEMP_FILE_PID]);
   const state = readState(options.stateDir, options.root);
   let root = state.root;
   for (let i = 0; i < MAX_ROTATIONS; i++) {
@@ -352,6 +351,7 @@ export async function updateIndex(options: UpdateOptions): Promise<UpdateResult>
   }
   const current = join(options.stateDir, 'current');
   if (snapshot.version === state.version && existsSync(current)) {
+    writeInstalledSnapshot(current, snapshot);
     return { status: 'current', version: snapshot.version, previousVersion: state.version, rootVersion: root.version, expires: { snapshot: snapshot.expires, root: root.expires }, indexDir: current };
   }
   const cap = Math.min(options.maxContentBytes ?? DEFAULT_MAX_CONTENT_BYTES, snapshot.content.length);
@@ -366,7 +366,6 @@ export async function updateIndex(options: UpdateOptions): Promise<UpdateResult>
   // unpack into a private folder, then switch `current` to it by renaming a new link over the old one
   const folder = `index-data.${snapshot.version}`;
   const partial = join(options.stateDir, `${folder}.partial-${process.pid}`);
-  mkdirSync(options.stateDir, { recursive: true });
   rmSync(partial, { recursive: true, force: true });
   try {
     let done = 0;
@@ -382,6 +381,7 @@ export async function updateIndex(options: UpdateOptions): Promise<UpdateResult>
       writeFileSync(join(partial, LOG_FILE), (await fetchFile(logFileName(log.head), MAX_LOG_BYTES, false))!, { flag: 'wx' });
       verifyReceivedLog(join(partial, LOG_FILE), log, root, join(current, LOG_FILE));
     }
+    writeInstalledSnapshot(partial, snapshot);
     rmSync(join(options.stateDir, folder), { recursive: true, force: true });
     renameSync(partial, join(options.stateDir, folder));
   } catch (error) {

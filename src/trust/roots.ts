@@ -6,9 +6,9 @@
  * This module only reads and shapes data; sigstore.ts turns it into trust
  * material.
  */
-import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { McsError } from '../errors.js';
+import { readFileCapped } from '../files.js';
 import { parseJsonStrict } from '../manifest/json.js';
 
 const SEEDS_REPOSITORY = 'https://tuf-repo-cdn.sigstore.dev';
@@ -44,7 +44,7 @@ export interface RegistryKeysInput {
 function readSeeds(): Record<string, unknown> {
   const require = createRequire(import.meta.url);
   const file = require.resolve('@sigstore/tuf/seeds.json');
-  const seeds = parseJsonStrict(readFileSync(file), { source: file, maxBytes: MAX_ROOT_BYTES, maxDepth: 8 }) as Record<string, { targets?: Record<string, string> }>;
+  const seeds = parseJsonStrict(readFileCapped(file, MAX_ROOT_BYTES, 'Sigstore TUF seeds', { code: 'E_TRUST_ROOT' }), { source: file, maxBytes: MAX_ROOT_BYTES, maxDepth: 8 }) as Record<string, { targets?: Record<string, string> }>;
   const targets = seeds[SEEDS_REPOSITORY]?.targets;
   if (!targets) throw new McsError('E_TRUST_ROOT', `${file}: no targets for ${SEEDS_REPOSITORY}`, { details: { source: file } });
   return targets;
@@ -85,12 +85,7 @@ export function registryKeysFrom(value: string): RegistryKeysInput {
 
 /** A trusted_root.json the user pins (like gh attestation verify --custom-trusted-root). */
 export function trustedRootFromFile(file: string): TrustedRootInput {
-  let bytes: Buffer;
-  try {
-    bytes = readFileSync(file);
-  } catch (cause) {
-    throw new McsError('E_TRUST_ROOT', `cannot read trusted root ${file}: ${(cause as Error).message}`, { cause, details: { source: file } });
-  }
+  const bytes = readFileCapped(file, MAX_ROOT_BYTES, 'trusted root', { code: 'E_TRUST_ROOT' });
   const json = asObject(parseJsonStrict(bytes, { source: file, maxBytes: MAX_ROOT_BYTES }), file, 'E_TRUST_ROOT');
   if (typeof json.mediaType !== 'string' || !json.mediaType.startsWith('application/vnd.dev.sigstore.trustedroot')) {
     throw new McsError('E_TRUST_ROOT', `${file}: not a Sigstore trusted root (mediaType ${JSON.stringify(json.mediaType)})`, { details: { source: file } });
@@ -140,12 +135,7 @@ export function embeddedRegistryKeys(): RegistryKeysInput {
 }
 
 export function registryKeysFromFile(file: string): RegistryKeysInput {
-  let bytes: Buffer;
-  try {
-    bytes = readFileSync(file);
-  } catch (cause) {
-    throw new McsError('E_REGISTRY_KEYS', `cannot read registry keys ${file}: ${(cause as Error).message}`, { cause, details: { source: file } });
-  }
+  const bytes = readFileCapped(file, MAX_ROOT_BYTES, 'registry keys', { code: 'E_REGISTRY_KEYS' });
   return { keys: parseRegistryKeys(parseJsonStrict(bytes, { source: file, maxBytes: MAX_ROOT_BYTES }), file), source: file };
 }
 

@@ -12,6 +12,7 @@ import { X509Certificate } from '@sigstore/core';
 import { PublicKey, TrustedRoot } from '@sigstore/protobuf-specs';
 import { Verifier, toSignedEntity, toTrustMaterial, type TrustMaterial } from '@sigstore/verify';
 import { McsError } from '../errors.js';
+import { makeDirs } from '../files.js';
 import { join } from 'node:path';
 import { defaultCacheDir } from '../config.js';
 import { SHIPPED_ROOTS, parseRegistryKeys, trustedRootFrom, type RegistryKey } from './roots.js';
@@ -303,6 +304,8 @@ export interface TufOptions {
 /** Fetches targets from a TUF repository (TUF client workflow: root rotation, timestamp, snapshot, targets, each signed and fresh; each target checked against its recorded length and hashes). */
 async function tufTarget(options: TufOptions, target: string, code: 'E_TRUST_ROOT' | 'E_REGISTRY_KEYS'): Promise<unknown> {
   const mirrorURL = options.mirrorURL ?? PUBLIC_GOOD_TUF_MIRROR;
+  // @sigstore/tuf creates its cache with a recursive mkdir, which never returns under /proc
+  makeDirs(options.cachePath, 'TUF cache folder', { code, hint: 'give --cache-dir (or MCS_PKG_CACHE) a writable folder' });
   const { initTUF } = await import('@sigstore/tuf');
   let text: string;
   try {

@@ -54,6 +54,8 @@ export interface FixtureRegistry {
   clearMisbehavior(): void;
   /** Every request received: method and path (with query string), in order. */
   readonly requests: ReadonlyArray<{ method: string; path: string }>;
+  /** Bytes of junk the 'oversize' answers have handed to their sockets so far (how far a client let them stream). */
+  readonly oversizeBytesSent: number;
   close(): Promise<void>;
 }
 
@@ -142,6 +144,7 @@ export async function startFixtureRegistry(options: { host?: string } = {}): Pro
   const packages = new Map<string, Map<string, StoredVersion>>();
   const rules: ActiveRule[] = [];
   const requests: Array<{ method: string; path: string }> = [];
+  let oversizeBytesSent = 0;
   const sockets = new Set<Socket>();
   let keys: Buffer | undefined;
   let url = '';
@@ -278,6 +281,7 @@ export async function startFixtureRegistry(options: { host?: string } = {}): Pro
       while (!stopped && remaining > 0) {
         const length = Math.min(remaining, OVERSIZE_CHUNK.length);
         remaining -= length;
+        oversizeBytesSent += length;
         if (!res.write(length === OVERSIZE_CHUNK.length ? OVERSIZE_CHUNK : OVERSIZE_CHUNK.subarray(0, length))) {
           res.once('drain', pump);
           return;
@@ -359,6 +363,9 @@ export async function startFixtureRegistry(options: { host?: string } = {}): Pro
     url,
     get requests() {
       return requests;
+    },
+    get oversizeBytesSent() {
+      return oversizeBytesSent;
     },
     publish(version) {
       if (version.name === '' || (version.name.startsWith('@') && !/^@[^/]+\/[^/]+$/.test(version.name))) {
