@@ -22,7 +22,7 @@ import { verifyArtifact, type ArtifactVerdict } from './trust/artifact.js';
 import { evaluatePolicy, resolvePolicy, type ResolvedPolicy } from './trust/policy.js';
 import { fail, pass, type CheckResult } from './trust/result.js';
 import { createTrustMaterial, npmRegistryKeysFromTuf, resolveTrustedRoot, tufDefaults, type TufOptions } from './trust/sigstore.js';
-import { readTarball } from './tar/read.js';
+import { planTarball } from './loader/extract.js';
 import { verifyPackage, type Verdict } from './trust/verifier.js';
 
 export const DEFAULT_MAX_TARBALL_BYTES = 256 * 1024 * 1024;
@@ -399,10 +399,8 @@ const MAX_INSTALLED_FILES = 20_000;
  */
 export function checkInstalledTree(spec: string, tarball: Uint8Array, dir: string): CheckResult {
   const expected = new Map<string, Buffer>();
-  for (const entry of readTarball(tarball, { source: spec })) {
-    const rel = entry.path.replace(/^\.?\/?[^/]+\/?/, '');
-    if (entry.type === 'file' && rel !== '' && entry.data) expected.set(rel.replace(/\/+$/, ''), entry.data);
-  }
+  // the files npm installs from it, as the loader would unpack them
+  for (const file of planTarball(tarball, {}, spec).files) expected.set(file.relativePath, file.data);
   const problems: string[] = [];
   const seen = new Set<string>();
   const walk = (rel: string, depth: number): void => {

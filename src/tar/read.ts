@@ -162,6 +162,8 @@ function parseTar(tar: Buffer, source: string, maxEntries: number): TarEntry[] {
     if (nullBlock) refuse('an extended header after a lone zero block (GNU tar ends the archive there)');
     const reason = REFUSED_META[header.type];
     if (reason) refuse(reason);
+    // node-tar skips an empty one; GNU tar names the next entry "" after an empty long name
+    if (!header.size) refuse(`an empty extended header (type ${JSON.stringify(header.typeKey)})`);
     if (++metas > 1) refuse('two extended headers (GNU long name or pax) for one entry: tar readers combine them differently');
   };
 
