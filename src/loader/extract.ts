@@ -2,10 +2,12 @@
  * Safe extraction of a verified npm tarball into the content-addressed cache
  * (DESIGN.md §4 known gaps, §5 "malicious tarball"). node-tar only warns and
  * skips hostile entries, and pacote.extract writes before it checks the
- * integrity; so here the digest is checked first, the whole archive is read by
- * the bounded reader and judged entry by entry (planExtraction, pure), and
- * only a fully accepted archive is written, into a fresh staging folder that
- * is renamed into place. A refusal leaves nothing on disk.
+ * integrity; so here the digest is checked first, the whole archive is read in
+ * memory by node-tar itself in strict mode (src/tar/read.ts, the parser npm
+ * installs with, so both see the same entries), judged entry by entry with
+ * npm's own path rules (planExtraction, pure), and only a fully accepted
+ * archive is written, by mcs-pkg, into a fresh staging folder that is renamed
+ * into place. A refusal leaves nothing on disk.
  */
 import { constants as bufferConstants } from 'node:buffer';
 import { constants } from 'node:fs';
@@ -300,7 +302,7 @@ export function planTarball(gzipped: Uint8Array, limits: ExtractionLimits = {}, 
 }
 
 /**
- * Reads the archive with the bounded reader, its gunzip cap derived from the
+ * Reads the archive with node-tar (src/tar/read.ts), its gunzip cap derived from the
  * byte and ratio caps so that a bomb stops inflating early; the reader's cap
  * errors become E_TAR_LIMIT.
  */

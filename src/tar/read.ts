@@ -167,16 +167,19 @@ function parseTar(tar: Buffer, source: string, maxEntries: number): TarEntry[] {
     if (++metas > 1) refuse('two extended headers (GNU long name or pax) for one entry: tar readers combine them differently');
   };
 
-  // one block at a time, so that each header and the end of the archive are known to the byte
+  // header by header, so that each header and the end of the archive are known to the byte
   let offset = 0;
   while (offset < tar.length && !eof && !refusal) {
-    block = tar.subarray(offset, offset + BLOCK);
-    offset += BLOCK;
     if (bodyBlocks > 0) {
-      bodyBlocks--;
-      parser.write(block);
+      // a body in one write: node-tar takes exactly the blocks it announced, and a pax body decodes whole
+      const end = Math.min(tar.length, offset + bodyBlocks * BLOCK);
+      bodyBlocks = 0;
+      parser.write(tar.subarray(offset, end));
+      offset = end;
       continue;
     }
+    block = tar.subarray(offset, offset + BLOCK);
+    offset += BLOCK;
     headerEvent = false;
     parser.write(block);
     if (!headerEvent && !refusal && block.length === BLOCK) extendedHeader();
