@@ -104,6 +104,8 @@ function parseTar(tar: Buffer, source: string, maxEntries: number): TarEntry[] {
   let headerEvent = false;
   let bodyBlocks = 0;
   let block: Buffer = Buffer.alloc(0);
+  let metaBody = false;
+  let metaEvents = 0;
 
   const parser = new Parser({ strict: true });
   parser.on('error', (error: Error) => refuse(error.message, error));
@@ -117,6 +119,7 @@ function parseTar(tar: Buffer, source: string, maxEntries: number): TarEntry[] {
     eof = true;
   });
   parser.on('meta', (text: string) => {
+    metaEvents++;
     if (PAX_SIZE.test(text)) refuse('a pax header overrides an entry size (tar readers parse it differently)');
   });
   const begin = (entry: ReadEntry): TarEntry | undefined => {
@@ -157,8 +160,14 @@ function parseTar(tar: Buffer, source: string, maxEntries: number): TarEntry[] {
   });
 
   const extendedHeader = () => {
-    const header = new Header(block);
+    let header: Header;
+    try {
+      header = new Header(block);
+    } catch (cause) {
+      return refuse('a header node-tar reads but cannot decode alone', cause);
+    }
     bodyBlocks = Math.ceil((header.size ?? 0) / BLOCK);
+    metaBody = bodyBlocks > 0;
     if (nullBlock) refuse('an extended header after a lone zero block (GNU tar ends the archive there)');
     const reason = REFUSED_META[header.type];
     if (reason) refuse(reason);
@@ -172,10 +181,15 @@ function parseTar(tar: Buffer, source: string, maxEntries: number): TarEntry[] {
   while (offset < tar.length && !eof && !refusal) {
     if (bodyBlocks > 0) {
       // a body in one write: node-tar takes exactly the blocks it announced, and a pax body decodes whole
-      const end = Math.min(tar.length, offset + bodyBlocks * BLOCK);
+      const whole = offset + bodyBlocks * BLOCK;
+      const end = Math.min(tar.length, whole);
+      const before = metaEvents;
       bodyBlocks = 0;
       parser.write(tar.subarray(offset, end));
       offset = end;
+      // watching and node-tar must agree on where an extended header ends; if not, refuse rather than guess
+      if (metaBody && end === whole && metaEvents === before) refuse('an extended header node-tar did not read as one');
+      metaBody = false;
       continue;
     }
     block = tar.subarray(offset, offset + BLOCK);
