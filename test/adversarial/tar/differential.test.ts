@@ -212,6 +212,15 @@ describe('framing', () => {
     await expectNpmParity(archive(manifest(), Buffer.concat([base256, padBlocks(body)])));
   });
 
+  it('gzip framing: two concatenated members are read as npm reads them, trailing bytes after the member are refused, zero padding accepted', async () => {
+    const first = Buffer.concat([manifest(), file('package/a.js', 'a')]);
+    const second = Buffer.concat([file('package/b.js', 'b'), END_OF_ARCHIVE]);
+    // npm inflates every member, as one stream
+    expect(await accepted(Buffer.concat([gzipSync(first), gzipSync(second)]))).toMatchObject({ 'a.js': 'a', 'b.js': 'b' });
+    await refused(Buffer.concat([gzipSync(Buffer.concat([first, END_OF_ARCHIVE])), Buffer.from('junk')]));
+    expect(await accepted(Buffer.concat([gzipSync(Buffer.concat([first, END_OF_ARCHIVE])), Buffer.alloc(100)]))).toMatchObject({ 'a.js': 'a' });
+  });
+
   it('only gzip, inflated once: a plain or doubly compressed tar is refused', async () => {
     const tar = Buffer.concat([manifest(), END_OF_ARCHIVE]);
     await refused(tar);
