@@ -6,12 +6,16 @@
  * and global headers (x, g, X) in every order, header sizes, NULs, duplicate
  * and overlapping names, trailing data, truncation, bad checksums.
  */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import '../../helpers/matchers.js';
 import { END_OF_ARCHIVE, padBlocks, paxBody, tarHeader, tarRecord } from '../../helpers/tarball.js';
 import { planTarball } from '../../../src/loader/extract.js';
 import { checkIntegrity } from '../../../src/trust/integrity.js';
+import { checkInstalledTree } from '../../../src/verify.js';
+import { removeDir, tempDir } from '../../helpers/index-data.js';
 import { expectNpmParity, npmInstall } from './npm-view.js';
 
 const MANIFEST = JSON.stringify({ name: 'mcs-driver-x', version: '1.0.0', type: 'module', main: 'index.js' });
@@ -231,5 +235,25 @@ describe('framing', () => {
     await refused(archive(manifest(), tarRecord({ name: 'package/l', type: '2', linkname: 'package.json' })), 'E_TAR_LINK');
     await refused(archive(manifest(), tarRecord({ name: 'package/h', type: '1', linkname: 'package/package.json' })), 'E_TAR_LINK');
     for (const type of ['3', '4', '6', 'D', 'S', 'V', 'Z']) await refused(archive(manifest(), tarRecord({ name: 'package/s', type })), 'E_TAR_SPECIAL');
+  });
+});
+
+describe('verify --installed compares an installed folder with the files npm installs', () => {
+  it('the same tree passes, whatever the first raw segment; a refused tarball fails the check', async () => {
+    const tgz = archive(manifest(), file('./package/x.js', 'x'), file('package/.gitignore', 'g'));
+    const installed = await npmInstall(tgz);
+    if (!('files' in installed)) throw new Error(installed.error);
+    const dir = tempDir('mcs-installed-');
+    try {
+      for (const [path, data] of Object.entries(installed.files)) {
+        mkdirSync(dirname(join(dir, path)), { recursive: true });
+        writeFileSync(join(dir, path), Buffer.from(data, 'base64'));
+      }
+      expect(checkInstalledTree('mcs-driver-x@1.0.0', tgz, dir)).toMatchObject({ status: 'pass' });
+      const smuggled = archive(manifest(), longName('package/long-name.js'), pax([['mtime', '1']]), file('package/x.js', 'x'));
+      expect(checkInstalledTree('mcs-driver-x@1.0.0', smuggled, dir)).toMatchObject({ status: 'fail', code: 'E_INSTALLED_MISMATCH', evidence: { reason: 'E_TARBALL_INVALID' } });
+    } finally {
+      removeDir(dir);
+    }
   });
 });
