@@ -11,10 +11,13 @@
  * and go on. On top of that, archives whose meaning depends on the reader are
  * refused, so that `tar -t` and other npm versions cannot show something else
  * either: stacked extended headers for one entry (node-tar lets a later GNU
- * long name override a pax path, GNU tar the reverse), global headers, pax
- * size records, extended headers node-tar ignores (over its 1 MiB cap),
- * entries after a lone zero block (GNU tar stops there, node-tar reads on),
- * and anything but zeros after the end of the archive.
+ * long name override a pax path, GNU tar the reverse), empty ones (GNU tar
+ * names the next entry "" after an empty long name, node-tar skips it),
+ * global headers, old-style 'N' and 'X' headers, long link names, pax size
+ * records, extended headers node-tar ignores (over its 1 MiB cap), entries
+ * after a lone zero block (GNU tar stops there, node-tar reads on), and
+ * anything but zeros after the end of the archive. mcs-pkg reads only
+ * gzipped tarballs, inflated once, as the registry serves them.
  */
 import { gunzipSync } from 'node:zlib';
 import { Header, Parser, type ReadEntry } from 'tar';
@@ -86,8 +89,8 @@ const REFUSED_META: Record<string, string> = {
 };
 
 /**
- * Feeds the archive to node-tar one block at a time and watches where each
- * header falls: an entry header raises 'entry' (or 'ignoredEntry'), a zero
+ * Feeds the archive to node-tar header by header (a body in one write) and
+ * watches where each header falls: an entry header raises 'entry' (or 'ignoredEntry'), a zero
  * block 'nullBlock' or 'eof', and a block that raises nothing at a header
  * position is an extended header, decoded by node-tar's own Header to learn
  * its type and length. Watching only ever refuses; the entries are node-tar's.
