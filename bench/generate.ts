@@ -38,7 +38,7 @@ const WORDS = [
 const PERMISSIONS: Permission[] = ['network', 'filesystem:read', 'filesystem:write', 'shell', 'secrets', 'autostart'];
 
 /** mulberry32: a small deterministic generator, so every run measures the same data. */
-function prng(seed: number): () => number {
+export function prng(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;

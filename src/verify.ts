@@ -23,7 +23,7 @@ import { parseExpectedIntegrity } from './trust/integrity.js';
 import { evaluatePolicy, resolvePolicy, type ResolvedPolicy } from './trust/policy.js';
 import { fail, pass, type CheckResult } from './trust/result.js';
 import { createTrustMaterial, npmRegistryKeysFromTuf, resolveTrustedRoot, tufDefaults, type TufOptions } from './trust/sigstore.js';
-import { readTarball } from './tar/read.js';
+import { planTarball, type PlannedFile } from './loader/extract.js';
 import { verifyPackage, type Verdict, type VerifyInput } from './trust/verifier.js';
 
 export const DEFAULT_MAX_TARBALL_BYTES = 256 * 1024 * 1024;
@@ -430,10 +430,15 @@ const MAX_INSTALLED_FILES = 20_000;
  */
 export function checkInstalledTree(spec: string, tarball: Uint8Array, dir: string): CheckResult {
   const expected = new Map<string, Buffer>();
-  for (const entry of readTarball(tarball, { source: spec })) {
-    const rel = entry.path.replace(/^\.?\/?[^/]+\/?/, '');
-    if (entry.type === 'file' && rel !== '' && entry.data) expected.set(rel.replace(/\/+$/, ''), entry.data);
+  // the files npm installs from it, as the loader would unpack them; a tarball refused there (the manifest check says why) cannot vouch for a tree
+  let files: PlannedFile[];
+  try {
+    files = planTarball(tarball, {}, spec).files;
+  } catch (error) {
+    if (!isMcsError(error)) throw error;
+    return fail('installed', 'E_INSTALLED_MISMATCH', `${spec}: the installed files at ${dir} cannot be compared with a tarball mcs-pkg refuses to read (${error.code})`, { dir, reason: error.code });
   }
+  for (const file of files) expected.set(file.relativePath, file.data);
   const problems: string[] = [];
   const seen = new Set<string>();
   const walk = (rel: string, depth: number): void => {

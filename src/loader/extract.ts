@@ -2,15 +2,17 @@
  * Safe extraction of a verified npm tarball into the content-addressed cache
  * (DESIGN.md §4 known gaps, §5 "malicious tarball"). node-tar only warns and
  * skips hostile entries, and pacote.extract writes before it checks the
- * integrity; so here the digest is checked first, the whole archive is read by
- * the bounded reader and judged entry by entry (planExtraction, pure), and
- * only a fully accepted archive is written, into a fresh staging folder that
- * is renamed into place. A refusal leaves nothing on disk.
+ * integrity; so here the digest is checked first, the whole archive is read in
+ * memory by node-tar itself in strict mode (src/tar/read.ts, the parser npm
+ * installs with, so both see the same entries), judged entry by entry with
+ * npm's own path rules (planExtraction, pure), and only a fully accepted
+ * archive is written, by mcs-pkg, into a fresh staging folder that is renamed
+ * into place. A refusal leaves nothing on disk.
  */
 import { constants as bufferConstants } from 'node:buffer';
 import { constants } from 'node:fs';
 import { lstat, mkdir, mkdtemp, open, rename } from 'node:fs/promises';
-import { join, posix, resolve } from 'node:path';
+import { join, posix, resolve, win32 } from 'node:path';
 import { makeDirs } from '../files.js';
 import { McsError, isMcsError } from '../errors.js';
 import { readTarball, type TarEntry } from '../tar/read.js';
@@ -115,11 +117,22 @@ function tarError(code: TarRefusal, source: string, message: string, details: Re
   return new McsError(code, `${source}: ${message}; nothing was written`, { details: { source, ...details } });
 }
 
+/** A root node-tar would strip from a path on any platform (it parses paths as win32 everywhere): a drive, a UNC or device prefix. */
+function hasRoot(path: string): boolean {
+  return !/^\/*$/.test(win32.parse(path).root) || win32.parse(path.replace(/^\/+/, '')).root !== '';
+}
+
 /**
- * The path segments an entry lands on, or a refusal: an absolute path, a drive
- * letter, a backslash (a separator on Windows), a NUL (truncates the name in
- * C APIs) or any `..` segment could write outside the package folder, so the
- * whole archive is refused rather than the entry skipped (node-tar's choice).
+ * The path segments an entry lands on below the package folder, as npm
+ * places it, or a refusal. npm (pacote) strips the first segment of the raw
+ * path, whatever it is (`strip: 1`: `./package/x` lands on `package/x`), then
+ * node-tar drops entries with a `..` segment and strips roots with only a
+ * warning, and resolves `.` and empty segments. mcs-pkg refuses the whole
+ * archive instead of skipping or moving an entry: an absolute path, a root
+ * after the first segment, a backslash (a separator on Windows), a character
+ * node-tar renames on Windows (<>:"|?*) below the first segment, a NUL or
+ * another control character (names that display differently), a character
+ * that was not valid UTF-8, or any `..` segment.
  */
 function entrySegments(entry: TarEntry, source: string): string[] {
   const raw = entry.path;
@@ -130,14 +143,20 @@ function entrySegments(entry: TarEntry, source: string): string[] {
   // checked before splitting, so a pathological pax path costs no more than its length
   if (raw.length > 4 * MAX_RELATIVE_PATH_BYTES) refuse(`is longer than ${4 * MAX_RELATIVE_PATH_BYTES} characters`);
   if (raw.includes('\0')) refuse('contains a NUL character');
+  if (/[\u0001-\u001f\u007f]/.test(raw)) refuse('contains a control character');
+  if (raw.includes('\ufffd')) refuse('is not valid UTF-8');
   if (raw.includes('\\')) refuse('contains a backslash');
-  if (raw.startsWith('/') || /^[A-Za-z]:/.test(raw)) refuse('is an absolute path');
+  // node-tar on Windows writes these as other characters, so npm there installs another name
+  if (/[<>:"|?*]/.test(raw.split('/').slice(1).join('/'))) refuse('has a character Windows does not allow in a file name (<>:"|?*)');
+  if (raw.startsWith('/') || hasRoot(raw)) refuse('is an absolute path');
   const all = raw.split('/');
   if (all.includes('..')) refuse('has a ".." segment');
-  const segments = all.filter((segment) => segment !== '' && segment !== '.');
+  const below = all.slice(1).join('/');
+  if (hasRoot(below)) refuse('has a drive or network root below its first folder');
+  const segments = below.split('/').filter((segment) => segment !== '' && segment !== '.');
   // defence in depth: the normalized form must be the same relative path
   const joined = segments.join('/');
-  if (joined === '' || posix.isAbsolute(joined) || posix.normalize(joined) !== joined || joined.startsWith('../')) refuse('leaves the package folder');
+  if (joined !== '' && (posix.isAbsolute(joined) || posix.normalize(joined) !== joined || joined.startsWith('../'))) refuse('leaves the package folder');
   if (segments.some((segment) => Buffer.byteLength(segment, 'utf8') > MAX_NAME_BYTES)) refuse(`has a name longer than ${MAX_NAME_BYTES} bytes`);
   return segments;
 }
@@ -156,7 +175,9 @@ function foldKey(path: string): string {
  * system) are refused, since the later one would silently replace the
  * reviewed one; the file count, the unpacked bytes and the compression ratio
  * are capped (bombs); and package.json must sit at the package root. The
- * tarball's first path segment is stripped, like npm, whatever it is.
+ * files and folders planned are the ones npm installs: the first path
+ * segment stripped whatever it is, a .gitignore named .npmignore, folder
+ * entries only checked (npm creates the folders that hold files, no others).
  */
 export function planExtraction(entries: TarEntry[], limits: ExtractionLimits = {}, archive: ArchiveFacts = {}): ExtractionPlan {
   const caps = resolveExtractionLimits(limits);
@@ -199,7 +220,11 @@ export function planExtraction(entries: TarEntry[], limits: ExtractionLimits = {
       const kind = kinds[typeflag] ?? `entry of type ${JSON.stringify(typeflag)}`;
       throw tarError('E_TAR_SPECIAL', source, `entry ${JSON.stringify(entry.path)} is a ${kind}, neither a file nor a folder`, { path: entry.path, typeflag });
     }
-    const segments = entrySegments(entry, source).slice(1);
+    const segments = entrySegments(entry, source);
+    // node-tar writes a '7' file named "x/" as "x"; a file must not look like a folder
+    if (isFile && entry.path.endsWith('/')) throw tarError('E_TAR_PATH', source, `entry ${JSON.stringify(entry.path)} is a file named like a folder`, { path: entry.path });
+    // npm installs a .gitignore as .npmignore (pacote); the same name here, so a second one is a duplicate
+    if (isFile && segments.at(-1) === '.gitignore') segments[segments.length - 1] = '.npmignore';
     if (segments.length === 0) {
       if (isDirectory) continue; // the package folder itself
       throw tarError('E_TAR_PATH', source, `entry ${JSON.stringify(entry.path)} is a file outside the package folder`, { path: entry.path });
@@ -253,9 +278,11 @@ export function planExtraction(entries: TarEntry[], limits: ExtractionLimits = {
   if (!fileKeys.has('package.json') || fileKeys.get('package.json') !== 'package.json') {
     throw new McsError('E_TARBALL_INVALID', `${source}: it has no package.json at its root; nothing was written`, { details: { source } });
   }
+  // npm creates the folders that hold files and skips folder entries, so an empty folder is not installed
+  const holding = new Set(files.flatMap((file) => file.relativePath.split('/').slice(0, -1).map((_, depth, parts) => parts.slice(0, depth + 1).join('/'))));
   return {
     files: files.sort((a, b) => compareText(a.relativePath, b.relativePath)),
-    directories: [...directoryKeys.values()].sort(compareText).map((relativePath) => ({ relativePath, mode: DIR_MODE })),
+    directories: [...holding].sort(compareText).map((relativePath) => ({ relativePath, mode: DIR_MODE })),
     unpackedBytes,
   };
 }
@@ -276,7 +303,7 @@ export function planTarball(gzipped: Uint8Array, limits: ExtractionLimits = {}, 
 }
 
 /**
- * Reads the archive with the bounded reader, its gunzip cap derived from the
+ * Reads the archive with node-tar (src/tar/read.ts), its gunzip cap derived from the
  * byte and ratio caps so that a bomb stops inflating early; the reader's cap
  * errors become E_TAR_LIMIT.
  */

@@ -17,7 +17,7 @@ import type { DeclaredDriver, IndexEntry, PublisherIdentity, VersionRecord } fro
 import { assertIndexEntry } from '../manifest/validate.js';
 import { invisibleProseWarnings } from '../manifest/text.js';
 import { RegistryClient, type Packument, type RegistryClientOptions } from '../registry/client.js';
-import { readTarball } from '../tar/read.js';
+import { planTarball } from '../loader/extract.js';
 import type { ObservedIdentity } from '../trust/identity.js';
 import type { TufOptions } from '../trust/sigstore.js';
 import type { Verdict } from '../trust/verifier.js';
@@ -69,12 +69,12 @@ async function lookalikes(indexDir: string, name: string): Promise<string[]> {
 
 /** The static MCS metadata of a tarball: the `mcs` field of package.json, else package/mcs-driver.json. Nothing is executed. */
 export function staticMetadata(tarball: Uint8Array, spec: string): { packageJson: Record<string, unknown>; drivers: DeclaredDriver[] } {
-  const entries = readTarball(tarball, { source: spec });
-  const file = (path: string) => entries.find((e) => e.type === 'file' && e.path === path)?.data;
-  const manifestBytes = file('package/package.json');
-  if (!manifestBytes) throw new McsError('E_MCS_METADATA', `${spec}: the tarball has no package/package.json`, { details: { spec } });
+  // the files npm would install, read the way the loader unpacks them (a refused archive refuses here too)
+  const files = planTarball(tarball, {}, spec).files;
+  const file = (path: string) => files.find((f) => f.relativePath === path)?.data;
+  const manifestBytes = file('package.json')!;
   const packageJson = parseJsonStrict(manifestBytes, { source: `${spec}: package.json` }) as Record<string, unknown>;
-  const sidecar = file('package/mcs-driver.json');
+  const sidecar = file('mcs-driver.json');
   const mcs = (packageJson.mcs ?? (sidecar ? parseJsonStrict(sidecar, { source: `${spec}: mcs-driver.json` }) : undefined)) as { drivers?: unknown } | undefined;
   if (!mcs || typeof mcs !== 'object' || !Array.isArray(mcs.drivers) || mcs.drivers.length === 0) {
     throw new McsError('E_MCS_METADATA', `${spec}: no static MCS metadata (an "mcs" field in package.json or an mcs-driver.json file declaring drivers)`, { details: { spec } });

@@ -236,11 +236,13 @@ function randomBytes(length: number): Buffer {
 }
 
 describe('planExtraction accepts a normal package', () => {
-  it('strips the first segment whatever it is, drops "." and empty segments, keeps declared empty folders', () => {
+  it('strips the first raw segment whatever it is (as npm does), drops "." and empty segments after it, creates only folders that hold files', () => {
     const tgz = makeTarball([
       { path: 'node-v1/', type: '5' },
       { path: 'node-v1/package.json', content: '{}' },
-      { path: './node-v1/lib//util.js', content: 'u' },
+      { path: 'node-v1/lib//util.js', content: 'u' },
+      // npm strips the "." and installs this one under node-v1/
+      { path: './node-v1/./x.js', content: 'x' },
       { path: 'node-v1/empty/', type: '5' },
       { path: 'node-v1/bin/cli.js', content: '#!/usr/bin/env node', mode: 0o755 },
     ]);
@@ -248,14 +250,15 @@ describe('planExtraction accepts a normal package', () => {
     expect(plan.files.map((f) => [f.relativePath, f.mode])).toEqual([
       ['bin/cli.js', 0o444],
       ['lib/util.js', 0o444],
+      ['node-v1/x.js', 0o444],
       ['package.json', 0o444],
     ]);
     expect(plan.directories).toEqual([
       { relativePath: 'bin', mode: 0o555 },
-      { relativePath: 'empty', mode: 0o555 },
       { relativePath: 'lib', mode: 0o555 },
+      { relativePath: 'node-v1', mode: 0o555 },
     ]);
-    expect(plan.unpackedBytes).toBe(2 + 1 + '#!/usr/bin/env node'.length);
+    expect(plan.unpackedBytes).toBe(2 + 1 + 1 + '#!/usr/bin/env node'.length);
   });
 
   it('has sensible default caps', () => {
@@ -289,7 +292,8 @@ describe('extractToCache', () => {
     for (const file of ['index.js', 'package.json', 'lib/util.js', 'bin/cli.js']) {
       expect((statSync(join(entry.packageDir, file)).mode & 0o777).toString(8), file).toBe('444');
     }
-    for (const dir of ['', 'lib', 'bin', 'empty']) expect((statSync(join(entry.packageDir, dir)).mode & 0o777).toString(8), dir).toBe('555');
+    expect(existsSync(join(entry.packageDir, 'empty'))).toBe(false); // npm installs no empty folder
+    for (const dir of ['', 'lib', 'bin']) expect((statSync(join(entry.packageDir, dir)).mode & 0o777).toString(8), dir).toBe('555');
     expect((statSync(entry.path).mode & 0o777).toString(8)).toBe('555');
     expect((statSync(join(entry.path, MANIFEST_FILE)).mode & 0o777).toString(8)).toBe('444');
 
@@ -303,7 +307,7 @@ describe('extractToCache', () => {
       expect(file.size).toBe(content.length);
       expect(file.mode).toBe(0o444);
     }
-    expect(manifest.directories).toEqual(['bin', 'empty', 'lib']);
+    expect(manifest.directories).toEqual(['bin', 'lib']);
     expect(entry.manifestDigest).toBe(createHash('sha512').update(manifestBytes).digest('hex'));
     expect(entry.files).toEqual(manifest.files);
 
