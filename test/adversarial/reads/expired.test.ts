@@ -6,7 +6,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadDriver } from '../../../src/loader/load.js';
@@ -42,14 +42,17 @@ beforeAll(async () => {
   // released to the registry, then added to the index through the audit log as a maintainer would
   const scratch = join(world.work, 'scratch');
   await publishSigned({ registry: world.registry, sigstore: world.sigstore, key: world.key, indexDir: scratch, repository: 'acme/drivers' }, { name: 'mcs-driver-csv', version: '1.0.0', tarball: packFixtureDriver('csv', { name: 'mcs-driver-csv', version: '1.0.0' }), drivers: fixtureMcs('csv', '1.0.0').drivers as never });
-  const maintainer = { by: 'alice', why: 'reviewed' };
-  initLog(indexDir, maintainer);
-  recordNewEntry(indexDir, JSON.parse(readFileSync(join(scratch, 'npm', 'mcs-driver-csv.json'), 'utf8')) as IndexEntry, maintainer);
+  // the index keeps its root, whose maintainer key signs the audit log
   const { publicKey, privateKey } = generateKeyPairSync('ed25519');
   keyFile = join(world.work, 'maintainer.pem');
   writeFileSync(keyFile, privateKey.export({ type: 'pkcs8', format: 'pem' }));
   rootFile = join(world.work, 'root.json');
   writeFileSync(rootFile, JSON.stringify(signMetadata(makeRoot({ version: 1, expires: new Date(Date.now() + 365 * DAY).toISOString(), maintainers: [publicKey], threshold: 1 }), [privateKey.export({ type: 'pkcs8', format: 'pem' }).toString()])));
+  mkdirSync(indexDir, { recursive: true });
+  copyFileSync(rootFile, join(indexDir, 'root.json'));
+  const maintainer = { key: privateKey, why: 'reviewed' };
+  initLog(indexDir, maintainer);
+  recordNewEntry(indexDir, JSON.parse(readFileSync(join(scratch, 'npm', 'mcs-driver-csv.json'), 'utf8')) as IndexEntry, maintainer);
   expiredCache = join(world.work, 'expired-cache');
   freshCache = join(world.work, 'fresh-cache');
   // published and installed three days ago, valid for two: expired since yesterday
