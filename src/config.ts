@@ -51,6 +51,11 @@ export function schemasDir(): string {
   return join(packageRoot(), 'schemas');
 }
 
+/** The loader's driver cache (verified tarballs and unpacked drivers) inside a cache folder: `<cache>/loader`. */
+export function defaultDriverCacheDir(cacheDir: string = defaultCacheDir()): string {
+  return join(cacheDir, 'loader');
+}
+
 /** Per-user cache folder: $MCS_PKG_CACHE, else $XDG_CACHE_HOME/mcs-pkg, else ~/.cache/mcs-pkg. */
 export function defaultCacheDir(env: NodeJS.ProcessEnv = process.env): string {
   if (env.MCS_PKG_CACHE) return resolve(env.MCS_PKG_CACHE);

@@ -15,9 +15,9 @@ import { dirname, join, sep } from 'node:path';
 import { register } from 'node:module';
 import { pathToFileURL } from 'node:url';
 import ssri from 'ssri';
-import { defaultCacheDir } from '../config.js';
+import { defaultDriverCacheDir } from '../config.js';
 import { assertMcsDriver, canonical, type MCSDriver, type MCSToolDriver } from '../contract/index.js';
-import { McsError, isMcsError } from '../errors.js';
+import { McsError, isMcsError, type McsErrorCode } from '../errors.js';
 import { openIndex, type OpenIndexOptions } from '../index/store.js';
 import { parseJsonStrict } from '../manifest/json.js';
 import { assertMatchesSchema } from '../manifest/validate.js';
@@ -26,10 +26,10 @@ import type { RegistryClientOptions } from '../registry/client.js';
 import { resolvePolicy, type ResolvedPolicy } from '../trust/policy.js';
 import type { TufOptions } from '../trust/sigstore.js';
 import type { Verdict } from '../trust/verifier.js';
-import { assertCacheLocation, integrityHex, sha512Hex, verifyCacheEntry, type CacheEntry } from './cache.js';
+import { assertCacheLocation, keptTarballPath, sha512Hex, verifyCacheEntry, type CacheEntry } from './cache.js';
 import { extractToCache } from './extract.js';
 import type { GateData } from './gate-hooks.js';
-import { resolveDriver, type DriverQuery, type Rejection } from './resolve.js';
+import { resolveDriver, type DriverQuery, type Resolution } from './resolve.js';
 
 export type LoadPhase = 'resolve' | 'fetch' | 'verify' | 'extract' | 'import' | 'ready';
 
@@ -100,13 +100,9 @@ const inflight = new Map<string, Promise<Prepared>>();
 /** Cap on a kept tarball when the index records no size. */
 const MAX_CACHED_TARBALL = 64 * 1024 * 1024;
 
-function tarballPath(cacheRoot: string, integrity: string): string {
-  return join(cacheRoot, 'tarballs', `${integrityHex(integrity)}.tgz`);
-}
-
 /** Keeps the verified tarball, so that a later load can re-derive and re-check the cache entry with no network. */
 function keepTarball(cacheRoot: string, integrity: string, bytes: Buffer): void {
-  const file = tarballPath(cacheRoot, integrity);
+  const file = keptTarballPath(cacheRoot, integrity);
   mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
   const temp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}`;
   const fd = openSync(temp, 'wx', 0o444);
@@ -128,7 +124,7 @@ function keepTarball(cacheRoot: string, integrity: string, bytes: Buffer): void 
 function cachedTarball(cacheRoot: string, integrity: string, maxBytes: number): Buffer | undefined {
   let fd: number | undefined;
   try {
-    fd = openSync(tarballPath(cacheRoot, integrity), constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+    fd = openSync(keptTarballPath(cacheRoot, integrity), constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
     const stat = fstatSync(fd);
     if (!stat.isFile() || stat.size > maxBytes) return undefined;
     const bytes = readFileSync(fd);
@@ -342,19 +338,23 @@ export async function loadDriver(query: string | DriverQuery, options: LoadOptio
   };
   aborted();
   const policy = resolvePolicy(options.policy);
-  const cacheRoot = options.cacheDir ?? join(defaultCacheDir(), 'loader');
+  const cacheRoot = options.cacheDir ?? defaultDriverCacheDir();
   assertCacheLocation(cacheRoot);
   options.onEvent?.({ phase: 'resolve' });
   const index = await openIndex(options.index ?? {});
-  let chosen: { name: string; version: string; entry: IndexEntry } | undefined;
-  let rejected: Rejection[];
-  let elsewhere: string[] | undefined;
+  let resolution: Resolution;
   try {
-    ({ chosen, rejected, elsewhere } = resolveDriver(index, query, { policy, now: new Date(), ...(options.contractVersion ? { contractVersion: options.contractVersion } : {}) }));
+    resolution = resolveDriver(index, query, { policy, now: new Date(), ...(options.contractVersion ? { contractVersion: options.contractVersion } : {}) });
   } finally {
     index.close();
   }
+  const { chosen, rejected, elsewhere } = resolution;
   if (!chosen) {
+    const pinnedQuery = resolution.query.version !== undefined ? rejected[0] : undefined;
+    if (pinnedQuery) {
+      // a client that pins a version is told why that version is refused, not that "no driver" matched
+      throw new McsError(pinnedQuery.code as McsErrorCode, `${pinnedQuery.name}@${resolution.query.version} is not loadable: ${pinnedQuery.reason}`, { details: { query, rejected } });
+    }
     const why = rejected.length > 0
       ? `; turned down: ${rejected.map((r) => `${r.name}${r.version ? '@' + r.version : ''} (${r.code})`).join(', ')}`
       : elsewhere
@@ -364,6 +364,11 @@ export async function loadDriver(query: string | DriverQuery, options: LoadOptio
   }
   const { entry, version } = chosen;
   const spec = `${entry.name}@${version}`;
+  if (entry.ecosystem !== 'npm') {
+    throw new McsError('E_DRIVER_ECOSYSTEM', `${entry.ecosystem}:${spec} is in the index and the policy accepts it, but the loader cannot load ${entry.ecosystem === 'pypi' ? 'PyPI' : entry.ecosystem} drivers yet: it runs npm drivers (ES modules) only; use ${entry.name} with the MCS Python SDK, or load an npm driver`, {
+      details: { package: entry.name, ecosystem: entry.ecosystem, version },
+    });
+  }
   const record = entry.versions[version]!;
   if (!record.integrity) throw new McsError('E_LOAD_REFUSED', `${spec}: the index pins no tarball digest`, { details: { spec } });
   const declared = entry.drivers?.[0];
