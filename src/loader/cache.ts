@@ -514,9 +514,6 @@ export function verifyCacheEntry(entryDir: string, expected: VerifyCacheOptions 
   if (!manifestStats.isFile()) throw tampered(entry, `its manifest ${manifestPath} is not a regular file`);
   const read = hashFileNoFollow(entry, manifestPath, MAX_MANIFEST_BYTES, true);
   checkMode(entry, manifestPath, read.stats, FILE_MODE);
-  if (expected.manifestDigest !== undefined && read.sha512 !== expected.manifestDigest) {
-    throw tampered(entry, `its manifest hashes to ${read.sha512}, expected ${expected.manifestDigest}`, { expected: expected.manifestDigest, found: read.sha512 });
-  }
   let parsed: unknown;
   try {
     parsed = parseJsonStrict(read.data!, { source: manifestPath, maxBytes: MAX_MANIFEST_BYTES, maxDepth: 8 });
@@ -524,6 +521,10 @@ export function verifyCacheEntry(entryDir: string, expected: VerifyCacheOptions 
     throw tampered(entry, `its manifest is not valid JSON: ${(error as Error).message}`, {}, error);
   }
   const manifest = toManifest(parsed, entry);
+  // after the format is read, so that an entry an earlier mcs-pkg wrote is told apart from one that was changed
+  if (expected.manifestDigest !== undefined && read.sha512 !== expected.manifestDigest) {
+    throw tampered(entry, `its manifest hashes to ${read.sha512}, expected ${expected.manifestDigest}`, { expected: expected.manifestDigest, found: read.sha512 });
+  }
   if (integrityHex(manifest.integrity) !== hex) {
     throw tampered(entry, `its manifest records ${manifest.integrity}, but the folder is named by ${integrityFromHex(hex)}`, {
       expected: integrityFromHex(hex),
