@@ -60,7 +60,7 @@ export interface Resolution {
 
 /** A version as a query may name it: a semver range (an exact version is one), or an exact version of another scheme (PEP 440). */
 function assertVersionSpec(version: string, query: unknown): void {
-  if (version.length > 256 || (validRange(version) === null && !/^[0-9A-Za-z][0-9A-Za-z.+!_-]{0,63}$/.test(version))) {
+  if (version.trim() === '' || version.length > 256 || (validRange(version) === null && !/^[0-9A-Za-z][0-9A-Za-z.+!_-]{0,63}$/.test(version))) {
     throw new McsError('E_USAGE', `${JSON.stringify(version.slice(0, 100))} is neither a version nor a semver range (in the query ${JSON.stringify(query)})`, { details: { query, version } });
   }
 }
@@ -85,18 +85,26 @@ export function toDriverQuery(query: string | DriverQuery): DriverQuery {
   const version = at > 0 ? rest.slice(at + 1) : undefined;
   const word = at > 0 ? rest.slice(0, at) : rest;
   const scope = ecosystem ? { ecosystem } : {};
+  let name: string | undefined;
+  let notAName: unknown;
   try {
-    const name = parseLookup(word, ecosystem ?? 'npm').name;
+    name = parseLookup(word, ecosystem ?? 'npm').name;
     parsePackageName(name, ecosystem ?? 'npm');
+  } catch (error) {
+    name = undefined;
+    notAName = error;
+  }
+  if (name !== undefined) {
     if (version !== undefined) assertVersionSpec(version, query);
     return { name, ...(version !== undefined ? { version } : {}), ...scope };
-  } catch (error) {
-    if (version !== undefined) throw error;
-    if (!/^[a-z0-9][a-z0-9_-]{0,63}$/.test(word)) {
-      throw new McsError('E_USAGE', `${JSON.stringify(query)} is neither an MCS package name (optionally npm:NAME, pypi:NAME, NAME@VERSION) nor a capability`, { details: { query } });
-    }
-    return { capability: word, ...scope };
   }
+  if (version !== undefined) {
+    throw new McsError('E_USAGE', `${JSON.stringify(query)}: a version goes with a package name (NAME@VERSION), and ${JSON.stringify(word)} is not one: ${(notAName as Error).message}`, { cause: notAName, details: { query } });
+  }
+  if (!/^[a-z0-9][a-z0-9_-]{0,63}$/.test(word)) {
+    throw new McsError('E_USAGE', `${JSON.stringify(query)} is neither an MCS package name (optionally npm:NAME, pypi:NAME, NAME@VERSION) nor a capability`, { details: { query } });
+  }
+  return { capability: word, ...scope };
 }
 
 /** Whether a pinned version is the one a query asks for: the same string, or a semver version in the range. */
