@@ -63,6 +63,7 @@ const HEX_SHA512 = /^[0-9a-f]{128}$/;
 const SRI_SHA512 = /^sha512-([A-Za-z0-9+/]{86}==)(\?[\x21-\x7e]*)?$/;
 const O_NOFOLLOW = constants.O_NOFOLLOW ?? 0;
 const O_DIRECTORY = constants.O_DIRECTORY ?? 0;
+const O_NONBLOCK = constants.O_NONBLOCK ?? 0;
 // Windows has no POSIX modes beyond the write bit, so there only the file hashes are compared
 const CHECK_MODES = process.platform !== 'win32';
 const HASH_CHUNK = 1024 * 1024;
@@ -387,14 +388,16 @@ function checkMode(entry: string, path: string, stats: Stats, expected: number):
 }
 
 /**
- * Reads a regular file without following a link at its last component (the
- * checks apply to the opened descriptor, so a swap after lstat is caught),
+ * Reads a regular file without following a link at its last component and
+ * without blocking on a FIFO (the checks apply to the opened descriptor, so a
+ * swap after lstat is caught),
  * hashing it in chunks; at most maxBytes are read.
  */
 function hashFileNoFollow(entry: string, path: string, maxBytes: number, keep: boolean): { sha512: string; size: number; stats: Stats; data?: Buffer } {
   let fd: number;
   try {
-    fd = openSync(path, constants.O_RDONLY | O_NOFOLLOW);
+    // non-blocking, so a FIFO planted in place of a file is refused below instead of hanging the open
+    fd = openSync(path, constants.O_RDONLY | O_NOFOLLOW | O_NONBLOCK);
   } catch (error) {
     const code = errno(error);
     if (code === 'ELOOP' || code === 'ENOENT' || code === 'ENOTDIR' || code === 'EISDIR') throw tampered(entry, `${path} is missing or not a regular file (${code})`, { path }, error);

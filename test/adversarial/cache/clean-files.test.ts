@@ -3,8 +3,9 @@
  * and nothing else; an entry an earlier mcs-pkg wrote (no package record) is
  * shown as such, refused as it is, and rewritten by the next extraction.
  */
+import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, unlinkSync, mkdirSync, readdirSync, readFileSync, renameSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { MANIFEST_FILE, TARBALLS_DIR, cleanCache, keptTarballPath, listCache, verifyCacheEntry } from '../../../src/loader/cache.js';
@@ -96,6 +97,22 @@ describe('the package an entry records', () => {
     const rewritten = await extractToCache(tgz, integrity, cache);
     expect(rewritten.package).toEqual({ ecosystem: 'npm', name: 'mcs-driver-csv', version: '1.2.3' });
     expect(verifyCacheEntry(entry.path).package.name).toBe('mcs-driver-csv');
+  });
+
+  it('a FIFO in place of the manifest is listed without a package, and neither listing nor verifying waits on it', async () => {
+    try {
+      execFileSync('mkfifo', ['--help'], { stdio: 'ignore' });
+    } catch {
+      return; // no mkfifo on this system
+    }
+    const entry = await extractToCache(tgz, integrity, cache);
+    chmodSync(entry.path, 0o755);
+    unlinkSync(join(entry.path, MANIFEST_FILE));
+    execFileSync('mkfifo', ['-m', '444', join(entry.path, MANIFEST_FILE)]);
+    chmodSync(entry.path, 0o555);
+    expect(listCache(cache)).toEqual([expect.objectContaining({ integrity, package: null })]);
+    expect(() => verifyCacheEntry(entry.path)).toThrowWithCode('E_CACHE_TAMPERED');
+    expect(cleanCache(cache).removed).toEqual([entry.path]);
   });
 
   it('any other change to the manifest is still tampering, and is not rewritten', async () => {
