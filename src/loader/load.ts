@@ -359,7 +359,7 @@ export async function loadDriver(query: string | DriverQuery, options: LoadOptio
       ? `; turned down: ${rejected.map((r) => `${r.name}${r.version ? '@' + r.version : ''} (${r.code})`).join(', ')}`
       : elsewhere
         ? `: the index has ${elsewhere.join(', ')}, but the loader loads npm drivers only`
-        : ': no npm driver in the index matches it';
+        : `: no ${resolution.query.ecosystem ?? 'npm'} driver in the index matches it`;
     throw new McsError('E_DRIVER_NOT_FOUND', `no driver for ${JSON.stringify(query)} is acceptable${why}`, { details: { query, rejected, ...(elsewhere ? { elsewhere } : {}) } });
   }
   const { entry, version } = chosen;
