@@ -2,9 +2,10 @@
  * The published package as a library user gets it: `npm pack` of the built
  * project, unpacked into a fresh consumer project whose node_modules holds
  * only mcs-pkg's runtime dependencies and @types/node (no devDependency, so
- * no @types/better-sqlite3). A consumer program calling every public
- * function compiles with tsc (strict, skipLibCheck off, NodeNext), and the
- * packed entry point imports and answers at run time.
+ * no @types/better-sqlite3). A consumer program calling the public functions,
+ * and a file importing every name the entry point declares, compile with tsc
+ * (strict, skipLibCheck off, NodeNext); the packed entry point imports at run
+ * time, with exactly the values its declarations name, and answers.
  */
 import { execFileSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -19,6 +20,18 @@ const TSC = join(PROJECT, 'node_modules', 'typescript', 'bin', 'tsc');
 
 let work: string;
 let consumer: string;
+/** The names the packed entry point's declarations export: values, and types only. */
+let declared: { values: string[]; types: string[] };
+
+/** The names of `export { ... }` and `export type { ... }` statements (`A as B` exports B). */
+function exportedNames(declarations: string): { values: string[]; types: string[] } {
+  const names = { values: [] as string[], types: [] as string[] };
+  for (const match of declarations.matchAll(/^export (type )?\{([^}]*)\}/gm)) {
+    const list = match[2]!.split(',').map((part) => part.trim().split(/\s+as\s+/).pop()!).filter(Boolean);
+    (match[1] ? names.types : names.values).push(...list);
+  }
+  return names;
+}
 
 function link(name: string): void {
   const target = join(consumer, 'node_modules', ...name.split('/'));
@@ -39,9 +52,11 @@ beforeAll(() => {
   writeFileSync(join(consumer, 'package.json'), JSON.stringify({ name: 'consumer', private: true, type: 'module' }));
   writeFileSync(
     join(consumer, 'tsconfig.json'),
-    JSON.stringify({ compilerOptions: { strict: true, skipLibCheck: false, module: 'NodeNext', moduleResolution: 'NodeNext', target: 'ES2022', lib: ['ES2022'], types: ['node'], noEmit: true }, files: ['index.ts'] }),
+    JSON.stringify({ compilerOptions: { strict: true, skipLibCheck: false, module: 'NodeNext', moduleResolution: 'NodeNext', target: 'ES2022', lib: ['ES2022'], types: ['node'], noEmit: true }, files: ['index.ts', 'exports.ts'] }),
   );
   copyFileSync(CONSUMER_SOURCE, join(consumer, 'index.ts'));
+  declared = exportedNames(readFileSync(join(installed, 'dist', 'src', 'index.d.ts'), 'utf8'));
+  writeFileSync(join(consumer, 'exports.ts'), `import { ${declared.values.join(', ')} } from 'mcs-pkg';\nimport type { ${declared.types.join(', ')} } from 'mcs-pkg';\nexport const values: unknown[] = [${declared.values.join(', ')}];\n`);
 }, 60_000);
 
 afterAll(() => {
@@ -50,6 +65,8 @@ afterAll(() => {
 
 describe('the packed package', () => {
   it('ships declarations a strict consumer compiles against without mcs-pkg devDependencies', () => {
+    expect(declared.values).toEqual(expect.arrayContaining(['loadDriver', 'resolveDriver', 'updateIndex', 'listCache', 'cleanCache', 'verifyCache', 'DEFAULT_POLICY', 'resolvePolicy']));
+    expect(declared.types).toEqual(expect.arrayContaining(['ResolveOptions', 'ResolvedPolicy', 'UpdateOptions', 'CacheListing']));
     let output = '';
     let code = 0;
     try {
@@ -67,8 +84,8 @@ describe('the packed package', () => {
 const index = await m.openIndex();
 const resolution = m.resolveDriver(index, 'pypi:mcs-driver-csv');
 index.close();
-console.log(JSON.stringify({ chosen: resolution.chosen?.name, ecosystem: resolution.chosen?.entry.ecosystem, api: ['loadDriver', 'updateIndex', 'listCache', 'cleanCache', 'resolvePolicy'].every((name) => typeof m[name] === 'function'), policy: m.DEFAULT_POLICY.labels }));`;
+console.log(JSON.stringify({ chosen: resolution.chosen?.name, ecosystem: resolution.chosen?.entry.ecosystem, values: Object.keys(m).sort(), policy: m.DEFAULT_POLICY.labels }));`;
     const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], { cwd: consumer, encoding: 'utf8', env: { PATH: process.env.PATH ?? '', HOME: work, MCS_PKG_CACHE: join(work, 'cache') } });
-    expect(JSON.parse(out)).toEqual({ chosen: 'mcs-driver-csv', ecosystem: 'pypi', api: true, policy: ['verified', 'reference'] });
+    expect(JSON.parse(out)).toEqual({ chosen: 'mcs-driver-csv', ecosystem: 'pypi', values: [...declared.values].sort(), policy: ['verified', 'reference'] });
   }, 60_000);
 });
