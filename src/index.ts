@@ -32,6 +32,8 @@ export { updateIndex, publishSnapshot } from './snapshot/publish.js';
 export type { UpdateOptions, UpdateResult, PublishOptions as PublishSnapshotOptions, PublishResult as PublishSnapshotResult, SigstoreTrustOptions } from './snapshot/publish.js';
 export { makeRoot, rotateRoot, trustInitialRoot, signMetadata, publicKeyRecord, keyIdOf } from './snapshot/metadata.js';
 export type { RootPlan, RootSigned, SnapshotSigned, Signed, Signature, KeyRecord, PublicKeyRecord, KeylessIdentity, KeyType } from './snapshot/metadata.js';
+export { generateMaintainerKey, writeIndexRoot, DEFAULT_ROOT_EXPIRES_DAYS } from './snapshot/maintainer.js';
+export type { MaintainerKeyOptions, MaintainerKey, IndexRootOptions } from './snapshot/maintainer.js';
 export type { TufOptions } from './trust/sigstore.js';
 export type { RegistryClientOptions } from './registry/client.js';
 
