@@ -136,7 +136,7 @@ export const COMMANDS: readonly CommandSpec[] = [
   {
     path: ['load'],
     describe: 'Load a driver by name or capability through the gate, and show what it tells a model',
-    positionals: [{ name: 'query', describe: 'A package name (mcs-driver-csv) or a capability (csv)', required: true }],
+    positionals: [{ name: 'query', describe: 'A package name (mcs-driver-csv), with a version or semver range (mcs-driver-csv@1.2.0, mcs-driver-csv@^1) and an ecosystem (npm:NAME, pypi:NAME), or a capability (csv)', required: true }],
     options: {
       config: { type: 'string', describe: 'The driver\'s configuration: JSON, or @FILE' },
       'allow-community': { type: 'boolean', describe: 'Accept Community drivers too (default: Verified and Reference only)' },
@@ -146,12 +146,15 @@ export const COMMANDS: readonly CommandSpec[] = [
       'trusted-root': { type: 'string', describe: 'Sigstore trusted_root.json to trust, or "shipped" for the copy shipped with mcs-pkg (default: through TUF)' },
       'registry-keys': { type: 'string', describe: 'npm registry keys file' },
     },
-    examples: [['$0 load csv --config \'{"baseDir": "./data"}\'', 'the best acceptable CSV driver, instantiated']],
+    examples: [
+      ['$0 load csv --config \'{"baseDir": "./data"}\'', 'the best acceptable CSV driver, instantiated'],
+      ['$0 load mcs-driver-csv@1.2.0', 'exactly that version, if the index pins it and the policy accepts it'],
+    ],
     load: () => import('./commands/load.js'),
   },
   {
     path: ['cache', 'ls'],
-    describe: 'List the verified drivers in the cache',
+    describe: 'List the verified drivers in the cache (ecosystem:name@version, digest, folder)',
     positionals: [],
     options: {},
     load: () => cacheAction('ls'),
@@ -165,7 +168,7 @@ export const COMMANDS: readonly CommandSpec[] = [
   },
   {
     path: ['cache', 'clean'],
-    describe: 'Remove every cached driver (they are fetched and verified again when next loaded)',
+    describe: 'Remove every cached driver and kept tarball (the next load fetches and verifies again); the installed index and trust metadata stay',
     positionals: [],
     options: {},
     load: () => cacheAction('clean'),

@@ -44,12 +44,22 @@ export function embeddedIndexDir(): string {
 
 /** The index commands use: the one `mcs-pkg update` last installed (under the cache folder) from a signed snapshot, else the embedded one. */
 export function defaultIndexDir(cacheDir: string = defaultCacheDir()): string {
-  const updated = join(cacheDir, 'index-state', 'current');
+  const updated = join(defaultIndexStateDir(cacheDir), 'current');
   return existsSync(updated) ? updated : embeddedIndexDir();
 }
 
 export function schemasDir(): string {
   return join(packageRoot(), 'schemas');
+}
+
+/** Where `update` keeps the installed index, its trusted index root and its state: `<cache>/index-state`. */
+export function defaultIndexStateDir(cacheDir: string = defaultCacheDir()): string {
+  return join(cacheDir, 'index-state');
+}
+
+/** The loader's driver cache (verified tarballs and unpacked drivers) inside a cache folder: `<cache>/loader`. */
+export function defaultDriverCacheDir(cacheDir: string = defaultCacheDir()): string {
+  return join(cacheDir, 'loader');
 }
 
 /** Per-user cache folder: $MCS_PKG_CACHE, else $XDG_CACHE_HOME/mcs-pkg, else ~/.cache/mcs-pkg. */

@@ -1,4 +1,9 @@
-/** The public API of mcs-pkg. */
+/**
+ * The public API of mcs-pkg: everything the CLI does, reachable from here
+ * (the CLI imports the same functions from their modules, lazily, to start
+ * fast). The declarations are self-contained: they need only the runtime
+ * dependencies and @types/node.
+ */
 export { McsError, isMcsError, exitCodeFor } from './errors.js';
 export type { McsErrorCode, JsonErrorCode, ManifestErrorCode, IndexErrorCode, UsageErrorCode } from './errors.js';
 export { openIndex, buildIndex, McsIndex, parseLookup } from './index/store.js';
@@ -12,10 +17,36 @@ export { assertIndexEntry, assertTrustPolicy } from './manifest/validate.js';
 export type * from './manifest/types.js';
 
 export { search, getPackage, validateIndex } from './index/api.js';
+export { defaultCacheDir, defaultDriverCacheDir, defaultIndexDir, defaultIndexStateDir, embeddedIndexDir } from './config.js';
+
 export { loadDriver } from './loader/load.js';
 export type { LoadOptions, LoadedDriver, LoadReceipt, LoadEvent, LoadPhase } from './loader/load.js';
-export { resolveDriver } from './loader/resolve.js';
-export type { DriverQuery, Resolution, Rejection } from './loader/resolve.js';
+export { resolveDriver, toDriverQuery } from './loader/resolve.js';
+export type { DriverQuery, Resolution, Rejection, ResolveOptions } from './loader/resolve.js';
+export { DEFAULT_POLICY, resolvePolicy } from './trust/policy.js';
+export type { ResolvedPolicy } from './trust/policy.js';
+export { listCache, verifyCache, cleanCache, verifyCacheEntry } from './loader/cache.js';
+export type { CacheListing, CacheCheck, CachedPackage, CacheEntry, CachedFile, CleanCacheOptions, CleanCacheResult, VerifyCacheOptions } from './loader/cache.js';
+
+export { updateIndex, publishSnapshot } from './snapshot/publish.js';
+export type { UpdateOptions, UpdateResult, PublishOptions as PublishSnapshotOptions, PublishResult as PublishSnapshotResult, SigstoreTrustOptions } from './snapshot/publish.js';
+export { makeRoot, rotateRoot, trustInitialRoot, signMetadata, publicKeyRecord, keyIdOf } from './snapshot/metadata.js';
+export type { RootPlan, RootSigned, SnapshotSigned, Signed, Signature, KeyRecord, PublicKeyRecord, KeylessIdentity, KeyType } from './snapshot/metadata.js';
+export { generateMaintainerKey, writeIndexRoot, DEFAULT_ROOT_EXPIRES_DAYS } from './snapshot/maintainer.js';
+export type { MaintainerKeyOptions, MaintainerKey, IndexRootOptions } from './snapshot/maintainer.js';
+export type { TufOptions } from './trust/sigstore.js';
+export type { RegistryClientOptions } from './registry/client.js';
+
+export { addFromRegistry, registryCheck } from './maintain/add.js';
+export type { AddOptions, AddResult } from './maintain/add.js';
+export { syncIndex } from './maintain/sync.js';
+export type { SyncOptions, SyncResult, Finding, FindingCode } from './maintain/sync.js';
+export { discover } from './maintain/discover.js';
+export type { Candidate } from './maintain/discover.js';
+export { setLabel, yankVersion, deprecateVersion, setQuarantine, initLog, upgradeLog, packageLog } from './maintain/edit.js';
+export type { ChangeAuthor, LabelCheck } from './maintain/edit.js';
+export { LOG_FILE } from './maintain/log.js';
+export type { LogRecord } from './maintain/log.js';
 export { verifyTarball, verifyFromRegistry, verifyInstalled, verifyArtifactFiles } from './verify.js';
 export type { TarballVerdict, RegistryVerdict, InstalledReport, VerifyTarballOptions, VerifyRegistryOptions, VerifyArtifactOptions } from './verify.js';
 export type { Verdict, VerdictStatus } from './trust/verifier.js';

@@ -1,34 +1,40 @@
-import { join } from 'node:path';
-import { defaultCacheDir } from '../../src/config.js';
-import { isMcsError } from '../../src/errors.js';
+import { defaultCacheDir, defaultDriverCacheDir } from '../../src/config.js';
+import type { CacheListing } from '../../src/loader/cache.js';
 import type { Context, GlobalArgs } from '../context.js';
 import { clean, paint } from '../render.js';
 
-/** cache ls | verify | clean: verify exits 1 when any cached driver changed since it was verified. */
+/** How an entry is named to a person: ecosystem:name@version as its manifest records it, then the digest it is filed under. */
+function describeEntry(entry: CacheListing): string {
+  const recorded = entry.package ? `${entry.package.ecosystem}:${entry.package.name ?? '(no name)'}@${entry.package.version ?? '(no version)'}` : '(manifest unreadable)';
+  return clean(`${recorded}  ${entry.integrity.slice(0, 27)}…`);
+}
+
+/**
+ * cache ls | verify | clean, over the driver cache (<cache>/loader): clean
+ * removes the unpacked drivers and kept tarballs, never the installed index,
+ * the TUF metadata or the search databases; verify exits 1 when any cached
+ * driver changed since it was verified.
+ */
 export default async function cache(args: GlobalArgs, context: Context, action: 'ls' | 'verify' | 'clean'): Promise<number> {
-  const { cleanCache, listCache, verifyCacheEntry } = await import('../../src/loader/cache.js');
-  const root = join(args.cacheDir ?? defaultCacheDir(), 'loader');
+  const { cleanCache, listCache, verifyCache } = await import('../../src/loader/cache.js');
+  const root = defaultDriverCacheDir(args.cacheDir ?? defaultCacheDir());
   if (action === 'clean') {
     const result = cleanCache(root);
-    context.out(context.json ? JSON.stringify(result, null, 2) : `Removed ${result.removed.length} cached folder(s) from ${root}${result.kept.length > 0 ? `; kept ${result.kept.length}` : ''}.`);
+    context.out(
+      context.json
+        ? JSON.stringify(result, null, 2)
+        : `Removed ${result.removed.length} cached driver folder(s) and tarball(s) from ${clean(root)}${result.kept.length > 0 ? `; kept ${result.kept.length}` : ''}; the next load fetches and verifies again. The installed index and the trust metadata are kept.`,
+    );
     return 0;
   }
-  const entries = listCache(root);
   if (action === 'ls') {
-    context.out(context.json ? JSON.stringify(entries, null, 2) : entries.length === 0 ? 'The driver cache is empty.' : entries.map((e) => clean(`${e.integrity}  ${e.path}`)).join('\n'));
+    const entries = listCache(root);
+    context.out(context.json ? JSON.stringify(entries, null, 2) : entries.length === 0 ? 'The driver cache is empty.' : entries.map((e) => `${describeEntry(e)}  ${clean(e.path)}${e.tarball ? '' : '  (tarball not kept)'}`).join('\n'));
     return 0;
   }
-  const results = entries.map((e) => {
-    try {
-      verifyCacheEntry(e.path, { integrity: e.integrity });
-      return { integrity: e.integrity, ok: true as const };
-    } catch (error) {
-      if (!isMcsError(error)) throw error;
-      return { integrity: e.integrity, ok: false as const, error: error.toJSON() };
-    }
-  });
+  const results = verifyCache(root);
   if (context.json) context.out(JSON.stringify(results, null, 2));
   else if (results.length === 0) context.out('The driver cache is empty: nothing to verify.');
-  else for (const r of results) context.out(r.ok ? `${paint(context.display, 'green', 'ok')}       ${r.integrity}` : `${paint(context.display, 'red', 'CHANGED')}  ${r.integrity}  ${clean(r.error.message)}`);
+  else for (const r of results) context.out(r.ok ? `${paint(context.display, 'green', 'ok')}       ${describeEntry(r)}` : `${paint(context.display, 'red', 'CHANGED')}  ${describeEntry(r)}  ${clean(r.error.message)}`);
   return results.every((r) => r.ok) ? 0 : 1;
 }

@@ -1,7 +1,6 @@
 import { basename } from 'node:path';
-import { McsError, wholeNumber } from '../../src/errors.js';
-import { readFileCapped, readKey, writeNewFile } from '../../src/files.js';
-import { MAX_METADATA_BYTES, makeRoot, rotateRoot, signMetadata, trustInitialRoot, type KeylessIdentity } from '../../src/snapshot/metadata.js';
+import { McsError } from '../../src/errors.js';
+import type { KeylessIdentity } from '../../src/snapshot/metadata.js';
 import { normalizeRepository } from '../../src/trust/identity.js';
 import type { Context, GlobalArgs } from '../context.js';
 
@@ -55,24 +54,18 @@ export default async function indexRoot(args: RootArgs, context: Context): Promi
     throw new McsError('E_USAGE', 'give --out root.json, --member KEY for each maintainer (public or private PEM), --threshold K and --sign KEY (a threshold of members; for a rotation, also of the previous root)', {});
   }
   const keyless = keylessFrom(args);
-  const previous = args.previous ? trustInitialRoot(readFileCapped(args.previous, MAX_METADATA_BYTES, 'previous index root'), args.previous) : undefined;
-  const version = wholeNumber(args.rootVersion ?? (previous ? previous.version + 1 : 1), 'root-version', 1, 2 ** 31);
-  if (version > 1 && !previous) throw new McsError('E_USAGE', `root version ${version} is a rotation: give the root it replaces with --previous FILE, so the new one is checked against its keys before it is written`, {});
-  const signed = makeRoot({
-    version,
-    expires: new Date(Date.now() + wholeNumber(args.expiresDays ?? 365, 'expires-days', 1, 3650) * 86_400_000).toISOString(),
-    maintainers: members.map((m) => readKey(m.file, 'public')),
-    names: members.map((m) => m.name),
-    threshold: wholeNumber(args.threshold, 'threshold', 1, members.length),
+  const { writeIndexRoot } = await import('../../src/snapshot/maintainer.js');
+  const { signed } = writeIndexRoot({
+    out: args.out,
+    members,
+    signers,
+    threshold: args.threshold,
     keyless,
-    ...(args.snapshotThreshold !== undefined ? { snapshotThreshold: wholeNumber(args.snapshotThreshold, 'snapshot-threshold', 1, members.length + keyless.length) } : {}),
+    ...(args.snapshotThreshold !== undefined ? { snapshotThreshold: args.snapshotThreshold } : {}),
+    ...(args.previous !== undefined ? { previous: args.previous } : {}),
+    ...(args.rootVersion !== undefined ? { version: args.rootVersion } : {}),
+    ...(args.expiresDays !== undefined ? { expiresDays: args.expiresDays } : {}),
   });
-  const text = JSON.stringify(signMetadata(signed, signers.map((file) => readKey(file, 'private'))), null, 1);
-  // the shape, the thresholds and its own signatures, and for a rotation the previous root's, before anything is written
-  const check = `${args.out} (not written)`;
-  if (previous) rotateRoot(previous, Buffer.from(text), check);
-  else trustInitialRoot(Buffer.from(text), check);
-  writeNewFile(args.out, text);
   const workflow = keyless[0] ? `, publishing workflow ${keyless[0].repository}/${keyless[0].workflow}@${keyless[0].ref}` : '';
   context.out(context.json ? JSON.stringify(signed, null, 2) : `Wrote ${args.out}: root version ${signed.version}, ${members.length} maintainer keys (threshold ${signed.roles.root.threshold})${workflow}; a snapshot needs ${signed.roles.snapshot.threshold} signature(s)`);
   return 0;

@@ -1,5 +1,4 @@
-import { join } from 'node:path';
-import { defaultCacheDir } from '../../src/config.js';
+import { defaultCacheDir, defaultDriverCacheDir } from '../../src/config.js';
 import { McsError } from '../../src/errors.js';
 import { readFileCapped } from '../../src/files.js';
 import { parseJsonStrict } from '../../src/manifest/json.js';
@@ -42,7 +41,7 @@ export default async function load(args: LoadArgs, context: Context): Promise<nu
     ...(args.allowExpiredIndex ? { allowExpiredIndex: true } : {}),
     ...trustFlags(args),
     index: indexOptions(args, context),
-    cacheDir: join(args.cacheDir ?? defaultCacheDir(), 'loader'),
+    cacheDir: defaultDriverCacheDir(args.cacheDir ?? defaultCacheDir()),
     ...(context.progress ? { onEvent: (e) => context.err(`${e.phase}${e.package ? ` ${e.package}@${e.version}` : ''}${e.warm ? ' (cached)' : ''}`) } : {}),
   });
   warnIfExpired(receipt.index, context);

@@ -1,5 +1,4 @@
-import { join } from 'node:path';
-import { defaultCacheDir } from '../../src/config.js';
+import { defaultCacheDir, defaultIndexStateDir } from '../../src/config.js';
 import { McsError } from '../../src/errors.js';
 import { tufFlags, type Context, type GlobalArgs } from '../context.js';
 
@@ -9,7 +8,7 @@ const ROOT_EXPIRY_WARNING_DAYS = 30;
 export default async function update(args: GlobalArgs & { from?: string; root?: string; trustedRoot?: string }, context: Context): Promise<number> {
   if (!args.from) throw new McsError('E_USAGE', 'give --from FOLDER or --from URL', {});
   const { updateIndex } = await import('../../src/snapshot/publish.js');
-  const result = await updateIndex({ from: args.from, stateDir: join(args.cacheDir ?? defaultCacheDir(), 'index-state'), ...(args.root ? { root: args.root } : {}), ...(args.trustedRoot ? { trustedRoot: args.trustedRoot } : {}), ...tufFlags(args), ...(context.count ? { onProgress: (done: number, total: number) => context.count!('unpacking packages', done, total) } : {}) });
+  const result = await updateIndex({ from: args.from, stateDir: defaultIndexStateDir(args.cacheDir ?? defaultCacheDir()), ...(args.root ? { root: args.root } : {}), ...(args.trustedRoot ? { trustedRoot: args.trustedRoot } : {}), ...tufFlags(args), ...(context.count ? { onProgress: (done: number, total: number) => context.count!('unpacking packages', done, total) } : {}) });
   // an index root close to its expiry will soon stop every update: say so while there is time to rotate it
   const days = (Date.parse(result.expires.root) - Date.now()) / 86_400_000;
   if (days < ROOT_EXPIRY_WARNING_DAYS) context.err(`warning: index root version ${result.rootVersion} expires ${result.expires.root} (in ${Math.max(0, Math.floor(days))} days); after that updates are refused until the maintainers publish a new root`);

@@ -7,7 +7,28 @@
 import Database from 'better-sqlite3';
 import { McsError, isMcsError } from '../errors.js';
 
-export type Db = Database.Database;
+type Sqlite = Database.Database;
+
+declare const indexDatabase: unique symbol;
+
+/**
+ * An open index database as code outside this module holds it: passed back
+ * in, run in a transaction, closed. The better-sqlite3 handle behind it (and
+ * that library's types) stays behind this seam, so mcs-pkg's published
+ * declarations need no @types/better-sqlite3.
+ */
+export interface Db {
+  readonly [indexDatabase]: true;
+  exec(sql: string): unknown;
+  close(): unknown;
+  /** fn in one transaction: call the result to run it (deferred), or its immediate() to take the write lock first. */
+  transaction<T>(fn: () => T): { (): T; immediate(): T };
+}
+
+/** The handle behind a Db. */
+function sqlite(db: Db): Sqlite {
+  return db as unknown as Sqlite;
+}
 
 /** Column weights for bm25 (name, description, capabilities, adapters, tools, security): the name counts most. */
 const BM25_WEIGHTS = '10.0, 2.0, 6.0, 4.0, 3.0, 1.0';
@@ -168,7 +189,7 @@ export function openDb(file: string, options: OpenDbOptions): Db {
         }
         migrate(db, version);
       }
-      return db;
+      return db as unknown as Db;
     } catch (error) {
       db.close();
       throw error;
@@ -176,7 +197,7 @@ export function openDb(file: string, options: OpenDbOptions): Db {
   });
 }
 
-function migrate(db: Db, from: number): void {
+function migrate(db: Sqlite, from: number): void {
   db.transaction(() => {
     for (let v = from; v < MIGRATIONS.length; v++) db.exec(MIGRATIONS[v]!);
     db.pragma(`user_version = ${MIGRATIONS.length}`);
@@ -184,7 +205,8 @@ function migrate(db: Db, from: number): void {
 }
 
 /** Settings for a private file being filled in one go; durability comes from the rename afterwards. */
-export function configureForBulkBuild(db: Db): void {
+export function configureForBulkBuild(handle: Db): void  {
+  const db = sqlite(handle);
   db.pragma('journal_mode = OFF');
   db.pragma('synchronous = OFF');
   db.pragma('locking_mode = EXCLUSIVE');
@@ -193,49 +215,58 @@ export function configureForBulkBuild(db: Db): void {
 }
 
 /** Read settings for a serving connection: the file is memory-mapped and a larger page cache kept. */
-export function configureForReading(db: Db): void {
+export function configureForReading(handle: Db): void  {
+  const db = sqlite(handle);
   db.pragma('mmap_size = 1073741824');
   db.pragma('cache_size = -65536');
 }
 
 /** Settings once the file is live and shared: WAL so readers never wait for a writer. */
-export function configureForServing(db: Db): void {
+export function configureForServing(handle: Db): void  {
+  const db = sqlite(handle);
   db.pragma('locking_mode = NORMAL');
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = NORMAL');
 }
 
 /** Full-text maintenance after a bulk load: merge the index segments so queries read one b-tree. */
-export function optimizeFts(db: Db): void {
+export function optimizeFts(handle: Db): void  {
+  const db = sqlite(handle);
   db.exec(`INSERT INTO packages_fts (packages_fts) VALUES ('optimize')`);
 }
 
 /** `PRAGMA quick_check`: true when SQLite finds the file's structure sound. */
-export function quickCheck(db: Db): boolean {
+export function quickCheck(handle: Db): boolean  {
+  const db = sqlite(handle);
   const rows = db.pragma('quick_check') as Array<{ quick_check: string }>;
   return rows.length === 1 && rows[0]!.quick_check === 'ok';
 }
 
-export function readMeta(db: Db): Record<string, string> {
+export function readMeta(handle: Db): Record<string, string>  {
+  const db = sqlite(handle);
   const rows = db.prepare('SELECT key, value FROM meta').all() as Array<{ key: string; value: string }>;
   return Object.fromEntries(rows.map((r) => [r.key, r.value]));
 }
 
-export function readSources(db: Db): Map<string, SourceStamp> {
+export function readSources(handle: Db): Map<string, SourceStamp>  {
+  const db = sqlite(handle);
   const rows = db.prepare('SELECT path, size, mtime_ns AS mtimeNs, ctime_ns AS ctimeNs, ino FROM sources').all() as SourceStamp[];
   return new Map(rows.map((r) => [r.path, r]));
 }
 
-export function countPackages(db: Db): number {
+export function countPackages(handle: Db): number  {
+  const db = sqlite(handle);
   return (db.prepare('SELECT count(*) AS n FROM packages').get() as { n: number }).n;
 }
 
 /** Drops the secondary indexes for a bulk load; createSecondaryIndexes() puts them back. */
-export function dropSecondaryIndexes(db: Db): void {
+export function dropSecondaryIndexes(handle: Db): void  {
+  const db = sqlite(handle);
   for (const [name] of SECONDARY_INDEXES) db.exec(`DROP INDEX IF EXISTS ${name}`);
 }
 
-export function createSecondaryIndexes(db: Db): void {
+export function createSecondaryIndexes(handle: Db): void  {
+  const db = sqlite(handle);
   db.exec(CREATE_SECONDARY_INDEXES);
 }
 
@@ -261,8 +292,12 @@ export class IndexWriter {
   private readonly deleteBySource;
   private readonly deleteSource;
 
+  private readonly db: Sqlite;
+
   /** `checkOnly`: store just what findConflicts reads (packages and driver ids), for validation. */
-  constructor(private readonly db: Db, private readonly checkOnly = false) {
+  constructor(handle: Db, private readonly checkOnly = false) {
+    const db = sqlite(handle);
+    this.db = db;
     this.insertPackage = db.prepare(
       `INSERT INTO packages (name, ecosystem, class, description, label, label_rank, latest, skeleton, source, summary)
        VALUES (@name, @ecosystem, @class, @description, @label, @labelRank, @latest, @skeleton, @source, @summary)`,
@@ -326,7 +361,8 @@ const SIDE = (t: string) => `${t}.name AS ${t}_name, ${t}.ecosystem AS ${t}_ecos
  * id is declared by one package; no two names share a confusable skeleton.
  * Each clash is reported once, against the later of the two packages.
  */
-export function findConflicts(db: Db, from: number, limit = 100): Conflict[] {
+export function findConflicts(handle: Db, from: number, limit = 100): Conflict[]  {
+  const db = sqlite(handle);
   type Row = Record<string, string>;
   const side = (row: Row, t: string): ConflictSide => ({ name: row[`${t}_name`]!, ecosystem: row[`${t}_ecosystem`]!, source: row[`${t}_source`]! });
   const run = (rule: ConflictRule, sql: string): Conflict[] =>
@@ -405,7 +441,8 @@ function filterConditions(plan: SearchPlan, params: Record<string, unknown>): st
  * filters and its own limit, and the text tier runs only when the others
  * leave room on the page.
  */
-export function runSearch(db: Db, plan: SearchPlan): SearchRow[] {
+export function runSearch(handle: Db, plan: SearchPlan): SearchRow[]  {
+  const db = sqlite(handle);
   const params: Record<string, unknown> = { limit: plan.limit };
   const conditions = filterConditions(plan, params);
   const and = conditions.map((c) => ` AND ${c}`).join('');
@@ -448,7 +485,8 @@ export function runSearch(db: Db, plan: SearchPlan): SearchRow[] {
   return rows;
 }
 
-export function findPackages(db: Db, name: string, ecosystem?: string): Array<{ doc: string; ecosystem: string; source: string; latest: string | null; summary: string }> {
+export function findPackages(handle: Db, name: string, ecosystem?: string): Array<{ doc: string; ecosystem: string; source: string; latest: string | null; summary: string }> {
+  const db = sqlite(handle);
   const columns = 'd.doc, p.ecosystem, p.source, p.latest, p.summary FROM packages p JOIN docs d ON d.package_id = p.id';
   const sql = ecosystem ? `SELECT ${columns} WHERE p.name = ? AND p.ecosystem = ?` : `SELECT ${columns} WHERE p.name = ? ORDER BY p.ecosystem`;
   const statement = db.prepare(sql);
@@ -462,7 +500,8 @@ export function findPackages(db: Db, name: string, ecosystem?: string): Array<{ 
 }
 
 /** Names starting with `prefix`, at most `limit` of them (a range scan on the name index). */
-export function namesWithPrefix(db: Db, prefix: string, limit: number): string[] {
+export function namesWithPrefix(handle: Db, prefix: string, limit: number): string[]  {
+  const db = sqlite(handle);
   const rows = db.prepare('SELECT name FROM packages WHERE name >= ? AND name < ? LIMIT ?').all(prefix, prefix + '\uffff', limit) as Array<{ name: string }>;
   return rows.map((r) => r.name);
 }

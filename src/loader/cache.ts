@@ -1,10 +1,14 @@
 /**
  * The content-addressed driver cache (DESIGN.md §5, "TOCTOU between verify
- * and import"). An entry is `<cacheRoot>/drivers/<sha512 hex of the tarball>/`
- * holding exactly two things:
- *   - `package/`: the package's files, read-only; the only folder imported from;
- *   - `.mcs-files.json`: the manifest (every file's sha512, size and mode, every
- *     folder), kept outside `package/` so it is never importable.
+ * and import"). The cache root (default `<cache>/loader`) holds:
+ *   - `tarballs/<sha512 hex>.tgz`: the verified tarballs a warm load unpacks again;
+ *   - `drivers/<sha512 hex of the tarball>/`: the unpacked entries, each holding
+ *     exactly two things:
+ *     - `package/`: the package's files, read-only; the only folder imported from;
+ *     - `.mcs-files.json`: the manifest (the package it is, every file's sha512,
+ *       size and mode, every folder), kept outside `package/` so it is never
+ *       importable, and written with the entry, before the one rename that
+ *       makes the entry visible.
  * Nothing in an entry is trusted when it is read back: verifyCacheEntry
  * re-hashes the whole entry against the manifest just before import, and the
  * manifest itself is pinned by the folder name (its integrity) and, when the
@@ -26,16 +30,24 @@ import {
   type Stats,
 } from 'node:fs';
 import { basename, dirname, join, parse, resolve, sep } from 'node:path';
+import { defaultDriverCacheDir } from '../config.js';
 import { McsError, isMcsError } from '../errors.js';
 import { parseJsonStrict } from '../manifest/json.js';
 
 /** Folder under the cache root that holds the entries. */
 export const DRIVERS_DIR = 'drivers';
+/** Folder under the cache root that holds the verified tarballs. */
+export const TARBALLS_DIR = 'tarballs';
 /** Folder inside an entry holding the package's files. */
 export const PACKAGE_DIR = 'package';
 /** The manifest file inside an entry, beside (not inside) PACKAGE_DIR. */
 export const MANIFEST_FILE = '.mcs-files.json';
-export const MANIFEST_FORMAT = 'mcs-pkg/cache-entry@1';
+export const MANIFEST_FORMAT = 'mcs-pkg/cache-entry@2';
+/** Manifest formats earlier versions wrote: such an entry is replaced when its tarball is unpacked again. */
+const OLDER_MANIFEST_FORMATS: readonly string[] = ['mcs-pkg/cache-entry@1'];
+/** Longest package name and version a manifest records (npm's name limit is 214). */
+const MAX_RECORDED_NAME = 214;
+const MAX_RECORDED_VERSION = 256;
 /** Mode of every cached file: read-only, and never executable (drivers are imported, not run). */
 export const FILE_MODE = 0o444;
 /** Mode of every cached folder, the entry folder included: read-only. */
@@ -51,6 +63,7 @@ const HEX_SHA512 = /^[0-9a-f]{128}$/;
 const SRI_SHA512 = /^sha512-([A-Za-z0-9+/]{86}==)(\?[\x21-\x7e]*)?$/;
 const O_NOFOLLOW = constants.O_NOFOLLOW ?? 0;
 const O_DIRECTORY = constants.O_DIRECTORY ?? 0;
+const O_NONBLOCK = constants.O_NONBLOCK ?? 0;
 // Windows has no POSIX modes beyond the write bit, so there only the file hashes are compared
 const CHECK_MODES = process.platform !== 'win32';
 const HASH_CHUNK = 1024 * 1024;
@@ -64,11 +77,19 @@ export interface CachedFile {
   mode: number;
 }
 
+/** Which package an entry is: read from the package.json of the tarball (null where it names none). */
+export interface CachedPackage {
+  ecosystem: 'npm';
+  name: string | null;
+  version: string | null;
+}
+
 /** What `.mcs-files.json` records. */
 export interface CacheManifest {
   format: typeof MANIFEST_FORMAT;
   /** SRI sha512 of the tarball the entry was extracted from. */
   integrity: string;
+  package: CachedPackage;
   /** Sorted by path. */
   files: CachedFile[];
   /** Every folder below PACKAGE_DIR, sorted. */
@@ -82,6 +103,7 @@ export interface CacheEntry {
   packageDir: string;
   /** SRI sha512 of the tarball (canonical form). */
   integrity: string;
+  package: CachedPackage;
   files: CachedFile[];
   directories: string[];
   /** sha512 (hex) of the manifest bytes; pass it back to verifyCacheEntry to pin the manifest as well. */
@@ -98,7 +120,11 @@ export interface VerifyCacheOptions {
 export interface CacheListing {
   /** SRI sha512 the entry is named by. */
   integrity: string;
+  /** The package its manifest records; null when the manifest cannot be read (`cache verify` says why). */
+  package: CachedPackage | null;
   path: string;
+  /** Whether the verified tarball is kept beside it (a warm load needs it). */
+  tarball: boolean;
   /** Last change of the entry folder itself. */
   modified: Date;
 }
@@ -113,9 +139,9 @@ export interface CleanCacheOptions {
 }
 
 export interface CleanCacheResult {
-  /** Folders removed (entries and staging leftovers). */
+  /** Folders and files removed (entries, kept tarballs, leftovers of extractions and downloads). */
   removed: string[];
-  /** Entries kept. */
+  /** Entries and tarballs kept. */
   kept: string[];
 }
 
@@ -247,6 +273,7 @@ export function serializeManifest(manifest: CacheManifest): Buffer {
   const ordered: CacheManifest = {
     format: manifest.format,
     integrity: manifest.integrity,
+    package: { ecosystem: manifest.package.ecosystem, name: manifest.package.name, version: manifest.package.version },
     files: [...manifest.files]
       .sort((a, b) => compareText(a.path, b.path))
       .map((file) => ({ path: file.path, sha512: file.sha512, size: file.size, mode: file.mode })),
@@ -278,9 +305,17 @@ function toManifest(value: unknown, entry: string): CacheManifest {
   };
   if (typeof value !== 'object' || value === null || Array.isArray(value)) bad('', 'not an object');
   const record = value as Record<string, unknown>;
+  if (typeof record.format === 'string' && OLDER_MANIFEST_FORMATS.includes(record.format)) {
+    throw tampered(entry, `it was written by an earlier mcs-pkg (manifest ${record.format}, expected ${MANIFEST_FORMAT}); load the driver again to rewrite it, or run mcs-pkg cache clean`, { olderFormat: record.format });
+  }
   const keys = Object.keys(record).sort();
-  if (keys.join(',') !== 'directories,files,format,integrity') bad('', `unexpected keys ${keys.join(', ')}`);
+  if (keys.join(',') !== 'directories,files,format,integrity,package') bad('', `unexpected keys ${keys.join(', ')}`);
   if (record.format !== MANIFEST_FORMAT) bad('/format', `expected ${MANIFEST_FORMAT}`);
+  const pkg = record.package as Record<string, unknown> | null;
+  if (typeof pkg !== 'object' || pkg === null || Array.isArray(pkg) || Object.keys(pkg).sort().join(',') !== 'ecosystem,name,version') bad('/package', 'not an object of ecosystem, name and version');
+  if (pkg!.ecosystem !== 'npm') bad('/package/ecosystem', 'expected npm');
+  if (recordedText(pkg!.name, MAX_RECORDED_NAME) !== pkg!.name) bad('/package/name', `not null or a string of at most ${MAX_RECORDED_NAME} characters`);
+  if (recordedText(pkg!.version, MAX_RECORDED_VERSION) !== pkg!.version) bad('/package/version', `not null or a string of at most ${MAX_RECORDED_VERSION} characters`);
   if (typeof record.integrity !== 'string' || !SRI_SHA512.test(record.integrity)) bad('/integrity', 'not an SRI sha512 digest');
   if (!Array.isArray(record.files)) bad('/files', 'not an array');
   if (!Array.isArray(record.directories)) bad('/directories', 'not an array');
@@ -307,7 +342,29 @@ function toManifest(value: unknown, entry: string): CacheManifest {
     seen.add(item as string);
     directories.push(item as string);
   });
-  return { format: MANIFEST_FORMAT, integrity: record.integrity as string, files, directories };
+  return { format: MANIFEST_FORMAT, integrity: record.integrity as string, package: pkg as unknown as CachedPackage, files, directories };
+}
+
+/** A name or version as a manifest records it: a non-empty string within the cap, else null. */
+function recordedText(value: unknown, max: number): string | null {
+  return typeof value === 'string' && value.length > 0 && value.length <= max ? value : null;
+}
+
+/**
+ * The package a tarball says it is (its package.json name and version), as
+ * the manifest records it; null fields where package.json is not an object
+ * or does not name them. The loader only unpacks a tarball whose package.json
+ * matched the request when it was verified (DESIGN.md §4 check 1).
+ */
+export function packageOfManifest(packageJson: Uint8Array | undefined): CachedPackage {
+  let parsed: unknown;
+  try {
+    parsed = packageJson ? parseJsonStrict(Buffer.from(packageJson), { source: 'package.json', maxBytes: MAX_MANIFEST_BYTES, maxDepth: 64 }) : undefined;
+  } catch {
+    parsed = undefined;
+  }
+  const fields = typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed) ? (parsed as Record<string, unknown>) : {};
+  return { ecosystem: 'npm', name: recordedText(fields.name, MAX_RECORDED_NAME), version: recordedText(fields.version, MAX_RECORDED_VERSION) };
 }
 
 /** lstat, or undefined when nothing is there. */
@@ -331,14 +388,16 @@ function checkMode(entry: string, path: string, stats: Stats, expected: number):
 }
 
 /**
- * Reads a regular file without following a link at its last component (the
- * checks apply to the opened descriptor, so a swap after lstat is caught),
+ * Reads a regular file without following a link at its last component and
+ * without blocking on a FIFO (the checks apply to the opened descriptor, so a
+ * swap after lstat is caught),
  * hashing it in chunks; at most maxBytes are read.
  */
 function hashFileNoFollow(entry: string, path: string, maxBytes: number, keep: boolean): { sha512: string; size: number; stats: Stats; data?: Buffer } {
   let fd: number;
   try {
-    fd = openSync(path, constants.O_RDONLY | O_NOFOLLOW);
+    // non-blocking, so a FIFO planted in place of a file is refused below instead of hanging the open
+    fd = openSync(path, constants.O_RDONLY | O_NOFOLLOW | O_NONBLOCK);
   } catch (error) {
     const code = errno(error);
     if (code === 'ELOOP' || code === 'ENOENT' || code === 'ENOTDIR' || code === 'EISDIR') throw tampered(entry, `${path} is missing or not a regular file (${code})`, { path }, error);
@@ -458,9 +517,6 @@ export function verifyCacheEntry(entryDir: string, expected: VerifyCacheOptions 
   if (!manifestStats.isFile()) throw tampered(entry, `its manifest ${manifestPath} is not a regular file`);
   const read = hashFileNoFollow(entry, manifestPath, MAX_MANIFEST_BYTES, true);
   checkMode(entry, manifestPath, read.stats, FILE_MODE);
-  if (expected.manifestDigest !== undefined && read.sha512 !== expected.manifestDigest) {
-    throw tampered(entry, `its manifest hashes to ${read.sha512}, expected ${expected.manifestDigest}`, { expected: expected.manifestDigest, found: read.sha512 });
-  }
   let parsed: unknown;
   try {
     parsed = parseJsonStrict(read.data!, { source: manifestPath, maxBytes: MAX_MANIFEST_BYTES, maxDepth: 8 });
@@ -468,6 +524,10 @@ export function verifyCacheEntry(entryDir: string, expected: VerifyCacheOptions 
     throw tampered(entry, `its manifest is not valid JSON: ${(error as Error).message}`, {}, error);
   }
   const manifest = toManifest(parsed, entry);
+  // after the format is read, so that an entry an earlier mcs-pkg wrote is told apart from one that was changed
+  if (expected.manifestDigest !== undefined && read.sha512 !== expected.manifestDigest) {
+    throw tampered(entry, `its manifest hashes to ${read.sha512}, expected ${expected.manifestDigest}`, { expected: expected.manifestDigest, found: read.sha512 });
+  }
   if (integrityHex(manifest.integrity) !== hex) {
     throw tampered(entry, `its manifest records ${manifest.integrity}, but the folder is named by ${integrityFromHex(hex)}`, {
       expected: integrityFromHex(hex),
@@ -519,6 +579,7 @@ export function verifyCacheEntry(entryDir: string, expected: VerifyCacheOptions 
     path: entry,
     packageDir,
     integrity: manifest.integrity,
+    package: manifest.package,
     files: manifest.files,
     directories: manifest.directories,
     manifestDigest: read.sha512,
@@ -531,23 +592,57 @@ function driverFolderNames(cacheRoot: string): { driversDir: string; names: stri
   assertCacheLocation(root);
   const driversDir = join(root, DRIVERS_DIR);
   assertDriversDir(driversDir);
+  return { driversDir, names: listNames(driversDir) };
+}
+
+/** The kept tarball of an integrity: `<cacheRoot>/tarballs/<sha512 hex>.tgz`. */
+export function keptTarballPath(cacheRoot: string, integrity: string): string {
+  return join(resolve(cacheRoot), TARBALLS_DIR, `${integrityHex(integrity)}.tgz`);
+}
+
+/** The package an entry's manifest records, or null when the manifest cannot be read as one (listing verifies nothing). */
+function recordedPackage(entry: string): CachedPackage | null {
   try {
-    return { driversDir, names: readdirSync(driversDir) };
+    const read = hashFileNoFollow(entry, join(entry, MANIFEST_FILE), MAX_MANIFEST_BYTES, true);
+    return toManifest(parseJsonStrict(read.data!, { source: entry, maxBytes: MAX_MANIFEST_BYTES, maxDepth: 8 }), entry).package;
   } catch (error) {
-    if (errno(error) === 'ENOENT') return { driversDir, names: [] };
-    throw cacheIoError(`list ${driversDir}`, error);
+    if (isMcsError(error)) return null;
+    throw error;
   }
 }
 
-/** The entries under a cache root, by name only (listing verifies nothing; verifyCacheEntry does). */
-export function listCache(cacheRoot: string): CacheListing[] {
+/**
+ * The entries under a cache root with the package each records and whether
+ * its tarball is kept. Listing verifies nothing (verifyCacheEntry does): what
+ * it shows is what the entry says it is.
+ */
+export function listCache(cacheRoot: string = defaultDriverCacheDir()): CacheListing[] {
   const { driversDir, names } = driverFolderNames(cacheRoot);
   const listings: CacheListing[] = [];
   for (const name of names.filter((n) => HEX_SHA512.test(n)).sort(compareText)) {
-    const stats = lstatIfAny(join(driversDir, name));
-    if (stats) listings.push({ integrity: integrityFromHex(name), path: join(driversDir, name), modified: stats.mtime });
+    const path = join(driversDir, name);
+    const stats = lstatIfAny(path);
+    if (!stats) continue;
+    const integrity = integrityFromHex(name);
+    listings.push({ integrity, package: stats.isDirectory() ? recordedPackage(path) : null, path, tarball: lstatIfAny(keptTarballPath(cacheRoot, integrity))?.isFile() ?? false, modified: stats.mtime });
   }
   return listings;
+}
+
+/** The result of re-hashing one entry: ok, or the coded error that says what changed. */
+export type CacheCheck = CacheListing & ({ ok: true } | { ok: false; error: { code: string; message: string; details: Record<string, unknown> } });
+
+/** Re-hashes every entry of a cache root against its manifest (what `mcs-pkg cache verify` reports). */
+export function verifyCache(cacheRoot: string = defaultDriverCacheDir()): CacheCheck[] {
+  return listCache(cacheRoot).map((listing) => {
+    try {
+      verifyCacheEntry(listing.path, { integrity: listing.integrity });
+      return { ...listing, ok: true as const };
+    } catch (error) {
+      if (!isMcsError(error)) throw error;
+      return { ...listing, ok: false as const, error: error.toJSON() };
+    }
+  });
 }
 
 /**
@@ -605,18 +700,25 @@ function makeWritable(dir: string): void {
 }
 
 /**
- * Removes every entry not kept and the staging folders of extractions that
- * died (older than the grace period), so a crashed run never leaves bytes that
- * could later pass for an entry; folders it did not name are left alone.
+ * Removes everything the driver cache holds except the entries kept: every
+ * unpacked entry (read-only folders made writable first), every kept tarball,
+ * and the leftovers of extractions and downloads that died (older than the
+ * grace period, so a running one is not cut short), so that the next load
+ * fetches and verifies again and a crashed run never leaves bytes that could
+ * later pass for an entry. Names it did not write are left alone.
  */
-export function cleanCache(cacheRoot: string, options: CleanCacheOptions = {}): CleanCacheResult {
+export function cleanCache(cacheRoot: string = defaultDriverCacheDir(), options: CleanCacheOptions = {}): CleanCacheResult {
   const keep = new Set((options.keep ?? []).map(integrityHex));
   const grace = options.stagingGraceMs ?? DEFAULT_STAGING_GRACE_MS;
   if (!Number.isFinite(grace) || grace < 0) throw new McsError('E_USAGE', `stagingGraceMs must be a non-negative number, got ${grace}`, { details: { stagingGraceMs: grace } });
   const now = (options.now ?? new Date()).getTime();
-  const { driversDir, names } = driverFolderNames(cacheRoot);
   const removed: string[] = [];
   const kept: string[] = [];
+  const leftoverDied = (path: string): boolean => {
+    const stats = lstatIfAny(path);
+    return stats !== undefined && now - stats.mtimeMs >= grace;
+  };
+  const { driversDir, names } = driverFolderNames(cacheRoot);
   for (const name of names.sort(compareText)) {
     const path = join(driversDir, name);
     if (HEX_SHA512.test(name)) {
@@ -624,14 +726,35 @@ export function cleanCache(cacheRoot: string, options: CleanCacheOptions = {}): 
         kept.push(path);
         continue;
       }
-    } else if (name.startsWith(STAGING_PREFIX)) {
-      const stats = lstatIfAny(path);
-      if (!stats || now - stats.mtimeMs < grace) continue;
-    } else {
+    } else if (!name.startsWith(STAGING_PREFIX) || !leftoverDied(path)) {
       continue;
     }
     removeCacheTree(path);
     removed.push(path);
   }
+  const tarballsDir = join(resolve(cacheRoot), TARBALLS_DIR);
+  assertDriversDir(tarballsDir);
+  for (const name of listNames(tarballsDir).sort(compareText)) {
+    const path = join(tarballsDir, name);
+    // <hex>.tgz is a kept tarball; <hex>.tgz.<pid>.<random> one being written
+    const match = /^([0-9a-f]{128})\.tgz(\..+)?$/.exec(name);
+    if (!match) continue;
+    if (match[2] === undefined && keep.has(match[1]!)) {
+      kept.push(path);
+      continue;
+    }
+    if (match[2] !== undefined && !leftoverDied(path)) continue;
+    removeCacheTree(path);
+    removed.push(path);
+  }
   return { removed, kept };
+}
+
+function listNames(dir: string): string[] {
+  try {
+    return readdirSync(dir);
+  } catch (error) {
+    if (errno(error) === 'ENOENT') return [];
+    throw cacheIoError(`list ${dir}`, error);
+  }
 }

@@ -30,6 +30,7 @@ import {
   compareText,
   integrityFromHex,
   integrityHex,
+  packageOfManifest,
   removeCacheTree,
   serializeManifest,
   sha512Hex,
@@ -338,7 +339,8 @@ function errno(error: unknown): string | undefined {
 /** The manifest a plan produces; deterministic, so its digest identifies the tarball's content. */
 function manifestOf(plan: ExtractionPlan, integrity: string): CacheManifest {
   const files: CachedFile[] = plan.files.map((file) => ({ path: file.relativePath, sha512: sha512Hex(file.data), size: file.data.length, mode: file.mode }));
-  return { format: MANIFEST_FORMAT, integrity, files, directories: plan.directories.map((d) => d.relativePath) };
+  const packageJson = plan.files.find((file) => file.relativePath === 'package.json')?.data;
+  return { format: MANIFEST_FORMAT, integrity, package: packageOfManifest(packageJson), files, directories: plan.directories.map((d) => d.relativePath) };
 }
 
 /** Flushes and sets the mode of a folder through a descriptor that refuses links. */
@@ -427,7 +429,15 @@ export async function extractToCache(gzipped: Uint8Array, integrity: string, cac
   const target = join(driversDir, hex);
   const existing = () => verifyCacheEntry(target, { integrity: canonicalIntegrity, manifestDigest });
 
-  if (await pathExists(target)) return existing();
+  if (await pathExists(target)) {
+    try {
+      return existing();
+    } catch (error) {
+      // an entry an earlier mcs-pkg wrote records less; these verified bytes rewrite it
+      if (!isMcsError(error, 'E_CACHE_TAMPERED') || error.details.olderFormat === undefined) throw error;
+      removeCacheTree(target);
+    }
+  }
 
   let staging: string;
   try {
@@ -461,6 +471,7 @@ export async function extractToCache(gzipped: Uint8Array, integrity: string, cac
     path: target,
     packageDir: join(target, PACKAGE_DIR),
     integrity: canonicalIntegrity,
+    package: manifest.package,
     files: manifest.files,
     directories: manifest.directories,
     manifestDigest,

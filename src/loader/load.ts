@@ -15,9 +15,9 @@ import { dirname, join, sep } from 'node:path';
 import { register } from 'node:module';
 import { pathToFileURL } from 'node:url';
 import ssri from 'ssri';
-import { defaultCacheDir } from '../config.js';
+import { defaultDriverCacheDir } from '../config.js';
 import { assertMcsDriver, canonical, type MCSDriver, type MCSToolDriver } from '../contract/index.js';
-import { McsError, isMcsError } from '../errors.js';
+import { McsError, isMcsError, type McsErrorCode } from '../errors.js';
 import { makeDirs, readFileCapped, removeDeadLeftovers } from '../files.js';
 import { assertIndexFresh, type IndexFreshness } from '../snapshot/installed.js';
 import { openIndex, type OpenIndexOptions } from '../index/store.js';
@@ -28,10 +28,10 @@ import type { RegistryClientOptions } from '../registry/client.js';
 import { resolvePolicy, type ResolvedPolicy } from '../trust/policy.js';
 import type { TufOptions } from '../trust/sigstore.js';
 import type { Verdict } from '../trust/verifier.js';
-import { assertCacheLocation, integrityHex, sha512Hex, verifyCacheEntry, type CacheEntry } from './cache.js';
+import { assertCacheLocation, keptTarballPath, sha512Hex, verifyCacheEntry, type CacheEntry } from './cache.js';
 import { extractToCache } from './extract.js';
 import type { GateData } from './gate-hooks.js';
-import { resolveDriver, type DriverQuery, type Rejection } from './resolve.js';
+import { resolveDriver, type DriverQuery, type Resolution } from './resolve.js';
 
 export type LoadPhase = 'resolve' | 'fetch' | 'verify' | 'extract' | 'import' | 'ready';
 
@@ -108,13 +108,9 @@ const MAX_MANIFEST_BYTES = 1024 * 1024;
 /** Cap on a kept tarball when the index records no size. */
 const MAX_CACHED_TARBALL = 64 * 1024 * 1024;
 
-function tarballPath(cacheRoot: string, integrity: string): string {
-  return join(cacheRoot, 'tarballs', `${integrityHex(integrity)}.tgz`);
-}
-
 /** Keeps the verified tarball, so that a later load can re-derive and re-check the cache entry with no network. */
 function keepTarball(cacheRoot: string, integrity: string, bytes: Buffer): void {
-  const file = tarballPath(cacheRoot, integrity);
+  const file = keptTarballPath(cacheRoot, integrity);
   makeDirs(dirname(file), 'driver cache folder', { code: 'E_CACHE_IO', mode: 0o700 });
   removeDeadLeftovers(dirname(file), [/\.tgz\.(\d+)\.[0-9a-f]{8}$/]);
   const temp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}`;
@@ -136,7 +132,7 @@ function keepTarball(cacheRoot: string, integrity: string, bytes: Buffer): void 
  */
 function cachedTarball(cacheRoot: string, integrity: string, maxBytes: number): Buffer | undefined {
   try {
-    const bytes = readFileCapped(tarballPath(cacheRoot, integrity), maxBytes, 'cached tarball', { noFollow: true });
+    const bytes = readFileCapped(keptTarballPath(cacheRoot, integrity), maxBytes, 'cached tarball', { noFollow: true });
     return ssri.checkData(bytes, integrity) ? bytes : undefined;
   } catch {
     return undefined;
@@ -345,33 +341,42 @@ export async function loadDriver(query: string | DriverQuery, options: LoadOptio
   };
   aborted();
   const policy = resolvePolicy(options.policy);
-  const cacheRoot = options.cacheDir ?? join(defaultCacheDir(), 'loader');
+  const cacheRoot = options.cacheDir ?? defaultDriverCacheDir();
   assertCacheLocation(cacheRoot);
   options.onEvent?.({ phase: 'resolve' });
   const index = await openIndex(options.index ?? {});
   const now = new Date();
   let freshness: IndexFreshness;
-  let chosen: { name: string; version: string; entry: IndexEntry } | undefined;
-  let rejected: Rejection[];
-  let elsewhere: string[] | undefined;
+  let resolution: Resolution;
   try {
     // an expired snapshot may be a frozen one: nothing is resolved from it unless the caller accepts that
     freshness = index.freshness(now);
     assertIndexFresh(freshness, options.allowExpiredIndex ?? false);
-    ({ chosen, rejected, elsewhere } = resolveDriver(index, query, { policy, now, ...(options.contractVersion ? { contractVersion: options.contractVersion } : {}) }));
+    resolution = resolveDriver(index, query, { policy, now, ...(options.contractVersion ? { contractVersion: options.contractVersion } : {}) });
   } finally {
     index.close();
   }
+  const { chosen, rejected, elsewhere } = resolution;
   if (!chosen) {
+    const pinnedQuery = resolution.query.version !== undefined ? rejected[0] : undefined;
+    if (pinnedQuery) {
+      // a client that pins a version is told why that version is refused, not that "no driver" matched
+      throw new McsError(pinnedQuery.code as McsErrorCode, `${pinnedQuery.name}@${resolution.query.version} is not loadable: ${pinnedQuery.reason}`, { details: { query, rejected } });
+    }
     const why = rejected.length > 0
       ? `; turned down: ${rejected.map((r) => `${r.name}${r.version ? '@' + r.version : ''} (${r.code})`).join(', ')}`
       : elsewhere
         ? `: the index has ${elsewhere.join(', ')}, but the loader loads npm drivers only`
-        : ': no npm driver in the index matches it';
+        : `: no ${resolution.query.ecosystem ?? 'npm'} driver in the index matches it`;
     throw new McsError('E_DRIVER_NOT_FOUND', `no driver for ${JSON.stringify(query)} is acceptable${why}`, { details: { query, rejected, ...(elsewhere ? { elsewhere } : {}) } });
   }
   const { entry, version } = chosen;
   const spec = `${entry.name}@${version}`;
+  if (entry.ecosystem !== 'npm') {
+    throw new McsError('E_DRIVER_ECOSYSTEM', `${entry.ecosystem}:${spec} is in the index and the policy accepts it, but the loader cannot load ${entry.ecosystem === 'pypi' ? 'PyPI' : entry.ecosystem} drivers yet: it runs npm drivers (ES modules) only; use ${entry.name} with the MCS Python SDK, or load an npm driver`, {
+      details: { package: entry.name, ecosystem: entry.ecosystem, version },
+    });
+  }
   const record = entry.versions[version]!;
   if (!record.integrity) throw new McsError('E_LOAD_REFUSED', `${spec}: the index pins no tarball digest`, { details: { spec } });
   const declared = entry.drivers?.[0];

@@ -1,22 +1,30 @@
 /**
- * Which driver to load for a query: by exact package name, or by capability
- * (with an adapter and a target model when given). Candidates come from the
+ * Which driver to load for a query: by exact package name (optionally with a
+ * version or semver range, and an ecosystem: `pypi:NAME`, `NAME@1.2.0`,
+ * `npm:NAME@^1`), or by capability (with an adapter and a target model when
+ * given). Candidates come from the
  * index; each version is judged by the trust policy's rules that need no
  * bytes (deny, label, yanked, contract, release age, provenance), best label
  * first, then the highest accepted version. The answer says why every other
  * candidate was turned down.
  */
+import satisfies from 'semver/functions/satisfies.js';
+import validRange from 'semver/ranges/valid.js';
 import { McsError } from '../errors.js';
-import type { McsIndex } from '../index/store.js';
+import { parseLookup, type McsIndex } from '../index/store.js';
 import { compareVersions } from '../index/rows.js';
 import { parsePackageName } from '../manifest/names.js';
-import type { IndexEntry } from '../manifest/types.js';
+import type { Ecosystem, IndexEntry, TrustPolicy } from '../manifest/types.js';
 import { LABEL_RANK } from '../index/rows.js';
-import { evaluatePolicy, type ResolvedPolicy } from '../trust/policy.js';
+import { evaluatePolicy, resolvePolicy } from '../trust/policy.js';
 
 export interface DriverQuery {
   /** An exact package name. */
   name?: string;
+  /** With a name: the version to load, exact or a semver range (default: the highest the policy accepts). */
+  version?: string;
+  /** Where the package lives (default npm, the ecosystem the loader runs). */
+  ecosystem?: Ecosystem;
   capability?: string;
   adapter?: string;
   /** A model the driver must target ("*" drivers qualify). */
@@ -24,8 +32,10 @@ export interface DriverQuery {
 }
 
 export interface ResolveOptions {
-  policy: ResolvedPolicy;
-  now: Date;
+  /** What to accept; fields left out take DEFAULT_POLICY's values (a ResolvedPolicy is one too). */
+  policy?: TrustPolicy;
+  /** The time the rules judge at (release age, expiry). Default: now. */
+  now?: Date;
   /** The MCS contract version the host implements. */
   contractVersion?: string;
   /** Most candidate packages considered for a capability query. */
@@ -48,43 +58,94 @@ export interface Resolution {
   elsewhere?: string[];
 }
 
-/** Reads a query string: a package name (it follows the MCS naming convention) or a capability word. */
+/** A version as a query may name it: a semver range (an exact version is one), or an exact version of another scheme (PEP 440). */
+function assertVersionSpec(version: string, query: unknown): void {
+  if (version.trim() === '' || version.length > 256 || (validRange(version) === null && !/^[0-9A-Za-z][0-9A-Za-z.+!_-]{0,63}$/.test(version))) {
+    throw new McsError('E_USAGE', `${JSON.stringify(version.slice(0, 100))} is neither a version nor a semver range (in the query ${JSON.stringify(query)})`, { details: { query, version } });
+  }
+}
+
+/**
+ * Reads a query string: `[npm:|pypi:]NAME[@VERSION]`, where NAME follows the
+ * MCS naming convention and VERSION is exact or a semver range, or
+ * `[npm:|pypi:]CAPABILITY`.
+ */
 export function toDriverQuery(query: string | DriverQuery): DriverQuery {
-  if (typeof query !== 'string') return query;
-  try {
-    parsePackageName(query, 'npm');
-    return { name: query };
-  } catch {
-    if (!/^[a-z0-9][a-z0-9_-]{0,63}$/.test(query)) {
-      throw new McsError('E_USAGE', `${JSON.stringify(query)} is neither an MCS package name nor a capability`, { details: { query } });
+  if (typeof query !== 'string') {
+    if (query.version !== undefined) {
+      if (!query.name) throw new McsError('E_USAGE', 'a driver query with a version needs a package name', { details: { query } });
+      assertVersionSpec(query.version, query);
     }
-    return { capability: query };
+    return query;
+  }
+  const prefixed = /^(npm|pypi):(.*)$/i.exec(query);
+  const ecosystem = prefixed ? (prefixed[1]!.toLowerCase() as Ecosystem) : undefined;
+  const rest = prefixed ? prefixed[2]! : query;
+  const at = rest.lastIndexOf('@');
+  const version = at > 0 ? rest.slice(at + 1) : undefined;
+  const word = at > 0 ? rest.slice(0, at) : rest;
+  const scope = ecosystem ? { ecosystem } : {};
+  let name: string | undefined;
+  let notAName: unknown;
+  try {
+    name = parseLookup(word, ecosystem ?? 'npm').name;
+    parsePackageName(name, ecosystem ?? 'npm');
+  } catch (error) {
+    name = undefined;
+    notAName = error;
+  }
+  if (name !== undefined) {
+    if (version !== undefined) assertVersionSpec(version, query);
+    return { name, ...(version !== undefined ? { version } : {}), ...scope };
+  }
+  if (version !== undefined) {
+    throw new McsError('E_USAGE', `${JSON.stringify(query)}: a version goes with a package name (NAME@VERSION), and ${JSON.stringify(word)} is not one: ${(notAName as Error).message}`, { cause: notAName, details: { query } });
+  }
+  if (!/^[a-z0-9][a-z0-9_-]{0,63}$/.test(word)) {
+    throw new McsError('E_USAGE', `${JSON.stringify(query)} is neither an MCS package name (optionally npm:NAME, pypi:NAME, NAME@VERSION) nor a capability`, { details: { query } });
+  }
+  return { capability: word, ...scope };
+}
+
+/** Whether a pinned version is the one a query asks for: the same string, or a semver version in the range. */
+function versionMatches(pinned: string, wanted: string): boolean {
+  if (pinned === wanted) return true;
+  try {
+    return validRange(wanted) !== null && satisfies(pinned, wanted);
+  } catch {
+    return false;
   }
 }
 
 function candidates(index: McsIndex, query: DriverQuery, max: number): IndexEntry[] {
+  const ecosystem = query.ecosystem ?? 'npm';
   if (query.name) {
     try {
-      return [index.getPackage(`npm:${query.name}`).entry];
+      return [index.getPackage(`${ecosystem}:${query.name}`).entry];
     } catch (error) {
       if (error instanceof McsError && error.code === 'E_NOT_FOUND') return [];
       throw error;
     }
   }
   if (!query.capability) throw new McsError('E_USAGE', 'a driver query needs a package name or a capability', { details: { query } });
-  const filters = { capability: query.capability, ecosystem: 'npm' as const, ...(query.adapter ? { adapter: query.adapter } : {}), ...(query.llm ? { llm: query.llm } : {}) };
-  return index.search('', filters, { limit: max }).results.map((hit) => index.getPackage(`npm:${hit.name}`).entry);
+  const filters = { capability: query.capability, ecosystem, ...(query.adapter ? { adapter: query.adapter } : {}), ...(query.llm ? { llm: query.llm } : {}) };
+  return index.search('', filters, { limit: max }).results.map((hit) => index.getPackage(`${ecosystem}:${hit.name}`).entry);
 }
 
 /** Resolves a query to one package version the policy accepts, or to none with the reasons. */
-export function resolveDriver(index: McsIndex, query: string | DriverQuery, options: ResolveOptions): Resolution {
+export function resolveDriver(index: McsIndex, query: string | DriverQuery, options: ResolveOptions = {}): Resolution {
   const parsed = toDriverQuery(query);
+  const policy = resolvePolicy(options.policy);
+  const now = options.now ?? new Date();
   const rejected: Rejection[] = [];
   const accepted: Array<{ name: string; version: string; entry: IndexEntry }> = [];
   for (const entry of candidates(index, parsed, options.maxCandidates ?? 50)) {
-    const versions = Object.keys(entry.versions).sort((a, b) => compareVersions(b, a));
+    const pinned = Object.keys(entry.versions).sort((a, b) => compareVersions(b, a));
+    const wanted = parsed.version;
+    const versions = wanted === undefined ? pinned : pinned.filter((version) => versionMatches(version, wanted));
     if (versions.length === 0) {
-      rejected.push({ name: entry.name, code: 'E_POLICY_UNPINNED', reason: 'the index pins no version of it' });
+      const reason = wanted === undefined ? 'the index pins no version of it' : `the index pins no version that matches ${wanted} (pinned: ${pinned.join(', ') || 'none'})`;
+      rejected.push({ name: entry.name, ...(wanted !== undefined ? { version: wanted } : {}), code: 'E_POLICY_UNPINNED', reason });
       continue;
     }
     for (const version of versions) {
@@ -93,8 +154,8 @@ export function resolveDriver(index: McsIndex, query: string | DriverQuery, opti
         version,
         entry,
         ...(options.contractVersion ? { contractVersion: options.contractVersion } : {}),
-        policy: options.policy,
-        now: options.now,
+        policy,
+        now,
       });
       const refusal = results.find((r) => r.status === 'fail');
       if (refusal) {
@@ -107,11 +168,11 @@ export function resolveDriver(index: McsIndex, query: string | DriverQuery, opti
   }
   accepted.sort((a, b) => LABEL_RANK[a.entry.label.value] - LABEL_RANK[b.entry.label.value] || compareVersions(b.version, a.version) || (a.name < b.name ? -1 : 1));
   const chosen = accepted[0];
-  const elsewhere = !chosen && rejected.length === 0 ? otherEcosystems(index, parsed) : [];
+  const elsewhere = !chosen && rejected.length === 0 && !parsed.ecosystem ? otherEcosystems(index, parsed) : [];
   return { query: parsed, ...(chosen ? { chosen } : {}), rejected, ...(elsewhere.length > 0 ? { elsewhere } : {}) };
 }
 
-/** Packages outside npm that the query would match: the index lists them, but the loader runs npm drivers only. */
+/** Packages outside npm that a query naming no ecosystem would match: the index lists them, but the loader runs npm drivers only. */
 function otherEcosystems(index: McsIndex, query: DriverQuery): string[] {
   if (query.name) return index.search(query.name, { ecosystem: 'pypi' }, { limit: 5 }).results.filter((hit) => hit.name === query.name).map((hit) => `pypi:${hit.name}`);
   if (!query.capability) return [];

@@ -7,6 +7,7 @@
 import { copyFileSync, existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { dirname, join } from 'node:path';
+import { defaultIndexStateDir } from '../config.js';
 import { canonical } from '../contract/index.js';
 import { McsError, wholeNumber, type McsErrorCode } from '../errors.js';
 import { readIndexDir } from '../index/build.js';
@@ -227,8 +228,8 @@ export async function publishSnapshot(options: PublishOptions): Promise<PublishR
 export interface UpdateOptions extends SigstoreTrustOptions {
   /** A snapshot folder or an http(s) URL. */
   from: string;
-  /** Where the client keeps its trusted root, its state and its index-data versions. */
-  stateDir: string;
+  /** Where the client keeps its trusted root, its state and its index-data versions. Default defaultIndexStateDir() (`<cache>/index-state`), where search, info and load look. */
+  stateDir?: string;
   /** The index root to start trusting, on the first update. */
   root?: string;
   /** Largest content accepted, in bytes. */
@@ -313,7 +314,8 @@ function readState(stateDir: string, initialRoot: string | undefined): State {
  * and switched in by renaming a link. The previous version stays; a failure
  * at any step leaves the working index as it was.
  */
-export async function updateIndex(options: UpdateOptions): Promise<UpdateResult> {
+export async function updateIndex(given: UpdateOptions): Promise<UpdateResult> {
+  const options = { ...given, stateDir: given.stateDir ?? defaultIndexStateDir() };
   const now = options.now ?? new Date();
   const remote = /^https?:\/\//i.test(options.from);
   if (!remote && /^[a-z][a-z0-9+.-]*:\/\//i.test(options.from)) throw new McsError('E_USAGE', `${options.from}: snapshots come from a folder or an http(s) URL`, { details: { from: options.from } });

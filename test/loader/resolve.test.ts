@@ -32,6 +32,12 @@ describe('resolveDriver', () => {
     expect(toDriverQuery('mcs-driver-csv')).toEqual({ name: 'mcs-driver-csv' });
     expect(toDriverQuery('csv')).toEqual({ capability: 'csv' });
     expect(() => toDriverQuery('csv; rm -rf /')).toThrowWithCode('E_USAGE');
+    expect(toDriverQuery('mcs-driver-csv@1.2.0')).toEqual({ name: 'mcs-driver-csv', version: '1.2.0' });
+    expect(toDriverQuery('npm:mcs-driver-csv@^1 || >=3')).toEqual({ name: 'mcs-driver-csv', version: '^1 || >=3', ecosystem: 'npm' });
+    expect(toDriverQuery('pypi:MCS_Driver_CSV@0.1.3')).toEqual({ name: 'mcs-driver-csv', version: '0.1.3', ecosystem: 'pypi' });
+    expect(toDriverQuery('pypi:csv')).toEqual({ capability: 'csv', ecosystem: 'pypi' });
+    for (const bad of ['csv@1.0.0', 'mcs-driver-csv@', 'mcs-driver-csv@ ', 'mcs-driver-csv@$(id)', 'mcs-driver-csv@' + '1'.repeat(300)]) expect(() => toDriverQuery(bad), bad).toThrowWithCode('E_USAGE');
+    expect(() => toDriverQuery({ capability: 'csv', version: '1.0.0' })).toThrowWithCode('E_USAGE');
   });
 
   it('picks by capability the best label, then its highest accepted version, and says why the rest lost', () => {
@@ -54,6 +60,16 @@ describe('resolveDriver', () => {
     const resolution = resolveDriver(index, 'mcs-driver-csv', { policy: resolvePolicy({ minReleaseAgeDays: 400 }), now: NOW });
     expect(resolution.chosen).toBeUndefined();
     expect(resolution.rejected.map((r) => r.code)).toEqual(['E_POLICY_YANKED', 'E_POLICY_RELEASE_AGE', 'E_POLICY_RELEASE_AGE']);
+  });
+
+  it('takes only the pinned versions a version or range asks for, and names the pinned ones when none matches', () => {
+    expect(resolveDriver(index, 'mcs-driver-csv@1.0.0').chosen).toMatchObject({ name: 'mcs-driver-csv', version: '1.0.0' });
+    expect(resolveDriver(index, 'mcs-driver-csv@<1.1').chosen?.version).toBe('1.0.0');
+    const yanked = resolveDriver(index, 'mcs-driver-csv@2', { policy: resolvePolicy({}), now: NOW });
+    expect(yanked.chosen).toBeUndefined();
+    expect(yanked.rejected).toEqual([expect.objectContaining({ version: '2.0.0', code: 'E_POLICY_YANKED' })]);
+    const unpinned = resolveDriver(index, 'mcs-driver-csv@1.0.1');
+    expect(unpinned.rejected).toEqual([{ name: 'mcs-driver-csv', version: '1.0.1', code: 'E_POLICY_UNPINNED', reason: 'the index pins no version that matches 1.0.1 (pinned: 2.0.0, 1.1.0, 1.0.0)' }]);
   });
 
   it('finds nothing for an unknown name and explains a package with no pinned version', () => {
