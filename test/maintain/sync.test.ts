@@ -78,7 +78,7 @@ describe('index sync', () => {
     expect(result.unmatched).toEqual(['mcs-driver-csv@9.9.9']);
     expect(entry().trust.publisher.repository).toBe('https://github.com/mallory/csv');
     const last = loadLog(index).records.filter((r) => r.by === 'bob');
-    expect(last.map((r) => r.field).sort()).toEqual(['pin', 'publisher', 'record']);
+    expect(last.map((r) => r.field).sort()).toEqual(['drivers', 'pin', 'publisher', 'record']);
     expect(last[0]!.why).toContain('accepted E_IDENTITY_CHANGED for 1.2.0');
     expect(validateIndexDir(index).problems).toEqual([]);
   });

@@ -17,7 +17,7 @@ const keys = <T>(record: Record<keyof T, true>): string[] => Object.keys(record)
 
 describe('types match the schemas', () => {
   it('IndexEntry', () => {
-    const expected = keys<IndexEntry>({ $schema: true, name: true, ecosystem: true, class: true, description: true, homepage: true, license: true, keywords: true, drivers: true, label: true, trust: true, versions: true, compatibility: true, security: true, quarantine: true });
+    const expected = keys<IndexEntry>({ $schema: true, name: true, ecosystem: true, class: true, description: true, homepage: true, license: true, keywords: true, declarations: true, label: true, trust: true, versions: true, compatibility: true, security: true, quarantine: true });
     expect(Object.keys(schema('index-entry.v1.schema.json').properties).sort()).toEqual(expected);
   });
 
