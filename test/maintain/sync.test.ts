@@ -131,4 +131,13 @@ describe('index sync', () => {
     expect(dry.code).toBe(1);
     expect(dry.stdout).toMatch(/! held mcs-driver-csv@1\.3\.0 E_PROVENANCE_DOWNGRADE[\s\S]*Dry run: nothing was written\./);
   });
+
+  it('refuses a version whose tarball declares no static MCS metadata: it cannot be accepted, and nothing is pinned', async () => {
+    await publishSigned({ registry, sigstore, key, indexDir: join(work, 'scratch'), repository: 'mallory/csv' }, { name: 'mcs-driver-csv', version: '1.9.0', tarball: packFixtureDriver('csv', { name: 'mcs-driver-csv', version: '1.9.0', mcs: null }) });
+    const result = await syncIndex(index, ['mcs-driver-csv'], who, { ...trust(), accept: ['mcs-driver-csv@1.9.0'] });
+    expect(result.findings.find((f) => f.version === '1.9.0')).toMatchObject({ code: 'E_ADD_REFUSED', acceptable: false, accepted: false });
+    expect(result.findings.find((f) => f.version === '1.9.0')!.message).toMatch(/^E_MCS_METADATA: mcs-driver-csv@1\.9\.0: no static MCS metadata/);
+    expect(Object.keys(entry().versions)).not.toContain('1.9.0');
+    expect(entry().declarations.flatMap((d: { versions: string[] }) => d.versions)).not.toContain('1.9.0');
+  });
 });
