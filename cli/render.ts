@@ -145,9 +145,8 @@ export function renderInfo(display: Display, info: PackageInfo): string {
   );
   // each declaration once, with the versions that declare it
   for (const declaration of entry.declarations ?? []) {
-    const unpinned = (declaration.versions ?? []).filter((v) => !Object.hasOwn(entry.versions, v));
     const by = declaration.versions
-      ? `declared by ${clean(declaration.versions.join(', '))}${unpinned.length > 0 ? ` (not pinned: ${clean(unpinned.join(', '))})` : ''}`
+      ? `declared by ${clean(declaration.versions.map((v) => (Object.hasOwn(entry.versions, v) ? v : `${v} (not pinned)`)).join(', '))}`
       : 'read from source, for no known release';
     for (const driver of declaration.drivers) {
       const m = driver.meta;
