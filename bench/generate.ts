@@ -111,7 +111,9 @@ export function syntheticEntry(i: number, seed = 1): IndexEntry {
     license: pick(['MIT', 'Apache-2.0', 'BSD-3-Clause']),
     ...(servesCapability || kind === 'orchestrator'
       ? {
-          drivers: [
+          declarations: [{
+            ...(Object.keys(versions).length > 0 ? { versions: Object.keys(versions) } : {}),
+            drivers: [
             {
               kind: kind === 'orchestrator' ? 'orchestrator' : kind === 'tool-only' ? 'tool-driver' : 'driver',
               meta: {
@@ -124,7 +126,7 @@ export function syntheticEntry(i: number, seed = 1): IndexEntry {
               },
               tools,
             },
-          ],
+          ] }],
         }
       : {}),
     label: { value: label, by: 'bench', at: '2026-01-01T00:00:00Z', reason: 'synthetic' },

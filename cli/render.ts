@@ -8,6 +8,7 @@ import type { IndexStatus, PackageInfo } from '../src/index/store.js';
 import type { CheckResult } from '../src/trust/result.js';
 import type { SearchResult } from '../src/index/search.js';
 import type { McsError } from '../src/errors.js';
+import { declaredFor } from '../src/manifest/declarations.js';
 import type { FileArtifactVerdict, InstalledReport, RegistryVerdict, TarballVerdict } from '../src/verify.js';
 
 export interface Display {
@@ -164,21 +165,30 @@ export function renderInfo(display: Display, info: PackageInfo): string {
               .join(', ');
             const head = `${clean(version).padEnd(10)} ${state}${v.published ? `, published ${clean(v.published)}` : ''}`;
             const pins = v.integrity ? [`  ${clean(v.integrity)}${v.size ? ` (${v.size} bytes)` : ''}`] : (v.files ?? []).map((f) => `  ${clean(f.filename)}  ${clean(f.integrity)}`);
-            return [head, ...pins];
+            const drivers = declaredFor(entry, version);
+            const declares = drivers ? `  declares ${clean(drivers.map((d) => `${d.meta.name} ${d.meta.version}`).join(', '))}` : '  declares nothing the index has read';
+            return [head, ...pins, declares];
           }),
     ),
   );
-  for (const driver of entry.drivers ?? []) {
-    const m = driver.meta;
-    const lines = [
-      `id ${clean(m.id)}, version ${clean(m.version)}`,
-      `bindings ${clean(m.bindings.map((b) => `${b.capability}/${b.adapter} (${b.spec_format})`).join(', '))}`,
-      `models ${m.target_llms === null || m.target_llms === undefined ? 'none (tool driver)' : clean(m.target_llms.join(', '))}`,
-      `capabilities ${clean(m.capabilities.join(', ')) || 'none'}`,
-      ...(driver.tools ?? []).map((t) => `tool ${paint(display, 'bold', clean(t.name))}  ${clean(t.description || t.title || '')}`),
-      ...(driver.metaSource ? [paint(display, 'dim', `declared in ${clean(driver.metaSource)}`)] : []),
-    ];
-    out.push(...section(display, `${driver.kind} ${clean(m.name)}`, lines));
+  // each declaration once, with the versions that declare it
+  for (const declaration of entry.declarations ?? []) {
+    const by = declaration.versions
+      ? `declared by ${clean(declaration.versions.map((v) => (Object.hasOwn(entry.versions, v) ? v : `${v} (not pinned)`)).join(', '))}`
+      : 'read from source, for no known release';
+    for (const driver of declaration.drivers) {
+      const m = driver.meta;
+      const lines = [
+        by,
+        `id ${clean(m.id)}, version ${clean(m.version)}`,
+        `bindings ${clean(m.bindings.map((b) => `${b.capability}/${b.adapter} (${b.spec_format})`).join(', '))}`,
+        `models ${m.target_llms === null || m.target_llms === undefined ? 'none (tool driver)' : clean(m.target_llms.join(', '))}`,
+        `capabilities ${clean(m.capabilities.join(', ')) || 'none'}`,
+        ...(driver.tools ?? []).map((t) => `tool ${paint(display, 'bold', clean(t.name))}  ${clean(t.description || t.title || '')}`),
+        ...(driver.metaSource ? [paint(display, 'dim', `declared in ${clean(driver.metaSource)}`)] : []),
+      ];
+      out.push(...section(display, `${driver.kind} ${clean(m.name)}`, lines));
+    }
   }
   const security = entry.security;
   out.push(

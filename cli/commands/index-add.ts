@@ -23,7 +23,9 @@ function describeDraft(entry: IndexEntry): string {
     clean(`${entry.name} (${entry.class}): ${entry.description}`),
     clean(`  publisher  ${publisher ? `${publisher.repository} ${publisher.workflow}${publisher.ref ? ` ${publisher.ref}` : ''} (issuer ${publisher.issuer})` : 'none: no version has provenance'}`),
     clean(`  versions   ${versions.map(([v, r]) => `${v}${r.provenance ? '' : ' (no provenance)'}`).join(', ')}`),
-    clean(`  drivers    ${(entry.drivers ?? []).map((d) => `${d.meta.name} [${d.meta.bindings.map((b) => `${b.capability}/${b.adapter}`).join(', ')}]`).join('; ')}`),
+    ...(entry.declarations ?? []).map((declaration) =>
+      clean(`  drivers    ${(declaration.versions ?? []).join(', ')}: ${declaration.drivers.map((d) => `${d.meta.name} ${d.meta.version} [${d.meta.bindings.map((b) => `${b.capability}/${b.adapter}`).join(', ')}]`).join('; ')}`),
+    ),
     `  label      community`,
   ].join('\n');
 }

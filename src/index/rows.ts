@@ -5,7 +5,8 @@
 import compareSemver from 'semver/functions/compare.js';
 import validSemver from 'semver/functions/valid.js';
 import { confusableSkeleton, parsePackageName } from '../manifest/names.js';
-import type { IndexEntry, Label } from '../manifest/types.js';
+import { allDeclaredDrivers } from '../manifest/declarations.js';
+import type { DeclaredDriver, IndexEntry, Label } from '../manifest/types.js';
 import type { FacetKind, PackageRow } from './db.js';
 
 /** Verified and Reference rank above Community at equal relevance. */
@@ -55,13 +56,30 @@ export function latestVersion(entry: IndexEntry): string | null {
   return best;
 }
 
+/**
+ * The declaration that describes the package in search: the newest version's
+ * that is not yanked and has one; else the newest declared version's; else
+ * the one read from source for no known release; else none.
+ */
+export function currentDeclaration(entry: Pick<IndexEntry, 'declarations' | 'versions'>): DeclaredDriver[] {
+  let live: { version: string; drivers: DeclaredDriver[] } | undefined;
+  let any: typeof live;
+  for (const declaration of entry.declarations ?? []) {
+    for (const version of declaration.versions ?? []) {
+      if (!any || compareVersions(version, any.version) > 0) any = { version, drivers: declaration.drivers };
+      if (!entry.versions[version]?.yanked && (!live || compareVersions(version, live.version) > 0)) live = { version, drivers: declaration.drivers };
+    }
+  }
+  return (live ?? any)?.drivers ?? entry.declarations?.find((d) => !d.versions)?.drivers ?? [];
+}
+
 function unique(values: Iterable<string>): string[] {
   return [...new Set(values)];
 }
 
 export function summarize(entry: IndexEntry): PackageSummary {
   const parsed = parsePackageName(entry.name, entry.ecosystem);
-  const drivers = entry.drivers ?? [];
+  const drivers = currentDeclaration(entry);
   const bindings = drivers.flatMap((d) => d.meta.bindings);
   const capabilities = unique([...(parsed.capability ? [parsed.capability] : []), ...bindings.map((b) => b.capability)]);
   const adapters = unique([...(parsed.source ? [parsed.source] : []), ...bindings.map((b) => b.adapter)]);
@@ -83,7 +101,7 @@ export function summarize(entry: IndexEntry): PackageSummary {
 /** Builds the stored row of a validated entry read from `source` (a path relative to the index folder). */
 export function toPackageRow(entry: IndexEntry, source: string): PackageRow {
   const summary = summarize(entry);
-  const drivers = entry.drivers ?? [];
+  const drivers = currentDeclaration(entry);
   const facets: Array<[FacetKind, string]> = [
     ...summary.capabilities.map((v): [FacetKind, string] => ['capability', v]),
     ...summary.adapters.map((v): [FacetKind, string] => ['adapter', v]),
@@ -103,7 +121,8 @@ export function toPackageRow(entry: IndexEntry, source: string): PackageRow {
     source,
     summary: JSON.stringify(summary),
     doc: JSON.stringify(entry),
-    driverIds: drivers.map((d) => d.meta.id),
+    // every id any version declares stays this package's: another package declaring one is a conflict
+    driverIds: unique(allDeclaredDrivers(entry).map((d) => d.meta.id)),
     facets,
     fts: {
       name: entry.name,

@@ -7,7 +7,7 @@
  *   entry -> entry point inside the package, ESM only -> module hooks hold
  *   every import to the verified files -> config against the package's
  *   schema -> import(file URL) -> construct -> contract check -> meta, as
- *   plain data, agrees with the index
+ *   plain data, agrees with what the index records this version declares
  */
 import { closeSync, fsyncSync, openSync, realpathSync, renameSync, statSync, writeSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
@@ -22,6 +22,7 @@ import { makeDirs, readFileCapped, removeDeadLeftovers } from '../files.js';
 import { assertIndexFresh, type IndexFreshness } from '../snapshot/installed.js';
 import { openIndex, type OpenIndexOptions } from '../index/store.js';
 import { parseJsonStrict } from '../manifest/json.js';
+import { declaredFor } from '../manifest/declarations.js';
 import { assertMatchesSchema } from '../manifest/validate.js';
 import type { DeclaredDriver, IndexEntry, TrustPolicy } from '../manifest/types.js';
 import type { RegistryClientOptions } from '../registry/client.js';
@@ -327,7 +328,7 @@ function instantiate(module: Record<string, unknown>, declared: DeclaredDriver, 
   const meta = plainData(instance.meta, `${spec}: meta`) as typeof instance.meta;
   // the running driver must be the one the index describes: same id, version, bindings, models and capability flags
   if (canonical(meta) !== canonical(expected)) {
-    throw new McsError('E_DRIVER_META', `${spec}: the running driver's meta (id ${meta.id}, version ${meta.version}) is not what the index declares (id ${expected.id}, version ${expected.version})`, {
+    throw new McsError('E_DRIVER_META', `${spec}: the running driver's meta (id ${meta.id}, version ${meta.version}) is not what the index records this version declares (id ${expected.id}, version ${expected.version})`, {
       details: { spec, expected, found: meta },
     });
   }
@@ -379,8 +380,11 @@ export async function loadDriver(query: string | DriverQuery, options: LoadOptio
   }
   const record = entry.versions[version]!;
   if (!record.integrity) throw new McsError('E_LOAD_REFUSED', `${spec}: the index pins no tarball digest`, { details: { spec } });
-  const declared = entry.drivers?.[0];
-  if (!declared) throw new McsError('E_DRIVER_SHAPE', `${spec}: the index declares no driver for this package`, { details: { spec } });
+  // the running driver is compared with what this version's own package declares, never with another version's
+  const declared = declaredFor(entry, version)?.[0];
+  if (!declared) {
+    throw new McsError('E_DRIVER_META', `${spec}: the index records no driver declaration for this version, so its running driver cannot be checked; the index maintainers re-add or sync it (mcs-pkg index sync reads each version's declaration)`, { details: { spec } });
+  }
   let prepared: Prepared;
   try {
     prepared = await prepare(entry, version, record.integrity, cacheRoot, options, policy);

@@ -2,8 +2,9 @@
  * `index add`: a package from the registry into index-data, never running
  * any of its code. Every chosen version is fetched and verified as `verify`
  * does (registry signature, integrity, provenance when present); the static
- * MCS metadata is read from the newest version's tarball; every version is
- * pinned by integrity and size; the publisher identity is taken on first use
+ * MCS metadata (the drivers it declares) is read from each version's own
+ * tarball and kept for that version; every version is pinned by integrity
+ * and size; the publisher identity is taken on first use
  * from the provenance the versions carry, and must be one identity. The
  * draft is shown to a confirm callback before anything is written.
  */
@@ -12,8 +13,9 @@ import { existsSync, rmdirSync } from 'node:fs';
 import { makeDirs } from '../files.js';
 import { McsError, wholeNumber } from '../errors.js';
 import { parseJsonStrict } from '../manifest/json.js';
+import { declare } from '../manifest/declarations.js';
 import { parsePackageName } from '../manifest/names.js';
-import type { DeclaredDriver, IndexEntry, PublisherIdentity, VersionRecord } from '../manifest/types.js';
+import type { Declaration, DeclaredDriver, IndexEntry, PublisherIdentity, VersionRecord } from '../manifest/types.js';
 import { assertIndexEntry } from '../manifest/validate.js';
 import { invisibleProseWarnings } from '../manifest/text.js';
 import { RegistryClient, type Packument, type RegistryClientOptions } from '../registry/client.js';
@@ -193,7 +195,10 @@ async function addUnchecked(indexDir: string, request: string, author: ChangeAut
   }
 
   const newest = versions[0]!;
-  const { packageJson, drivers } = staticMetadata(tarballs.get(`${name}@${newest}`)!, `${name}@${newest}`);
+  // each version declares its own drivers; the newest also gives the description and license
+  const read = versions.map((version) => staticMetadata(tarballs.get(`${name}@${version}`)!, `${name}@${version}`));
+  const packageJson = read[0]!.packageJson;
+  const declarations = read.reduce<Declaration[]>((all, { drivers }, i) => declare(all, versions[i]!, drivers), []);
   const publisher = publisherOnFirstUse(observed, name);
   const at = (author.now ?? new Date()).toISOString();
   const entry: IndexEntry = {
@@ -202,7 +207,7 @@ async function addUnchecked(indexDir: string, request: string, author: ChangeAut
     class: parsed.class,
     description: typeof packageJson.description === 'string' && packageJson.description.trim() ? packageJson.description.trim() : name,
     ...(typeof packageJson.license === 'string' ? { license: packageJson.license } : {}),
-    drivers,
+    declarations,
     label: { value: 'community', by: authorName(indexDir, author) || 'unknown', at, reason: author.why },
     ...(publisher ? { trust: { repository: publisher.repository, publisher } } : {}),
     versions: records,

@@ -8,6 +8,7 @@
 import { createHash } from 'node:crypto';
 import { canonical } from '../contract/index.js';
 import { McsError } from '../errors.js';
+import { declarationDigest } from '../manifest/declarations.js';
 import type { IndexEntry } from '../manifest/types.js';
 
 export const LOG_FILE = 'audit.log.jsonl';
@@ -20,7 +21,7 @@ const MAX_RECORD_CHARS = 1024 * 1024;
  * per-version ones. Everything that bears on trust is tracked: the label,
  * the publisher and the rest of the trust manifest, states, each version's
  * digests and the rest of its record (provenance, size, publish time,
- * contract), the drivers declared (by digest), compatibility and security
+ * contract), the drivers each version declares (by digest), compatibility and security
  * information. Descriptive text (description, keywords, homepage, license)
  * is not.
  */
@@ -70,8 +71,8 @@ export function trackedValues(entry: IndexEntry): Map<string, unknown> {
     ['publisher', publisher ?? null],
     ['trust', Object.keys(trust).length > 0 ? trust : null],
     ['quarantine', entry.quarantine?.reason ?? null],
-    // the drivers' metadata and tools are large: the log keeps their digest
-    ['drivers', entry.drivers && entry.drivers.length > 0 ? `sha256:${createHash('sha256').update(canonical(entry.drivers)).digest('hex')}` : null],
+    // a declaration read from source for no known release; each version's own is drivers@version below
+    ['drivers', unversionedDeclaration(entry)],
     ['compatibility', entry.compatibility ?? null],
     ['security', entry.security ?? null],
   ]);
@@ -82,7 +83,16 @@ export function trackedValues(entry: IndexEntry): Map<string, unknown> {
     values.set(`yanked@${version}`, yanked?.reason ?? null);
     values.set(`deprecated@${version}`, deprecated?.reason ?? null);
   }
+  // the drivers' metadata and tools are large: the log keeps their digest, per version that declares them
+  for (const declaration of entry.declarations ?? []) {
+    for (const version of declaration.versions ?? []) values.set(`drivers@${version}`, declarationDigest(declaration.drivers));
+  }
   return values;
+}
+
+function unversionedDeclaration(entry: IndexEntry): string | null {
+  const drivers = entry.declarations?.find((d) => !d.versions)?.drivers;
+  return drivers ? declarationDigest(drivers) : null;
 }
 
 function keyOf(record: Pick<LogRecord, 'field' | 'version'>): string {
@@ -266,6 +276,24 @@ export function readLog(text: string, source: string, keys?: LogKeys): LogRecord
   return scan.finish().kept;
 }
 
+/**
+ * Logs written before declarations were kept per version recorded one
+ * package-wide declaration (drivers, no version), which then stood for every
+ * version. It still does for the versions the log has not recorded on their
+ * own: each of them that declares exactly it is explained, and so is its move
+ * from the package to those versions.
+ */
+function withPackageWideDeclaration(expected: Map<string, unknown> | undefined, current: Map<string, unknown>): Map<string, unknown> | undefined {
+  const wide = expected?.get('drivers');
+  if (!expected || wide === null || wide === undefined || current.get('drivers') === wide) return expected;
+  const inherited = [...current].filter(([key, value]) => key.startsWith('drivers@') && !expected.has(key) && value === wide);
+  if (inherited.length === 0) return expected;
+  const explained = new Map(expected);
+  for (const [key] of inherited) explained.set(key, wide);
+  if ((current.get('drivers') ?? null) === null) explained.set('drivers', null);
+  return explained;
+}
+
 export interface Unexplained {
   package: string;
   key: string;
@@ -291,8 +319,8 @@ export function unexplained(entries: IndexEntry[], log: LogState, files: Iterabl
   }
   for (const entry of entries) {
     const id = `${entry.ecosystem}:${entry.name}`;
-    const expected = logged.get(id);
     const current = trackedValues(entry);
+    const expected = withPackageWideDeclaration(logged.get(id), current);
     if (!expected) {
       out.push({ package: id, key: '*', logged: null, current: 'not in the log', kind: 'unlogged', message: `${id}: not in the audit log (added without it: npm packages join with mcs-pkg index add; a hand-written entry is logged, as Community, with mcs-pkg index log --init)` });
       continue;

@@ -5,14 +5,19 @@
  * publisher (E_IDENTITY_CHANGED) is held as a finding, not added, until a
  * maintainer accepts it by name@version with a reason; accepting an identity
  * change moves the pin to the new publisher. A version that fails any other
- * check (signature, integrity, bundle) is refused outright.
+ * check (signature, integrity, bundle), or whose tarball declares no valid
+ * static MCS metadata, is refused outright. Each pinned version keeps the
+ * drivers its own tarball declares.
  */
 import { readEntry } from '../index/build.js';
 import { listSources } from '../index/sources.js';
-import type { IndexEntry, PublisherIdentity, VersionRecord } from '../manifest/types.js';
+import { declare } from '../manifest/declarations.js';
+import { isMcsError } from '../errors.js';
+import type { DeclaredDriver, IndexEntry, PublisherIdentity, VersionRecord } from '../manifest/types.js';
+import { assertIndexEntry } from '../manifest/validate.js';
 import { RegistryClient } from '../registry/client.js';
 import { compareIdentity, type ObservedIdentity } from '../trust/identity.js';
-import { hasProvenance, newestVersions, pinOf, trustOptions, type AddOptions } from './add.js';
+import { hasProvenance, newestVersions, pinOf, staticMetadata, trustOptions, type AddOptions } from './add.js';
 import { recordChange, type ChangeAuthor } from './edit.js';
 import type { LogRecord } from './log.js';
 
@@ -65,6 +70,7 @@ export async function syncIndex(indexDir: string, names: string[], author: Chang
     const verdicts = await verifyFromRegistry(fresh.map((v) => `${name}@${v}`), { ...trustOptions(options), index: { indexDir }, tarballs });
     const hadProvenance = Object.values(entry.versions).some((r) => r.provenance);
     const pins: Record<string, VersionRecord> = {};
+    const declared = new Map<string, DeclaredDriver[]>();
     let publisher: PublisherIdentity | undefined;
     verdicts.forEach((verdict, i) => {
       const version = fresh[i]!;
@@ -77,6 +83,15 @@ export async function syncIndex(indexDir: string, names: string[], author: Chang
       // policy rules (an unpinned version is exactly what sync is about) and the publisher (its identity, or provenance missing where one is pinned) are sync's findings below; the checks of the bytes refuse
       const failures = verdict.results.filter((r) => r.status === 'fail' && r.check !== 'policy' && r.check !== 'identity' && r.code !== 'E_PROVENANCE_MISSING');
       if (failures.length > 0) return void finding('E_ADD_REFUSED', failures.map((r) => `${r.code}: ${r.message}`).join('; '), false);
+      // the drivers this version declares, read from its own verified tarball (nothing is run)
+      let drivers: DeclaredDriver[];
+      try {
+        drivers = staticMetadata(tarballs.get(`${name}@${version}`)!, `${name}@${version}`).drivers;
+        assertIndexEntry({ ...entry, declarations: declare(entry.declarations, version, drivers) }, `${name}@${version} (the drivers it declares)`);
+      } catch (error) {
+        if (!isMcsError(error)) throw error;
+        return void finding('E_ADD_REFUSED', `${error.code}: ${error.message}`, false);
+      }
       const observed = verdict.results.find((r) => r.check === 'identity')?.evidence.observed as ObservedIdentity | undefined;
       const pinned = publisher ?? entry.trust?.publisher;
       if (!hasProvenance(verdict)) {
@@ -95,6 +110,7 @@ export async function syncIndex(indexDir: string, names: string[], author: Chang
         if (observed.issuer && observed.repository && observed.workflow) publisher = { issuer: observed.issuer, repository: observed.repository, workflow: observed.workflow };
       }
       pins[version] = pinOf(verdict, tarballs.get(`${name}@${version}`)!, packument);
+      declared.set(version, drivers);
       result.added.push({ package: name, version, provenance: pins[version]!.provenance });
       return undefined;
     });
@@ -104,6 +120,7 @@ export async function syncIndex(indexDir: string, names: string[], author: Chang
     result.records.push(
       ...recordChange(indexDir, `npm:${name}`, { ...author, why }, (draft: IndexEntry) => {
         Object.assign(draft.versions, pins);
+        for (const [version, drivers] of declared) draft.declarations = declare(draft.declarations, version, drivers);
         if (publisher) draft.trust = { ...draft.trust, publisher };
         return draft;
       }),

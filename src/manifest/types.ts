@@ -52,6 +52,13 @@ export interface DeclaredDriver {
   metaSource?: string;
 }
 
+/** The drivers some versions of a package declare, read from their packages. */
+export interface Declaration {
+  /** The versions whose package declares exactly these drivers; absent for a declaration read from source that no release is known to carry. */
+  versions?: string[];
+  drivers: DeclaredDriver[];
+}
+
 export interface LabelRecord {
   value: Label;
   by: string;
@@ -129,7 +136,8 @@ export interface IndexEntry {
   homepage?: string;
   license?: string;
   keywords?: string[];
-  drivers?: DeclaredDriver[];
+  /** Per version: what each version declares (a version is named at most once). */
+  declarations?: Declaration[];
   label: LabelRecord;
   trust?: TrustManifest;
   versions: Record<string, VersionRecord>;

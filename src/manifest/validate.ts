@@ -114,6 +114,26 @@ export function assertIndexEntry(value: unknown, source: string): asserts value 
     });
   }
   assertVisibleNames(entry, source);
+  assertOneDeclarationEach(entry, source);
+}
+
+/** Each version has at most one declaration, and at most one declaration is read from source for no release: the loader must never have to choose. */
+function assertOneDeclarationEach(entry: IndexEntry, source: string): void {
+  const seen = new Map<string, number>();
+  let unversioned: number | undefined;
+  (entry.declarations ?? []).forEach((declaration, i) => {
+    const pointer = `/declarations/${i}`;
+    const twice = (what: string, first: number) =>
+      new McsError('E_SCHEMA', `${source}: ${pointer}: ${what} already declared at /declarations/${first}; a version has one declaration (merge them, or drop the stale one)`, { details: { source, pointer } });
+    if (!declaration.versions) {
+      if (unversioned !== undefined) throw twice('a declaration for no known release is', unversioned);
+      unversioned = i;
+    }
+    for (const version of declaration.versions ?? []) {
+      if (seen.has(version)) throw twice(`version ${version} is`, seen.get(version)!);
+      seen.set(version, i);
+    }
+  });
 }
 
 /** Asserts that a parsed document is a trust policy. */

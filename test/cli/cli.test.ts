@@ -148,7 +148,7 @@ describe('info', () => {
     const { status, stdout } = run(['info', 'pypi:mcs-driver-rest', '--json']);
     expect(status).toBe(0);
     const info = JSON.parse(stdout);
-    expect(info.entry.drivers.map((d: { meta: { id: string } }) => d.meta.id)).toContain('42144fa5-ed09-4c63-be1f-48122847835a');
+    expect(info.entry.declarations[0].drivers.map((d: { meta: { id: string } }) => d.meta.id)).toContain('42144fa5-ed09-4c63-be1f-48122847835a');
     expect(info.summary.permissions).toEqual(['network']);
   });
 });
@@ -215,7 +215,7 @@ describe('index commands and other index folders', () => {
     const hostile = tempDir('mcs-cli-hostile-');
     const entry = npmDriver('mcs-driver-evil', { description: 'clear \u001b[2J screen \u202eesrever' });
     // prose may hold them (flagged by validate); names and other fields refuse them (test/adversarial/cli/invisible-text.test.ts)
-    entry.drivers![0]!.tools![0]!.description = 'x\u001b]8;;https://attacker.invalid\u0007link \u001b[31m';
+    entry.declarations![0]!.drivers[0]!.tools![0]!.description = 'x\u001b]8;;https://attacker.invalid\u0007link \u001b[31m';
     writeEntry(hostile, entry);
     for (const args of [['info', 'mcs-driver-evil'], ['search', 'evil']]) {
       const { status, stdout } = run([...args, '--index', hostile]);

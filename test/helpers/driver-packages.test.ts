@@ -133,9 +133,9 @@ describe('packFixtureDriver', () => {
 
   it('declares metadata that makes valid index entries', () => {
     const entries = [
-      npmDriver('mcs-driver-csv', { drivers: fixtureMcs('csv', VERSION).drivers as unknown as DeclaredDriver[] }),
-      npmDriver('mcs-driver-notes-toolonly', { class: 'tool-only', drivers: fixtureMcs('notes', VERSION).drivers as unknown as DeclaredDriver[] }),
-      npmDriver('mcs-orchestrator-basic', { class: 'orchestrator', drivers: fixtureMcs('orchestrator', VERSION).drivers as unknown as DeclaredDriver[] }),
+      npmDriver('mcs-driver-csv', { declarations: [{ versions: [VERSION], drivers: fixtureMcs('csv', VERSION).drivers as unknown as DeclaredDriver[] }] }),
+      npmDriver('mcs-driver-notes-toolonly', { class: 'tool-only', declarations: [{ versions: [VERSION], drivers: fixtureMcs('notes', VERSION).drivers as unknown as DeclaredDriver[] }] }),
+      npmDriver('mcs-orchestrator-basic', { class: 'orchestrator', declarations: [{ versions: [VERSION], drivers: fixtureMcs('orchestrator', VERSION).drivers as unknown as DeclaredDriver[] }] }),
     ];
     for (const entry of entries) expect(() => assertIndexEntry(entry, entry.name)).not.toThrow();
   });

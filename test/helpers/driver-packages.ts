@@ -4,7 +4,7 @@
  * compiled with typescript's transpileModule, other files are copied) plus two
  * files that are not packed:
  *   - mcs.json: the static MCS metadata it declares ({"drivers": [{kind, meta, tools?}]},
- *     the shape of an index entry's `drivers`); meta.version is a placeholder,
+ *     the `drivers` of an index entry's declaration); meta.version is a placeholder,
  *     set to the packed version;
  *   - package.partial.json (optional): package.json fields of this fixture
  *     (for example "dependencies", or "type": null to drop "type": "module").

@@ -34,12 +34,14 @@ let counter = 0;
 export function npmDriver(name: string, overrides: Partial<IndexEntry> = {}): IndexEntry {
   counter++;
   const capability = name.replace(/^(@[^/]+\/)?mcs-driver-/, '').split('-')[0]!;
+  const versions = overrides.versions ?? { '1.0.0': { integrity: SAMPLE_SHA512, size: 1234, provenance: false } };
   return {
     name,
     ecosystem: 'npm',
     class: 'driver',
     description: `Test driver for ${capability} data`,
-    drivers: [
+    // unless the test says otherwise, every pinned version declares the one driver
+    declarations: [{ versions: Object.keys(versions).length > 0 ? Object.keys(versions) : ['1.0.0'], drivers: [
       {
         kind: 'driver',
         meta: {
@@ -52,9 +54,9 @@ export function npmDriver(name: string, overrides: Partial<IndexEntry> = {}): In
         },
         tools: [{ name: `read_${capability}`, description: `Read ${capability} records` }],
       },
-    ],
+    ] }],
     label: { value: 'community', by: 'test', at: '2026-01-01T00:00:00Z', reason: 'test fixture' },
-    versions: { '1.0.0': { integrity: SAMPLE_SHA512, size: 1234, provenance: false } },
+    versions,
     ...overrides,
   };
 }

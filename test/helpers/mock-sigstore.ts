@@ -189,6 +189,8 @@ export async function startMockSigstore(): Promise<MockSigstore> {
     ]);
 
     server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+      // one request per connection: a kept-alive socket the server times out while the signing client idles resets its next request
+      res.setHeader('connection', 'close');
       void (async () => {
         try {
           const route = req.method === 'POST' ? routes.get(new URL(req.url ?? '/', url).pathname) : undefined;

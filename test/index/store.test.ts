@@ -36,7 +36,7 @@ beforeEach(async () => {
     npmDriver('mcs-driver-csv-pandas', { description: 'CSV analysis with dataframes' }),
     npmDriver('mcs-driver-tsv', { description: 'Tab separated values; converts to csv on export' }),
     npmDriver('mcs-driver-rest', { description: 'Calls REST APIs described by OpenAPI', security: { permissions: ['network'], notes: [{ text: 'Can reach any host the specification names' }] } }),
-    { ...npmDriver('mcs-adapter-localfs', { description: 'Local filesystem access' }), class: 'adapter', drivers: [] },
+    { ...npmDriver('mcs-adapter-localfs', { description: 'Local filesystem access' }), class: 'adapter', declarations: [] },
   ]);
   await settle();
 });
@@ -126,7 +126,7 @@ describe('getPackage', () => {
   });
 
   it('asks which ecosystem when a name is listed for both', async () => {
-    writeEntry(indexDir, { ...npmDriver('mcs-driver-rest'), ecosystem: 'pypi', versions: {}, drivers: [] });
+    writeEntry(indexDir, { ...npmDriver('mcs-driver-rest'), ecosystem: 'pypi', versions: {}, declarations: [] });
     const index = await openTest();
     expect(() => index.getPackage('mcs-driver-rest')).toThrowWithCode('E_AMBIGUOUS');
     expect(index.getPackage('pypi:mcs-driver-rest').entry.ecosystem).toBe('pypi');
@@ -134,7 +134,7 @@ describe('getPackage', () => {
   });
 
   it('finds a name typed in capitals, and a PyPI name in any of its equivalent spellings (PEP 503)', async () => {
-    writeEntry(indexDir, { ...npmDriver('mcs-driver-rest'), ecosystem: 'pypi', versions: {}, drivers: [] });
+    writeEntry(indexDir, { ...npmDriver('mcs-driver-rest'), ecosystem: 'pypi', versions: {}, declarations: [] });
     const index = await openTest();
     expect(index.getPackage('npm:MCS-Driver-REST').entry.ecosystem).toBe('npm');
     expect(index.getPackage('PyPI:mcs_driver.Rest').entry.ecosystem).toBe('pypi');
@@ -248,7 +248,7 @@ describe('rules across files', () => {
   it('refuses two packages that declare the same driver id', async () => {
     const a = npmDriver('mcs-driver-aaa');
     const b = npmDriver('mcs-driver-bbb');
-    b.drivers![0]!.meta.id = a.drivers![0]!.meta.id;
+    b.declarations![0]!.drivers[0]!.meta.id = a.declarations![0]!.drivers[0]!.meta.id;
     writeIndex(indexDir, [a, b]);
     await expect(openTest()).rejects.toThrowWithCode('E_INDEX_DUPLICATE');
   });

@@ -69,7 +69,7 @@ describe('index add', () => {
     expect(entry.versions['1.1.0'].size).toBe(packFixtureDriver('csv', { name: 'mcs-driver-csv', version: '1.1.0' }).length);
     expect(entry.trust.publisher).toEqual({ issuer: 'https://token.actions.githubusercontent.com', repository: 'https://github.com/acme/csv', workflow: '.github/workflows/release.yml', ref: 'refs/tags/*' });
     expect(entry.label).toMatchObject({ value: 'community', by: 'alice' });
-    expect(entry.drivers[0].tools.map((t: { name: string }) => t.name)).toContain('list_csv_files');
+    expect(entry.declarations[0].drivers[0].tools.map((t: { name: string }) => t.name)).toContain('list_csv_files');
     expect(registry.requests.length).toBeGreaterThan(requests);
     expect(loadLog(index).records.map((r) => r.field)).toEqual(expect.arrayContaining(['label', 'publisher', 'pin']));
     expect(validateIndexDir(index).problems).toEqual([]);

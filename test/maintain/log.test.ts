@@ -115,7 +115,11 @@ describe('the audit log', () => {
       ['record@1.0.0', (e) => (e.versions['1.0.0'].provenance = false)],
       ['record@1.1.0', (e) => (e.versions['1.1.0'].size = 11)],
       ['trust', (e) => (e.trust.repository = 'https://github.com/mallory/csv')],
-      ['drivers', (e) => (e.drivers[0].meta.name = 'Another driver')],
+      // 1.1.0 alone now declares another driver
+      ['drivers@1.1.0', (e) => {
+        e.declarations[0].versions = ['1.0.0'];
+        e.declarations.push({ versions: ['1.1.0'], drivers: [{ ...e.declarations[0].drivers[0], meta: { ...e.declarations[0].drivers[0].meta, name: 'Another driver' } }] });
+      }],
       ['security', (e) => (e.security = { permissions: [] })],
     ];
     for (const [key, edit] of edits) {

@@ -78,7 +78,7 @@ describe('index sync', () => {
     expect(result.unmatched).toEqual(['mcs-driver-csv@9.9.9']);
     expect(entry().trust.publisher.repository).toBe('https://github.com/mallory/csv');
     const last = loadLog(index).records.filter((r) => r.by === 'bob');
-    expect(last.map((r) => r.field).sort()).toEqual(['pin', 'publisher', 'record']);
+    expect(last.map((r) => r.field).sort()).toEqual(['drivers', 'pin', 'publisher', 'record']);
     expect(last[0]!.why).toContain('accepted E_IDENTITY_CHANGED for 1.2.0');
     expect(validateIndexDir(index).problems).toEqual([]);
   });
@@ -137,5 +137,14 @@ describe('index sync', () => {
     expect(accepted.stdout).not.toMatch(/matched no held finding/);
     expect(accepted.code).toBe(1); // 1.4.0 and 1.5.0 are still held
     expect(Object.keys(entry().versions)).toContain('1.3.0');
+  });
+
+  it('refuses a version whose tarball declares no static MCS metadata: it cannot be accepted, and nothing is pinned', async () => {
+    await publishSigned({ registry, sigstore, key, indexDir: join(work, 'scratch'), repository: 'mallory/csv' }, { name: 'mcs-driver-csv', version: '1.9.0', tarball: packFixtureDriver('csv', { name: 'mcs-driver-csv', version: '1.9.0', mcs: null }) });
+    const result = await syncIndex(index, ['mcs-driver-csv'], who, { ...trust(), accept: ['mcs-driver-csv@1.9.0'] });
+    expect(result.findings.find((f) => f.version === '1.9.0')).toMatchObject({ code: 'E_ADD_REFUSED', acceptable: false, accepted: false });
+    expect(result.findings.find((f) => f.version === '1.9.0')!.message).toMatch(/^E_MCS_METADATA: mcs-driver-csv@1\.9\.0: no static MCS metadata/);
+    expect(Object.keys(entry().versions)).not.toContain('1.9.0');
+    expect(entry().declarations.flatMap((d: { versions: string[] }) => d.versions)).not.toContain('1.9.0');
   });
 });

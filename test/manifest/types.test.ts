@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { schemasDir } from '../../src/config.js';
-import type { Binding, DriverMeta, IndexEntry, Tool, ToolParameter, TrustPolicy, VersionRecord } from '../../src/manifest/types.js';
+import type { Binding, Declaration, DeclaredDriver, DriverMeta, IndexEntry, Tool, ToolParameter, TrustPolicy, VersionRecord } from '../../src/manifest/types.js';
 
 function schema(file: string): any {
   return JSON.parse(readFileSync(join(schemasDir(), file), 'utf8'));
@@ -17,8 +17,14 @@ const keys = <T>(record: Record<keyof T, true>): string[] => Object.keys(record)
 
 describe('types match the schemas', () => {
   it('IndexEntry', () => {
-    const expected = keys<IndexEntry>({ $schema: true, name: true, ecosystem: true, class: true, description: true, homepage: true, license: true, keywords: true, drivers: true, label: true, trust: true, versions: true, compatibility: true, security: true, quarantine: true });
+    const expected = keys<IndexEntry>({ $schema: true, name: true, ecosystem: true, class: true, description: true, homepage: true, license: true, keywords: true, declarations: true, label: true, trust: true, versions: true, compatibility: true, security: true, quarantine: true });
     expect(Object.keys(schema('index-entry.v1.schema.json').properties).sort()).toEqual(expected);
+  });
+
+  it('Declaration and DeclaredDriver', () => {
+    const defs = schema('index-entry.v1.schema.json').$defs;
+    expect(Object.keys(defs.declaration.properties).sort()).toEqual(keys<Declaration>({ versions: true, drivers: true }));
+    expect(Object.keys(defs.declaredDriver.properties).sort()).toEqual(keys<DeclaredDriver>({ kind: true, export: true, meta: true, tools: true, metaSource: true }));
   });
 
   it('VersionRecord', () => {

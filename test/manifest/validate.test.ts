@@ -18,15 +18,15 @@ describe('assertIndexEntry', () => {
 
   it('requires a tool to have a title or a description', () => {
     const entry = npmDriver('mcs-driver-csv');
-    entry.drivers![0]!.tools = [{ name: 'read_csv', title: '', description: null }];
+    entry.declarations![0]!.drivers[0]!.tools = [{ name: 'read_csv', title: '', description: null }];
     const problem = problemAt(entry);
     expect(problem.code).toBe('E_SCHEMA');
-    expect(problem.pointer).toMatch(/^\/drivers\/0\/tools\/0/);
+    expect(problem.pointer).toMatch(/^\/declarations\/0\/drivers\/0\/tools\/0/);
   });
 
   it('accepts a tool with only a title', () => {
     const entry = npmDriver('mcs-driver-csv');
-    entry.drivers![0]!.tools = [{ name: 'read_csv', title: 'Read a CSV file' }];
+    entry.declarations![0]!.drivers[0]!.tools = [{ name: 'read_csv', title: 'Read a CSV file' }];
     expect(() => assertIndexEntry(entry, 'entry.json')).not.toThrow();
   });
 
