@@ -62,7 +62,7 @@ beforeAll(() => {
   dir = tempDir('mcs-invisible-');
   cache = tempDir('mcs-invisible-cache-');
   const entry = npmDriver('mcs-driver-ghost', { description: `ghost ${CARRIER}` });
-  entry.drivers![0]!.tools = [{ name: 'read_ghost', description: `tool ${CARRIER}`, title: `title ${CARRIER}` }];
+  entry.declarations![0]!.drivers[0]!.tools = [{ name: 'read_ghost', description: `tool ${CARRIER}`, title: `title ${CARRIER}` }];
   entry.label.reason = `reason ${CARRIER}`;
   entry.security = { notes: [{ text: `note ${CARRIER}` }] };
   writeEntry(dir, entry);
@@ -123,12 +123,12 @@ describe('shown escaped, never raw', () => {
 
 describe('refused in names and ids, flagged in prose', () => {
   const cases: ReadonlyArray<[string, (entry: ReturnType<typeof npmDriver>, c: string) => void, string, string]> = [
-    ['driver name', (e, c) => void (e.drivers![0]!.meta.name = `csv${c}driver`), '/drivers/0/meta/name', 'E_TEXT_INVISIBLE'],
+    ['driver name', (e, c) => void (e.declarations![0]!.drivers[0]!.meta.name = `csv${c}driver`), '/declarations/0/drivers/0/meta/name', 'E_TEXT_INVISIBLE'],
     ['label author', (e, c) => void (e.label.by = `alice${c}`), '/label/by', 'E_TEXT_INVISIBLE'],
     ['keyword', (e, c) => void (e.keywords = [`csv${c}`]), '/keywords/0', 'E_TEXT_INVISIBLE'],
-    ['driver export', (e, c) => void (e.drivers![0]!.export = `Csv${c}Driver`), '/drivers/0/export', 'E_TEXT_INVISIBLE'],
-    ['tool name (its pattern)', (e, c) => void (e.drivers![0]!.tools![0]!.name = `read${c}`), '/drivers/0/tools/0/name', 'E_SCHEMA'],
-    ['driver id (its pattern)', (e, c) => void (e.drivers![0]!.meta.id = `id${c}`), '/drivers/0/meta/id', 'E_SCHEMA'],
+    ['driver export', (e, c) => void (e.declarations![0]!.drivers[0]!.export = `Csv${c}Driver`), '/declarations/0/drivers/0/export', 'E_TEXT_INVISIBLE'],
+    ['tool name (its pattern)', (e, c) => void (e.declarations![0]!.drivers[0]!.tools![0]!.name = `read${c}`), '/declarations/0/drivers/0/tools/0/name', 'E_SCHEMA'],
+    ['driver id (its pattern)', (e, c) => void (e.declarations![0]!.drivers[0]!.meta.id = `id${c}`), '/declarations/0/drivers/0/meta/id', 'E_SCHEMA'],
     ['package name', (e, c) => void (e.name = `mcs-driver-csv${c}`), '/name', 'E_NAME_INVALID'],
   ];
 
@@ -150,12 +150,12 @@ describe('refused in names and ids, flagged in prose', () => {
 
   it.each(SAMPLES)('a name with %s is refused by the entry check', (_, codePoint) => {
     const entry = npmDriver('mcs-driver-tagged');
-    entry.drivers![0]!.meta.name = `csv${char(codePoint)}`;
+    entry.declarations![0]!.drivers[0]!.meta.name = `csv${char(codePoint)}`;
     expect(() => assertIndexEntry(entry, 'entry.json')).toThrowWithCode('E_TEXT_INVISIBLE');
   });
 
   it('a running driver whose meta name hides a tag is refused (E_DRIVER_META)', () => {
-    const meta = { ...npmDriver('mcs-driver-csv').drivers![0]!.meta, name: `csv${char(0xe0049)}` };
+    const meta = { ...npmDriver('mcs-driver-csv').declarations![0]!.drivers[0]!.meta, name: `csv${char(0xe0049)}` };
     expect(() => assertDriverMeta(meta, 'mcs-driver-csv@1.0.0')).toThrowWithCode('E_DRIVER_META');
   });
 
@@ -165,7 +165,7 @@ describe('refused in names and ids, flagged in prose', () => {
     expect(json.problems.filter((p: { code: string }) => p.code !== 'E_LOG_UNEXPLAINED')).toEqual([]);
     const pointers = json.warnings.map((w: { code: string; pointer: string }) => `${w.code} ${w.pointer}`);
     expect(pointers).toEqual(
-      expect.arrayContaining(['/description', '/drivers/0/tools/0/description', '/drivers/0/tools/0/title', '/label/reason', '/security/notes/0/text'].map((p) => `E_TEXT_INVISIBLE ${p}`)),
+      expect.arrayContaining(['/description', '/declarations/0/drivers/0/tools/0/description', '/declarations/0/drivers/0/tools/0/title', '/label/reason', '/security/notes/0/text'].map((p) => `E_TEXT_INVISIBLE ${p}`)),
     );
     expect(text.stdout).toMatch(/warning E_TEXT_INVISIBLE .*mcs-driver-ghost\.json: \/description: holds U\+E0049 \(tag character\)/);
     expect(text.stdout).not.toMatch(RAW);

@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { loadDriver } from '../../../src/loader/load.js';
 import { declare, declarationDigest } from '../../../src/manifest/declarations.js';
-import { unexplained, type LogRecord } from '../../../src/maintain/log.js';
+import { canonical } from '../../../src/contract/index.js';
+import { LogScan, unexplained, type LogRecord } from '../../../src/maintain/log.js';
 import type { DeclaredDriver, IndexEntry } from '../../../src/manifest/types.js';
 import { assertIndexEntry } from '../../../src/manifest/validate.js';
 import { SAMPLE_SHA512, npmDriver, removeDir, tempDir, writeEntry } from '../../helpers/index-data.js';
@@ -34,7 +35,14 @@ function logOf(entry: IndexEntry, extra: Array<Pick<LogRecord, 'field' | 'versio
   return now.map((r, i) => ({ seq: i + 1, prev: '', at: '2026-01-01T00:00:00Z', by: 'alice', why: 'test', package: `npm:${entry.name}`, before: null, ...r }) as LogRecord);
 }
 
-const keys = (entry: IndexEntry, records: LogRecord[]) => unexplained([entry], records).map((gap) => gap.key);
+/** The records chained and read as the log file would be. */
+function scanOf(records: LogRecord[]): LogScan {
+  const scan = new LogScan({ source: 'audit.log.jsonl' });
+  for (const record of records) scan.line(canonical({ ...record, prev: scan.head }));
+  return scan.finish();
+}
+
+const keys = (entry: IndexEntry, records: LogRecord[]) => unexplained([entry], scanOf(records)).map((gap) => gap.key);
 
 describe('a version has one declaration', () => {
   it('refuses a version named by two declarations, and two declarations for no known release (E_SCHEMA)', () => {
