@@ -76,7 +76,7 @@ it('creates keys and a root, publishes, updates, serves the updated index, and r
   expect(run(['index', 'log', '--upgrade', '--key', 'c.pem', '--reason', 'root version 2', ...idx]).status).toBe(0);
   expect(run(['index', 'publish', '--out', 'snap', '--root', 'root2.json', '--key', 'c.pem', '--key', 'd.pem', ...idx]).status).toBe(0);
   expect(JSON.parse(run(['update', '--from', 'snap', '--json']).stdout)).toMatchObject({ status: 'updated', rootVersion: 2 });
-});
+}, 240_000); // about thirty CLI runs in a row: minutes on a loaded two-core machine
 
 it('keyless: a root pinning the publishing workflow, publish --keyless in that workflow, update against the Sigstore trusted root', async () => {
   const sigstore = await startMockSigstore();
