@@ -116,6 +116,8 @@ export function syntheticEntry(i: number, seed = 1): IndexEntry {
             drivers: [
             {
               kind: kind === 'orchestrator' ? 'orchestrator' : kind === 'tool-only' ? 'tool-driver' : 'driver',
+              // a PyPI driver names its entry point, module:Class (drawn from no random number: the rest of the data is unchanged)
+              ...(ecosystem === 'pypi' ? { export: `${base.replace(/-/g, '_')}:Driver` } : {}),
               meta: {
                 id: `${hex(random, 8)}-${hex(random, 4)}-4${hex(random, 3)}-8${hex(random, 3)}-${hex(random, 12)}`,
                 name: `${capability} ${kind}`,

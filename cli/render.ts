@@ -181,7 +181,8 @@ export function renderInfo(display: Display, info: PackageInfo): string {
       const lines = [
         by,
         `id ${clean(m.id)}, version ${clean(m.version)}`,
-        `bindings ${clean(m.bindings.map((b) => `${b.capability}/${b.adapter} (${b.spec_format})`).join(', '))}`,
+        `bindings ${clean(m.bindings.map((b) => `${b.capability}/${b.adapter} (${b.spec_format})`).join(', ')) || 'none of its own (serves what the drivers it composes serve)'}`,
+        ...(driver.export ? [`entry point ${clean(driver.export)}`] : []),
         `models ${m.target_llms === null || m.target_llms === undefined ? 'none (tool driver)' : clean(m.target_llms.join(', '))}`,
         `capabilities ${clean(m.capabilities.join(', ')) || 'none'}`,
         ...(driver.tools ?? []).map((t) => `tool ${paint(display, 'bold', clean(t.name))}  ${clean(t.description || t.title || '')}`),

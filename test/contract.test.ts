@@ -31,7 +31,7 @@ describe('assertMcsDriver', () => {
   });
 
   it('refuses a meta that breaks the schema', () => {
-    expect(() => assertMcsDriver(driver({ meta: { ...meta, bindings: [] } }), 'x')).toThrowWithCode('E_DRIVER_META');
+    expect(() => assertMcsDriver(driver({ meta: { ...meta, bindings: [{ capability: 'csv' }] } }), 'x')).toThrowWithCode('E_DRIVER_META');
     expect(() => assertMcsDriver(driver({ meta: undefined }), 'x')).toThrowWithCode('E_DRIVER_META');
   });
 

@@ -11,14 +11,37 @@ describe('embedded index-data', () => {
   it('validates with no problems', () => {
     const report = validateIndexDir(embeddedIndexDir());
     expect(report.problems).toEqual([]);
-    expect(report.packages).toBe(12);
+    expect(report.packages).toBe(16);
+  });
+
+  it('names the entry point, module:Class, of every driver a PyPI entry declares, in the module its metaSource names', () => {
+    const drivers = files.map((f) => readEntry(embeddedIndexDir(), f)).flatMap((e) => (e.declarations ?? []).flatMap((d) => d.drivers.map((driver) => ({ name: e.name, driver }))));
+    expect(drivers.length).toBeGreaterThanOrEqual(14);
+    for (const { name, driver } of drivers) {
+      expect(driver.export, name).toMatch(/^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*:[A-Za-z_][A-Za-z0-9_]*$/);
+      const module = driver.metaSource!.replace(/^.*\/src\//, '').replace(/\.py$/, '').replaceAll('/', '.');
+      expect(driver.export!.split(':')[0], name).toBe(module);
+    }
+  });
+
+  it('keeps the contract\'s target_llms, gives orchestrators no bindings, and the mail drivers as their source declares them now', () => {
+    const entry = (name: string) => readEntry(embeddedIndexDir(), `pypi/${name}.json`);
+    for (const f of files) for (const d of readEntry(embeddedIndexDir(), f).declarations ?? []) for (const driver of d.drivers) expect(driver.meta).not.toHaveProperty('supported_llms');
+    for (const name of ['mcs-orchestrator-base', 'mcs-orchestrator-rest']) {
+      expect(entry(name).declarations!.flatMap((d) => d.drivers).map((driver) => [driver.kind, driver.meta.bindings])).toEqual([['orchestrator', []]]);
+    }
+    for (const name of ['mcs-driver-mail', 'mcs-driver-mailsend']) {
+      const current = entry(name).declarations!.find((d) => !d.versions)!;
+      expect(current.drivers.flatMap((driver) => driver.tools ?? []).map((t) => t.name)).not.toContain('check_connection');
+    }
   });
 
   it('lists the MCS project packages confirmed on PyPI, as Reference, without provenance', () => {
     const entries = files.map((f) => readEntry(embeddedIndexDir(), f));
     expect(entries.map((e) => e.name).sort()).toEqual([
-      'mcs-adapter-http', 'mcs-adapter-localfs', 'mcs-adapter-smb', 'mcs-driver-core', 'mcs-driver-csv', 'mcs-driver-filesystem',
-      'mcs-driver-mail', 'mcs-driver-mailread', 'mcs-driver-mailsend', 'mcs-driver-rest', 'mcs-orchestrator-base', 'mcs-orchestrator-rest',
+      'mcs-adapter-gmail', 'mcs-adapter-http', 'mcs-adapter-imap', 'mcs-adapter-localfs', 'mcs-adapter-smb', 'mcs-adapter-smtp', 'mcs-driver-core',
+      'mcs-driver-csv', 'mcs-driver-filesystem', 'mcs-driver-mail', 'mcs-driver-mailread', 'mcs-driver-mailsend', 'mcs-driver-rest',
+      'mcs-orchestrator-base', 'mcs-orchestrator-rest', 'mcs-types-http',
     ]);
     for (const entry of entries) {
       expect(entry.label.value).toBe('reference');

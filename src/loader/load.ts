@@ -23,6 +23,7 @@ import { assertIndexFresh, type IndexFreshness } from '../snapshot/installed.js'
 import { openIndex, type OpenIndexOptions } from '../index/store.js';
 import { parseJsonStrict } from '../manifest/json.js';
 import { declaredFor } from '../manifest/declarations.js';
+import { comparableMeta, contractMeta } from '../manifest/driver-meta.js';
 import { assertMatchesSchema } from '../manifest/validate.js';
 import type { DeclaredDriver, IndexEntry, TrustPolicy } from '../manifest/types.js';
 import type { RegistryClientOptions } from '../registry/client.js';
@@ -325,9 +326,9 @@ function instantiate(module: Record<string, unknown>, declared: DeclaredDriver, 
   const expected = declared.meta;
   assertMcsDriver(instance, spec, expected);
   // compared as a copy of its own data: a getter or toJSON could show the check one meta and the host another
-  const meta = plainData(instance.meta, `${spec}: meta`) as typeof instance.meta;
-  // the running driver must be the one the index describes: same id, version, bindings, models and capability flags
-  if (canonical(meta) !== canonical(expected)) {
+  const meta = contractMeta(plainData(instance.meta, `${spec}: meta`) as typeof instance.meta, spec);
+  // the running driver must be the one the index describes: same id, version, bindings, models and capability flags (bar those its runtime adds)
+  if (canonical(comparableMeta(meta, expected)) !== canonical(expected)) {
     throw new McsError('E_DRIVER_META', `${spec}: the running driver's meta (id ${meta.id}, version ${meta.version}) is not what the index records this version declares (id ${expected.id}, version ${expected.version})`, {
       details: { spec, expected, found: meta },
     });

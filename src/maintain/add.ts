@@ -14,6 +14,7 @@ import { makeDirs } from '../files.js';
 import { McsError, wholeNumber } from '../errors.js';
 import { parseJsonStrict } from '../manifest/json.js';
 import { declare } from '../manifest/declarations.js';
+import { contractDeclarations } from '../manifest/driver-meta.js';
 import { parsePackageName } from '../manifest/names.js';
 import type { Declaration, DeclaredDriver, IndexEntry, PublisherIdentity, VersionRecord } from '../manifest/types.js';
 import { assertIndexEntry } from '../manifest/validate.js';
@@ -81,7 +82,7 @@ export function staticMetadata(tarball: Uint8Array, spec: string): { packageJson
   if (!mcs || typeof mcs !== 'object' || !Array.isArray(mcs.drivers) || mcs.drivers.length === 0) {
     throw new McsError('E_MCS_METADATA', `${spec}: no static MCS metadata (an "mcs" field in package.json or an mcs-driver.json file declaring drivers)`, { details: { spec } });
   }
-  return { packageJson, drivers: mcs.drivers as DeclaredDriver[] };
+  return { packageJson, drivers: contractDeclarations(mcs.drivers as DeclaredDriver[], spec) };
 }
 
 /** The one publisher identity the versions with provenance share, as a pin; refuses versions built by different publishers. */

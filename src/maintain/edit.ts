@@ -16,7 +16,7 @@ import type { IndexEntry, Label } from '../manifest/types.js';
 import { assertIndexEntry } from '../manifest/validate.js';
 import { assertWritableIndexDir } from './target.js';
 import { labelShortfalls, describeShortfalls } from './labels.js';
-import { GENESIS, LOG_FILE, TRACKED_FIELDS, adoptionRecord, trackingRecords, untrackedFields, appendLines, changes, unexplained, type LogRecord, type LogScan, type RecordSigner, type TrackedField } from './log.js';
+import { GENESIS, LOG_FILE, TRACKED_FIELDS, adoptionRecord, trackingRecords, untrackedFields, appendLines, changes, changesFromLog, unexplained, type LogRecord, type LogScan, type RecordSigner, type TrackedField } from './log.js';
 import { indexRootOf, logKeysOf, maintainerSigner, scanIndexLog } from './log-file.js';
 
 export interface ChangeAuthor {
@@ -248,7 +248,8 @@ function recordChangeUnlocked(indexDir: string, spec: string, author: ChangeAuth
   if (shortfalls.length > 0) {
     throw new McsError('E_LABEL_REQUIREMENTS', `${ecosystem}:${name} would stay labelled ${after.label.value} without meeting its rules: ${describeShortfalls(shortfalls)}; nothing was changed (set another label first)`, { details: { failures: shortfalls } });
   }
-  const diff = changes(before, after);
+  // the entry agrees with the log (checked above), bar what an older log's package-wide declaration explains: diff from the log
+  const diff = changesFromLog(log.state.get(`${ecosystem}:${name}`)!, after);
   if (diff.length === 0) return [];
   const records = appendToLog(indexDir, who, authored(who, `${ecosystem}:${name}`, diff), log);
   writeEntryAtomic(join(indexDir, rel), after);

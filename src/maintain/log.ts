@@ -101,7 +101,21 @@ function keyOf(record: Pick<LogRecord, 'field' | 'version'>): string {
 
 /** The records that describe going from `before` to `after` (a new entry when `before` is undefined). */
 export function changes(before: IndexEntry | undefined, after: IndexEntry): Array<Pick<LogRecord, 'field' | 'version' | 'before' | 'after'>> {
-  const old = before ? trackedValues(before) : new Map<string, unknown>();
+  return changedValues(before ? trackedValues(before) : new Map<string, unknown>(), after);
+}
+
+/**
+ * The records that take a package from what the log says of it (its replayed
+ * values) to `after`. Diffed against the log rather than the entry, so that a
+ * package-wide declaration an older log recorded, which the entry no longer
+ * holds, is recorded as moved (drivers: digest -> null) when the versions
+ * that inherited it get their own records.
+ */
+export function changesFromLog(logged: ReadonlyMap<string, unknown>, after: IndexEntry): Array<Pick<LogRecord, 'field' | 'version' | 'before' | 'after'>> {
+  return changedValues(logged, after);
+}
+
+function changedValues(old: ReadonlyMap<string, unknown>, after: IndexEntry): Array<Pick<LogRecord, 'field' | 'version' | 'before' | 'after'>> {
   const now = trackedValues(after);
   const out: Array<Pick<LogRecord, 'field' | 'version' | 'before' | 'after'>> = [];
   for (const key of new Set([...old.keys(), ...now.keys()])) {

@@ -4,11 +4,12 @@ export type Ecosystem = 'npm' | 'pypi';
 
 /**
  * Package classes of the MCS naming convention (DESIGN.md §1), plus
- * `contract` for the one package that carries the driver contract itself.
+ * `contract` for the one package that carries the driver contract itself,
+ * and `types` for the SDK's packages of shared types (mcs-types-http).
  */
-export type PackageClass = 'driver' | 'tool-only' | 'standalone' | 'orchestrator' | 'adapter' | 'bundle' | 'contract';
+export type PackageClass = 'driver' | 'tool-only' | 'standalone' | 'orchestrator' | 'adapter' | 'bundle' | 'contract' | 'types';
 
-export const PACKAGE_CLASSES: readonly PackageClass[] = ['driver', 'tool-only', 'standalone', 'orchestrator', 'adapter', 'bundle', 'contract'];
+export const PACKAGE_CLASSES: readonly PackageClass[] = ['driver', 'tool-only', 'standalone', 'orchestrator', 'adapter', 'bundle', 'contract', 'types'];
 
 /** The MCS project's contract package; its name reads like a driver for capability "core", which it is not. */
 const CONTRACT_PACKAGE = 'mcs-driver-core';
@@ -70,7 +71,7 @@ export function parsePackageName(name: string, ecosystem: Ecosystem): ParsedName
     throw new McsError(
       'E_NAME_CLASS',
       `package name ${name} does not follow the MCS naming convention (mcs-driver-<capability>, mcs-driver-<capability>-toolonly, ` +
-        `mcs-driver-<capability>-standalone, mcs-orchestrator-<strategy>, mcs-adapter-<source>, mcs-bundle-<capability>-<source>)`,
+        `mcs-driver-<capability>-standalone, mcs-orchestrator-<strategy>, mcs-adapter-<source>, mcs-bundle-<capability>-<source>, mcs-types-<name>)`,
       { details: { name } },
     );
   }
@@ -95,6 +96,8 @@ function classify(base: string): Omit<ParsedName, 'name' | 'scope'> | null {
       return { class: 'orchestrator', strategy: rest[0]!, ...variant(1) };
     case 'adapter':
       return { class: 'adapter', source: rest[0]!, ...variant(1) };
+    case 'types':
+      return { class: 'types', ...variant(0) };
     case 'bundle':
       if (rest.length < 2) return null;
       return { class: 'bundle', capability: rest[0]!, source: rest[1]!, ...variant(2) };

@@ -26,6 +26,8 @@ export interface DriverMeta {
   bindings: Binding[];
   /** "*" or model names; null for a pure tool driver. */
   target_llms?: string[] | null;
+  /** The Python SDK's name for target_llms: accepted on input, renamed before the index stores or compares it. */
+  supported_llms?: string[] | null;
   capabilities: string[];
 }
 

@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadDriver } from '../../src/loader/load.js';
+import { contractDeclarations } from '../../src/manifest/driver-meta.js';
 import { fixtureMcs, packFixtureDriver } from '../helpers/driver-packages.js';
 import { startFixtureRegistry, type FixtureRegistry } from '../helpers/fixture-registry.js';
 import { removeReadOnlyDir, tempDir, writeEntry } from '../helpers/index-data.js';
@@ -39,7 +40,7 @@ async function publishDriver(fixture: string, name: string, version: string, opt
   if (options.freshId) for (const driver of mcs.drivers) (driver.meta as { id: string }).id = randomUUID();
   await publishSigned(
     { registry, sigstore, key, indexDir, repository: 'acme/drivers' },
-    { name, version, tarball: packFixtureDriver(fixture, { name, version, ...options.manifest }), drivers: mcs.drivers as never, ...(options.label ? { label: options.label } : {}), ...(options.yanked ? { yanked: options.yanked } : {}), ...(options.served ? { served: options.served } : {}) },
+    { name, version, tarball: packFixtureDriver(fixture, { name, version, ...options.manifest }), drivers: contractDeclarations(mcs.drivers as never, name), ...(options.label ? { label: options.label } : {}), ...(options.yanked ? { yanked: options.yanked } : {}), ...(options.served ? { served: options.served } : {}) },
   );
 }
 
@@ -91,6 +92,8 @@ beforeAll(async () => {
   await publishDriver('hostile/entry-outside', 'mcs-driver-entryoutside', '1.0.0');
   await publishDriver('hostile/walks-up', 'mcs-driver-walksup', '1.0.0');
   await publishDriver('hostile/meta-tojson', 'mcs-driver-metatojson', '1.0.0');
+  await publishDriver('hostile/runtime-flag', 'mcs-driver-runtimeflag', '1.0.0');
+  await publishDriver('sdk-meta', 'mcs-driver-sdkmeta', '1.0.0');
   await publishDriver('notes', 'mcs-driver-notes-toolonly', '1.0.0', { label: 'community' });
   await publishDriver('csv', 'mcs-driver-tsv', '1.0.0', { yanked: 'reads outside its folder', freshId: true });
   const good = packFixtureDriver('hostile/marker-on-import', { name: 'mcs-driver-swapped', version: '1.0.0' });
@@ -190,11 +193,18 @@ describe('refusals: a coded error, and no driver code runs', () => {
     ['mcs-driver-wrongexport', 'E_DRIVER_SHAPE'],
     ['mcs-driver-metamismatch', 'E_DRIVER_META'],
     ['mcs-driver-metatojson', 'E_DRIVER_META'],
+    ['mcs-driver-runtimeflag', 'E_DRIVER_META'],
     ['mcs-driver-capability', 'E_DRIVER_CAPABILITY'],
   ])('%s: %s after import, with the cause kept', async (name, code) => {
     const result = await load(name, [], join(work, `cache-${name}`));
     expect(result.code).toBe(1);
     expect(errorOf(result).code).toBe(code);
+  });
+
+  it('loads a driver whose meta says supported_llms and carries the native_tools flag its runtime adds', async () => {
+    const result = await load('mcs-driver-sdkmeta', [], join(work, 'cache-sdkmeta'));
+    expect(result.code, result.stderr + result.stdout).toBe(0);
+    expect(JSON.parse(result.stdout).meta).toMatchObject({ id: '5d1c7e2a-3b4f-4a6d-8e9c-0f1a2b3c4d5e', supported_llms: ['*'], capabilities: ['standalone', 'native_tools'] });
   });
 
   it('refuses a configuration that breaks the schema the driver declares, before importing it', async () => {

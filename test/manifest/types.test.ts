@@ -34,7 +34,7 @@ describe('types match the schemas', () => {
 
   it('DriverMeta and Binding', () => {
     const meta = schema('driver-meta.v1.schema.json');
-    expect(Object.keys(meta.properties).sort()).toEqual(keys<DriverMeta>({ id: true, name: true, version: true, bindings: true, target_llms: true, capabilities: true }));
+    expect(Object.keys(meta.properties).sort()).toEqual(keys<DriverMeta>({ id: true, name: true, version: true, bindings: true, target_llms: true, supported_llms: true, capabilities: true }));
     expect(Object.keys(meta.$defs.binding.properties).sort()).toEqual(keys<Binding>({ capability: true, adapter: true, spec_format: true }));
   });
 

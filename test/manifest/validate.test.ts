@@ -40,6 +40,7 @@ describe('assertIndexEntry', () => {
 
   it('requires per-file digests for PyPI versions and allows sha256 there', () => {
     const base = { ...npmDriver('mcs-driver-csv'), ecosystem: 'pypi' as const };
+    for (const driver of base.declarations!.flatMap((d) => d.drivers)) driver.export = 'mcs.driver.csv.driver:CsvDriver';
     const withFiles = { ...base, versions: { '0.1.0': { provenance: false, files: [{ filename: 'x-0.1.0.tar.gz', integrity: 'sha256-' + Buffer.alloc(32, 1).toString('base64') }] } } };
     expect(() => assertIndexEntry(withFiles, 'entry.json')).not.toThrow();
     expect(problemAt(base)).toMatchObject({ code: 'E_SCHEMA', pointer: '/versions/1.0.0/files' });

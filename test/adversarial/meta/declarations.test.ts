@@ -4,12 +4,15 @@
  * hand, an older log's package-wide declaration stretched to cover another
  * declaration, and a version the index records no declaration for.
  */
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { loadDriver } from '../../../src/loader/load.js';
 import { declare, declarationDigest } from '../../../src/manifest/declarations.js';
 import { canonical } from '../../../src/contract/index.js';
-import { LogScan, unexplained, type LogRecord } from '../../../src/maintain/log.js';
+import { LOG_FILE, LogScan, appendLines, unexplained, type LogRecord } from '../../../src/maintain/log.js';
+import { recordChange } from '../../../src/maintain/edit.js';
+import { validateIndexDir } from '../../../src/index/build.js';
 import type { DeclaredDriver, IndexEntry } from '../../../src/manifest/types.js';
 import { assertIndexEntry } from '../../../src/manifest/validate.js';
 import { SAMPLE_SHA512, npmDriver, removeDir, tempDir, writeEntry } from '../../helpers/index-data.js';
@@ -89,6 +92,36 @@ describe('the audit log accounts for each version\'s declaration', () => {
     expect(keys(entry, records)).toEqual(['drivers']); // a declaration removed by hand
     entry.declarations = [{ drivers: renamed(drivers, 'From source') }];
     expect(keys(entry, records)).toEqual(['drivers']);
+  });
+});
+
+describe('a change after an older log\'s package-wide declaration', () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = tempDir('mcs-adv-meta-');
+  });
+  afterEach(() => removeDir(dir));
+
+  it('records the declaration\'s move to the versions, so that the entry stays explained for validate and the next change', () => {
+    const indexDir = join(dir, 'index');
+    const entry = npmDriver('mcs-driver-csv');
+    writeEntry(indexDir, entry);
+    const older = [
+      { field: 'label', after: 'community' },
+      { field: 'pin', version: '1.0.0', after: SAMPLE_SHA512 },
+      { field: 'record', version: '1.0.0', after: { size: 1234, provenance: false } },
+      { field: 'drivers', after: declarationDigest(entry.declarations![0]!.drivers) },
+    ].map((r) => ({ at: '2026-01-01T00:00:00Z', by: 'alice', why: 'older log', package: 'npm:mcs-driver-csv', before: null, ...r }) as Omit<LogRecord, 'seq' | 'prev'>);
+    writeFileSync(join(indexDir, LOG_FILE), appendLines(undefined, 0, older).join('\n') + '\n');
+    expect(validateIndexDir(indexDir).problems).toEqual([]);
+    const setExport = (name: string) => (e: IndexEntry) => {
+      e.declarations![0]!.drivers[0]!.export = name;
+      return e;
+    };
+    const records = recordChange(indexDir, 'npm:mcs-driver-csv', { by: 'alice', why: 'entry point' }, setExport('CsvDriver'));
+    expect(records.map((r) => [r.field, r.version ?? null, r.after === null])).toEqual([['drivers', null, true], ['drivers', '1.0.0', false]]);
+    expect(validateIndexDir(indexDir).problems).toEqual([]);
+    expect(recordChange(indexDir, 'npm:mcs-driver-csv', { by: 'alice', why: 'entry point renamed' }, setExport('Csv')).map((r) => `${r.field}@${r.version}`)).toEqual(['drivers@1.0.0']);
   });
 });
 
