@@ -147,7 +147,11 @@ export function renderInfo(display: Display, info: PackageInfo): string {
   if (trust?.author) trustLines.push(`author      ${clean(trust.author)}`);
   if (trust?.publisher) {
     const p = trust.publisher;
-    trustLines.push(`publisher   ${clean(p.repository)} ${clean(p.workflow)}${p.ref ? ' @ ' + clean(p.ref) : ''} (${clean(p.issuer)}, runner ${p.runner ?? 'github-hosted'})`);
+    trustLines.push(
+      p.kind === 'google'
+        ? `publisher   Google service account ${clean(p.email)} (${clean(p.issuer)})`
+        : `publisher   ${clean(p.repository)} ${clean(p.workflow)}${p.ref ? ' @ ' + clean(p.ref) : ''} (${clean(p.issuer)}${p.kind === 'gitlab' ? '' : `, runner ${p.runner ?? 'github-hosted'}`})`,
+    );
   } else {
     trustLines.push('publisher   not pinned (no provenance identity to check against)');
   }

@@ -13,7 +13,7 @@ import { openIndex, type OpenIndexOptions } from './index/store.js';
 import { parseJsonStrict } from './manifest/json.js';
 import { assertTrustPolicy } from './manifest/validate.js';
 import { parsePackageName } from './manifest/names.js';
-import type { IndexEntry } from './manifest/types.js';
+import { repositoryPublisher, type IndexEntry } from './manifest/types.js';
 import { DEFAULT_MAX_PACKUMENT_BYTES, RegistryClient, toPackument, type Packument, type RegistryClientOptions } from './registry/client.js';
 import { DEFAULT_REGISTRY, registryFor } from './registry/config.js';
 import { normalizeRepository, type ExpectedIdentity } from './trust/identity.js';
@@ -174,7 +174,7 @@ export async function verifyTarball(options: VerifyTarballOptions): Promise<Tarb
   }
   const pinnedVersion = pinnedRecord(entry, version);
   const flagged = identityFromFlags(options);
-  const publisher = entry?.trust?.publisher;
+  const publisher = repositoryPublisher(entry?.trust?.publisher);
   const expectedIdentity: ExpectedIdentity | undefined = flagged ?? (publisher ? { ...publisher } : undefined);
 
   const expectedIntegrity = options.integrity !== undefined ? parseExpectedIntegrity(options.integrity) : undefined;
@@ -360,7 +360,7 @@ export async function verifyFromRegistry(
       const { keys, source: keysSource } = await keysFor(name);
       const pinnedVersion = pinnedRecord(entry, version);
       const [bytes, attestations] = await Promise.all([client.tarball(name, dist, pinnedVersion?.size), attestationsUrl ? client.attestations(name, attestationsUrl) : Promise.resolve(undefined)]);
-      const publisher = entry?.trust?.publisher;
+      const publisher = repositoryPublisher(entry?.trust?.publisher);
       const expectedIdentity = flagged ?? (publisher ? { ...publisher } : undefined);
       const publishedAt = packument.time[version];
       const verdict = verifyPackage(
