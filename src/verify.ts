@@ -64,7 +64,7 @@ const INDEX_RULES: ReadonlySet<string> = new Set(['quarantine', 'yanked', 'prove
  * still held to what the index says of the version (yanked, not pinned,
  * provenance downgraded); the label rules need a policy.
  */
-function applyPolicy<V extends Verdict>(verdict: V, entry: IndexEntry | undefined, policy: ResolvedPolicy | undefined, now: Date): V {
+export function applyPolicy<V extends Verdict>(verdict: V, entry: IndexEntry | undefined, policy: ResolvedPolicy | undefined, now: Date): V {
   if (!policy) {
     if (!entry) return verdict;
     const indexFacts = evaluatePolicy({ name: verdict.package, version: verdict.version, entry, verdict, policy: resolvePolicy({ labels: ['verified', 'reference', 'community'], requireProvenance: { npm: false, pypi: false } }), now }).filter(
@@ -244,7 +244,7 @@ export function verifyArtifactFiles(options: VerifyArtifactOptions): FileArtifac
 }
 
 /** The index's record for a version, looked up as an own key only (index data is JSON from disk). */
-function pinnedRecord(entry: IndexEntry | undefined, version: string): IndexEntry['versions'][string] | undefined {
+export function pinnedRecord(entry: IndexEntry | undefined, version: string): IndexEntry['versions'][string] | undefined {
   return entry && Object.hasOwn(entry.versions, version) ? entry.versions[version] : undefined;
 }
 

@@ -6,7 +6,7 @@
  * the SAN; their runner environment was never recorded, so a rule that needs
  * a hosted runner treats it as unknown, not as met.
  */
-import type { PublisherIdentity } from '../manifest/types.js';
+import type { GooglePublisher, RepositoryPublisher } from '../manifest/types.js';
 import type { CertificateFields } from './sigstore.js';
 
 const OID = (n: number) => `1.3.6.1.4.1.57264.1.${n}`;
@@ -103,8 +103,8 @@ export interface CertificateSigner {
   issuer: string;
 }
 
-/** What a PEP 740 attestation's certificate must state: a Trusted Publisher, or a named certificate signer. */
-export type ExpectedPublisher = PublisherIdentity | CertificateSigner;
+/** What a PEP 740 attestation's certificate must state: a Trusted Publisher (from the command line its workflow may be left open), or a named certificate signer. */
+export type ExpectedPublisher = (Omit<RepositoryPublisher, 'workflow'> & { workflow?: string }) | GooglePublisher | CertificateSigner;
 
 /**
  * A Trusted Publisher against a PEP 740 attestation's certificate, as PyPI
@@ -126,9 +126,13 @@ export function comparePublisher(certificate: CertificateFields, expected: Expec
   const repository = ext[OID(12)] ?? null;
   if (repository !== expected.repository) return { field: 'repository', expected: expected.repository, found: repository };
   const buildConfig = ext[OID(18)] ?? null;
-  const prefix = `${expected.repository}${expected.kind === 'gitlab' ? '//' : '/'}${expected.workflow}@`;
-  if (buildConfig === null || !buildConfig.startsWith(prefix)) return { field: 'workflow', expected: `${prefix}REF`, found: buildConfig };
-  const ref = buildConfig.slice(prefix.length);
+  const inRepository = `${expected.repository}${expected.kind === 'gitlab' ? '//' : '/'}`;
+  const prefix = expected.workflow === undefined ? inRepository : `${inRepository}${expected.workflow}@`;
+  const at = buildConfig?.lastIndexOf('@') ?? -1;
+  if (buildConfig === null || !buildConfig.startsWith(prefix) || at < prefix.length - 1) {
+    return { field: 'workflow', expected: expected.workflow === undefined ? `${inRepository}WORKFLOW@REF` : `${prefix}REF`, found: buildConfig };
+  }
+  const ref = expected.workflow === undefined ? buildConfig.slice(at + 1) : buildConfig.slice(prefix.length);
   if (expected.ref !== undefined && !refMatches(expected.ref, ref)) return { field: 'ref', expected: expected.ref, found: ref };
   if (expected.kind !== 'gitlab' && (expected.runner ?? 'github-hosted') === 'github-hosted' && ext[OID(11)] !== 'github-hosted') {
     return { field: 'runner', expected: 'github-hosted', found: ext[OID(11)] ?? null };

@@ -25,7 +25,7 @@ import { comparePublisher, type ExpectedPublisher } from './identity.js';
 import { IN_TOTO_PAYLOAD_TYPE } from './provenance.js';
 import { fail, pass, skip, type CheckResult } from './result.js';
 import { MAX_BUNDLE_TLOG_ENTRIES, MAX_BUNDLE_TIMESTAMPS, verifyBundle, type TrustMaterial, type VerifiedBundle } from './sigstore.js';
-import type { VerdictStatus } from './verifier.js';
+import type { TrustContext, VerdictStatus } from './verifier.js';
 
 export const PYPI_PUBLISH_PREDICATE = 'https://docs.pypi.org/attestations/publish/v1';
 export const SLSA_PROVENANCE_V1 = 'https://slsa.dev/provenance/v1';
@@ -64,7 +64,8 @@ export interface DistributionInput {
 
 export interface DistributionTrust {
   trustMaterial: TrustMaterial;
-  roots: { trustedRoot: string };
+  /** Where the roots came from, reported with the verdict (PyPI signs no files itself: registryKeys says so). */
+  roots: TrustContext['roots'];
 }
 
 export interface DistributionVerdict {
@@ -74,8 +75,11 @@ export interface DistributionVerdict {
   status: VerdictStatus;
   /** Hex sha256 of the file. */
   sha256: string;
+  /** SRI sha256 of the file, as the index pins it. */
+  integrity: string;
   /** When it was attested: the transparency log's time of a verified attestation. */
   publishedAt?: string;
+  publishedAtSource?: 'transparency log';
   results: CheckResult[];
   /** The checks that did not run, each with why: a verdict never implies a check it did not make. */
   notChecked: Array<{ check: CheckResult['check']; reason: string }>;
@@ -309,7 +313,8 @@ export function verifyDistribution(input: DistributionInput, trust: Distribution
     filename: input.filename,
     status,
     sha256,
-    ...(time ? { publishedAt: time } : {}),
+    integrity: `sha256-${Buffer.from(sha256, 'hex').toString('base64')}`,
+    ...(time ? { publishedAt: time, publishedAtSource: 'transparency log' as const } : {}),
     results,
     notChecked: results.filter((r) => r.status === 'skip').map((r) => ({ check: r.check, reason: r.message })),
     roots: trust.roots,
