@@ -45,6 +45,43 @@ describe('assertIndexEntry', () => {
     expect(problemAt(base)).toMatchObject({ code: 'E_SCHEMA', pointer: '/versions/1.0.0/files' });
   });
 
+  it('accepts the richer per-file pin of a PyPI version (requires-python, upload time, provenance) beside the plain one', () => {
+    const sha256 = 'sha256-' + Buffer.alloc(32, 1).toString('base64');
+    const files = [
+      { filename: 'mcs_driver_csv-0.1.0.tar.gz', kind: 'sdist', integrity: sha256 },
+      { filename: 'mcs_driver_csv-0.1.0-py3-none-any.whl', kind: 'wheel', integrity: sha256, size: 1234, requiresPython: '>=3.11', uploaded: '2026-01-02T03:04:05Z', provenance: true },
+    ];
+    const entry = { ...npmDriver('mcs-driver-csv'), ecosystem: 'pypi' as const, versions: { '0.1.0': { provenance: false, files } } };
+    expect(() => assertIndexEntry(entry, 'entry.json')).not.toThrow();
+    const bad = structuredClone(entry);
+    (bad.versions['0.1.0'].files[1] as Record<string, unknown>).uploaded = 'yesterday';
+    expect(problemAt(bad)).toMatchObject({ code: 'E_SCHEMA', pointer: '/versions/0.1.0/files/1/uploaded' });
+  });
+
+  describe('Trusted Publisher kinds', () => {
+    const pypi = (publisher: Record<string, unknown>) => ({ ...npmDriver('mcs-driver-csv'), ecosystem: 'pypi' as const, versions: {}, declarations: undefined, trust: { publisher } });
+    const gitlab = { kind: 'gitlab', issuer: 'https://gitlab.com', repository: 'https://gitlab.com/acme/csv', workflow: '.gitlab-ci.yml', ref: 'refs/tags/v*' };
+    const google = { kind: 'google', issuer: 'https://accounts.google.com', email: 'release@acme.iam.gserviceaccount.com' };
+    const github = { kind: 'github', issuer: 'https://token.actions.githubusercontent.com', repository: 'https://github.com/acme/csv', workflow: '.github/workflows/release.yml' };
+
+    it('accepts GitHub, GitLab and Google publishers on a PyPI entry', () => {
+      for (const publisher of [github, gitlab, google]) expect(() => assertIndexEntry(pypi(publisher), 'entry.json')).not.toThrow();
+    });
+
+    it('refuses a Google publisher without its e-mail, or with a repository', () => {
+      expect(problemAt(pypi({ kind: 'google', issuer: 'https://accounts.google.com' }))).toMatchObject({ code: 'E_SCHEMA', pointer: '/trust/publisher/email' });
+      expect(problemAt(pypi({ ...google, repository: 'https://github.com/acme/csv' }))).toMatchObject({ code: 'E_SCHEMA', pointer: '/trust/publisher/repository' });
+    });
+
+    it('refuses a runner on a GitLab publisher (GitLab certificates do not state GitHub runners)', () => {
+      expect(problemAt(pypi({ ...gitlab, runner: 'any' }))).toMatchObject({ code: 'E_SCHEMA', pointer: '/trust/publisher/runner' });
+    });
+
+    it('refuses a Google publisher on an npm entry', () => {
+      expect(problemAt({ ...npmDriver('mcs-driver-csv'), trust: { publisher: google } })).toMatchObject({ code: 'E_SCHEMA' });
+    });
+  });
+
   it('refuses unknown properties, naming them', () => {
     expect(problemAt({ ...npmDriver('mcs-driver-csv'), verified: true })).toMatchObject({ code: 'E_SCHEMA', pointer: '/verified' });
   });
