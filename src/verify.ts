@@ -223,7 +223,7 @@ export interface FileArtifactVerdict extends ArtifactVerdict {
   trustedRoot: string;
 }
 
-/** Verifies a Sigstore bundle over any file (a release checksum file, a PyPI distribution's attestation) offline. */
+/** Verifies a Sigstore bundle over any file (a release checksum file) offline; a PyPI file's PEP 740 attestations go through pypi/verify.ts. */
 export function verifyArtifactFiles(options: VerifyArtifactOptions): FileArtifactVerdict {
   const hasIdentity = options.certificateIdentity !== undefined || options.certificateOidcIssuer !== undefined;
   if (hasIdentity === (options.key !== undefined) || (hasIdentity && (!options.certificateIdentity || !options.certificateOidcIssuer))) {

@@ -15,7 +15,7 @@ import { parseJsonStrict } from '../manifest/json.js';
 import type { DistributionFile, IndexEntry, VersionRecord } from '../manifest/types.js';
 import { normalizeRepository, type ExpectedPublisher } from '../trust/identity.js';
 import { provenanceEvidence, verifyDistribution, type AttestationEvidence, type DistributionVerdict } from '../trust/pep740.js';
-import { fail } from '../trust/result.js';
+import { fail, type CheckResult } from '../trust/result.js';
 import { SHIPPED_ROOTS, trustedRootFrom } from '../trust/roots.js';
 import { createTrustMaterial } from '../trust/sigstore.js';
 import { DEFAULT_MAX_ATTESTATIONS_BYTES, DEFAULT_MAX_TARBALL_BYTES, GITHUB_ACTIONS_ISSUER, applyPolicy, type IdentityFlags, type IdentitySource } from '../verify.js';
@@ -139,7 +139,7 @@ export async function verifyDistFile(options: VerifyDistOptions): Promise<DistVe
   const filename = basename(options.dist);
   const flagged = publisherFromFlags(options);
   let evidence: AttestationEvidence[] = (options.attestations ?? []).map((file) => ({ attestation: readJson(file, 'attestation'), source: file }));
-  let unreadable;
+  let unreadable: CheckResult | undefined;
   if (options.provenance) {
     const read = provenanceEvidence(readJson(options.provenance, 'provenance object'), options.provenance);
     if (Array.isArray(read)) evidence = read;
@@ -173,11 +173,12 @@ export async function verifyDistFile(options: VerifyDistOptions): Promise<DistVe
     },
     { trustMaterial: createTrustMaterial(root.json), roots: { trustedRoot: root.source, registryKeys: NO_REGISTRY_KEYS } },
   );
+  // an unreadable provenance object is what the provenance check found, not an absence of evidence
+  const results = unreadable ? verdict.results.map((r) => (r.check === 'provenance' ? unreadable : r)) : verdict.results;
   const extra = [
-    ...(unreadable ? [unreadable] : []),
     ...(record && !file ? [fail('integrity', 'E_INTEGRITY_MISMATCH', `${filename}: the index pins ${name} ${version} with the files ${(record.files ?? []).map((f) => f.filename).join(', ') || 'none'}, and not this one`, { pinned: (record.files ?? []).map((f) => f.filename) })] : []),
   ];
-  const checked = extra.length ? { ...verdict, status: 'failed' as const, results: [...verdict.results, ...extra] } : verdict;
+  const checked = unreadable || extra.length ? { ...verdict, status: 'failed' as const, results: [...results, ...extra], notChecked: verdict.notChecked.filter((n) => !unreadable || n.check !== 'provenance') } : verdict;
   return {
     ...applyPolicy(checked, entry, undefined, new Date()),
     identitySource: flagged ? 'command line' : expectedPublisher ? 'index' : 'none',

@@ -159,6 +159,16 @@ describe('mcs-pkg verify --dist against an index that pins the file and its publ
     expect(verdict.results.filter((r: { status: string }) => r.status === 'fail').map((r: { code: string }) => r.code)).toEqual(expect.arrayContaining(['E_INTEGRITY_MISMATCH', 'E_PROVENANCE_MISSING']));
   });
 
+  it('a provenance file of another shape is E_ATTESTATION_MALFORMED, exit 1', () => {
+    const bad = join(dir, 'bad.provenance');
+    writeFileSync(bad, JSON.stringify({ version: 1, attestation_bundles: [] }));
+    const { status, stdout } = run([...base(join(dir, WHEEL)), '--provenance', bad]);
+    expect(status).toBe(1);
+    const verdict = JSON.parse(stdout);
+    expect(check(verdict, 'provenance')).toEqual([expect.objectContaining({ status: 'fail', code: 'E_ATTESTATION_MALFORMED' })]);
+    expect(verdict.status).toBe('failed');
+  });
+
   it('the command line overrides the pinned publisher, and a wrong one fails', () => {
     const { status, stdout } = run([...base(join(dir, WHEEL)), '--attestation', attestationFile, '--source-repo', 'github.com/acme/other']);
     expect(status).toBe(1);

@@ -40,7 +40,7 @@ describe('assertIndexEntry', () => {
 
   it('requires per-file digests for PyPI versions and allows sha256 there', () => {
     const base = { ...npmDriver('mcs-driver-csv'), ecosystem: 'pypi' as const };
-    const withFiles = { ...base, versions: { '0.1.0': { provenance: false, files: [{ filename: 'x-0.1.0.tar.gz', integrity: 'sha256-' + Buffer.alloc(32, 1).toString('base64') }] } } };
+    const withFiles = { ...base, versions: { '0.1.0': { provenance: false, files: [{ filename: 'mcs_driver_csv-0.1.0.tar.gz', integrity: 'sha256-' + Buffer.alloc(32, 1).toString('base64') }] } } };
     expect(() => assertIndexEntry(withFiles, 'entry.json')).not.toThrow();
     expect(problemAt(base)).toMatchObject({ code: 'E_SCHEMA', pointer: '/versions/1.0.0/files' });
   });
@@ -56,6 +56,19 @@ describe('assertIndexEntry', () => {
     const bad = structuredClone(entry);
     (bad.versions['0.1.0'].files[1] as Record<string, unknown>).uploaded = 'yesterday';
     expect(problemAt(bad)).toMatchObject({ code: 'E_SCHEMA', pointer: '/versions/0.1.0/files/1/uploaded' });
+  });
+
+  it.each([
+    ['another project', 'mcs_driver_json-0.1.0-py3-none-any.whl'],
+    ['another version', 'mcs_driver_csv-0.1.1-py3-none-any.whl'],
+    ['no distribution name', 'mcs_driver_csv-0.1.0.egg'],
+    ['the wrong kind', 'mcs_driver_csv-0.1.0.tar.gz'],
+    ['a second spelling of the first file', 'MCS.Driver.CSV-0.1.0-py3-none-ANY.whl'],
+  ])('refuses a pinned PyPI file of %s with E_DIST_NAME', (_, filename) => {
+    const sha256 = 'sha256-' + Buffer.alloc(32, 1).toString('base64');
+    const files = [{ filename: 'mcs_driver_csv-0.1.0-py3-none-any.whl', kind: 'wheel', integrity: sha256 }, { filename, kind: 'wheel', integrity: sha256 }];
+    const entry = { ...npmDriver('mcs-driver-csv'), ecosystem: 'pypi' as const, versions: { '0.1.0': { provenance: false, files } } };
+    expect(problemAt(entry)).toMatchObject({ code: 'E_DIST_NAME', pointer: '/versions/0.1.0/files/1/filename' });
   });
 
   describe('Trusted Publisher kinds', () => {
