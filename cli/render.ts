@@ -10,6 +10,7 @@ import type { SearchResult } from '../src/index/search.js';
 import type { McsError } from '../src/errors.js';
 import { declaredFor } from '../src/manifest/declarations.js';
 import type { FileArtifactVerdict, InstalledReport, RegistryVerdict, TarballVerdict } from '../src/verify.js';
+import type { DistVerdict } from '../src/pypi/verify.js';
 
 export interface Display {
   color: boolean;
@@ -147,7 +148,11 @@ export function renderInfo(display: Display, info: PackageInfo): string {
   if (trust?.author) trustLines.push(`author      ${clean(trust.author)}`);
   if (trust?.publisher) {
     const p = trust.publisher;
-    trustLines.push(`publisher   ${clean(p.repository)} ${clean(p.workflow)}${p.ref ? ' @ ' + clean(p.ref) : ''} (${clean(p.issuer)}, runner ${p.runner ?? 'github-hosted'})`);
+    trustLines.push(
+      p.kind === 'google'
+        ? `publisher   Google service account ${clean(p.email)} (${clean(p.issuer)})`
+        : `publisher   ${clean(p.repository)} ${clean(p.workflow)}${p.ref ? ' @ ' + clean(p.ref) : ''} (${clean(p.issuer)}${p.kind === 'gitlab' ? '' : `, runner ${p.runner ?? 'github-hosted'}`})`,
+    );
   } else {
     trustLines.push('publisher   not pinned (no provenance identity to check against)');
   }
@@ -240,12 +245,13 @@ export function renderArtifactVerdict(display: Display, verdict: FileArtifactVer
   return [`${paint(display, 'bold', clean(verdict.artifact))}  ${paint(display, style, text)}`, ...resultLines(display, verdict.results), paint(display, 'dim', `  trusted root: ${clean(verdict.trustedRoot)}`)].join('\n');
 }
 
-export function renderVerdict(display: Display, verdict: TarballVerdict): string {
+export function renderVerdict(display: Display, verdict: TarballVerdict | DistVerdict): string {
   const [style, text] = VERDICT_TEXT[verdict.status];
-  const lines = [`${paint(display, 'bold', `${clean(verdict.package)}@${clean(verdict.version)}`)}  ${paint(display, style, text)}`, ...resultLines(display, verdict.results)];
+  const file = 'filename' in verdict ? `  ${clean(verdict.filename)}` : '';
+  const lines = [`${paint(display, 'bold', `${clean(verdict.package)}@${clean(verdict.version)}`)}${file}  ${paint(display, style, text)}`, ...resultLines(display, verdict.results)];
   if (verdict.notChecked.length > 0) lines.push(paint(display, 'yellow', `  not checked: ${verdict.notChecked.map((n) => n.check).join(', ')} (the skip lines say why)`));
   lines.push(
-    paint(display, 'dim', `  identity from: ${verdict.identitySource}; index: ${verdict.indexed.package ? (verdict.indexed.version ? 'package and version pinned' : 'package listed, version not pinned') : 'package not listed'}`),
+    paint(display, 'dim', `  identity from: ${verdict.identitySource}; index: ${verdict.indexed.package ? (verdict.indexed.version ? `package and version pinned${'file' in verdict.indexed ? (verdict.indexed.file ? ', file pinned' : ', file not pinned') : ''}` : 'package listed, version not pinned') : 'package not listed'}`),
     paint(display, 'dim', `  trusted root: ${clean(verdict.roots.trustedRoot)}`),
     paint(display, 'dim', `  registry keys: ${clean(verdict.roots.registryKeys)}`),
   );

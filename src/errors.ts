@@ -53,7 +53,8 @@ export type TrustErrorCode =
   | 'E_IDENTITY_MISMATCH'
   | 'E_PUBLISH_ATTESTATION_MISSING'
   | 'E_PUBLISH_ATTESTATION_INVALID'
-  | 'E_INSTALLED_MISMATCH';
+  | 'E_INSTALLED_MISMATCH'
+  | 'E_DIST_NAME';
 
 /** Trust-policy refusals: the package may be genuine, but the policy does not accept it. These exit 1. */
 export type PolicyErrorCode =
@@ -171,6 +172,7 @@ export const FAILURE_CODES: ReadonlySet<McsErrorCode> = new Set<McsErrorCode>([
   'E_PUBLISH_ATTESTATION_MISSING',
   'E_PUBLISH_ATTESTATION_INVALID',
   'E_INSTALLED_MISMATCH',
+  'E_DIST_NAME',
   'E_POLICY_LABEL',
   'E_POLICY_DENIED',
   'E_POLICY_YANKED',

@@ -13,7 +13,7 @@ import { openIndex, type OpenIndexOptions } from './index/store.js';
 import { parseJsonStrict } from './manifest/json.js';
 import { assertTrustPolicy } from './manifest/validate.js';
 import { parsePackageName } from './manifest/names.js';
-import type { IndexEntry } from './manifest/types.js';
+import { repositoryPublisher, type IndexEntry } from './manifest/types.js';
 import { DEFAULT_MAX_PACKUMENT_BYTES, RegistryClient, toPackument, type Packument, type RegistryClientOptions } from './registry/client.js';
 import { DEFAULT_REGISTRY, registryFor } from './registry/config.js';
 import { normalizeRepository, type ExpectedIdentity } from './trust/identity.js';
@@ -64,7 +64,7 @@ const INDEX_RULES: ReadonlySet<string> = new Set(['quarantine', 'yanked', 'prove
  * still held to what the index says of the version (yanked, not pinned,
  * provenance downgraded); the label rules need a policy.
  */
-function applyPolicy<V extends Verdict>(verdict: V, entry: IndexEntry | undefined, policy: ResolvedPolicy | undefined, now: Date): V {
+export function applyPolicy<V extends Verdict>(verdict: V, entry: IndexEntry | undefined, policy: ResolvedPolicy | undefined, now: Date): V {
   if (!policy) {
     if (!entry) return verdict;
     const indexFacts = evaluatePolicy({ name: verdict.package, version: verdict.version, entry, verdict, policy: resolvePolicy({ labels: ['verified', 'reference', 'community'], requireProvenance: { npm: false, pypi: false } }), now }).filter(
@@ -174,7 +174,7 @@ export async function verifyTarball(options: VerifyTarballOptions): Promise<Tarb
   }
   const pinnedVersion = pinnedRecord(entry, version);
   const flagged = identityFromFlags(options);
-  const publisher = entry?.trust?.publisher;
+  const publisher = repositoryPublisher(entry?.trust?.publisher);
   const expectedIdentity: ExpectedIdentity | undefined = flagged ?? (publisher ? { ...publisher } : undefined);
 
   const expectedIntegrity = options.integrity !== undefined ? parseExpectedIntegrity(options.integrity) : undefined;
@@ -223,7 +223,7 @@ export interface FileArtifactVerdict extends ArtifactVerdict {
   trustedRoot: string;
 }
 
-/** Verifies a Sigstore bundle over any file (a release checksum file, a PyPI distribution's attestation) offline. */
+/** Verifies a Sigstore bundle over any file (a release checksum file) offline; a PyPI file's PEP 740 attestations go through pypi/verify.ts. */
 export function verifyArtifactFiles(options: VerifyArtifactOptions): FileArtifactVerdict {
   const hasIdentity = options.certificateIdentity !== undefined || options.certificateOidcIssuer !== undefined;
   if (hasIdentity === (options.key !== undefined) || (hasIdentity && (!options.certificateIdentity || !options.certificateOidcIssuer))) {
@@ -244,7 +244,7 @@ export function verifyArtifactFiles(options: VerifyArtifactOptions): FileArtifac
 }
 
 /** The index's record for a version, looked up as an own key only (index data is JSON from disk). */
-function pinnedRecord(entry: IndexEntry | undefined, version: string): IndexEntry['versions'][string] | undefined {
+export function pinnedRecord(entry: IndexEntry | undefined, version: string): IndexEntry['versions'][string] | undefined {
   return entry && Object.hasOwn(entry.versions, version) ? entry.versions[version] : undefined;
 }
 
@@ -360,7 +360,7 @@ export async function verifyFromRegistry(
       const { keys, source: keysSource } = await keysFor(name);
       const pinnedVersion = pinnedRecord(entry, version);
       const [bytes, attestations] = await Promise.all([client.tarball(name, dist, pinnedVersion?.size), attestationsUrl ? client.attestations(name, attestationsUrl) : Promise.resolve(undefined)]);
-      const publisher = entry?.trust?.publisher;
+      const publisher = repositoryPublisher(entry?.trust?.publisher);
       const expectedIdentity = flagged ?? (publisher ? { ...publisher } : undefined);
       const publishedAt = packument.time[version];
       const verdict = verifyPackage(

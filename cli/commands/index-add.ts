@@ -1,6 +1,6 @@
 import { createInterface } from 'node:readline/promises';
 import { McsError } from '../../src/errors.js';
-import type { IndexEntry } from '../../src/manifest/types.js';
+import { repositoryPublisher, type IndexEntry } from '../../src/manifest/types.js';
 import { trustFlags, writeTarget, type Context, type GlobalArgs } from '../context.js';
 import { clean } from '../render.js';
 
@@ -18,7 +18,7 @@ interface AddArgs extends GlobalArgs {
 
 function describeDraft(entry: IndexEntry): string {
   const versions = Object.entries(entry.versions);
-  const publisher = entry.trust?.publisher;
+  const publisher = repositoryPublisher(entry.trust?.publisher);
   return [
     clean(`${entry.name} (${entry.class}): ${entry.description}`),
     clean(`  publisher  ${publisher ? `${publisher.repository} ${publisher.workflow}${publisher.ref ? ` ${publisher.ref}` : ''} (issuer ${publisher.issuer})` : 'none: no version has provenance'}`),

@@ -26,6 +26,9 @@ export interface VerifyArgs extends GlobalArgs {
   offline?: boolean;
   artifact?: string;
   bundle?: string;
+  dist?: string;
+  attestation?: string | string[];
+  provenance?: string;
   certificateIdentity?: string;
   certificateOidcIssuer?: string;
   key?: string;
@@ -33,6 +36,7 @@ export interface VerifyArgs extends GlobalArgs {
 
 /** Exit 1 when the verdict is failed: the check ran and said no. */
 export default async function verify(args: VerifyArgs, context: Context): Promise<number> {
+  if (args.dist !== undefined || args.attestation !== undefined || args.provenance !== undefined) return verifyDist(args, context);
   if (args.artifact !== undefined || args.bundle !== undefined) return verifyArtifact(args, context);
   if (args.installed || (args.packages.length > 0 && !args.tarball)) return verifyOnline(args, context);
   if (!args.tarball || !args.package) {
@@ -68,6 +72,29 @@ async function verifyArtifact(args: VerifyArgs, context: Context): Promise<numbe
     ...(args.trustedRoot ? { trustedRoot: args.trustedRoot } : {}),
   });
   context.out(context.json ? JSON.stringify(verdict, null, 2) : renderArtifactVerdict(context.display, verdict));
+  return verdict.status === 'failed' ? 1 : 0;
+}
+
+/** A PyPI file (wheel or sdist) with its PEP 740 attestations, offline. */
+async function verifyDist(args: VerifyArgs, context: Context): Promise<number> {
+  if (!args.dist || !args.package) throw new McsError('E_USAGE', 'give --dist FILE and --package pypi:NAME@VERSION (with --attestation FILE or --provenance FILE when the file has attestations)', {});
+  if (args.tarball || args.artifact || args.bundle || args.attestations || args.integrity !== undefined || args.packument !== undefined || args.registryKeys || args.packages.length > 0 || args.installed) {
+    throw new McsError('E_USAGE', '--dist verifies one PyPI file: give it with --attestation/--provenance, --package, the identity flags and --trusted-root only', {});
+  }
+  const { verifyDistFile } = await import('../../src/pypi/verify.js');
+  const attestations = [args.attestation ?? []].flat();
+  const verdict = await verifyDistFile({
+    dist: args.dist,
+    package: args.package,
+    ...(attestations.length ? { attestations } : {}),
+    ...(args.provenance ? { provenance: args.provenance } : {}),
+    ...identity(args),
+    ...(args.certificateIdentity !== undefined ? { certificateIdentity: args.certificateIdentity } : {}),
+    ...(args.certificateOidcIssuer !== undefined ? { certificateOidcIssuer: args.certificateOidcIssuer } : {}),
+    ...(args.trustedRoot ? { trustedRoot: args.trustedRoot } : {}),
+    index: indexOptions(args, context),
+  });
+  context.out(context.json ? JSON.stringify(verdict, null, 2) : renderVerdict(context.display, verdict));
   return verdict.status === 'failed' ? 1 : 0;
 }
 

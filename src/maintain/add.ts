@@ -16,7 +16,7 @@ import { parseJsonStrict } from '../manifest/json.js';
 import { declare } from '../manifest/declarations.js';
 import { contractDeclarations } from '../manifest/driver-meta.js';
 import { parsePackageName } from '../manifest/names.js';
-import type { Declaration, DeclaredDriver, IndexEntry, PublisherIdentity, VersionRecord } from '../manifest/types.js';
+import type { Declaration, DeclaredDriver, IndexEntry, RepositoryPublisher, VersionRecord } from '../manifest/types.js';
 import { assertIndexEntry } from '../manifest/validate.js';
 import { invisibleProseWarnings } from '../manifest/text.js';
 import { RegistryClient, type Packument, type RegistryClientOptions } from '../registry/client.js';
@@ -86,7 +86,7 @@ export function staticMetadata(tarball: Uint8Array, spec: string): { packageJson
 }
 
 /** The one publisher identity the versions with provenance share, as a pin; refuses versions built by different publishers. */
-export function publisherOnFirstUse(observed: Array<{ version: string; identity: ObservedIdentity }>, name: string): PublisherIdentity | undefined {
+export function publisherOnFirstUse(observed: Array<{ version: string; identity: ObservedIdentity }>, name: string): RepositoryPublisher | undefined {
   const complete = observed.filter((o) => o.identity.issuer && o.identity.repository && o.identity.workflow);
   if (complete.length === 0) return undefined;
   const key = (i: ObservedIdentity) => `${i.issuer} ${i.repository} ${i.workflow}`;

@@ -13,7 +13,7 @@ import { readEntry } from '../index/build.js';
 import { listSources } from '../index/sources.js';
 import { declare } from '../manifest/declarations.js';
 import { isMcsError } from '../errors.js';
-import type { DeclaredDriver, IndexEntry, PublisherIdentity, VersionRecord } from '../manifest/types.js';
+import { repositoryPublisher, type DeclaredDriver, type IndexEntry, type RepositoryPublisher, type VersionRecord } from '../manifest/types.js';
 import { assertIndexEntry } from '../manifest/validate.js';
 import { RegistryClient } from '../registry/client.js';
 import { compareIdentity, type ObservedIdentity } from '../trust/identity.js';
@@ -49,7 +49,7 @@ export interface SyncOptions extends Omit<AddOptions, 'confirm'> {
 }
 
 /** Why a new version's signer is not the pinned publisher (issuer, repository, workflow, ref pattern, runner), or null. */
-function identityChange(observed: ObservedIdentity, pinned: PublisherIdentity): string | null {
+function identityChange(observed: ObservedIdentity, pinned: RepositoryPublisher): string | null {
   const mismatch = compareIdentity(observed, pinned);
   return mismatch ? `${mismatch.field} ${mismatch.found ?? 'unknown'}, not the pinned ${mismatch.expected}` : null;
 }
@@ -71,7 +71,7 @@ export async function syncIndex(indexDir: string, names: string[], author: Chang
     const hadProvenance = Object.values(entry.versions).some((r) => r.provenance);
     const pins: Record<string, VersionRecord> = {};
     const declared = new Map<string, DeclaredDriver[]>();
-    let publisher: PublisherIdentity | undefined;
+    let publisher: RepositoryPublisher | undefined;
     verdicts.forEach((verdict, i) => {
       const version = fresh[i]!;
       const finding = (code: FindingCode, message: string, acceptable: boolean) => {
@@ -93,7 +93,7 @@ export async function syncIndex(indexDir: string, names: string[], author: Chang
         return void finding('E_ADD_REFUSED', `${error.code}: ${error.message}`, false);
       }
       const observed = verdict.results.find((r) => r.check === 'identity')?.evidence.observed as ObservedIdentity | undefined;
-      const pinned = publisher ?? entry.trust?.publisher;
+      const pinned = publisher ?? repositoryPublisher(entry.trust?.publisher);
       if (!hasProvenance(verdict)) {
         if (hadProvenance && !finding('E_PROVENANCE_DOWNGRADE', `${name}@${version} was published without provenance, which earlier versions had`, true)) return undefined;
       } else if (observed && pinned && identityChange(observed, pinned)) {

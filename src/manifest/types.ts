@@ -68,13 +68,45 @@ export interface LabelRecord {
   reason: string;
 }
 
-export interface PublisherIdentity {
+/**
+ * A Trusted Publisher: the identity that must have signed every version's
+ * provenance, compared exactly with the signing certificate's fields
+ * (schemas/index-entry.v1.schema.json says which field each maps to). The
+ * deployment environment a registry shows is not in the certificate and is
+ * not pinned.
+ */
+export type PublisherIdentity = RepositoryPublisher | GooglePublisher;
+
+/**
+ * A CI workflow of a source repository: GitHub Actions (`kind` absent or
+ * github, the npm entries' form) or GitLab CI/CD (gitlab).
+ */
+export interface RepositoryPublisher {
+  kind?: 'github' | 'gitlab';
+  /** OIDC issuer (.1.8): https://token.actions.githubusercontent.com, https://gitlab.com */
   issuer: string;
+  /** Source Repository URI (.1.12): https://github.com/OWNER/REPO, https://gitlab.com/GROUP/PROJECT */
   repository: string;
+  /** Workflow file in the repository (in the Build Config URI .1.18): .github/workflows/release.yml (GitHub: also the Build Signer URI .1.9), .gitlab-ci.yml */
   workflow: string;
-  /** A trailing * matches any suffix. */
+  /** Allowed git ref (.1.14, and the @REF of .1.18); a trailing * matches any suffix. */
   ref?: string;
+  /** GitHub only: the runner environment (.1.11). */
   runner?: 'github-hosted' | 'any';
+}
+
+/** The repository publisher of an entry, or undefined; a Google publisher (PyPI only, refused on npm entries by the schema) is not one. */
+export function repositoryPublisher(publisher: PublisherIdentity | undefined): RepositoryPublisher | undefined {
+  return publisher && publisher.kind !== 'google' ? publisher : undefined;
+}
+
+/** A Google Cloud service account. */
+export interface GooglePublisher {
+  kind: 'google';
+  /** OIDC issuer (.1.8): https://accounts.google.com */
+  issuer: string;
+  /** The service account's e-mail: the certificate's SAN. */
+  email: string;
 }
 
 export interface TrustManifest {
@@ -89,11 +121,19 @@ export interface StateNote {
   at?: string;
 }
 
+/** A PyPI distribution file of a version, as PyPI's simple API describes it. */
 export interface DistributionFile {
   filename: string;
   kind?: 'sdist' | 'wheel';
+  /** SRI digest (sha256, as PyPI publishes it). */
   integrity: string;
   size?: number;
+  /** The file's Requires-Python, as the index served it. */
+  requiresPython?: string;
+  /** When it was uploaded. */
+  uploaded?: string;
+  /** Whether the file must come with a PEP 740 attestation; absent: the version's `provenance`. */
+  provenance?: boolean;
 }
 
 export interface VersionRecord {

@@ -4,6 +4,7 @@ import type { Ajv2020 as Ajv2020Type, ErrorObject, ValidateFunction } from 'ajv/
 import { schemasDir } from '../config.js';
 import { McsError, isMcsError } from '../errors.js';
 import { readFileCapped } from '../files.js';
+import { normalizeProjectName, normalizeVersion, parseDistFilename } from '../pypi/filenames.js';
 import { parsePackageName } from './names.js';
 import { assertVisibleNames } from './text.js';
 import type { DriverMeta, IndexEntry, TrustPolicy } from './types.js';
@@ -115,6 +116,35 @@ export function assertIndexEntry(value: unknown, source: string): asserts value 
   }
   assertVisibleNames(entry, source);
   assertOneDeclarationEach(entry, source);
+  assertPinnedFiles(entry, source);
+}
+
+/**
+ * Each pinned PyPI file is a wheel or sdist of this project and version, of
+ * the kind it says, and pinned once: parsed and normalized as the packaging
+ * specifications define the names, as verification compares them.
+ */
+function assertPinnedFiles(entry: IndexEntry, source: string): void {
+  for (const [version, record] of Object.entries(entry.versions)) {
+    const seen = new Map<string, number>();
+    (record.files ?? []).forEach((file, i) => {
+      const pointer = `/versions/${version}/files/${i}/filename`;
+      const refuse = (message: string) => new McsError('E_DIST_NAME', `${source}: ${pointer}: ${message}`, { details: { source, pointer, filename: file.filename } });
+      let parsed;
+      try {
+        parsed = parseDistFilename(file.filename);
+      } catch (error) {
+        if (isMcsError(error, 'E_DIST_NAME')) throw refuse(error.message);
+        throw error;
+      }
+      if (parsed.project !== normalizeProjectName(entry.name) || parsed.version !== (normalizeVersion(version) ?? version)) {
+        throw refuse(`${file.filename} is a file of ${parsed.project} ${parsed.version}, not of ${entry.name} ${version}`);
+      }
+      if (file.kind !== undefined && file.kind !== parsed.kind) throw refuse(`${file.filename} is a ${parsed.kind}, but the entry says ${file.kind}`);
+      if (seen.has(parsed.canonical)) throw refuse(`${file.filename} is the file already pinned at /versions/${version}/files/${seen.get(parsed.canonical)}`);
+      seen.set(parsed.canonical, i);
+    });
+  }
 }
 
 /** Each version has at most one declaration, and at most one declaration is read from source for no release: the loader must never have to choose. */

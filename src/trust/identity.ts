@@ -6,6 +6,7 @@
  * the SAN; their runner environment was never recorded, so a rule that needs
  * a hosted runner treats it as unknown, not as met.
  */
+import type { GooglePublisher, RepositoryPublisher } from '../manifest/types.js';
 import type { CertificateFields } from './sigstore.js';
 
 const OID = (n: number) => `1.3.6.1.4.1.57264.1.${n}`;
@@ -76,7 +77,7 @@ export function normalizeRepository(value: string): string {
 }
 
 export interface IdentityMismatch {
-  field: 'issuer' | 'repository' | 'workflow' | 'ref' | 'runner';
+  field: 'issuer' | 'repository' | 'workflow' | 'ref' | 'runner' | 'subjectAlternativeName';
   expected: string;
   found: string | null;
 }
@@ -91,6 +92,50 @@ export function compareIdentity(observed: ObservedIdentity, expected: ExpectedId
   if (expected.ref !== undefined && (observed.ref === null || !refMatches(expected.ref, observed.ref))) return { field: 'ref', expected: expected.ref, found: observed.ref };
   if ((expected.runner ?? 'github-hosted') === 'github-hosted' && observed.runner !== 'github-hosted') {
     return { field: 'runner', expected: 'github-hosted', found: observed.runner };
+  }
+  return null;
+}
+
+/** A signer named by its certificate alone (`--certificate-identity` and `--certificate-oidc-issuer`): SAN and issuer, compared exactly. */
+export interface CertificateSigner {
+  kind: 'certificate';
+  subjectAlternativeName: string;
+  issuer: string;
+}
+
+/** What a PEP 740 attestation's certificate must state: a Trusted Publisher (from the command line its workflow may be left open), or a named certificate signer. */
+export type ExpectedPublisher = (Omit<RepositoryPublisher, 'workflow'> & { workflow?: string }) | GooglePublisher | CertificateSigner;
+
+/**
+ * A Trusted Publisher against a PEP 740 attestation's certificate, as PyPI
+ * and pypi-attestations check it: the issuer (.1.8) exactly; for GitHub and
+ * GitLab the Source Repository URI (.1.12) exactly and the Build Config URI
+ * (.1.18: the calling workflow, not a reusable one) exactly
+ * REPOSITORY/WORKFLOW@REF (GitLab: REPOSITORY//PATH@REF), its REF matched
+ * against the pinned pattern; for Google and a named signer, the SAN
+ * exactly. Returns the first field that differs, or null.
+ */
+export function comparePublisher(certificate: CertificateFields, expected: ExpectedPublisher): IdentityMismatch | null {
+  const ext = certificate.extensions;
+  const issuer = ext[OID(8)] ?? ext[OID(1)] ?? null;
+  if (issuer !== expected.issuer) return { field: 'issuer', expected: expected.issuer, found: issuer };
+  if (expected.kind === 'google' || expected.kind === 'certificate') {
+    const san = expected.kind === 'google' ? expected.email : expected.subjectAlternativeName;
+    return certificate.subjectAlternativeName === san ? null : { field: 'subjectAlternativeName', expected: san, found: certificate.subjectAlternativeName };
+  }
+  const repository = ext[OID(12)] ?? null;
+  if (repository !== expected.repository) return { field: 'repository', expected: expected.repository, found: repository };
+  const buildConfig = ext[OID(18)] ?? null;
+  const inRepository = `${expected.repository}${expected.kind === 'gitlab' ? '//' : '/'}`;
+  const prefix = expected.workflow === undefined ? inRepository : `${inRepository}${expected.workflow}@`;
+  const at = buildConfig?.lastIndexOf('@') ?? -1;
+  if (buildConfig === null || !buildConfig.startsWith(prefix) || at < prefix.length - 1) {
+    return { field: 'workflow', expected: expected.workflow === undefined ? `${inRepository}WORKFLOW@REF` : `${prefix}REF`, found: buildConfig };
+  }
+  const ref = expected.workflow === undefined ? buildConfig.slice(at + 1) : buildConfig.slice(prefix.length);
+  if (expected.ref !== undefined && !refMatches(expected.ref, ref)) return { field: 'ref', expected: expected.ref, found: ref };
+  if (expected.kind !== 'gitlab' && (expected.runner ?? 'github-hosted') === 'github-hosted' && ext[OID(11)] !== 'github-hosted') {
+    return { field: 'runner', expected: 'github-hosted', found: ext[OID(11)] ?? null };
   }
   return null;
 }

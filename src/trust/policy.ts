@@ -4,7 +4,7 @@
  * over data gathered before (index entry, packument time, verdict); nothing
  * here fetches, reads the clock or throws for a refusal.
  */
-import type { Ecosystem, IndexEntry, Label, TrustPolicy, VersionRecord } from '../manifest/types.js';
+import { repositoryPublisher, type Ecosystem, type IndexEntry, type Label, type TrustPolicy, type VersionRecord } from '../manifest/types.js';
 import { compareVersions } from '../index/rows.js';
 import satisfies from 'semver/functions/satisfies.js';
 import { fail, pass, skip, type CheckResult } from './result.js';
@@ -158,7 +158,7 @@ function observedBuild(verdict: Verdict | undefined): { repository: string | nul
 function downgradeRule({ input, spec, record }: Facts): CheckResult {
   const { entry, verdict } = input;
   const observed = observedBuild(verdict);
-  const publisher = entry?.trust?.publisher;
+  const publisher = repositoryPublisher(entry?.trust?.publisher);
   const evidence: Record<string, unknown> = {
     rule: 'provenance-downgrade',
     provenance: record?.provenance ?? null,

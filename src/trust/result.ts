@@ -5,7 +5,7 @@
  */
 import type { LoaderErrorCode, PolicyErrorCode, TrustErrorCode } from '../errors.js';
 
-export type CheckName = 'integrity' | 'size' | 'manifest' | 'registry-signature' | 'provenance' | 'identity' | 'publish-attestation' | 'policy' | 'installed';
+export type CheckName = 'filename' | 'integrity' | 'size' | 'manifest' | 'registry-signature' | 'provenance' | 'identity' | 'publish-attestation' | 'policy' | 'installed';
 
 export type CheckStatus = 'pass' | 'fail' | 'skip';
 

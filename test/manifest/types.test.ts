@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { schemasDir } from '../../src/config.js';
-import type { Binding, Declaration, DeclaredDriver, DriverMeta, IndexEntry, Tool, ToolParameter, TrustPolicy, VersionRecord } from '../../src/manifest/types.js';
+import type { Binding, Declaration, DeclaredDriver, DistributionFile, DriverMeta, GooglePublisher, IndexEntry, RepositoryPublisher, Tool, ToolParameter, TrustPolicy, VersionRecord } from '../../src/manifest/types.js';
 
 function schema(file: string): any {
   return JSON.parse(readFileSync(join(schemasDir(), file), 'utf8'));
@@ -30,6 +30,18 @@ describe('types match the schemas', () => {
   it('VersionRecord', () => {
     const expected = keys<VersionRecord>({ integrity: true, size: true, files: true, published: true, contract: true, provenance: true, yanked: true, deprecated: true });
     expect(Object.keys(schema('index-entry.v1.schema.json').$defs.version.properties).sort()).toEqual(expected);
+  });
+
+  it('DistributionFile', () => {
+    const expected = keys<DistributionFile>({ filename: true, kind: true, integrity: true, size: true, requiresPython: true, uploaded: true, provenance: true });
+    expect(Object.keys(schema('index-entry.v1.schema.json').$defs.version.properties.files.items.properties).sort()).toEqual(expected);
+  });
+
+  it('the publisher kinds', () => {
+    const defs = schema('index-entry.v1.schema.json').$defs;
+    expect(Object.keys(defs.repositoryPublisher.properties).sort()).toEqual(keys<RepositoryPublisher>({ kind: true, issuer: true, repository: true, workflow: true, ref: true, runner: true }));
+    expect(Object.keys(defs.googlePublisher.properties).sort()).toEqual(keys<GooglePublisher>({ kind: true, issuer: true, email: true }));
+    expect(defs.publisher.properties.kind.enum).toEqual(['github', 'gitlab', 'google']);
   });
 
   it('DriverMeta and Binding', () => {
