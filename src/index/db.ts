@@ -494,8 +494,8 @@ export function runSearch(handle: Db, plan: SearchPlan): SearchRow[]  {
     return `@cap${i}`;
   });
   params.capabilityMatch = plan.capabilityMatch;
-  // a package of a named capability must still match every word of a longer query (a rowid lookup in the full-text index)
-  const everyWord = plan.capabilityMatch === null ? '' : ' AND EXISTS (SELECT 1 FROM packages_fts WHERE packages_fts MATCH @capabilityMatch AND rowid = p.id)';
+  // a package of a named capability must still match every word of a longer query (the match set is computed once)
+  const everyWord = plan.capabilityMatch === null ? '' : ' AND p.id IN (SELECT rowid FROM packages_fts WHERE packages_fts MATCH @capabilityMatch)';
   const named = `
     WITH hits (id, tier) AS (
       SELECT p.id, 0 FROM packages p WHERE p.name = @text${and}
@@ -503,7 +503,7 @@ export function runSearch(handle: Db, plan: SearchPlan): SearchRow[]  {
       SELECT id, 1 FROM (SELECT p.id FROM packages p WHERE p.name > @text AND p.name < @textEnd${and} ORDER BY p.name LIMIT @prefixCandidates)
       UNION ALL
       SELECT id, 2 FROM (SELECT p.id FROM facets c JOIN packages p ON p.id = c.package_id
-         WHERE c.kind = 'capability' AND c.value IN (${capabilityNames.join(', ')})${and}${everyWord} GROUP BY p.id ORDER BY p.label_rank, p.name LIMIT @limit)),
+         WHERE c.kind = 'capability' AND c.value IN (${capabilityNames.join(', ')})${and}${everyWord} ORDER BY p.label_rank, p.name LIMIT @limit)),
     best AS (SELECT id, min(tier) AS tier FROM hits GROUP BY id)
     SELECT ${columns}, b.tier, 0.0 AS score FROM best b JOIN packages p ON p.id = b.id
     ORDER BY b.tier, p.label_rank, p.name

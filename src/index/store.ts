@@ -34,9 +34,6 @@ import {
   vocabularyNear,
   type Db,
 } from './db.js';
-
-/** Most vocabulary words a mistyped word is compared with (the most widespread of its first letter and length). */
-const TYPO_CANDIDATES = 5000;
 import type { PackageSummary } from './rows.js';
 import {
   closestNames,
@@ -53,6 +50,9 @@ import {
   type SearchOptions,
   type SearchResult,
 } from './search.js';
+
+/** Most vocabulary words a mistyped word is compared with (the most widespread of its first letter and length). */
+const TYPO_CANDIDATES = 5000;
 
 /** Databases up to this size are structure-checked (PRAGMA quick_check) each time they are opened. */
 export const QUICK_CHECK_MAX_BYTES = 16 * 1024 * 1024;
