@@ -52,7 +52,7 @@ export function prng(seed: number): () => number {
 /** Digits that no look-alike rule folds (0, 1 and 5 read as o, l and s), so generated names never collide as confusable. */
 const SAFE_DIGITS = '2346789';
 
-function suffix(n: number): string {
+export function suffix(n: number): string {
   let out = '';
   do {
     out = SAFE_DIGITS[n % SAFE_DIGITS.length] + out;
@@ -61,7 +61,7 @@ function suffix(n: number): string {
   return out;
 }
 
-function hex(random: () => number, length: number): string {
+export function hex(random: () => number, length: number): string {
   let out = '';
   while (out.length < length) out += Math.floor(random() * 0x100000000).toString(16).padStart(8, '0');
   return out.slice(0, length);
@@ -143,8 +143,13 @@ export function* syntheticEntries(count: number, seed = 1): Generator<IndexEntry
 
 /** Writes `count` entries as index-data files under dir (<ecosystem>/<name>.json). */
 export function writeSyntheticIndex(dir: string, count: number, seed = 1): void {
+  writeEntries(dir, syntheticEntries(count, seed));
+}
+
+/** Writes entries as index-data files under dir (<ecosystem>/<name>.json). */
+export function writeEntries(dir: string, entries: Iterable<IndexEntry>): void {
   const made = new Set<string>();
-  for (const entry of syntheticEntries(count, seed)) {
+  for (const entry of entries) {
     const file = join(dir, entry.ecosystem, `${entry.name}.json`);
     const folder = file.slice(0, file.lastIndexOf('/'));
     if (!made.has(folder)) {

@@ -18,13 +18,14 @@
  * Set MCS_BENCH_SIZES=1000,100000 to skip the 1M step.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, renameSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, utimesSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildDatabase, inBatches, type SourcedRow } from '../src/index/build.js';
 import { toPackageRow } from '../src/index/rows.js';
-import { buildIndex, openIndex, storeDirFor, type McsIndex } from '../src/index/store.js';
+import { buildIndex, openIndex, type McsIndex } from '../src/index/store.js';
+import { ms, openIndexAt, percentile } from './common.js';
 import type { SearchFilters } from '../src/index/search.js';
 import { syntheticEntry, writeSyntheticIndex } from './generate.js';
 import { loaderFigures } from './load.js';
@@ -46,14 +47,6 @@ const QUERIES: ReadonlyArray<{ label: string; query: string; filters?: SearchFil
 
 const WARMUP = 5;
 const RUNS = 50;
-
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
-}
-
-function ms(value: number): string {
-  return value < 10 ? value.toFixed(2) : value.toFixed(1);
-}
 
 function measureQueries(index: McsIndex): { rows: string[]; all: number[] } {
   const rows: string[] = [];
@@ -101,16 +94,6 @@ async function queryFigures(work: string, sizes: number[], filesIndex: { n: numb
     for (const row of rows) console.log(row);
     index.close();
   }
-}
-
-/** Opens a prebuilt database file by pointing a store folder's CURRENT at it. */
-async function openIndexAt(file: string, indexDir: string, cacheDir: string): Promise<McsIndex> {
-  const storeDir = storeDirFor(indexDir, cacheDir);
-  mkdirSync(storeDir, { recursive: true });
-  const name = `index-bench-${Date.now().toString(36)}.sqlite`;
-  renameSync(file, join(storeDir, name));
-  writeFileSync(join(storeDir, 'CURRENT'), name + '\n');
-  return openIndex({ indexDir, cacheDir, refresh: false });
 }
 
 function wallMs(command: string, args: string[], env: NodeJS.ProcessEnv): number {

@@ -95,9 +95,13 @@ export function table(display: Display, headers: string[], rows: string[][], sty
 const PROVENANCE_TEXT = { all: 'provenance', some: 'partial provenance', none: 'no provenance' } as const;
 
 export function renderSearch(display: Display, result: SearchResult): string {
+  const suggestion = result.suggestion;
+  const searched = suggestion ? suggestion.query : result.query;
+  // the query was corrected: say so first, and the results below are for the corrected words
+  const note = suggestion ? `Did you mean "${clean(suggestion.query)}"? Showing results for it (${suggestion.corrections.map((c) => `${clean(c.from)} -> ${clean(c.to)}`).join(', ')}).\n` : '';
   if (result.results.length === 0) {
     const filtered = Object.keys(result.filters).length > 0;
-    return result.query === '' && filtered ? 'No packages match these filters.' : `No packages match ${JSON.stringify(result.query)}${filtered ? ' with these filters' : ''}.`;
+    return note + (result.query === '' && filtered ? 'No packages match these filters.' : `No packages match ${JSON.stringify(clean(searched))}${filtered ? ' with these filters' : ''}.`);
   }
   const rows = result.results.map((hit) => [
     clean(hit.name),
@@ -108,7 +112,7 @@ export function renderSearch(display: Display, result: SearchResult): string {
     clean(hit.description),
   ]);
   const labelColumn = (cell: string): string => labelText(display, cell.trimEnd()) + cell.slice(cell.trimEnd().length);
-  return table(display, ['NAME', 'LABEL', 'CLASS', 'ECO', 'LATEST', 'DESCRIPTION'], rows, [(c) => paint(display, 'bold', c), labelColumn]);
+  return note + table(display, ['NAME', 'LABEL', 'CLASS', 'ECO', 'LATEST', 'DESCRIPTION'], rows, [(c) => paint(display, 'bold', c), labelColumn]);
 }
 
 function section(display: Display, title: string, lines: string[]): string[] {

@@ -177,6 +177,7 @@ export async function buildDatabase(file: string, batches: RowBatches, total: nu
     const count = progressCounter(total, options);
     for await (const batch of batches) guarded(file, () => insertRows(writer, batch, count));
     guarded(file, () => {
+      writer.saveVocabulary();
       createSecondaryIndexes(db);
       assertNoConflicts(db, 0, displayRoot);
       writer.setMeta({ indexDir: displayRoot, builtAt: new Date().toISOString(), schemaVersion: String(SCHEMA_VERSION), rowsVersion: String(ROWS_VERSION) });
@@ -203,6 +204,7 @@ export function applyDiff(db: Db, file: string, indexDir: string, diff: SourceDi
       for (const source of diff.changed) writer.remove(source.path);
       const from = writer.nextId();
       insertRows(writer, readRows(indexDir, diff.changed), progressCounter(diff.changed.length, options));
+      writer.saveVocabulary();
       assertNoConflicts(db, from, indexDir);
       writer.setMeta({ updatedAt: new Date().toISOString() });
     }).immediate();

@@ -30,8 +30,12 @@ function sqlite(db: Db): Sqlite {
   return db as unknown as Sqlite;
 }
 
-/** Column weights for bm25 (name, description, capabilities, adapters, tools, security): the name counts most. */
-const BM25_WEIGHTS = '10.0, 2.0, 6.0, 4.0, 3.0, 1.0';
+/**
+ * Column weights for bm25 (name, description, capabilities, adapters, tools,
+ * security, parameters): the name counts most; a tool's parameters say least
+ * about what a package is for (a "file" parameter does not make a file driver).
+ */
+const BM25_WEIGHTS = '10.0, 2.0, 6.0, 4.0, 3.0, 1.0, 0.5';
 
 /**
  * Secondary indexes of the current schema. A full build drops them, appends
@@ -85,8 +89,21 @@ const MIGRATIONS: readonly string[] = [
     DELETE FROM drivers WHERE package_id = old.id;
     DELETE FROM packages_fts WHERE rowid = old.id;
   END;
-  INSERT INTO packages_fts (packages_fts, rank) VALUES ('rank', 'bm25(${BM25_WEIGHTS})');
+  INSERT INTO packages_fts (packages_fts, rank) VALUES ('rank', 'bm25(10.0, 2.0, 6.0, 4.0, 3.0, 1.0)');
   ${CREATE_SECONDARY_INDEXES}
+  `,
+  // 2: the words the index holds and in how many packages, for correcting typed words (a full build fills it;
+  // an update adds the words of changed packages and does not forget removed ones, so counts are at least right)
+  // Tool parameters get a column of their own. The full-text rows are rebuilt (ROWS_VERSION), so the table is
+  // made anew rather than altered.
+  `
+  CREATE TABLE vocabulary (word TEXT PRIMARY KEY, packages INTEGER NOT NULL) WITHOUT ROWID;
+  DROP TABLE packages_fts;
+  CREATE VIRTUAL TABLE packages_fts USING fts5(
+    name, description, capabilities, adapters, tools, security, parameters,
+    content = '', contentless_delete = 1, prefix = '2 3', tokenize = 'porter unicode61 remove_diacritics 2'
+  );
+  INSERT INTO packages_fts (packages_fts, rank) VALUES ('rank', 'bm25(${BM25_WEIGHTS})');
   `,
 ];
 
@@ -98,7 +115,7 @@ export const SCHEMA_VERSION = MIGRATIONS.length;
  * full-text fields). A database built with another one is rebuilt, since
  * its rows would not be what this code would write.
  */
-export const ROWS_VERSION = 2;
+export const ROWS_VERSION = 3;
 
 export type FacetKind = 'capability' | 'adapter' | 'llm' | 'permission';
 
@@ -117,7 +134,9 @@ export interface PackageRow {
   doc: string;
   driverIds: string[];
   facets: Array<[FacetKind, string]>;
-  fts: { name: string; description: string; capabilities: string; adapters: string; tools: string; security: string };
+  fts: { name: string; description: string; capabilities: string; adapters: string; tools: string; security: string; parameters: string };
+  /** The distinct words of the full-text fields that a mistyped word can be corrected to. */
+  words: string[];
 }
 
 /** What identifies the version of a source file that a row was built from (see sources.ts). */
@@ -291,6 +310,8 @@ export class IndexWriter {
   private readonly upsertSource;
   private readonly deleteBySource;
   private readonly deleteSource;
+  /** Packages per word inserted since the last saveVocabulary(). */
+  private readonly vocabulary = new Map<string, number>();
 
   private readonly db: Sqlite;
 
@@ -306,8 +327,8 @@ export class IndexWriter {
     this.insertFacet = db.prepare('INSERT INTO facets (package_id, kind, value) VALUES (?, ?, ?)');
     this.insertDriver = db.prepare('INSERT INTO drivers (package_id, driver_id) VALUES (?, ?)');
     this.insertFts = db.prepare(
-      `INSERT INTO packages_fts (rowid, name, description, capabilities, adapters, tools, security)
-       VALUES (?, @name, @description, @capabilities, @adapters, @tools, @security)`,
+      `INSERT INTO packages_fts (rowid, name, description, capabilities, adapters, tools, security, parameters)
+       VALUES (?, @name, @description, @capabilities, @adapters, @tools, @security, @parameters)`,
     );
     this.upsertSource = db.prepare('INSERT OR REPLACE INTO sources (path, size, mtime_ns, ctime_ns, ino) VALUES (@path, @size, @mtimeNs, @ctimeNs, @ino)');
     this.deleteBySource = db.prepare('DELETE FROM packages WHERE source = ?');
@@ -333,6 +354,14 @@ export class IndexWriter {
     for (const [kind, value] of row.facets) this.insertFacet.run(id, kind, value);
     this.insertFts.run(id, row.fts);
     this.upsertSource.run(stamp);
+    for (const word of row.words) this.vocabulary.set(word, (this.vocabulary.get(word) ?? 0) + 1);
+  }
+
+  /** Adds the words of the packages inserted so far to the vocabulary table; call before the transaction commits. */
+  saveVocabulary(): void {
+    const upsert = this.db.prepare('INSERT INTO vocabulary (word, packages) VALUES (?, ?) ON CONFLICT (word) DO UPDATE SET packages = packages + excluded.packages');
+    for (const [word, packages] of this.vocabulary) upsert.run(word, packages);
+    this.vocabulary.clear();
   }
 
   setMeta(values: Record<string, string>): void {
@@ -386,10 +415,16 @@ export function findConflicts(handle: Db, from: number, limit = 100): Conflict[]
 export interface SearchPlan {
   /** Lowercased whole query, for exact and prefix name matches; '' when only facets were given. */
   text: string;
-  /** FTS5 MATCH expression of the query's words as typed (stemmed), or null. */
-  match: string | null;
-  /** The same with the last word also matching as a prefix; tried when the words as typed leave room on the page. */
-  prefixMatch: string | null;
+  /**
+   * FTS5 MATCH expressions tried in order while the page has room, each
+   * ranked by bm25 after the rows of the ones before: every word, then every
+   * word with the last as a prefix, then most of the words.
+   */
+  passes: string[];
+  /** Capabilities that put a package in the capability tier: the whole query, and each searched word as typed. */
+  capabilities: string[];
+  /** For a query of several words, what a package of such a capability must also match (every word); null for one word. */
+  capabilityMatch: string | null;
   filters: Partial<Record<FacetKind | 'label' | 'ecosystem' | 'class', string[]>>;
   limit: number;
 }
@@ -435,7 +470,7 @@ function filterConditions(plan: SearchPlan, params: Record<string, unknown>): st
 
 /**
  * Ranks candidates in tiers: 0 exact name, 1 name prefix, 2 capability equal
- * to the query, 3 full-text hit. Within the first three tiers relevance is
+ * to the query or to one of its words (then matching every word), 3 full-text hit. Within the first three tiers relevance is
  * equal, so the label decides (Verified/Reference before Community); in the
  * text tier bm25 decides and the label breaks ties. Each tier applies the
  * filters and its own limit, and the text tier runs only when the others
@@ -454,6 +489,13 @@ export function runSearch(handle: Db, plan: SearchPlan): SearchRow[]  {
   params.text = plan.text;
   params.textEnd = plan.text + '\uffff';
   params.prefixCandidates = PREFIX_CANDIDATES;
+  const capabilityNames = plan.capabilities.map((value, i) => {
+    params[`cap${i}`] = value;
+    return `@cap${i}`;
+  });
+  params.capabilityMatch = plan.capabilityMatch;
+  // a package of a named capability must still match every word of a longer query (the match set is computed once)
+  const everyWord = plan.capabilityMatch === null ? '' : ' AND p.id IN (SELECT rowid FROM packages_fts WHERE packages_fts MATCH @capabilityMatch)';
   const named = `
     WITH hits (id, tier) AS (
       SELECT p.id, 0 FROM packages p WHERE p.name = @text${and}
@@ -461,7 +503,7 @@ export function runSearch(handle: Db, plan: SearchPlan): SearchRow[]  {
       SELECT id, 1 FROM (SELECT p.id FROM packages p WHERE p.name > @text AND p.name < @textEnd${and} ORDER BY p.name LIMIT @prefixCandidates)
       UNION ALL
       SELECT id, 2 FROM (SELECT p.id FROM facets c JOIN packages p ON p.id = c.package_id
-         WHERE c.kind = 'capability' AND c.value = @text${and} ORDER BY p.label_rank, p.name LIMIT @limit)),
+         WHERE c.kind = 'capability' AND c.value IN (${capabilityNames.join(', ')})${and}${everyWord} ORDER BY p.label_rank, p.name LIMIT @limit)),
     best AS (SELECT id, min(tier) AS tier FROM hits GROUP BY id)
     SELECT ${columns}, b.tier, 0.0 AS score FROM best b JOIN packages p ON p.id = b.id
     ORDER BY b.tier, p.label_rank, p.name
@@ -470,8 +512,8 @@ export function runSearch(handle: Db, plan: SearchPlan): SearchRow[]  {
   // text hits rank after every name and capability hit: when those fill the page, the text tier cannot change it
   // FTS5 materialises the whole doclist of a prefix term, which is costly for a common word:
   // words are first taken as typed, and the last one is extended as a prefix only to fill the page
-  for (const match of [plan.match, plan.prefixMatch]) {
-    if (!match || rows.length >= plan.limit) break;
+  for (const match of plan.passes) {
+    if (rows.length >= plan.limit) break;
     params.match = match;
     params.textLimit = plan.limit - rows.length;
     const exclude = rows.length > 0 ? ` AND p.id NOT IN (${rows.map((row) => row.id).join(', ')})` : '';
@@ -483,6 +525,27 @@ export function runSearch(handle: Db, plan: SearchPlan): SearchRow[]  {
     rows.push(...(db.prepare(text).all(params) as SearchRow[]));
   }
   return rows;
+}
+
+/** Vocabulary words starting with `first` whose length is within the range, the most widespread first. */
+export function vocabularyNear(handle: Db, first: string, minLength: number, maxLength: number, limit: number): Array<{ word: string; packages: number }> {
+  const db = sqlite(handle);
+  return db
+    .prepare('SELECT word, packages FROM vocabulary WHERE word >= ? AND word < ? AND length(word) BETWEEN ? AND ? ORDER BY packages DESC LIMIT ?')
+    .all(first, first + '\uffff', minLength, maxLength, limit) as Array<{ word: string; packages: number }>;
+}
+
+/**
+ * Whether the index knows a typed word: as a vocabulary word, as a full-text
+ * term (which takes stemming into account: "reads" finds "read"), or, with
+ * `asPrefix`, as the start of a vocabulary word (a person still typing).
+ * `term` is a quoted FTS5 string built by search.ts.
+ */
+export function knowsWord(handle: Db, word: string, term: string, asPrefix: boolean): boolean {
+  const db = sqlite(handle);
+  if (db.prepare('SELECT 1 FROM vocabulary WHERE word = ?').get(word)) return true;
+  if (asPrefix && db.prepare('SELECT 1 FROM vocabulary WHERE word > ? AND word < ? LIMIT 1').get(word, word + '\uffff')) return true;
+  return db.prepare('SELECT 1 FROM packages_fts WHERE packages_fts MATCH ? LIMIT 1').get(term) !== undefined;
 }
 
 export function findPackages(handle: Db, name: string, ecosystem?: string): Array<{ doc: string; ecosystem: string; source: string; latest: string | null; summary: string }> {

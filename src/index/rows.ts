@@ -7,6 +7,7 @@ import validSemver from 'semver/functions/valid.js';
 import { confusableSkeleton, parsePackageName } from '../manifest/names.js';
 import { allDeclaredDrivers } from '../manifest/declarations.js';
 import type { DeclaredDriver, IndexEntry, Label } from '../manifest/types.js';
+import { indexText, vocabularyWords } from './analyze.js';
 import type { FacetKind, PackageRow } from './db.js';
 
 /** Verified and Reference rank above Community at equal relevance. */
@@ -108,7 +109,19 @@ export function toPackageRow(entry: IndexEntry, source: string): PackageRow {
     ...summary.llms.map((v): [FacetKind, string] => ['llm', v]),
     ...summary.permissions.map((v): [FacetKind, string] => ['permission', v]),
   ];
-  const tools = drivers.flatMap((d) => (d.tools ?? []).map((t) => [t.name, t.title ?? '', t.description ?? ''].join(' ')));
+  const tools = drivers.flatMap((d) => d.tools ?? []);
+  const fts = {
+    name: indexText(entry.name),
+    description: indexText([entry.description, ...(entry.keywords ?? []), ...drivers.map((d) => d.meta.name)].join(' ')),
+    capabilities: indexText(unique([...summary.capabilities, ...drivers.flatMap((d) => d.meta.capabilities)]).join(' ')),
+    adapters: indexText(summary.adapters.filter((a) => a !== '*').join(' ')),
+    tools: indexText(tools.map((t) => [t.name, t.title ?? '', t.description ?? ''].join(' ')).join(' ')),
+    // permissions say what a package may touch, not what it is for: filesystem:read is not split into "file"
+    security: [...summary.permissions, ...(entry.security?.notes ?? []).map((n) => n.text)].join(' '),
+    parameters: indexText(tools.flatMap((t) => (t.parameters ?? []).flatMap((p) => [p.name, p.description])).join(' ')),
+  };
+  const words = new Set<string>();
+  for (const text of Object.values(fts)) vocabularyWords(text, words);
   return {
     name: entry.name,
     ecosystem: entry.ecosystem,
@@ -124,13 +137,7 @@ export function toPackageRow(entry: IndexEntry, source: string): PackageRow {
     // every id any version declares stays this package's: another package declaring one is a conflict
     driverIds: unique(allDeclaredDrivers(entry).map((d) => d.meta.id)),
     facets,
-    fts: {
-      name: entry.name,
-      description: [entry.description, ...(entry.keywords ?? []), ...drivers.map((d) => d.meta.name)].join(' '),
-      capabilities: unique([...summary.capabilities, ...drivers.flatMap((d) => d.meta.capabilities)]).join(' '),
-      adapters: summary.adapters.filter((a) => a !== '*').join(' '),
-      tools: tools.join(' '),
-      security: [...summary.permissions, ...(entry.security?.notes ?? []).map((n) => n.text)].join(' '),
-    },
+    fts,
+    words: [...words],
   };
 }

@@ -18,9 +18,41 @@ import { indexFreshness, readInstalledSnapshot, type IndexFreshness, type Instal
 import type { Ecosystem, IndexEntry } from '../manifest/types.js';
 import type { BuildProgress } from './build.js';
 import { diffSources, listSources, misplacedError, type SourceDiff, type SourceListing } from './sources.js';
-import { ROWS_VERSION, configureForReading, countPackages, findPackages, guarded, namesWithPrefix, openDb, quickCheck, readMeta, readSources, runSearch, type Db } from './db.js';
+import {
+  ROWS_VERSION,
+  configureForReading,
+  countPackages,
+  findPackages,
+  guarded,
+  knowsWord,
+  namesWithPrefix,
+  openDb,
+  quickCheck,
+  readMeta,
+  readSources,
+  runSearch,
+  vocabularyNear,
+  type Db,
+} from './db.js';
 import type { PackageSummary } from './rows.js';
-import { closestNames, matchKind, planSearch, suggestionPrefixes, type SearchFilters, type SearchHit, type SearchOptions, type SearchResult } from './search.js';
+import {
+  closestNames,
+  closestWord,
+  correctable,
+  ftsString,
+  matchKind,
+  maxTypoDistance,
+  planSearch,
+  suggestionPrefixes,
+  type Correction,
+  type SearchFilters,
+  type SearchHit,
+  type SearchOptions,
+  type SearchResult,
+} from './search.js';
+
+/** Most vocabulary words a mistyped word is compared with (the most widespread of its first letter and length). */
+const TYPO_CANDIDATES = 5000;
 
 /** Databases up to this size are structure-checked (PRAGMA quick_check) each time they are opened. */
 export const QUICK_CHECK_MAX_BYTES = 16 * 1024 * 1024;
@@ -94,8 +126,16 @@ export class McsIndex {
 
   /** Ranked search over names, descriptions, capabilities, adapters, tools and security notes. */
   search(query: string, filters: SearchFilters = {}, options: SearchOptions = {}): SearchResult {
-    const plan = planSearch(query, filters, options);
-    const rows = guarded(this.status.database, () => runSearch(this.db, plan));
+    let plan = planSearch(query, filters, options);
+    const corrections = guarded(this.status.database, () => this.corrections(plan.words));
+    let suggestion: SearchResult['suggestion'];
+    if (corrections.length > 0) {
+      const corrected = plan.words.map((word) => corrections.find((c) => c.from === word)?.to ?? word).join(' ');
+      plan = planSearch(corrected, filters, options);
+      suggestion = { query: corrected, corrections };
+    }
+    const finalPlan = plan;
+    const rows = guarded(this.status.database, () => runSearch(this.db, finalPlan));
     const results: SearchHit[] = rows.map((row) => ({
       name: row.name,
       ecosystem: row.ecosystem as SearchHit['ecosystem'],
@@ -106,7 +146,23 @@ export class McsIndex {
       match: matchKind(row.tier, plan.text),
       ...(JSON.parse(row.summary) as PackageSummary),
     }));
-    return { query, filters, results };
+    return { query, filters, results, ...(suggestion ? { suggestion } : {}) };
+  }
+
+  /**
+   * Typo tolerance: each searched word the index does not know (see
+   * knowsWord; the last one may be a prefix still being typed) is replaced
+   * by the closest vocabulary word that starts with the same letter.
+   */
+  private corrections(words: string[]): Correction[] {
+    const out: Correction[] = [];
+    words.forEach((word, i) => {
+      if (!correctable(word) || knowsWord(this.db, word, ftsString(word), i === words.length - 1)) return;
+      const reach = maxTypoDistance(word);
+      const to = closestWord(word, vocabularyNear(this.db, word[0]!, word.length - reach, word.length + reach, TYPO_CANDIDATES));
+      if (to) out.push({ from: word, to });
+    });
+    return out;
   }
 
   /**
