@@ -41,6 +41,10 @@ dl{display:grid;grid-template-columns:max-content 1fr;gap:.2rem 1rem}dt{color:va
 @media (max-width:40rem){dl{grid-template-columns:1fr}dt{margin-top:.4rem}fieldset label{white-space:normal}}
 `;
 
+/** The site's icon: a small shield, so browsers do not ask for /favicon.ico. */
+export const ICON_SVG = `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 16 16"><path d="M8 1 2 3.5V8c0 3.3 2.6 6.2 6 7 3.4-.8 6-3.7 6-7V3.5z" fill="#0a4f75"/><path d="m5 8 2 2 4-4" stroke="#fff" stroke-width="1.6" fill="none"/></svg>
+`;
+
 export const APP_JS = `'use strict';
 (() => {
   const form = document.getElementById('search');

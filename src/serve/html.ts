@@ -51,6 +51,7 @@ function layout(title: string, root: string, main: string, context: PageContext)
 <meta name="viewport" content="width=device-width, initial-scale=1">
 ${context.mode === 'static' ? `<meta http-equiv="Content-Security-Policy" content="${CONTENT_SECURITY_POLICY.replace(/; frame-ancestors 'none'/, '')}">\n` : ''}<title>${h(title)} · mcs-pkg index</title>
 <link rel="stylesheet" href="${root}assets/style.css">
+<link rel="icon" href="${root}assets/icon.svg" type="image/svg+xml">
 <script src="${root}assets/app.js" defer></script>
 </head>
 <body data-mode="${context.mode}" data-root="${root}" data-snapshot="${h(context.snapshot)}">

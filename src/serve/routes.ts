@@ -10,7 +10,7 @@ import { FILTER_KEYS, type SearchFilters, type SearchResult } from '../index/sea
 import type { PackageInfo } from '../index/store.js';
 import { replaceInvisible } from '../manifest/text.js';
 import type { Ecosystem } from '../manifest/types.js';
-import { APP_JS, STYLE_CSS } from './assets.js';
+import { APP_JS, ICON_SVG, STYLE_CSS } from './assets.js';
 import { searchDigest, type CursorCodec } from './cursor.js';
 import { packagePage, searchPage, type PageContext } from './html.js';
 import type { ServedIndex } from './served.js';
@@ -19,7 +19,7 @@ import type { ServedIndex } from './served.js';
 export const DEFAULT_PAGE_SIZE = 20;
 export const MAX_PAGE_SIZE = 100;
 
-export type ContentKind = 'json' | 'html' | 'css' | 'js' | 'metadata';
+export type ContentKind = 'json' | 'html' | 'css' | 'js' | 'svg' | 'metadata';
 
 export interface Reply {
   status: number;
@@ -174,6 +174,7 @@ export function route(served: ServedIndex, url: URL, codec: CursorCodec): Reply 
   const path = url.pathname;
   if (path === '/assets/style.css') return { status: 200, kind: 'css', body: STYLE_CSS };
   if (path === '/assets/app.js') return { status: 200, kind: 'js', body: APP_JS };
+  if (path === '/assets/icon.svg') return { status: 200, kind: 'svg', body: ICON_SVG };
   if (path === '/api/v1') return { status: 301, kind: 'json', body: '', location: '/api/v1/' };
   if (path.startsWith('/api/v1/')) return apiRoute(served, path.slice('/api/v1'.length), url.searchParams, codec);
   if (path === '/' || path === '/index.html') return searchRoute(served, url.searchParams, codec);

@@ -55,6 +55,7 @@ const CONTENT_TYPES: Record<ContentKind, string> = {
   html: 'text/html; charset=utf-8',
   css: 'text/css; charset=utf-8',
   js: 'text/javascript; charset=utf-8',
+  svg: 'image/svg+xml',
   metadata: 'application/json',
 };
 

@@ -10,7 +10,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { McsError } from '../errors.js';
 import { listSources } from '../index/sources.js';
 import type { SearchHit } from '../index/search.js';
-import { APP_JS, STYLE_CSS } from './assets.js';
+import { APP_JS, ICON_SVG, STYLE_CSS } from './assets.js';
 import { packagePage, packagePath, searchPage, type PageContext } from './html.js';
 import { jsonText } from './routes.js';
 import { ServedHolder } from './served.js';
@@ -56,6 +56,7 @@ export async function writeSite(outDir: string, options: Pick<OpenIndexOptions, 
     write('index.html', searchPage({ query: '', filters: {}, ...(hits.length <= MAX_LISTED_WITHOUT_JS ? { all: hits } : {}) }, context));
     write('assets/style.css', STYLE_CSS);
     write('assets/app.js', APP_JS);
+    write('assets/icon.svg', ICON_SVG);
     if (existsSync(target)) rmdirSync(target);
     renameSync(partial, target);
     return { outDir: target, packages: hits.length, snapshot: served.id };
