@@ -54,6 +54,7 @@ export const APP_JS = `'use strict';
   const list = document.getElementById('results');
   const count = document.getElementById('count');
   const facets = ['capability', 'adapter', 'llm', 'label', 'ecosystem', 'class', 'permission'];
+  const lists = { capability: 'capabilities', adapter: 'adapters', llm: 'llms', permission: 'permissions' };
   const provenance = { all: 'provenance on every version', some: 'provenance on some versions', none: 'no provenance' };
   let all = null;
   let timer = 0;
@@ -82,7 +83,7 @@ export const APP_JS = `'use strict';
     if (!all) all = await (await fetch(root + 'packages.json')).json();
     const words = (p.get('q') || '').toLowerCase().match(/[\\p{L}\\p{N}]+/gu) || [];
     const hits = all.filter((h) => {
-      for (const f of facets) { const want = p.get(f); if (!want) continue; const have = f === 'label' || f === 'ecosystem' || f === 'class' ? [h[f]] : h[f === 'llm' ? 'llms' : f === 'permission' ? 'permissions' : f + 's'] || []; if (!have.includes(want.toLowerCase()) && !have.includes('*')) return false; }
+      for (const f of facets) { const want = p.get(f); if (!want) continue; const have = lists[f] ? h[lists[f]] : [h[f]]; if (!have.includes(want.toLowerCase()) && !have.includes('*')) return false; }
       const text = [h.name, h.description, ...h.capabilities, ...h.adapters].join(' ').toLowerCase();
       return words.every((w) => text.includes(w));
     });

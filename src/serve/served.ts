@@ -75,8 +75,12 @@ export class ServedHolder {
     return resolve(this.options.indexDir ?? defaultIndexDir(this.options.cacheDir));
   }
 
-  /** The index to answer one request from. */
-  async get(): Promise<ServedIndex> {
+  /**
+   * The index to answer one request from: synchronously whenever one is open
+   * (the caller must use it before yielding, since a switch closes the old
+   * one), a promise only before the first one is.
+   */
+  get(): ServedIndex | Promise<ServedIndex> {
     const given = this.folder();
     const realDir = existsSync(given) ? realpathSync(given) : given;
     if (this.current && this.current.realDir === realDir) return this.current.served;
@@ -86,7 +90,7 @@ export class ServedHolder {
         const old = this.current;
         this.current = { realDir, served };
         this.switching = undefined;
-        // responses are computed synchronously once they hold an index, so none is still reading the old one
+        // get() hands out an open index synchronously and responses are computed without yielding, so none is still reading the old one
         old?.served.index.close();
         return served;
       },

@@ -113,7 +113,6 @@ function setCommonHeaders(response: ServerResponse): void {
   response.setHeader('X-Content-Type-Options', 'nosniff');
   response.setHeader('Referrer-Policy', 'no-referrer');
   response.setHeader('Content-Security-Policy', CONTENT_SECURITY_POLICY);
-  response.setHeader('Vary', 'Origin');
 }
 
 function sendError(response: ServerResponse, error: McsError, head: boolean, extra: Record<string, string> = {}): void {
@@ -178,8 +177,9 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
     }
     let reply: Reply;
     try {
-      const served = await holder.get();
-      reply = route(served, url, codec); // synchronous: one snapshot per response
+      const current = holder.get();
+      // from here to the reply nothing yields: one snapshot per response, and a switch cannot close it meanwhile
+      reply = route(current instanceof Promise ? await current : current, url, codec);
     } catch (error) {
       if (isMcsError(error) && (STATUS_BY_CODE[error.code] !== undefined || typeof error.details.status === 'number')) {
         sendError(response, error, head);

@@ -6,13 +6,16 @@
  * without JavaScript; and keeps a screenshot in test-artifacts/.
  * MCS_PKG_DOCS_SCREENSHOT=1 also writes it to docs/screenshot.png.
  */
-import { cpSync, existsSync, mkdirSync, mkdtempSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type BrowserContext, type BrowserContextOptions } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningServer } from '../../src/serve/server.js';
+import { writeSite } from '../../src/serve/site.js';
 import { SAMPLE_SHA512, npmDriver, removeDir } from '../helpers/index-data.js';
 import { serve, signedWorld, type SignedWorld } from './world.js';
 
@@ -123,5 +126,35 @@ describe('the web page', () => {
     expect(await page.evaluate(() => document.activeElement?.textContent)).toBe('Skip to content');
     expect(await page.getByRole('main').count()).toBe(1);
     await context.close();
+  });
+
+  it('the static site (index site) searches packages.json as a person types, with facets, from any static host', async () => {
+    const out = join(world.work, 'site');
+    await writeSite(out, { indexDir: world.indexDir, cacheDir: join(world.work, 'cache') });
+    const types: Record<string, string> = { '.html': 'text/html', '.json': 'application/json', '.css': 'text/css', '.js': 'text/javascript', '.svg': 'image/svg+xml' };
+    // a static host: files as they are, a folder's index.html, nothing else
+    const host = createServer((request, response) => {
+      const path = decodeURIComponent(new URL(request.url ?? '/', 'http://x').pathname);
+      const file = join(out, path, path.endsWith('/') ? 'index.html' : '');
+      if (!file.startsWith(out) || !existsSync(file)) return void response.writeHead(404).end();
+      response.writeHead(200, { 'Content-Type': types[extname(file)] ?? 'application/octet-stream' }).end(readFileSync(file));
+    });
+    await new Promise<void>((resolve) => host.listen(0, '127.0.0.1', resolve));
+    const context = await openBrowser({ viewport: { width: 800, height: 700 } });
+    try {
+      const page = await context.newPage();
+      await page.goto(`http://127.0.0.1:${(host.address() as AddressInfo).port}/`);
+      await page.getByLabel('Search', { exact: true }).pressSequentially('csv', { delay: 30 });
+      await expect.poll(() => page.locator('#results a').allTextContents()).toEqual(expect.arrayContaining(['mcs-driver-csv', 'mcs-driver-csvkit']));
+      await page.getByLabel('Capability').fill('csv');
+      await page.getByLabel('Label').selectOption('verified');
+      await expect.poll(() => page.locator('#results a').allTextContents()).toEqual(['mcs-driver-csv']);
+      await page.locator('#results a').first().click();
+      await page.waitForURL(/packages\/npm\/mcs-driver-csv\/$/);
+      expect(await page.locator('#label-summary').innerText()).toMatch(/^verified set by alice/);
+    } finally {
+      await context.close();
+      await new Promise((resolve) => host.close(resolve));
+    }
   });
 });
