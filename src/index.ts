@@ -51,5 +51,9 @@ export { verifyTarball, verifyFromRegistry, verifyInstalled, verifyArtifactFiles
 export type { TarballVerdict, RegistryVerdict, InstalledReport, VerifyTarballOptions, VerifyRegistryOptions, VerifyArtifactOptions } from './verify.js';
 export type { Verdict, VerdictStatus } from './trust/verifier.js';
 export type { CheckResult, CheckName, CheckStatus } from './trust/result.js';
+export { startServer } from './serve/server.js';
+export type { ServeOptions, RunningServer } from './serve/server.js';
+export { writeSite } from './serve/site.js';
+export type { SiteResult } from './serve/site.js';
 export { assertMcsDriver, CAPABILITY_METHODS } from './contract/index.js';
 export type { MCSDriver, MCSToolDriver, DriverResponse } from './contract/index.js';
