@@ -190,6 +190,26 @@ export const COMMANDS: readonly CommandSpec[] = [
     load: () => import('./commands/update.js'),
   },
   {
+    path: ['serve'],
+    describe: 'Serve the index read-only over HTTP: the JSON API (docs/api.md) and the web pages',
+    positionals: [],
+    options: {
+      host: { type: 'string', default: '127.0.0.1', describe: 'Address to listen on (0.0.0.0 for every interface)' },
+      port: { type: 'number', default: 8787, describe: 'Port to listen on (0: any free port)' },
+      rate: { type: 'number', describe: 'Requests per second each client address may make (default 20, bursts of 60)' },
+    },
+    examples: [['$0 serve --port 8080', 'the installed (or embedded) index at http://127.0.0.1:8080/']],
+    load: () => import('./commands/serve.js'),
+  },
+  {
+    path: ['index', 'site'],
+    describe: 'Write the web pages of the index as static files for any static host or CDN',
+    positionals: [{ name: 'out', describe: 'Folder to write (new or empty)', required: true }],
+    options: {},
+    examples: [['$0 index site public/', 'a search page and one page per package']],
+    load: () => import('./commands/index-site.js'),
+  },
+  {
     path: ['index', 'publish'],
     describe: 'Publish the index as a signed snapshot',
     positionals: [],

@@ -105,11 +105,15 @@ export type TrustInputErrorCode = 'E_TRUST_ROOT' | 'E_REGISTRY_KEYS';
 /** Command-line and API arguments. */
 export type UsageErrorCode = 'E_USAGE' | 'E_QUERY_EMPTY';
 
+/** The HTTP API of `mcs-pkg serve`: requests it refuses before or instead of answering them. */
+export type ServeErrorCode = 'E_CURSOR_INVALID' | 'E_RATE_LIMITED' | 'E_REQUEST_TOO_LARGE' | 'E_METHOD_NOT_ALLOWED';
+
 export type McsErrorCode =
   | JsonErrorCode
   | ManifestErrorCode
   | IndexErrorCode
   | UsageErrorCode
+  | ServeErrorCode
   | TrustErrorCode
   | PolicyErrorCode
   | LoaderErrorCode

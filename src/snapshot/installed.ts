@@ -6,7 +6,7 @@
  * (TUF's freeze attack: a yank or a withdrawn label never arrives), so the
  * loader refuses it unless the caller opts in, and search and info say so.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { McsError } from '../errors.js';
 import { readFileCapped, writeAtomic } from '../files.js';
@@ -66,4 +66,23 @@ export function assertIndexFresh(freshness: IndexFreshness, allowExpired: boolea
   throw new McsError('E_INDEX_EXPIRED', `${expiredIndexMessage(freshness)}, or load from it anyway with --allow-expired-index (allowExpiredIndex: true in loadDriver)`, {
     details: { snapshot: freshness.snapshot, expires: freshness.expires },
   });
+}
+
+/** Where an installed index keeps the signed metadata it was verified with, as received (hidden: not index content). */
+export const SIGNED_METADATA_DIR = '.signed';
+/** The cap on metadata files (metadata.ts MAX_METADATA_BYTES, not imported: readers of this module load no signature code). */
+const MAX_SIGNED_METADATA_BYTES = 1024 * 1024;
+export type SignedMetadataFile = 'snapshot.json' | 'root.json';
+
+/** Keeps, in a folder being unpacked, the verified snapshot.json and (when known) the signed root it was checked against, byte for byte. */
+export function keepSignedMetadata(indexDir: string, snapshot: Buffer, root: Buffer | null): void {
+  mkdirSync(join(indexDir, SIGNED_METADATA_DIR), { recursive: true });
+  writeFileSync(join(indexDir, SIGNED_METADATA_DIR, 'snapshot.json'), snapshot, { flag: 'wx' });
+  if (root) writeFileSync(join(indexDir, SIGNED_METADATA_DIR, 'root.json'), root, { flag: 'wx' });
+}
+
+/** The signed metadata an installed index was verified with, or undefined when it keeps none (an index `update` did not install). */
+export function readSignedMetadata(indexDir: string, name: SignedMetadataFile): Buffer | undefined {
+  const file = join(indexDir, SIGNED_METADATA_DIR, name);
+  return existsSync(file) ? readFileCapped(file, MAX_SIGNED_METADATA_BYTES, 'signed index metadata', { code: 'E_INDEX_IO' }) : undefined;
 }

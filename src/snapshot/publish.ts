@@ -16,10 +16,10 @@ import { MAX_LOG_BYTES, logKeysOf, scanLogFile } from '../maintain/log-file.js';
 import { parseJsonStrict } from '../manifest/json.js';
 import { getBytes } from '../registry/http.js';
 import { TEMP_FILE_PID, makeDirs, readFileCapped, readKey, removeDeadLeftovers, writeAtomic } from '../files.js';
-import { writeInstalledSnapshot } from './installed.js';
+import { keepSignedMetadata, writeInstalledSnapshot } from './installed.js';
 import { observedIdentity } from '../trust/identity.js';
 import { bundleCertificate, createTrustMaterial, resolveTrustedRoot, signKeyless, type KeylessSignOptions, type TufOptions } from '../trust/sigstore.js';
-import { KEYLESS_TYPE, assertRootShape, keylessMismatch, MAX_METADATA_BYTES, SNAPSHOT_TYPE, countValidSignatures, needsSigstore, parseSigned, rotateRoot, signMetadata, signingBytes, trustInitialRoot, verifyContent, verifySnapshot, type KeylessTrust, type RootSigned, type Signed, type SnapshotSigned } from './metadata.js';
+import { KEYLESS_TYPE, assertRootShape, keylessMismatch, MAX_METADATA_BYTES, SNAPSHOT_TYPE, countValidSignatures, needsSigstore, parseSigned, ROOT_TYPE, rotateRoot, signMetadata, signingBytes, trustInitialRoot, verifyContent, verifySnapshot, type KeylessTrust, type RootSigned, type Signed, type SnapshotSigned } from './metadata.js';
 
 export const SNAPSHOT_FILE = 'snapshot.json';
 export const ROOT_FILE = 'root.json';
@@ -275,6 +275,16 @@ function verifyReceivedLog(file: string, signed: { records: number; head: string
   if (kept && kept.records > 0) assertLogExtends(kept, scan, `the one this client received with its current index (${keptFile})`);
 }
 
+/** The bytes of a signed root whose content is the trusted root `root`, else null (a published copy that does not match is not passed on). */
+function sameRoot(bytes: Buffer | null, root: RootSigned): Buffer | null {
+  if (!bytes) return null;
+  try {
+    return canonical(parseSigned<RootSigned>(bytes, ROOT_TYPE, ROOT_FILE).signed) === canonical(root) ? bytes : null;
+  } catch {
+    return null;
+  }
+}
+
 interface State {
   version: number | null;
   root: RootSigned;
@@ -336,10 +346,12 @@ export async function updateIndex(given: UpdateOptions): Promise<UpdateResult> {
   removeDeadLeftovers(options.stateDir, [/^index-data\.\d+\.partial-(\d+)$/, /^current\.(\d+)\.tmp$/, TEMP_FILE_PID]);
   const state = readState(options.stateDir, options.root);
   let root = state.root;
+  let rootBytes: Buffer | null = null;
   for (let i = 0; i < MAX_ROTATIONS; i++) {
     const next = await fetchFile(`${root.version + 1}.${ROOT_FILE}`, MAX_METADATA_BYTES, true);
     if (!next) break;
     root = rotateRoot(root, next, `${root.version + 1}.${ROOT_FILE}`);
+    rootBytes = next;
   }
   const snapshotBytes = (await fetchFile(SNAPSHOT_FILE, MAX_METADATA_BYTES, false))!;
   const check = (trust?: KeylessTrust): SnapshotSigned =>
@@ -384,6 +396,8 @@ export async function updateIndex(given: UpdateOptions): Promise<UpdateResult> {
       verifyReceivedLog(join(partial, LOG_FILE), log, root, join(current, LOG_FILE));
     }
     writeInstalledSnapshot(partial, snapshot);
+    // the signed metadata as received, for a mirror of this index (mcs-pkg serve): the snapshot and, when this update rotated to it, the root
+    keepSignedMetadata(partial, snapshotBytes, sameRoot(rootBytes ?? (await fetchFile(`${root.version}.${ROOT_FILE}`, MAX_METADATA_BYTES, true)), root));
     rmSync(join(options.stateDir, folder), { recursive: true, force: true });
     renameSync(partial, join(options.stateDir, folder));
   } catch (error) {
