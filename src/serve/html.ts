@@ -215,12 +215,17 @@ ${historyTable(history)}
 <section aria-labelledby="provenance"><h2 id="provenance">Provenance and publisher</h2>
 <p id="provenance-summary">${h(PROVENANCE[summary.provenance] ?? '')}.</p>
 ${publisher
-  ? dl([
-      ['publisher', `${h(publisher.repository)}`],
-      ['workflow', `<code>${h(publisher.workflow)}</code>${publisher.ref ? ` at <code>${h(publisher.ref)}</code>` : ''}`],
-      ['issuer', h(publisher.issuer)],
-      ['runner', h(publisher.runner ?? 'github-hosted')],
-    ])
+  ? publisher.kind === 'google'
+    ? dl([
+        ['publisher', `Google service account ${h(publisher.email)}`],
+        ['issuer', h(publisher.issuer)],
+      ])
+    : dl([
+        ['publisher', `${h(publisher.repository)}`],
+        ['workflow', `<code>${h(publisher.workflow)}</code>${publisher.ref ? ` at <code>${h(publisher.ref)}</code>` : ''}`],
+        ['issuer', h(publisher.issuer)],
+        ...(publisher.kind === 'gitlab' ? [] : [['runner', h(publisher.runner ?? 'github-hosted')] as [string, string]]),
+      ])
   : '<p>No publisher is pinned: there is no provenance identity to check a release against.</p>'}
 ${dl([['repository', entry.trust?.repository ? h(entry.trust.repository) : undefined], ['author', entry.trust?.author ? h(entry.trust.author) : undefined]])}
 </section>
