@@ -166,8 +166,8 @@ export interface LogScanOptions {
    * The maintainer keys of earlier roots in the rotation chain to the current
    * one (index log --upgrade --previous-root): a record by one of them that no
    * adoption covers yet is checked against it, and accepted so the upgrade can
-   * vouch for it. With this option a record by a key no root of the chain
-   * lists is refused at once (E_LOG_SIGNATURE): it can never be adopted.
+   * vouch for it. A record by a key no root of the chain lists, that no
+   * adoption covers yet, is refused (E_LOG_SIGNATURE): it can never be adopted.
    */
   previousKeys?: LogKeys;
 }
@@ -261,12 +261,16 @@ export class LogScan {
         this.unvouched = undefined; // a listed maintainer signed the chain up to here
         this.pending = null;
       } else if (!verified) {
+        // a record by a key of a previous root given is checked against it, and can be vouched for; any other waits for an
+        // adoption that already covers it, and is refused at the end when none does
         const previous = this.options.previousKeys;
-        if (previous && !this.checkSignature(record, previous, (why) => broken('E_LOG_SIGNATURE', `${why} (checked against the previous root given)`))) {
-          throw broken('E_LOG_SIGNATURE', `signed by key ${JSON.stringify(record.keyid)}, which neither the current index root nor a previous root given (--previous-root) lists: a forged record, which no adoption can vouch for; restore the log from the published copy (the audit.*.jsonl beside snapshot.json) and redo the changes after it`);
+        const checked = previous !== undefined && this.checkSignature(record, previous, (why) => broken('E_LOG_SIGNATURE', `${why} (checked against the previous root given)`));
+        if (!checked) {
+          this.unvouched ??= previous
+            ? broken('E_LOG_SIGNATURE', `signed by key ${JSON.stringify(record.keyid)}, which neither the current index root nor a previous root given (--previous-root) lists: a forged record, which no adoption can vouch for; restore the log from the published copy (the audit.*.jsonl beside snapshot.json) and redo the changes after it`)
+            : broken('E_LOG_SIGNATURE', `signed by key ${JSON.stringify(record.keyid)}, which the index root does not list as a maintainer's: a forged record (restore the log from the published copy, the audit.*.jsonl beside snapshot.json), unless a root this one rotated from lists that key, which index log --upgrade --previous-root OLD_ROOT checks`);
         }
-        this.unvouched ??= broken('E_LOG_SIGNATURE', `signed by key ${JSON.stringify(record.keyid)}, which the index root does not list as a maintainer's: a forged record (restore the log from the published copy, the audit.*.jsonl beside snapshot.json), unless a root this one rotated from lists that key, which index log --upgrade --previous-root OLD_ROOT checks`);
-        this.vouch(n, previous ? `${record.by} (key ${String(record.keyid).slice(0, 16)}, previous root)` : `key ${String(record.keyid).slice(0, 16)}`);
+        this.vouch(n, checked ? `${record.by} (key ${String(record.keyid).slice(0, 16)}, previous root)` : `key ${String(record.keyid).slice(0, 16)}`);
       }
     } else if (!signed) {
       this.vouch(n, `unsigned: ${String(record.by)}`);
@@ -304,7 +308,7 @@ export class LogScan {
 
   /** At the end of the log: refuses a record by an unlisted key that no adoption vouched for. */
   finish(): this {
-    if (this.unvouched && !this.options.previousKeys) throw this.unvouched;
+    if (this.unvouched) throw this.unvouched;
     return this;
   }
 }

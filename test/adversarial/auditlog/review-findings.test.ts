@@ -86,6 +86,8 @@ describe('re-adoption vouches only for records a root of the rotation chain can 
     expect(upgrade.status).toBe(0);
     expect(upgrade.stdout).toMatch(/Vouches for 1 record\(s\), #(\d+)-#\1, by: carol \(key [0-9a-f]{16}, previous root\)/);
     expect(codes()).toEqual([]);
+    // once adopted, the old key's records need no previous root again: a later upgrade has nothing to vouch for
+    expect(upgradeLog(indexDir, { key: bob.key, why: 'nothing new' })).toEqual([]);
   });
 
   it('refuses, even against the previous root, a record of a rotated-out key that claims another name', () => {
