@@ -79,7 +79,7 @@ it('creates keys and a root, publishes, updates, serves the updated index, and r
   expect(readopted.stdout).toMatch(/Vouches for \d+ record\(s\), #\d+-#\d+, by: .*\(key [0-9a-f]{16}, previous root\)/);
   expect(run(['index', 'publish', '--out', 'snap', '--root', 'root2.json', '--key', 'c.pem', '--key', 'd.pem', ...idx]).status).toBe(0);
   expect(JSON.parse(run(['update', '--from', 'snap', '--json']).stdout)).toMatchObject({ status: 'updated', rootVersion: 2 });
-});
+}, 120_000); // some thirty runs of the CLI
 
 it('keyless: a root pinning the publishing workflow, publish --keyless in that workflow, update against the Sigstore trusted root', async () => {
   const sigstore = await startMockSigstore();
