@@ -142,7 +142,7 @@ export function renderInfo(display: Display, info: PackageInfo): string {
       `${entry.label.value}, set by ${clean(entry.label.by)} at ${clean(entry.label.at)}`,
       clean(entry.label.reason),
       info.labelRecord
-        ? `audit log record #${info.labelRecord.seq} by ${clean(info.labelRecord.by)}${info.labelRecord.keyid ? `, signed by key ${info.labelRecord.keyid.slice(0, 16)}` : ', unsigned'}`
+        ? `audit log record #${info.labelRecord.seq} by ${clean(info.labelRecord.by)}${info.labelRecord.signed ? `, signed by key ${info.labelRecord.signed.slice(0, 16)}` : info.labelRecord.keyid ? ` (signature not checked: no root)` : ', unsigned'}`
         : 'not in the audit log',
     ]),
   );

@@ -346,7 +346,8 @@ export const COMMANDS: readonly CommandSpec[] = [
     positionals: [{ name: 'name', describe: 'Only this package' }],
     options: {
       init: { type: 'boolean', describe: 'Start the log from the entries as they are; later, log hand-written Community entries it does not know yet' },
-      upgrade: { type: 'boolean', describe: 'Record, as they are now, the fields this mcs-pkg tracks that the log never has (review them first)' },
+      upgrade: { type: 'boolean', describe: 'Adopt the log into signing (vouching for its unsigned records, and for records by keys of a --previous-root), and record the fields this mcs-pkg tracks that the log never has; lists what it vouches for (review first)' },
+      'previous-root': { type: 'string', repeatable: true, describe: 'With --upgrade: an index root the current root.json rotated from; records signed by its maintainer keys are checked against it and vouched for' },
       ...AUTHOR_OPTIONS,
     },
     load: () => editAction('log'),

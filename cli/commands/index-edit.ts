@@ -19,6 +19,7 @@ export interface EditArgs extends GlobalArgs {
   release?: boolean;
   init?: boolean;
   upgrade?: boolean;
+  previousRoot?: string[];
   registry?: string;
   trustedRoot?: string;
   registryKeys?: string;
@@ -55,7 +56,12 @@ export default async function edit(args: EditArgs, context: Context, action: 'la
       context.out(context.json ? '[]' : `${indexDir} keeps no audit log yet; start one with mcs-pkg index log --init --index ${args.index ?? 'DIR'} --by WHO --reason TEXT`);
       return 0;
     }
-    records = args.init ? m.initLog(indexDir, author(args)) : args.upgrade ? m.upgradeLog(indexDir, author(args)) : m.packageLog(indexDir, args.name);
+    if (args.previousRoot && !args.upgrade) throw new McsError('E_USAGE', '--previous-root goes with --upgrade', {});
+    records = args.init ? m.initLog(indexDir, author(args)) : args.upgrade ? m.upgradeLog(indexDir, author(args), { previousRoots: args.previousRoot ?? [] }) : m.packageLog(indexDir, args.name);
+    if (args.upgrade && !context.json) {
+      const vouched = (records.find((r) => r.field === 'signed')?.after as { vouched?: { count: number; first: number; last: number; signers: string[] } } | undefined)?.vouched;
+      if (vouched) context.out(clean(`Vouches for ${vouched.count} record(s), #${vouched.first}-#${vouched.last}, by: ${vouched.signers.join('; ')}`));
+    }
   } else if (action === 'yank' || action === 'deprecate') {
     const { name, version } = splitSpec(args.spec);
     records = (action === 'yank' ? m.yankVersion : m.deprecateVersion)(indexDir, name, version, author(args));

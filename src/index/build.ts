@@ -32,7 +32,7 @@ import { readEntry, readRows, type SourcedRow } from './entry.js';
 import type { ReadWorkerData, ReadWorkerMessage } from './read-worker.js';
 
 export { readEntry, readRows, type SourcedRow };
-import { LOG_FILE, assertLogExtends, unexplained, type LogScan } from '../maintain/log.js';
+import { LOG_FILE, assertLogExtends, unexplained, type LogScan, type LogState } from '../maintain/log.js';
 import { describeShortfalls, labelShortfalls } from '../maintain/labels.js';
 import { indexRootOf, logKeysOf, scanLogFile } from '../maintain/log-file.js';
 import { listSources, misplacedError, type SourceDiff } from './sources.js';
@@ -237,6 +237,23 @@ export function validateIndexDir(indexDir: string, options: ReadIndexOptions = {
   return readIndexDir(indexDir, options).report;
 }
 
+/**
+ * What the label rules and the audit log say of entries: the one check
+ * index validate, publish and the client's update run. `labelled`: every
+ * label meets the rules the entry alone can show, whatever the log says (a
+ * hand-made Verified with a matching record); `logged`: every tracked value,
+ * and the label's notes, is what the log says (E_LOG_UNEXPLAINED).
+ */
+export function auditProblems(labelled: Array<{ path: string; entry: IndexEntry }> | null, logged: { log: LogState; entries: IndexEntry[]; files?: string[] } | null, source: (path: string) => string): ValidationProblem[] {
+  const problems: ValidationProblem[] = [];
+  for (const { path, entry } of labelled ?? []) {
+    const shortfalls = labelShortfalls(entry);
+    if (shortfalls.length > 0) problems.push({ code: 'E_LABEL_REQUIREMENTS', message: `${entry.ecosystem}:${entry.name} is labelled ${entry.label.value} without meeting its rules: ${describeShortfalls(shortfalls)}`, source: source(path), pointer: '/label/value' });
+  }
+  if (logged) for (const gap of unexplained(logged.entries, logged.log, logged.files)) problems.push({ code: 'E_LOG_UNEXPLAINED', message: gap.message, source: source(LOG_FILE) });
+  return problems;
+}
+
 export interface ReadIndexOptions {
   /** The index root the audit log's signatures are checked against (default: root.json in the index folder; without either, an unsigned log is not a problem, a signed one is). */
   root?: string;
@@ -286,11 +303,7 @@ export function readIndexDir(indexDir: string, options: ReadIndexOptions = {}): 
     if (!existsSync(logFile) && read.length > 0) {
       problems.push({ code: 'E_LOG_UNEXPLAINED', message: `${indexDir}: no audit log (${LOG_FILE}), so no change is accounted for; a new index starts one with mcs-pkg index log --init`, source: logFile });
     }
-    // every label meets the rules the entry alone can show, whatever the log says (a hand-made Verified with a matching record)
-    for (const { path, entry } of read) {
-      const shortfalls = labelShortfalls(entry);
-      if (shortfalls.length > 0) problems.push({ code: 'E_LABEL_REQUIREMENTS', message: `${entry.ecosystem}:${entry.name} is labelled ${entry.label.value} without meeting its rules: ${describeShortfalls(shortfalls)}`, source: join(indexDir, path), pointer: '/label/value' });
-    }
+    problems.push(...auditProblems(read, null, (path) => join(indexDir, path)));
     let log: LogScan | null = null;
     if (existsSync(logFile)) {
       try {
@@ -304,13 +317,7 @@ export function readIndexDir(indexDir: string, options: ReadIndexOptions = {}): 
           problems.push({ code: 'E_LOG_UNSIGNED', message: `${logFile}: no record is signed, but ${root.source} lists the maintainers who must sign them; adopt the log once, after reviewing it: mcs-pkg index log --upgrade --key FILE --reason TEXT`, source: logFile });
         }
         const files = sources.map((source) => source.path.replace(/\.json$/, '').replace('/', ':'));
-        for (const gap of unexplained(read.map((item) => item.entry), scan, files)) {
-          problems.push({
-            code: 'E_LOG_UNEXPLAINED',
-            message: gap.message,
-            source: logFile,
-          });
-        }
+        problems.push(...auditProblems(null, { log: scan, entries: read.map((item) => item.entry), files }, () => logFile));
       } catch (error) {
         if (!(error instanceof McsError)) throw error;
         problems.push(problem(error));

@@ -99,7 +99,8 @@ export interface PackageInfo {
   /** The index-data file the entry came from. */
   source: string;
   /** The audit log record that set the label (signed when keyid is there: `update` checked it against the index root), where the index keeps a log. */
-  labelRecord?: { seq: number; by: string; at: string; why: string; keyid?: string };
+  /** The last label record (maintain/log-file labelRecord): `signed` is its key only when the signature verified against a root. */
+  labelRecord?: { seq: number; by: string; at: string; why: string; keyid?: string; signed?: string; unchecked?: 'no root' };
 }
 
 /** A package spec for lookups: `name` or `<ecosystem>:name`. */

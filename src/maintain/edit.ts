@@ -17,7 +17,7 @@ import { assertIndexEntry } from '../manifest/validate.js';
 import { assertWritableIndexDir } from './target.js';
 import { labelShortfalls, describeShortfalls } from './labels.js';
 import { GENESIS, LOG_FILE, TRACKED_FIELDS, adoptionRecord, trackingRecords, untrackedFields, appendLines, changes, changesFromLog, unexplained, type LogRecord, type LogScan, type RecordSigner, type TrackedField } from './log.js';
-import { indexRootOf, logKeysOf, maintainerSigner, scanIndexLog } from './log-file.js';
+import { indexRootOf, logKeysOf, maintainerSigner, previousRootKeys, scanIndexLog } from './log-file.js';
 
 export interface ChangeAuthor {
   /** Who, for an index whose log is not signed yet; with a key, `by` is the name the index root gives it (another name is refused). */
@@ -44,7 +44,8 @@ interface Author {
  */
 function resolveAuthor(indexDir: string, author: ChangeAuthor, log: LogScan, adopting = false): Author {
   if (!author.why?.trim()) throw new McsError('E_USAGE', 'every change needs a reason (--reason), which goes into the audit log', {});
-  const base = { why: author.why, ...(author.now ? { now: author.now } : {}) };
+  // one clock reading per change: the records and the entry's notes (label.at, yanked.at) say the same time
+  const base = { why: author.why, now: author.now ?? new Date() };
   const root = indexRootOf(indexDir);
   if (author.key) {
     if (!root) throw new McsError('E_USAGE', `${indexDir} keeps no index root (root.json) listing the maintainers' keys, so a signed change could not be checked; write it there (mcs-pkg index root --out ${indexDir}/root.json ...), then sign with --key`, { details: { indexDir } });
@@ -196,9 +197,11 @@ export function packageLog(indexDir: string, spec?: string): LogRecord[] {
 }
 
 /** The log of an index folder read a line at a time, its chain checked, and its signatures against the folder's root when it keeps one. */
-function scanLog(indexDir: string, keep?: (record: LogRecord) => boolean, allowUnvouched = false): LogScan {
+function scanLog(indexDir: string, keep?: (record: LogRecord) => boolean, previousRoots?: readonly string[]): LogScan {
   const root = indexRootOf(indexDir);
-  return scanIndexLog(indexDir, { ...(root ? { keys: logKeysOf(root.root) } : {}), ...(keep ? { keep } : {}), allowUnvouched });
+  if (previousRoots && previousRoots.length > 0 && !root) throw new McsError('E_USAGE', `${indexDir} keeps no index root (root.json) for the previous roots to have rotated to`, { details: { indexDir } });
+  const previousKeys = previousRoots && root ? previousRootKeys(previousRoots, root) : undefined;
+  return scanIndexLog(indexDir, { ...(root ? { keys: logKeysOf(root.root) } : {}), ...(keep ? { keep } : {}), ...(previousKeys ? { previousKeys } : {}) });
 }
 
 /** The whole log as records, checked; [] when there is none yet. For small logs: large ones are read with scanLogFile. */
@@ -226,21 +229,27 @@ function writeEntryAtomic(file: string, entry: IndexEntry): void {
   writeAtomic(file, JSON.stringify(entry, null, 2) + '\n');
 }
 
+/** Refuses a change to an entry the log does not explain (a hand edit, or an entry never logged): E_LOG_UNEXPLAINED. */
+function assertExplained(entry: IndexEntry, log: LogScan): void {
+  const id = `${entry.ecosystem}:${entry.name}`;
+  const gap = unexplained([entry], log).find((g) => g.package === id);
+  if (!gap) return;
+  throw new McsError('E_LOG_UNEXPLAINED', gap.kind === 'edited' ? `${gap.message}; nothing was changed (review it, then put the value back or log it)` : `${gap.message}; nothing was changed`, { details: { package: id, key: gap.key } });
+}
+
+/** Checks, before any work on them, that the log explains these entries of an index folder (E_LOG_UNEXPLAINED otherwise). */
+export function assertEntriesExplained(indexDir: string, entries: IndexEntry[]): void {
+  const log = scanLog(indexDir);
+  for (const entry of entries) assertExplained(entry, log);
+}
+
 /** Applies `mutate` to an entry, logs every tracked change it makes, then writes the entry; returns the records. */
 function recordChangeUnlocked(indexDir: string, spec: string, author: ChangeAuthor, mutate: (entry: IndexEntry, author: Author) => IndexEntry): LogRecord[] {
   const log = scanLog(indexDir);
   const who = resolveAuthor(indexDir, author, log);
   const { rel, ecosystem, name } = entryPath(indexDir, spec);
   const before = readEntry(indexDir, rel);
-  const gaps = unexplained([before], log).filter((gap) => gap.package === `${ecosystem}:${name}`);
-  if (gaps.length > 0) {
-    const gap = gaps[0]!;
-    throw new McsError(
-      'E_LOG_UNEXPLAINED',
-      gap.kind === 'edited' ? `${gap.message}; nothing was changed (review it, then put the value back or log it)` : `${gap.message}; nothing was changed`,
-      { details: { package: `${ecosystem}:${name}`, key: gap.key } },
-    );
-  }
+  assertExplained(before, log);
   const after = mutate(structuredClone(before), who);
   assertIndexEntry(after, join(indexDir, rel));
   // no change leaves a label whose rules the entry no longer meets (a version without provenance pinned under Verified)
@@ -260,7 +269,8 @@ function recordChangeUnlocked(indexDir: string, spec: string, author: ChangeAuth
 function recordNewEntryUnlocked(indexDir: string, draft: IndexEntry, author: ChangeAuthor): LogRecord[] {
   const log = scanLog(indexDir);
   const who = resolveAuthor(indexDir, author, log);
-  const entry: IndexEntry = { ...draft, label: { ...draft.label, by: who.by } };
+  // the label's notes are what its first record says: who, when, why
+  const entry: IndexEntry = { ...draft, label: { value: draft.label.value, ...stamp(who), reason: who.why } };
   const rel = `${entry.ecosystem}/${entry.name}.json`;
   const file = join(indexDir, rel);
   assertIndexEntry(entry, file);
@@ -282,13 +292,19 @@ function initLogUnlocked(indexDir: string, author: ChangeAuthor): LogRecord[] {
   const who = resolveAuthor(indexDir, author, log);
   const known = log.packages;
   const fresh = listSources(indexDir).sources.map((source) => readEntry(indexDir, source.path)).filter((entry) => !known.has(`${entry.ecosystem}:${entry.name}`));
-  // the first run takes the index as it is; later, a hand-written entry joins as Community, and a higher label goes through index label's checks
-  const labelled = log.records > 0 ? fresh.filter((entry) => entry.label.value !== 'community') : [];
+  // Verified is set only by index label verified, which checks every live version against the registry: a hand-written
+  // Verified joins the log as community (or reference) first; later, a hand-written entry joins as Community
+  const labelled = fresh.filter((entry) => entry.label.value === 'verified' || (log.records > 0 && entry.label.value !== 'community'));
   if (labelled.length > 0) {
-    throw new McsError('E_LABEL_REQUIREMENTS', `${labelled.map((e) => `${e.ecosystem}:${e.name} (${e.label.value})`).join(', ')}: a package joins the audit log as community; set its label to community, log it, then run mcs-pkg index label`, { details: { packages: labelled.map((e) => `${e.ecosystem}:${e.name}`) } });
+    throw new McsError('E_LABEL_REQUIREMENTS', `${labelled.map((e) => `${e.ecosystem}:${e.name} (${e.label.value})`).join(', ')}: ${log.records > 0 ? 'a package joins the audit log as community' : 'the audit log does not start with a Verified label, which only index label verified sets, after checking every live version against the registry'}; set its label to ${log.records > 0 ? 'community' : 'community or reference'}, log it, then run mcs-pkg index label; nothing was changed`, { details: { packages: labelled.map((e) => `${e.ecosystem}:${e.name}`) } });
   }
-  const additions = fresh.flatMap((entry) => authored(who, `${entry.ecosystem}:${entry.name}`, changes(undefined, entry)));
-  return additions.length > 0 ? appendToLog(indexDir, who, additions, log) : [];
+  // signed, the label's notes become what its record says (who logged it, when, why), as a client shows them
+  const logged = who.signer ? fresh.map((entry) => ({ ...entry, label: { value: entry.label.value, ...stamp(who), reason: who.why } })) : fresh;
+  const additions = logged.flatMap((entry) => authored(who, `${entry.ecosystem}:${entry.name}`, changes(undefined, entry)));
+  if (additions.length === 0) return [];
+  const records = appendToLog(indexDir, who, additions, log);
+  if (who.signer) for (const entry of logged) writeEntryAtomic(join(indexDir, `${entry.ecosystem}/${entry.name}.json`), entry);
+  return records;
 }
 
 /**
@@ -299,12 +315,15 @@ function initLogUnlocked(indexDir: string, author: ChangeAuthor): LogRecord[] {
  * records before it, which from then on must all be signed). A maintainer
  * runs it after reviewing those values and records; nothing else is recorded.
  */
-function upgradeLogUnlocked(indexDir: string, author: ChangeAuthor): LogRecord[] {
-  const log = scanLog(indexDir, undefined, true);
+function upgradeLogUnlocked(indexDir: string, author: ChangeAuthor, options: UpgradeOptions): LogRecord[] {
+  const log = scanLog(indexDir, undefined, options.previousRoots ?? []);
   const who = resolveAuthor(indexDir, author, log, true);
   if (log.records === 0) throw new McsError('E_USAGE', `${indexDir} keeps no audit log yet; start one with mcs-pkg index log --init`, { details: { indexDir } });
-  // adopted once into signing; adopted again after a rotation, so the records of keys rotated out stay vouched for
-  const adoption = who.signer && (log.adoptedAt === null || log.unvouched) ? [{ ...adoptionRecord(log.records, log.head), at: stamp(who).at, by: who.by, why: who.why }] : [];
+  // adopted once into signing; adopted again after a rotation, so the records of keys rotated out (checked against the
+  // previous roots given) stay vouched for; the adoption names what it vouches for
+  const pending = log.pending;
+  const vouched = pending ? { count: pending.count, first: pending.first, last: pending.last, signers: [...pending.signers].sort() } : null;
+  const adoption = who.signer && vouched ? [{ ...adoptionRecord(log.records, log.head, vouched), at: stamp(who).at, by: who.by, why: who.why }] : [];
   const fields = untrackedFields(log);
   if (fields.length === 0 && adoption.length === 0) return [];
   const wanted = new Set<string>(fields);
@@ -314,6 +333,11 @@ function upgradeLogUnlocked(indexDir: string, author: ChangeAuthor): LogRecord[]
     return log.packages.has(id) ? authored(who, id, changes(undefined, entry).filter((change) => wanted.has(change.field))) : [];
   });
   return appendToLog(indexDir, who, [...adoption, ...marked(who, fields), ...values], log);
+}
+
+export interface UpgradeOptions {
+  /** Index roots the folder's root.json rotated from: records by their maintainer keys are checked against them and vouched for. */
+  previousRoots?: readonly string[];
 }
 
 /** Applies `mutate` to an entry, logs every tracked change it makes, then writes the entry; returns the records. */
@@ -332,8 +356,8 @@ export function initLog(indexDir: string, author: ChangeAuthor): LogRecord[] {
 }
 
 /** Records the fields a newer mcs-pkg tracks that the log never has (see upgradeLogUnlocked). */
-export function upgradeLog(indexDir: string, author: ChangeAuthor): LogRecord[] {
-  return withLogLock(indexDir, () => upgradeLogUnlocked(indexDir, author));
+export function upgradeLog(indexDir: string, author: ChangeAuthor, options: UpgradeOptions = {}): LogRecord[] {
+  return withLogLock(indexDir, () => upgradeLogUnlocked(indexDir, author, options));
 }
 
 function markVersion(indexDir: string, spec: string, version: string, author: ChangeAuthor, field: 'yanked' | 'deprecated'): LogRecord[] {
@@ -397,12 +421,12 @@ export async function setLabel(indexDir: string, spec: string, value: Label, aut
     }
     if (value === 'reference' && withoutProvenance.length > 0) reason += ` (published without provenance: ${withoutProvenance.join(', ')})`;
   }
-  return recordChange(indexDir, spec, author, (draft, who) => {
+  return recordChange(indexDir, spec, { ...author, why: reason }, (draft, who) => {
     // the checks above judged the entry as it was read; a change that landed meanwhile (a sync, a new pin) was not judged
     if (canonical(draft.versions) !== canonical(entry.versions) || canonical(draft.trust ?? null) !== canonical(entry.trust ?? null)) {
       throw new McsError('E_LABEL_REQUIREMENTS', `${entry.ecosystem}:${entry.name} changed while its versions were being verified; run index label again`, { details: { package: `${entry.ecosystem}:${entry.name}` } });
     }
-    draft.label = { value, ...stamp(who), reason };
+    draft.label = { value, ...stamp(who), reason: who.why };
     return draft;
   });
 }

@@ -10,7 +10,8 @@ import { createPublicKey, sign, verify, type KeyObject } from 'node:crypto';
 import { join } from 'node:path';
 import { McsError } from '../errors.js';
 import { readFileCapped } from '../files.js';
-import { KEYLESS_TYPE, MAX_METADATA_BYTES, keyIdOf, publicKeyRecord, trustInitialRoot, type RootSigned } from '../snapshot/metadata.js';
+import { KEYLESS_TYPE, MAX_METADATA_BYTES, keyIdOf, publicKeyRecord, rotateRoot, trustInitialRoot, type RootSigned } from '../snapshot/metadata.js';
+import { readInstalledRoot } from '../snapshot/installed.js';
 import { LOG_FILE, LogScan, type LogKeys, type LogRecord, type LogScanOptions, type RecordSigner } from './log.js';
 
 /** The index root kept in an index folder: it lists the maintainer keys that sign the audit log. */
@@ -71,6 +72,7 @@ export function scanLogFile(file: string, options: Omit<LogScanOptions, 'source'
       pendingBytes += read - start;
     }
     if (pendingBytes > 0) take(Buffer.concat(pending));
+    scan.bytes = total;
     return scan.finish();
   } finally {
     closeSync(fd);
@@ -83,11 +85,19 @@ export function scanIndexLog(indexDir: string, options: Omit<LogScanOptions, 'so
   return existsSync(file) ? scanLogFile(file, options) : new LogScan({ source: file, ...options });
 }
 
-/** Who set a package's label, as the log of its index folder records it (the last label record), or undefined where none does. */
-export function labelRecord(indexDir: string, id: string): { seq: number; by: string; at: string; why: string; keyid?: string } | undefined {
-  let last: LogRecord | undefined;
-  scanIndexLog(indexDir, { keep: (record) => (record.package === id && record.field === 'label' ? ((last = record), false) : false) });
-  return last && { seq: last.seq, by: last.by, at: last.at, why: last.why, ...(last.keyid ? { keyid: last.keyid } : {}) };
+/**
+ * Who set a package's label, as the log of its index folder records it (its
+ * last label record), or undefined where none does. Its signature is checked
+ * against the folder's root.json (for an installed index, the root the update
+ * verified the snapshot with): `signed` is the key only when it verified; a
+ * bad signature or a key the root does not list fails (E_LOG_SIGNATURE);
+ * without a root nothing is checked, and `unchecked` says so.
+ */
+export function labelRecord(indexDir: string, id: string): { seq: number; by: string; at: string; why: string; keyid?: string; signed?: string; unchecked?: 'no root' } | undefined {
+  const root = readInstalledRoot(indexDir) ?? indexRootOf(indexDir)?.root;
+  const note = scanIndexLog(indexDir, root ? { keys: logKeysOf(root) } : {}).labelNotes.get(id);
+  if (!note) return undefined;
+  return { seq: note.seq, by: note.by, at: note.at, why: note.why, ...(note.keyid ? { keyid: note.keyid } : {}), ...(note.verified ? { signed: note.keyid! } : note.keyid ? { unchecked: 'no root' as const } : {}) };
 }
 
 /** The name a root gives a maintainer key (`by` of the records it signs): its member name, else `key:` and the start of its id. */
@@ -133,6 +143,24 @@ export function maintainerSigner(privateKey: KeyObject, root: RootSigned, rootSo
   }
   const algorithm = publicKeyRecord(publicKey).keytype === 'ed25519' ? null : 'sha256';
   return { keyid, by: memberName(root, keyid), sign: (bytes) => sign(algorithm, bytes, privateKey).toString('base64') };
+}
+
+/**
+ * The maintainer keys of the roots an index root rotated from (the files
+ * given, in any order): each must rotate to the next, the last to `current`,
+ * by the client's own rotation check (the next root signed by a threshold of
+ * the one before), so a root made up for the purpose vouches for nothing
+ * (E_INDEX_ROOT).
+ */
+export function previousRootKeys(files: readonly string[], current: { root: RootSigned; source: string }): LogKeys {
+  const roots = files.map((file) => ({ file, root: trustInitialRoot(readFileCapped(file, MAX_METADATA_BYTES, 'previous index root'), file) })).sort((a, b) => a.root.version - b.root.version);
+  const keys: LogKeys = new Map();
+  roots.forEach(({ root }, i) => {
+    const next = roots[i + 1];
+    rotateRoot(root, readFileCapped(next?.file ?? current.source, MAX_METADATA_BYTES, 'index root'), next?.file ?? current.source);
+    for (const [keyid, key] of logKeysOf(root)) keys.set(keyid, key);
+  });
+  return keys;
 }
 
 /** The index root a log is checked against: the file given, else the root.json kept in the index folder, else none. */

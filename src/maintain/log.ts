@@ -38,7 +38,7 @@ const ALWAYS_TRACKED: readonly TrackedField[] = ['label', 'publisher', 'quaranti
 export const ADOPTION = 'signed';
 
 /** What a read of the log keeps: the replayed state and the fields it has recorded (a LogScan). */
-export type LogState = Pick<LogScan, 'state' | 'fields'>;
+export type LogState = Pick<LogScan, 'state' | 'fields'> & { labelNotes?: LogScan['labelNotes'] };
 
 /** The fields a log tracks: those it has always tracked, and those it records or marks. */
 function trackedBy(log: LogState): Set<string> {
@@ -163,8 +163,8 @@ export function appendLines(lastLine: string | undefined, lastSeq: number, recor
 }
 
 /** The record that adopts a log into signing: signed, it vouches for the unsigned records before it (its prev is their chain head); every record after it must be signed. */
-export function adoptionRecord(records: number, head: string): Pick<LogRecord, 'package' | 'field' | 'before' | 'after'> {
-  return { package: TRACKING, field: ADOPTION, before: null, after: { records, head } };
+export function adoptionRecord(records: number, head: string, vouched?: { count: number; first: number; last: number; signers: string[] }): Pick<LogRecord, 'package' | 'field' | 'before' | 'after'> {
+  return { package: TRACKING, field: ADOPTION, before: null, after: { records, head, ...(vouched ? { vouched } : {}) } };
 }
 
 export interface LogScanOptions {
@@ -176,8 +176,34 @@ export interface LogScanOptions {
   keep?: (record: LogRecord) => boolean;
   /** Also note the hash of line n (to check that a log extends a published head). */
   hashAt?: number;
-  /** Accept records by keys the root no longer lists that no later adoption covers yet (index log --upgrade, which adds that adoption). */
-  allowUnvouched?: boolean;
+  /**
+   * The maintainer keys of earlier roots in the rotation chain to the current
+   * one (index log --upgrade --previous-root): a record by one of them that no
+   * adoption covers yet is checked against it, and accepted so the upgrade can
+   * vouch for it. A record by a key no root of the chain lists, that no
+   * adoption covers yet, is refused (E_LOG_SIGNATURE): it can never be adopted.
+   */
+  previousKeys?: LogKeys;
+}
+
+/** The records an adoption would vouch for: unsigned ones, and ones by keys the current root no longer lists, since the last adoption. */
+export interface Unvouched {
+  count: number;
+  first: number;
+  last: number;
+  /** Who signed them (the name their key had), or "unsigned: NAME" for legacy records. */
+  signers: Set<string>;
+}
+
+/** Who set a package's label, by its last label record: what the entry's label.by, label.at and label.reason must say. */
+export interface LabelNote {
+  seq: number;
+  by: string;
+  at: string;
+  why: string;
+  keyid?: string;
+  /** Whether the record's signature was checked against a key of the root (false: unsigned, or read without keys). */
+  verified: boolean;
 }
 
 /**
@@ -206,6 +232,12 @@ export class LogScan {
   hashAt: string | undefined;
   /** The first record by a key the root does not list that no later adoption has vouched for yet. */
   unvouched: McsError | undefined;
+  /** What an adoption appended now would vouch for (null when nothing). */
+  pending: Unvouched | null = null;
+  /** The last label record of each package. */
+  readonly labelNotes = new Map<string, LabelNote>();
+  /** The bytes read (set by scanLogFile). */
+  bytes = 0;
 
   constructor(readonly options: LogScanOptions) {}
 
@@ -236,10 +268,26 @@ export class LogScan {
       throw broken('E_LOG_UNSIGNED', `unsigned record (by ${JSON.stringify(record.by)}) in a log signed since record ${this.adoptedAt ?? n}: every change is signed by a maintainer key the index root lists (--key)`);
     }
     if (signed && this.adoptedAt === null && !adoption) throw broken('E_LOG_SIGNATURE', 'a signed record before the log was adopted into signing (index log --upgrade --key adopts it)');
+    let verified = false;
     if (signed && this.options.keys) {
-      const known = this.checkSignature(record, (why) => broken('E_LOG_SIGNATURE', why));
-      if (!known) this.unvouched ??= broken('E_LOG_SIGNATURE', `signed by key ${JSON.stringify(record.keyid)}, which the index root does not list as a maintainer's: a forged record, or one by a key rotated out, which a current maintainer vouches for by adopting the log again (index log --upgrade --key FILE)`);
-      else if (adoption) this.unvouched = undefined; // a listed maintainer signed the chain up to here
+      verified = this.checkSignature(record, this.options.keys, (why) => broken('E_LOG_SIGNATURE', why));
+      if (verified && adoption) {
+        this.unvouched = undefined; // a listed maintainer signed the chain up to here
+        this.pending = null;
+      } else if (!verified) {
+        // a record by a key of a previous root given is checked against it, and can be vouched for; any other waits for an
+        // adoption that already covers it, and is refused at the end when none does
+        const previous = this.options.previousKeys;
+        const checked = previous !== undefined && this.checkSignature(record, previous, (why) => broken('E_LOG_SIGNATURE', `${why} (checked against the previous root given)`));
+        if (!checked) {
+          this.unvouched ??= previous
+            ? broken('E_LOG_SIGNATURE', `signed by key ${JSON.stringify(record.keyid)}, which neither the current index root nor a previous root given (--previous-root) lists: a forged record, which no adoption can vouch for; restore the log from the published copy (the audit.*.jsonl beside snapshot.json) and redo the changes after it`)
+            : broken('E_LOG_SIGNATURE', `signed by key ${JSON.stringify(record.keyid)}, which the index root does not list as a maintainer's: a forged record (restore the log from the published copy, the audit.*.jsonl beside snapshot.json), unless a root this one rotated from lists that key, which index log --upgrade --previous-root OLD_ROOT checks`);
+        }
+        this.vouch(n, checked ? `${record.by} (key ${String(record.keyid).slice(0, 16)}, previous root)` : `key ${String(record.keyid).slice(0, 16)}`);
+      }
+    } else if (!signed) {
+      this.vouch(n, `unsigned: ${String(record.by)}`);
     }
     if (adoption && this.adoptedAt === null) this.adoptedAt = n;
     this.records = n;
@@ -249,15 +297,23 @@ export class LogScan {
     this.fields.add(record.field);
     if (this.options.keep?.(record)) this.kept.push(record);
     if (record.package === TRACKING) return;
+    if (record.field === 'label') this.labelNotes.set(record.package, { seq: n, by: record.by, at: record.at, why: record.why, ...(record.keyid ? { keyid: record.keyid } : {}), verified });
     this.packages.add(record.package);
     const values = this.state.get(record.package) ?? new Map<string, unknown>();
     values.set(keyOf(record), record.after);
     this.state.set(record.package, values);
   }
 
-  /** Checks a signed record against the root's keys; false when its key is not one of them (then nothing can be checked). */
-  private checkSignature(record: LogRecord, broken: (why: string) => McsError): boolean {
-    const key = typeof record.keyid === 'string' && this.options.keys!.has(record.keyid) ? this.options.keys!.get(record.keyid)! : undefined;
+  private vouch(n: number, signer: string): void {
+    this.pending ??= { count: 0, first: n, last: n, signers: new Set() };
+    this.pending.count++;
+    this.pending.last = n;
+    this.pending.signers.add(signer);
+  }
+
+  /** Checks a signed record against a root's keys; false when its key is not one of them (then nothing can be checked). */
+  private checkSignature(record: LogRecord, keys: LogKeys, broken: (why: string) => McsError): boolean {
+    const key = typeof record.keyid === 'string' && keys.has(record.keyid) ? keys.get(record.keyid)! : undefined;
     if (!key) return false;
     if (typeof record.sig !== 'string' || !key.verify(recordSigningBytes(record), record.sig)) throw broken(`the signature by ${key.by} (key ${record.keyid!.slice(0, 16)}) does not verify: the record was changed after it was signed, or forged`);
     if (record.by !== key.by) throw broken(`says it is by ${JSON.stringify(record.by)}, but it is signed by ${JSON.stringify(key.by)}'s key`);
@@ -266,7 +322,7 @@ export class LogScan {
 
   /** At the end of the log: refuses a record by an unlisted key that no adoption vouched for. */
   finish(): this {
-    if (this.unvouched && !this.options.allowUnvouched) throw this.unvouched;
+    if (this.unvouched) throw this.unvouched;
     return this;
   }
 }
@@ -339,6 +395,7 @@ export function unexplained(entries: IndexEntry[], log: LogState, files: Iterabl
       out.push({ package: id, key: '*', logged: null, current: 'not in the log', kind: 'unlogged', message: `${id}: not in the audit log (added without it: npm packages join with mcs-pkg index add; a hand-written entry is logged, as Community, with mcs-pkg index log --init)` });
       continue;
     }
+    out.push(...labelNoteGaps(entry, log.labelNotes?.get(id)));
     for (const key of new Set([...expected.keys(), ...current.keys()])) {
       const a = expected.get(key) ?? null;
       const b = current.get(key) ?? null;
@@ -352,6 +409,20 @@ export function unexplained(entries: IndexEntry[], log: LogState, files: Iterabl
     }
   }
   return out;
+}
+
+/**
+ * Who set the label, when and why, as the entry says it (label.by, label.at,
+ * label.reason), must be what its last label record says, when that record
+ * is signed: a client shows them as the label's author.
+ */
+function labelNoteGaps(entry: IndexEntry, note: LabelNote | undefined): Unexplained[] {
+  if (!note?.keyid) return [];
+  const id = `${entry.ecosystem}:${entry.name}`;
+  const pairs: Array<[keyof IndexEntry['label'], string]> = [['by', note.by], ['at', note.at], ['reason', note.why]];
+  return pairs
+    .filter(([field, logged]) => entry.label[field] !== logged)
+    .map(([field, logged]) => ({ package: id, key: `label/${field}`, logged, current: entry.label[field], kind: 'edited' as const, message: `${id}: /label/${field} is ${JSON.stringify(entry.label[field])}, but audit log record #${note.seq}, which set the label, says ${JSON.stringify(logged)} (an edit that bypassed the log)` }));
 }
 
 /** The fields an entry tracks that a log has never recorded for any package: what `index log --upgrade` may record as they are now. */

@@ -18,7 +18,7 @@ import { assertIndexEntry } from '../manifest/validate.js';
 import { RegistryClient } from '../registry/client.js';
 import { compareIdentity, type ObservedIdentity } from '../trust/identity.js';
 import { hasProvenance, newestVersions, pinOf, staticMetadata, trustOptions, type AddOptions } from './add.js';
-import { recordChange, type ChangeAuthor } from './edit.js';
+import { assertEntriesExplained, recordChange, type ChangeAuthor } from './edit.js';
 import type { LogRecord } from './log.js';
 
 export type FindingCode = 'E_PROVENANCE_DOWNGRADE' | 'E_IDENTITY_CHANGED' | 'E_ADD_REFUSED';
@@ -61,6 +61,8 @@ export async function syncIndex(indexDir: string, names: string[], author: Chang
   const client = new RegistryClient(options.registry ?? {});
   const { verifyFromRegistry } = await import('../verify.js');
   const result: SyncResult = { added: [], findings: [], records: [], unmatched: [] };
+  // an entry the log does not explain (never logged, or edited by hand) is refused before anything is fetched, not reported as up to date
+  assertEntriesExplained(indexDir, targets.map((name) => readEntry(indexDir, `npm/${name}.json`)));
   for (const name of targets) {
     const entry = readEntry(indexDir, `npm/${name}.json`);
     const packument = await client.packument(name);

@@ -11,8 +11,10 @@ import { join } from 'node:path';
 import { McsError } from '../errors.js';
 import { readFileCapped, writeAtomic } from '../files.js';
 import { parseJsonStrict } from '../manifest/json.js';
+import { MAX_METADATA_BYTES, assertRootShape, type RootSigned } from './metadata.js';
 
 export const INSTALLED_SNAPSHOT_FILE = '.snapshot.json';
+export const INSTALLED_ROOT_FILE = '.root.json';
 const MAX_INSTALLED_SNAPSHOT_BYTES = 64 * 1024;
 
 /** What the client keeps of a verified snapshot. */
@@ -31,10 +33,20 @@ export interface IndexFreshness {
   expired: boolean;
 }
 
-/** Records, in a folder `update` unpacked, the verified snapshot it came from. */
-export function writeInstalledSnapshot(indexDir: string, snapshot: InstalledSnapshot): void {
+/** Records, in a folder `update` unpacked, the verified snapshot it came from, and the trusted root it was verified with (which checks the log's signatures for info). */
+export function writeInstalledSnapshot(indexDir: string, snapshot: InstalledSnapshot, root?: RootSigned): void {
   const { version, expires, rootVersion } = snapshot;
   writeAtomic(join(indexDir, INSTALLED_SNAPSHOT_FILE), JSON.stringify({ version, expires, rootVersion }) + '\n');
+  if (root) writeAtomic(join(indexDir, INSTALLED_ROOT_FILE), JSON.stringify(root) + '\n');
+}
+
+/** The trusted index root an installed folder was verified with (hidden, not index content), or undefined for a folder update did not install. */
+export function readInstalledRoot(indexDir: string): RootSigned | undefined {
+  const file = join(indexDir, INSTALLED_ROOT_FILE);
+  if (!existsSync(file)) return undefined;
+  const root = parseJsonStrict(readFileCapped(file, MAX_METADATA_BYTES, 'installed index root', { code: 'E_INDEX_IO' }), { source: file, maxBytes: MAX_METADATA_BYTES }) as RootSigned;
+  assertRootShape(root, file);
+  return root;
 }
 
 /** The snapshot an index folder was installed from, or undefined when `update` did not install it. */

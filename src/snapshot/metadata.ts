@@ -84,8 +84,8 @@ export interface SnapshotSigned {
   /** The root version whose keys signed this snapshot. */
   rootVersion: number;
   content: { file: string; length: number; sha512: string };
-  /** The audit log the content was published from: its length and the sha256 of its last line. The next publish must extend it. */
-  log?: { records: number; head: string };
+  /** The audit log the content was published from: its record count, the sha256 of its last line, and its size in bytes (clients read no more). The next publish must extend it; clients refuse a snapshot without it. */
+  log?: { records: number; head: string; length?: number };
 }
 
 /** A maintainer key's signature (`sig`), or a keyless one: a Sigstore message-signature bundle over the same bytes. */

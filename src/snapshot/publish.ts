@@ -10,8 +10,10 @@ import { dirname, join } from 'node:path';
 import { defaultIndexStateDir } from '../config.js';
 import { canonical } from '../contract/index.js';
 import { McsError, wholeNumber, type McsErrorCode } from '../errors.js';
-import { readIndexDir } from '../index/build.js';
-import { LOG_FILE, assertLogExtends } from '../maintain/log.js';
+import { auditProblems, readIndexDir } from '../index/build.js';
+import { LOG_FILE, assertLogExtends, type LogScan } from '../maintain/log.js';
+import type { IndexEntry } from '../manifest/types.js';
+import { assertIndexEntry } from '../manifest/validate.js';
 import { MAX_LOG_BYTES, logKeysOf, scanLogFile } from '../maintain/log-file.js';
 import { parseJsonStrict } from '../manifest/json.js';
 import { getBytes } from '../registry/http.js';
@@ -148,11 +150,11 @@ function publishedBefore(outDir: string, root: RootSigned, rootBytes: Buffer): S
 export function publishedLog(outDir: string): { records: number; head: string; version: number } | undefined {
   const file = join(outDir, SNAPSHOT_FILE);
   const { signed } = parseSigned<SnapshotSigned>(readFileCapped(file, MAX_METADATA_BYTES, 'snapshot'), SNAPSHOT_TYPE, file);
-  return signed.log ? { ...assertSignedLogShape(signed.log), version: signed.version } : undefined;
+  return signed.log ? { ...assertSignedLogShape(signed.log, false), version: signed.version } : undefined;
 }
 
 /** Copies the log beside the snapshot, as it was checked: a log that changed meanwhile (a maintainer's change landing) is not published under this head. */
-function copyLog(from: string, to: string, head: { records: number; head: string }): void {
+function copyLog(from: string, to: string, head: { records: number; head: string; length: number }): void {
   const partial = `${to}.partial-${process.pid}`;
   try {
     copyFileSync(from, partial);
@@ -160,7 +162,7 @@ function copyLog(from: string, to: string, head: { records: number; head: string
     if (copied.records < head.records || (copied.records === head.records && copied.head !== head.head)) {
       throw new McsError('E_LOG_CHAIN', `${from} changed while the snapshot was made (${copied.records} records now, ${head.records} checked); publish again`, { details: { source: from } });
     }
-    if (copied.records > head.records) {
+    if (copied.records > head.records || copied.bytes !== head.length) {
       throw new McsError('E_LOG_LOCKED', `${from} grew while the snapshot was made (a maintainer's change landed); publish again`, { details: { source: from } });
     }
     renameSync(partial, to);
@@ -181,7 +183,9 @@ export async function publishSnapshot(options: PublishOptions): Promise<PublishR
     const first = report.problems[0]!;
     throw new McsError(first.code as McsErrorCode, `${options.indexDir}: ${report.problems.length} problem(s); run mcs-pkg index validate. First: ${first.message}`, { details: { problems: report.problems } });
   }
-  if (log && log.records > 0 && log.adoptedAt === null) throw new McsError('E_LOG_UNSIGNED', `${options.indexDir}: the audit log is not signed; adopt it once (mcs-pkg index log --upgrade --key FILE) before publishing`, { details: { indexDir: options.indexDir } });
+  // clients refuse a snapshot without a signed log: every published change is accounted for by a maintainer's signature
+  if (!log || log.records === 0) throw new McsError('E_LOG_UNSIGNED', `${options.indexDir}: no audit log, and clients accept only a snapshot whose changes a signed log accounts for; start it with mcs-pkg index log --init --key FILE --reason TEXT`, { details: { indexDir: options.indexDir } });
+  if (log.adoptedAt === null) throw new McsError('E_LOG_UNSIGNED', `${options.indexDir}: the audit log is not signed; adopt it once (mcs-pkg index log --upgrade --key FILE) before publishing`, { details: { indexDir: options.indexDir } });
   // the content is signed by its digest, so it need not be canonical: entries as read, in file order, written natively
   const content = Buffer.from(JSON.stringify({ format: 'mcs-pkg/index-content@1', entries }), 'utf8');
   const now = options.now ?? new Date();
@@ -195,8 +199,8 @@ export async function publishSnapshot(options: PublishOptions): Promise<PublishR
   const expires = new Date(now.getTime() + wholeNumber(options.expiresDays ?? DEFAULT_EXPIRES_DAYS, 'expires-days', 1, 3650) * 86_400_000).toISOString();
   const sha512 = createHash('sha512').update(content).digest('hex');
   const file = contentFileName(sha512);
-  const head = log && log.records > 0 ? { records: log.records, head: log.head } : undefined;
-  const signed: SnapshotSigned = { _type: SNAPSHOT_TYPE, version, expires, rootVersion: root.version, content: { file, length: content.length, sha512 }, ...(head ? { log: head } : {}) };
+  const head = { records: log.records, head: log.head, length: log.bytes };
+  const signed: SnapshotSigned = { _type: SNAPSHOT_TYPE, version, expires, rootVersion: root.version, content: { file, length: content.length, sha512 }, log: head };
   const metadata = signMetadata(signed, options.keys.map((key) => readKey(key, 'private')));
   const trust = options.keyless ? await addKeylessSignature(metadata, root, { ...options, keyless: options.keyless }) : undefined;
   const signers = countValidSignatures(metadata, root, 'snapshot', trust);
@@ -209,7 +213,7 @@ export async function publishSnapshot(options: PublishOptions): Promise<PublishR
   // content first, metadata last: a reader that sees the new metadata finds its content in place, and one
   // that read the previous metadata still finds the previous content (kept until the next publish)
   writeAtomic(join(options.outDir, file), content);
-  if (head) copyLog(join(options.indexDir, LOG_FILE), join(options.outDir, logFileName(head.head)), head);
+  copyLog(join(options.indexDir, LOG_FILE), join(options.outDir, logFileName(head.head)), head);
   writeAtomic(join(options.outDir, ROOT_FILE), rootBytes);
   writeAtomic(join(options.outDir, `${root.version}.${ROOT_FILE}`), rootBytes);
   writeAtomic(join(options.outDir, SNAPSHOT_FILE), JSON.stringify(metadata, null, 1));
@@ -217,7 +221,7 @@ export async function publishSnapshot(options: PublishOptions): Promise<PublishR
   try {
     for (const name of readdirSync(options.outDir)) {
       if (CONTENT_FILE_PATTERN.test(name) && name !== file && name !== previous?.content.file) rmSync(join(options.outDir, name), { force: true });
-      if (LOG_FILE_PATTERN.test(name) && name !== (head && logFileName(head.head)) && name !== (previous?.log && logFileName(previous.log.head))) rmSync(join(options.outDir, name), { force: true });
+      if (LOG_FILE_PATTERN.test(name) && name !== logFileName(head.head) && name !== (previous?.log && logFileName(previous.log.head))) rmSync(join(options.outDir, name), { force: true });
     }
   } catch {
     // left for the next publish
@@ -251,28 +255,35 @@ export interface UpdateResult {
   indexDir: string;
 }
 
-function assertSignedLogShape(log: unknown): { records: number; head: string } {
-  const { records, head } = log as { records?: unknown; head?: unknown };
-  if (!Number.isSafeInteger(records) || typeof head !== 'string' || !/^[0-9a-f]{64}$/.test(head)) throw new McsError('E_INDEX_SIGNATURE', `${SNAPSHOT_FILE}: the signed audit log reference is malformed`, {});
-  return { records: records as number, head };
+/** The log reference a snapshot signs: records, head and (`withLength`, as every client demands) its byte length, at most MAX_LOG_BYTES. */
+function assertSignedLogShape(log: unknown, withLength: false): { records: number; head: string };
+function assertSignedLogShape(log: unknown, withLength?: true): { records: number; head: string; length: number };
+function assertSignedLogShape(log: unknown, withLength = true): { records: number; head: string; length?: number } {
+  const { records, head, length } = log as { records?: unknown; head?: unknown; length?: unknown };
+  const badLength = withLength && (!Number.isSafeInteger(length) || (length as number) < 0 || (length as number) > MAX_LOG_BYTES);
+  if (!Number.isSafeInteger(records) || typeof head !== 'string' || !/^[0-9a-f]{64}$/.test(head) || badLength) throw new McsError('E_INDEX_SIGNATURE', `${SNAPSHOT_FILE}: the signed audit log reference is malformed (records, head and a length of at most ${MAX_LOG_BYTES} bytes)`, {});
+  return { records: records as number, head, ...(withLength ? { length: length as number } : {}) };
 }
 
 /**
- * The audit log a snapshot signs, as the client receives it: chained, every
- * record since its adoption signed by a maintainer the trusted root lists
- * (E_LOG_SIGNATURE, E_LOG_UNSIGNED), and exactly the signed length and
- * last-line hash (E_INDEX_MIXED), so who set a label is a fact the client
- * has checked, and keeps beside the entries.
+ * The audit log a snapshot signs, as the client receives it: exactly the
+ * signed size (E_INDEX_MIXED), chained, every record since its adoption
+ * signed by a maintainer the trusted root lists (E_LOG_SIGNATURE,
+ * E_LOG_UNSIGNED), with the signed length and last-line hash
+ * (E_INDEX_MIXED), and extending the log this client received before
+ * (E_LOG_CHAIN), so who set a label is a fact the client has checked, and
+ * keeps beside the entries.
  */
-function verifyReceivedLog(file: string, signed: { records: number; head: string }, root: RootSigned, keptFile: string): void {
+function verifyReceivedLog(file: string, signed: { records: number; head: string; length: number }, root: RootSigned, keptFile: string): LogScan {
   // the log this client received before: the new one must extend it, as publish demands of the maintainers' copy
   const kept = existsSync(keptFile) ? scanLogFile(keptFile) : undefined;
-  const scan = scanLogFile(file, { keys: logKeysOf(root), ...(kept ? { hashAt: kept.records } : {}) });
-  if (scan.records !== signed.records || scan.head !== signed.head) {
-    throw new McsError('E_INDEX_MIXED', `${logFileName(signed.head)}: ${scan.records} records ending in ${scan.head.slice(0, 12)}, but the snapshot signed ${signed.records} ending in ${signed.head.slice(0, 12)}`, { details: { expected: signed, found: { records: scan.records, head: scan.head } } });
+  const scan = scanLogFile(file, { keys: logKeysOf(root), maxBytes: signed.length, ...(kept ? { hashAt: kept.records } : {}) });
+  if (scan.records !== signed.records || scan.head !== signed.head || scan.bytes !== signed.length) {
+    throw new McsError('E_INDEX_MIXED', `${logFileName(signed.head)}: ${scan.records} records (${scan.bytes} bytes) ending in ${scan.head.slice(0, 12)}, but the snapshot signed ${signed.records} (${signed.length} bytes) ending in ${signed.head.slice(0, 12)}`, { details: { expected: signed, found: { records: scan.records, head: scan.head, length: scan.bytes } } });
   }
   if (scan.adoptedAt === null) throw new McsError('E_LOG_UNSIGNED', `${logFileName(signed.head)}: no record of the audit log is signed by a maintainer`, {});
   if (kept && kept.records > 0) assertLogExtends(kept, scan, `the one this client received with its current index (${keptFile})`);
+  return scan;
 }
 
 /** The bytes of a signed root whose content is the trusted root `root`, else null (a published copy that does not match is not passed on). */
@@ -365,7 +376,7 @@ export async function updateIndex(given: UpdateOptions): Promise<UpdateResult> {
   }
   const current = join(options.stateDir, 'current');
   if (snapshot.version === state.version && existsSync(current)) {
-    writeInstalledSnapshot(current, snapshot);
+    writeInstalledSnapshot(current, snapshot, root);
     return { status: 'current', version: snapshot.version, previousVersion: state.version, rootVersion: root.version, expires: { snapshot: snapshot.expires, root: root.expires }, indexDir: current };
   }
   const cap = Math.min(options.maxContentBytes ?? DEFAULT_MAX_CONTENT_BYTES, snapshot.content.length);
@@ -390,12 +401,18 @@ export async function updateIndex(given: UpdateOptions): Promise<UpdateResult> {
       mkdirSync(dirname(file), { recursive: true });
       writeFileSync(file, JSON.stringify(item.entry, null, 2) + '\n', { flag: 'wx' });
     }
-    if (snapshot.log) {
-      const log = assertSignedLogShape(snapshot.log);
-      writeFileSync(join(partial, LOG_FILE), (await fetchFile(logFileName(log.head), MAX_LOG_BYTES, false))!, { flag: 'wx' });
-      verifyReceivedLog(join(partial, LOG_FILE), log, root, join(current, LOG_FILE));
-    }
-    writeInstalledSnapshot(partial, snapshot);
+    // every snapshot carries its signed log, fetched no larger than its signed length; the content must be what the log
+    // explains and meet the label rules, exactly as index validate demands of the maintainers' folder
+    if (!snapshot.log) throw new McsError('E_LOG_CHAIN', `${SNAPSHOT_FILE}: the snapshot signs no audit log, so nothing accounts for its content${existsSync(join(current, LOG_FILE)) ? ', and the log this client holds would be lost' : ''}; the working index was kept. Ask the maintainers to publish with a signed log (mcs-pkg index publish)`, {});
+    const signedLog = assertSignedLogShape(snapshot.log);
+    writeFileSync(join(partial, LOG_FILE), (await fetchFile(logFileName(signedLog.head), signedLog.length, false))!, { flag: 'wx' });
+    const log = verifyReceivedLog(join(partial, LOG_FILE), signedLog, root, join(current, LOG_FILE));
+    const received = parsed.entries.map((item) => ({ path: item.path as string, entry: item.entry as IndexEntry }));
+    for (const { path, entry } of received) assertIndexEntry(entry, `${snapshot.content.file} ${path}`);
+    const files = received.map(({ path }) => path.replace(/\.json$/, '').replace('/', ':'));
+    const problem = auditProblems(received, { log, entries: received.map(({ entry }) => entry), files }, (path) => `${snapshot.content.file} ${path}`)[0];
+    if (problem) throw new McsError(problem.code as McsErrorCode, `${snapshot.content.file}: the content is not what its signed audit log and the label rules allow: ${problem.message}; the working index was kept`, { details: { problem } });
+    writeInstalledSnapshot(partial, snapshot, root);
     // the signed metadata as received, for a mirror of this index (mcs-pkg serve): the snapshot and, when this update rotated to it, the root
     keepSignedMetadata(partial, snapshotBytes, sameRoot(rootBytes ?? (await fetchFile(`${root.version}.${ROOT_FILE}`, MAX_METADATA_BYTES, true)), root));
     rmSync(join(options.stateDir, folder), { recursive: true, force: true });

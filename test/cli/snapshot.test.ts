@@ -70,10 +70,13 @@ it('creates keys and a root, publishes, updates, serves the updated index, and r
   const rotated = run(['index', 'root', '--out', 'root2.json', '--previous', 'root.json', ...members, '--sign', 'a.pem', '--sign', 'b.pem', '--sign', 'c.pem']);
   expect(rotated.stderr).toBe('');
   expect(rotated.stdout).toMatch(/root version 2, 3 maintainer keys/);
-  // a's records stay valid once a maintainer of the new root vouches for the log again
+  // a's records stay valid once a maintainer of the new root vouches for the log again, checked against the root that listed a
   copyFileSync(join(dir, 'root2.json'), join(dir, 'idx', 'root.json'));
-  expect(run(['index', 'publish', '--out', 'snap', '--root', 'root2.json', '--key', 'c.pem', '--key', 'd.pem', ...idx]).stderr).toMatch(/^error E_LOG_SIGNATURE: .*index log --upgrade --key/);
-  expect(run(['index', 'log', '--upgrade', '--key', 'c.pem', '--reason', 'root version 2', ...idx]).status).toBe(0);
+  expect(run(['index', 'publish', '--out', 'snap', '--root', 'root2.json', '--key', 'c.pem', '--key', 'd.pem', ...idx]).stderr).toMatch(/^error E_LOG_SIGNATURE: .*index log --upgrade --previous-root OLD_ROOT/);
+  expect(run(['index', 'log', '--upgrade', '--key', 'c.pem', '--reason', 'root version 2', ...idx]).stderr).toMatch(/^error E_LOG_SIGNATURE: /);
+  const readopted = run(['index', 'log', '--upgrade', '--previous-root', 'root.json', '--key', 'c.pem', '--reason', 'root version 2', ...idx]);
+  expect(readopted.stderr).toBe('');
+  expect(readopted.stdout).toMatch(/Vouches for \d+ record\(s\), #\d+-#\d+, by: .*\(key [0-9a-f]{16}, previous root\)/);
   expect(run(['index', 'publish', '--out', 'snap', '--root', 'root2.json', '--key', 'c.pem', '--key', 'd.pem', ...idx]).status).toBe(0);
   expect(JSON.parse(run(['update', '--from', 'snap', '--json']).stdout)).toMatchObject({ status: 'updated', rootVersion: 2 });
 }, 240_000); // about thirty CLI runs in a row: minutes on a loaded two-core machine

@@ -243,7 +243,7 @@ describe('refused updates leave the working index untouched', () => {
     // the log A signed is vouched for again by a maintainer of the new root, before publishing under it
     copyFileSync(join(outDir, '2.root.json'), join(indexDir, 'root.json'));
     await expect(publishSnapshot({ indexDir, outDir, root: rootFile.replace('root.json', 'root2.json'), keys: [keys.B.file, keys.D.file] })).rejects.toThrowWithCode('E_LOG_SIGNATURE');
-    expect(upgradeLog(indexDir, { key: createPrivateKey(keys.B.pem), why: 'root version 2' }).map((r) => r.field)).toEqual(['signed']);
+    expect(upgradeLog(indexDir, { key: createPrivateKey(keys.B.pem), why: 'root version 2' }, { previousRoots: [rootFile] }).map((r) => r.field)).toEqual(['signed']);
     await publishSnapshot({ indexDir, outDir, root: rootFile.replace('root.json', 'root2.json'), keys: [keys.B.file, keys.D.file] });
     resign(['A', 'B']); // A was rotated out: only B counts
     await expectRefused('E_INDEX_SIGNATURE');

@@ -62,6 +62,9 @@ function editEntry(name: string, edit: (entry: any) => void): void {
   writeFileSync(file, JSON.stringify(entry, null, 2) + '\n');
 }
 
+/** The label notes of a record appendForged writes: a signed label record's by, at and why, which the entry's label must repeat. */
+const FORGED_NOTES = { by: 'alice', at: '2026-12-01T00:00:00.000Z', reason: 'review 42' };
+
 const codes = (options: Parameters<typeof validateIndexDir>[1] = {}) => validateIndexDir(indexDir, options).problems.map((p) => p.code);
 
 function cli(args: string[]): { status: number; stdout: string; stderr: string } {
@@ -149,12 +152,13 @@ describe('a signed audit log', () => {
   });
 
   it('refuses a hand-made Verified whose entry does not meet the rules, whatever the log says (even a record signed by a maintainer)', () => {
+    const logged = JSON.parse(readFileSync(join(indexDir, 'npm', 'mcs-driver-rest.json'), 'utf8')).label;
     appendForged([{ package: 'npm:mcs-driver-rest', field: 'label', before: 'community', after: 'verified' }], signerFor(alice.key, 'alice'));
-    editEntry('mcs-driver-rest', (entry) => (entry.label.value = 'verified'));
+    editEntry('mcs-driver-rest', (entry) => (entry.label = { value: 'verified', ...FORGED_NOTES }));
     expect(codes()).toEqual(['E_LABEL_REQUIREMENTS']);
     expect(validateIndexDir(indexDir).problems[0]!.message).toMatch(/npm:mcs-driver-rest is labelled verified without meeting its rules: no pinned publisher identity \(trust\.publisher\); 1\.0\.0 \(published without provenance\)/);
     // and no write leaves a Verified package short of the rules
-    editEntry('mcs-driver-rest', (entry) => (entry.label.value = 'community'));
+    editEntry('mcs-driver-rest', (entry) => (entry.label = logged));
     const file = join(indexDir, LOG_FILE);
     writeFileSync(file, readFileSync(file, 'utf8').split('\n').filter(Boolean).slice(0, -1).join('\n') + '\n');
     expect(codes()).toEqual([]);
@@ -162,7 +166,7 @@ describe('a signed audit log', () => {
 
   it('refuses, at write time, a change that leaves Verified without its rules (a version without provenance pinned)', () => {
     appendForged([{ package: 'npm:mcs-driver-csv', field: 'label', before: 'community', after: 'verified' }], signerFor(alice.key, 'alice'));
-    editEntry('mcs-driver-csv', (entry) => (entry.label.value = 'verified'));
+    editEntry('mcs-driver-csv', (entry) => (entry.label = { value: 'verified', ...FORGED_NOTES }));
     expect(codes()).toEqual([]);
     expect(() => recordChange(indexDir, 'mcs-driver-csv', { key: alice.key, why: 'pin 2.0.0' }, (entry) => {
       entry.versions['2.0.0'] = { integrity: SAMPLE_SHA512, size: 10, provenance: false };
