@@ -3,6 +3,7 @@
  * from this table: the quick one for ordinary calls (fast.ts) and full yargs
  * for help, version and anything the quick one does not accept (yargs.ts).
  */
+import { McsError } from '../src/errors.js';
 import { PACKAGE_CLASSES } from '../src/manifest/names.js';
 import type { Context } from './context.js';
 
@@ -369,12 +370,22 @@ export function camelCase(flag: string): string {
   return flag.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
 }
 
-/** Arguments as handlers see them: a repeatable option is a list whether it was given once or more (one value is never split into characters). */
+/**
+ * Arguments as handlers see them: a repeatable option is a list whether it
+ * was given once or more (one value is never split into characters); any
+ * other option given twice is E_USAGE naming the flag (both parsers collect
+ * repeated flags into a list, which no handler of a single value expects).
+ */
 export function normalizeArgs(spec: CommandSpec, args: Record<string, unknown>): Record<string, unknown> {
   const normalized = { ...args };
   for (const [flag, option] of Object.entries({ ...GLOBAL_OPTIONS, ...spec.options })) {
     const value = normalized[camelCase(flag)];
     if (option.repeatable && value !== undefined && !Array.isArray(value)) normalized[camelCase(flag)] = [value];
+    if (!option.repeatable && Array.isArray(value)) {
+      throw new McsError('E_USAGE', `--${flag} given twice (${value.map(String).join(', ')}); it takes one value (mcs-pkg ${spec.path.join(' ')} --help)`, {
+        details: { flag: `--${flag}`, command: spec.path.join(' ') },
+      });
+    }
   }
   return normalized;
 }
