@@ -41,7 +41,7 @@ export interface CommandSpec {
 export const GLOBAL_OPTIONS: Readonly<Record<string, OptionSpec>> = {
   json: { type: 'boolean', default: false, describe: 'Print machine-readable JSON on standard output' },
   color: { type: 'boolean', describe: 'Colour the output; --no-color turns it off (default: on a terminal, unless NO_COLOR is set)' },
-  index: { type: 'string', describe: 'index-data folder to use instead of the embedded index (required by the commands that change an index; never one inside mcs-pkg\'s install folder)' },
+  index: { type: 'string', describe: 'index-data folder to use instead of the embedded index (required by the commands that change an index; never mcs-pkg\'s own embedded index-data)' },
   'cache-dir': { type: 'string', describe: 'Cache folder: built index databases, the index `update` installed, verified drivers (default $MCS_PKG_CACHE or ~/.cache/mcs-pkg)' },
 };
 
