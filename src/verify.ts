@@ -74,7 +74,7 @@ function applyPolicy<V extends Verdict>(verdict: V, entry: IndexEntry | undefine
   }
   // the release age is judged by the verdict's publish time: the log's when it has one, not the registry's claim
   const publishedAt = verdict.publishedAt ? new Date(verdict.publishedAt) : undefined;
-  const results = [...verdict.results, ...evaluatePolicy({ name: verdict.package, version: verdict.version, ...(entry ? { entry } : {}), ...(publishedAt ? { publishedAt } : {}), verdict, policy, now })];
+  const results = [...verdict.results, ...evaluatePolicy({ name: verdict.package, version: verdict.version, ecosystem: 'npm', ...(entry ? { entry } : {}), ...(publishedAt ? { publishedAt } : {}), verdict, policy, now })];
   return { ...verdict, results, status: results.some((r) => r.status === 'fail') ? 'failed' : verdict.status };
 }
 

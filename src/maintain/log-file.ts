@@ -139,5 +139,5 @@ export function maintainerSigner(privateKey: KeyObject, root: RootSigned, rootSo
 export function indexRootOf(indexDir: string, rootFile?: string): { root: RootSigned; source: string } | undefined {
   const source = rootFile ?? join(indexDir, INDEX_ROOT_FILE);
   if (rootFile === undefined && !existsSync(source)) return undefined;
-  return { root: trustInitialRoot(readFileCapped(source, MAX_METADATA_BYTES, 'index root'), source), source };
+  return { root: trustInitialRoot(readFileCapped(source, MAX_METADATA_BYTES, 'index root', { code: 'E_INDEX_IO' }), source), source };
 }
