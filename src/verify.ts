@@ -321,7 +321,15 @@ export async function verifyFromRegistry(
   if (specs.length === 0) return [];
   const client = new RegistryClient(options.registry ?? {});
   const tuf = tufDefaults(options.tuf);
-  const root = await resolveTrustedRoot(options.trustedRoot, tuf);
+  // the Sigstore root only verifies attestation bundles: a pinned one is read, but TUF is asked only when the first version that has some needs it
+  // (without it no attestation can be checked at all, so its failure ends the whole run, as one of the roots does)
+  let rootOnce: ReturnType<typeof resolveTrustedRoot> | undefined;
+  let rootFailure: unknown;
+  const trustedRoot = (): ReturnType<typeof resolveTrustedRoot> =>
+    (rootOnce ??= resolveTrustedRoot(options.trustedRoot, tuf).catch((error: unknown) => {
+      rootFailure = error;
+      throw error;
+    }));
   // keys per registry: pinned, else npm's (shipped with the shipped root, else through TUF) for the public registry, else the registry's own endpoint
   const keysByRegistry = new Map<string, Promise<{ keys: RegistryKey[]; source: string }>>();
   const keysFor = (name: string): Promise<{ keys: RegistryKey[]; source: string }> => {
@@ -360,6 +368,7 @@ export async function verifyFromRegistry(
       const { keys, source: keysSource } = await keysFor(name);
       const pinnedVersion = pinnedRecord(entry, version);
       const [bytes, attestations] = await Promise.all([client.tarball(name, dist, pinnedVersion?.size), attestationsUrl ? client.attestations(name, attestationsUrl) : Promise.resolve(undefined)]);
+      const root = attestations !== undefined || options.trustedRoot ? await trustedRoot() : undefined;
       const publisher = entry?.trust?.publisher;
       const expectedIdentity = flagged ?? (publisher ? { ...publisher } : undefined);
       const publishedAt = packument.time[version];
@@ -375,9 +384,9 @@ export async function verifyFromRegistry(
           ...(expectedIdentity ? { expectedIdentity } : {}),
         },
         {
-          trustMaterial: trustMaterialFor(keys),
+          ...(root ? { trustMaterial: trustMaterialFor(root.json, keys) } : {}),
           registryKeys: keys,
-          roots: { trustedRoot: root.source, registryKeys: keysSource },
+          roots: { trustedRoot: root?.source ?? 'not needed (no attestations to verify)', registryKeys: keysSource },
         },
       );
       const checked = installedDir ? withResult(verdict, checkInstalledTree(`${name}@${version}`, bytes, installedDir)) : verdict;
@@ -390,15 +399,15 @@ export async function verifyFromRegistry(
         indexed: { package: entry !== undefined, version: pinnedVersion !== undefined },
       };
     } catch (error) {
-      if (!isMcsError(error) || error.code === 'E_INTERNAL') throw error;
+      if (!isMcsError(error) || error.code === 'E_INTERNAL' || error === rootFailure) throw error;
       return { requested, error };
     }
   };
   const results: Array<RegistryVerdict | { requested: string; error: McsError }> = new Array(specs.length);
   const materials = new Map<RegistryKey[], ReturnType<typeof createTrustMaterial>>();
-  const trustMaterialFor = (keys: RegistryKey[]) => {
+  const trustMaterialFor = (rootJson: Record<string, unknown>, keys: RegistryKey[]) => {
     let material = materials.get(keys);
-    if (!material) materials.set(keys, (material = createTrustMaterial(root.json, keys)));
+    if (!material) materials.set(keys, (material = createTrustMaterial(rootJson, keys)));
     return material;
   };
   let next = 0;
