@@ -22,7 +22,7 @@ import { verifyArtifact, type ArtifactVerdict } from './trust/artifact.js';
 import { parseExpectedIntegrity } from './trust/integrity.js';
 import { evaluatePolicy, resolvePolicy, type ResolvedPolicy } from './trust/policy.js';
 import { fail, pass, type CheckResult } from './trust/result.js';
-import { createTrustMaterial, npmRegistryKeysFromTuf, resolveTrustedRoot, tufDefaults, type TufOptions } from './trust/sigstore.js';
+import { createTrustMaterial, npmRegistryKeysFromTuf, prepareTufCache, resolveTrustedRoot, tufDefaults, type TufOptions } from './trust/sigstore.js';
 import { planTarball, type PlannedFile } from './loader/extract.js';
 import { verifyPackage, type Verdict, type VerifyInput } from './trust/verifier.js';
 
@@ -330,6 +330,9 @@ export async function verifyFromRegistry(
       rootFailure = error;
       throw error;
     }));
+  // what needs no network is checked before any fetch: a pinned root is read, the TUF cache folder made
+  if (options.trustedRoot) await trustedRoot();
+  else prepareTufCache(tuf);
   // keys per registry: pinned, else npm's (shipped with the shipped root, else through TUF) for the public registry, else the registry's own endpoint
   const keysByRegistry = new Map<string, Promise<{ keys: RegistryKey[]; source: string }>>();
   const keysFor = (name: string): Promise<{ keys: RegistryKey[]; source: string }> => {
