@@ -123,3 +123,11 @@ export function warnIfExpired(freshness: IndexFreshness, context: Context): Inde
   if (freshness.expired) context.err(`warning: ${expiredIndexMessage(freshness)}`);
   return freshness;
 }
+
+/** warnIfExpired for a command whose library call opens the index itself (verify): the freshness of the folder it reads. */
+export async function warnIfIndexExpired(args: GlobalArgs, context: Context): Promise<IndexFreshness> {
+  const { defaultCacheDir, defaultIndexDir } = await import('../src/config.js');
+  const { indexFreshness, readInstalledSnapshot } = await import('../src/snapshot/installed.js');
+  const indexDir = args.index ?? defaultIndexDir(args.cacheDir ?? defaultCacheDir());
+  return warnIfExpired(indexFreshness(readInstalledSnapshot(indexDir), new Date()), context);
+}

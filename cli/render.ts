@@ -63,9 +63,33 @@ export function shown(text: string, json: boolean): string {
   return replaceInvisible(text, braced, (c, offset, whole) => c === '\n' || c === '\t' || (c === '\u001b' && PAINTED.test(whole.slice(offset, offset + 6))));
 }
 
+/** The one way a cell is cut: to `width` columns, the last one an ellipsis; never splits a character. */
 function cut(text: string, width: number): string {
-  if (width <= 1) return '';
-  return text.length <= width ? text : text.slice(0, width - 1) + '…';
+  const chars = [...text];
+  if (chars.length <= width) return text;
+  return width <= 0 ? '' : chars.slice(0, width - 1).join('') + '…';
+}
+
+/** Cell width in columns (characters, as cut counts them). */
+function columns(text: string): number {
+  return [...text].length;
+}
+
+/**
+ * Column widths that fit `total` columns with the two-space separators:
+ * the widest column gives way first, one column at a time, none below one.
+ * With an infinite total (output to a pipe or file) nothing is cut.
+ */
+function fit(widths: number[], total: number): number[] {
+  const fitted = [...widths];
+  let excess = fitted.reduce((n, w) => n + w, 0) + 2 * (fitted.length - 1) - total;
+  while (excess > 0) {
+    const widest = fitted.reduce((best, w, i) => (w >= fitted[best]! ? i : best), 0);
+    if (fitted[widest]! <= 1) break;
+    fitted[widest]!--;
+    excess--;
+  }
+  return fitted;
 }
 
 const LABEL_STYLE: Record<string, Style> = { verified: 'green', reference: 'cyan', community: 'yellow', QUARANTINED: 'red' };
@@ -74,16 +98,18 @@ function labelText(display: Display, label: string): string {
   return paint(display, LABEL_STYLE[label] ?? 'dim', label);
 }
 
-/** Lays out rows in columns; the last column takes what width is left. */
+/**
+ * Lays out rows in columns, the one place a table is shaped: on a terminal
+ * every line fits its width (separators included), the widest columns cut
+ * first; to a pipe or a file no cell is ever cut.
+ */
 export function table(display: Display, headers: string[], rows: string[][], styles: Array<((cell: string) => string) | undefined> = []): string {
-  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const fixed = widths.slice(0, -1).reduce((n, w) => n + w + 2, 0);
-  widths[widths.length - 1] = Math.max(10, Math.min(widths[widths.length - 1]!, display.width - fixed));
+  const widths = fit(headers.map((h, i) => Math.max(columns(h), ...rows.map((r) => columns(r[i] ?? '')))), display.width);
   const line = (cells: string[], styled: boolean): string =>
     cells
       .map((cell, i) => {
-        const last = i === cells.length - 1;
-        const text = last ? cut(cell, widths[i]!) : cell.padEnd(widths[i]!);
+        const shortened = cut(cell, widths[i]!);
+        const text = i === cells.length - 1 ? shortened : shortened + ' '.repeat(widths[i]! - columns(shortened));
         const style = styled ? styles[i] : undefined;
         return style ? style(text) : text;
       })

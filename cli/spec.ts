@@ -3,6 +3,7 @@
  * from this table: the quick one for ordinary calls (fast.ts) and full yargs
  * for help, version and anything the quick one does not accept (yargs.ts).
  */
+import { McsError } from '../src/errors.js';
 import { PACKAGE_CLASSES } from '../src/manifest/names.js';
 import type { Context } from './context.js';
 
@@ -40,7 +41,7 @@ export interface CommandSpec {
 export const GLOBAL_OPTIONS: Readonly<Record<string, OptionSpec>> = {
   json: { type: 'boolean', default: false, describe: 'Print machine-readable JSON on standard output' },
   color: { type: 'boolean', describe: 'Colour the output; --no-color turns it off (default: on a terminal, unless NO_COLOR is set)' },
-  index: { type: 'string', describe: 'index-data folder to use instead of the embedded index (required by the commands that change an index; never one inside mcs-pkg\'s install folder)' },
+  index: { type: 'string', describe: 'index-data folder to use instead of the embedded index (required by the commands that change an index; never mcs-pkg\'s own embedded index-data)' },
   'cache-dir': { type: 'string', describe: 'Cache folder: built index databases, the index `update` installed, verified drivers (default $MCS_PKG_CACHE or ~/.cache/mcs-pkg)' },
 };
 
@@ -394,12 +395,22 @@ export function camelCase(flag: string): string {
   return flag.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
 }
 
-/** Arguments as handlers see them: a repeatable option is a list whether it was given once or more (one value is never split into characters). */
+/**
+ * Arguments as handlers see them: a repeatable option is a list whether it
+ * was given once or more (one value is never split into characters); any
+ * other option given twice is E_USAGE naming the flag (both parsers collect
+ * repeated flags into a list, which no handler of a single value expects).
+ */
 export function normalizeArgs(spec: CommandSpec, args: Record<string, unknown>): Record<string, unknown> {
   const normalized = { ...args };
   for (const [flag, option] of Object.entries({ ...GLOBAL_OPTIONS, ...spec.options })) {
     const value = normalized[camelCase(flag)];
     if (option.repeatable && value !== undefined && !Array.isArray(value)) normalized[camelCase(flag)] = [value];
+    if (!option.repeatable && Array.isArray(value)) {
+      throw new McsError('E_USAGE', `--${flag} given twice (${value.map(String).join(', ')}); it takes one value (mcs-pkg ${spec.path.join(' ')} --help)`, {
+        details: { flag: `--${flag}`, command: spec.path.join(' ') },
+      });
+    }
   }
   return normalized;
 }

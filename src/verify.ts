@@ -22,7 +22,7 @@ import { verifyArtifact, type ArtifactVerdict } from './trust/artifact.js';
 import { parseExpectedIntegrity } from './trust/integrity.js';
 import { evaluatePolicy, resolvePolicy, type ResolvedPolicy } from './trust/policy.js';
 import { fail, pass, type CheckResult } from './trust/result.js';
-import { createTrustMaterial, npmRegistryKeysFromTuf, resolveTrustedRoot, tufDefaults, type TufOptions } from './trust/sigstore.js';
+import { createTrustMaterial, npmRegistryKeysFromTuf, prepareTufCache, resolveTrustedRoot, tufDefaults, type TufOptions } from './trust/sigstore.js';
 import { planTarball, type PlannedFile } from './loader/extract.js';
 import { verifyPackage, type Verdict, type VerifyInput } from './trust/verifier.js';
 
@@ -74,7 +74,7 @@ export function applyPolicy<V extends Verdict>(verdict: V, entry: IndexEntry | u
   }
   // the release age is judged by the verdict's publish time: the log's when it has one, not the registry's claim
   const publishedAt = verdict.publishedAt ? new Date(verdict.publishedAt) : undefined;
-  const results = [...verdict.results, ...evaluatePolicy({ name: verdict.package, version: verdict.version, ...(entry ? { entry } : {}), ...(publishedAt ? { publishedAt } : {}), verdict, policy, now })];
+  const results = [...verdict.results, ...evaluatePolicy({ name: verdict.package, version: verdict.version, ecosystem: 'npm', ...(entry ? { entry } : {}), ...(publishedAt ? { publishedAt } : {}), verdict, policy, now })];
   return { ...verdict, results, status: results.some((r) => r.status === 'fail') ? 'failed' : verdict.status };
 }
 
@@ -321,7 +321,18 @@ export async function verifyFromRegistry(
   if (specs.length === 0) return [];
   const client = new RegistryClient(options.registry ?? {});
   const tuf = tufDefaults(options.tuf);
-  const root = await resolveTrustedRoot(options.trustedRoot, tuf);
+  // the Sigstore root only verifies attestation bundles: a pinned one is read, but TUF is asked only when the first version that has some needs it
+  // (without it no attestation can be checked at all, so its failure ends the whole run, as one of the roots does)
+  let rootOnce: ReturnType<typeof resolveTrustedRoot> | undefined;
+  let rootFailure: unknown;
+  const trustedRoot = (): ReturnType<typeof resolveTrustedRoot> =>
+    (rootOnce ??= resolveTrustedRoot(options.trustedRoot, tuf).catch((error: unknown) => {
+      rootFailure = error;
+      throw error;
+    }));
+  // what needs no network is checked before any fetch: a pinned root is read, the TUF cache folder made
+  if (options.trustedRoot) await trustedRoot();
+  else prepareTufCache(tuf);
   // keys per registry: pinned, else npm's (shipped with the shipped root, else through TUF) for the public registry, else the registry's own endpoint
   const keysByRegistry = new Map<string, Promise<{ keys: RegistryKey[]; source: string }>>();
   const keysFor = (name: string): Promise<{ keys: RegistryKey[]; source: string }> => {
@@ -360,6 +371,7 @@ export async function verifyFromRegistry(
       const { keys, source: keysSource } = await keysFor(name);
       const pinnedVersion = pinnedRecord(entry, version);
       const [bytes, attestations] = await Promise.all([client.tarball(name, dist, pinnedVersion?.size), attestationsUrl ? client.attestations(name, attestationsUrl) : Promise.resolve(undefined)]);
+      const root = attestations !== undefined || options.trustedRoot ? await trustedRoot() : undefined;
       const publisher = repositoryPublisher(entry?.trust?.publisher);
       const expectedIdentity = flagged ?? (publisher ? { ...publisher } : undefined);
       const publishedAt = packument.time[version];
@@ -375,9 +387,9 @@ export async function verifyFromRegistry(
           ...(expectedIdentity ? { expectedIdentity } : {}),
         },
         {
-          trustMaterial: trustMaterialFor(keys),
+          ...(root ? { trustMaterial: trustMaterialFor(root.json, keys) } : {}),
           registryKeys: keys,
-          roots: { trustedRoot: root.source, registryKeys: keysSource },
+          roots: { trustedRoot: root?.source ?? 'not needed (no attestations to verify)', registryKeys: keysSource },
         },
       );
       const checked = installedDir ? withResult(verdict, checkInstalledTree(`${name}@${version}`, bytes, installedDir)) : verdict;
@@ -390,15 +402,15 @@ export async function verifyFromRegistry(
         indexed: { package: entry !== undefined, version: pinnedVersion !== undefined },
       };
     } catch (error) {
-      if (!isMcsError(error) || error.code === 'E_INTERNAL') throw error;
+      if (!isMcsError(error) || error.code === 'E_INTERNAL' || error === rootFailure) throw error;
       return { requested, error };
     }
   };
   const results: Array<RegistryVerdict | { requested: string; error: McsError }> = new Array(specs.length);
   const materials = new Map<RegistryKey[], ReturnType<typeof createTrustMaterial>>();
-  const trustMaterialFor = (keys: RegistryKey[]) => {
+  const trustMaterialFor = (rootJson: Record<string, unknown>, keys: RegistryKey[]) => {
     let material = materials.get(keys);
-    if (!material) materials.set(keys, (material = createTrustMaterial(root.json, keys)));
+    if (!material) materials.set(keys, (material = createTrustMaterial(rootJson, keys)));
     return material;
   };
   let next = 0;

@@ -1,12 +1,11 @@
 import { defaultCacheDir, defaultDriverCacheDir } from '../../src/config.js';
 import type { CacheListing } from '../../src/loader/cache.js';
 import type { Context, GlobalArgs } from '../context.js';
-import { clean, paint } from '../render.js';
+import { clean, paint, table } from '../render.js';
 
-/** How an entry is named to a person: ecosystem:name@version as its manifest records it, then the digest it is filed under. */
-function describeEntry(entry: CacheListing): string {
-  const recorded = entry.package ? `${entry.package.ecosystem}:${entry.package.name ?? '(no name)'}@${entry.package.version ?? '(no version)'}` : '(manifest unreadable)';
-  return clean(`${recorded}  ${entry.integrity.slice(0, 27)}…`);
+/** How an entry is named to a person: ecosystem:name@version as its manifest records it. */
+function packageOf(entry: CacheListing): string {
+  return clean(entry.package ? `${entry.package.ecosystem}:${entry.package.name ?? '(no name)'}@${entry.package.version ?? '(no version)'}` : '(manifest unreadable)');
 }
 
 /**
@@ -29,12 +28,17 @@ export default async function cache(args: GlobalArgs, context: Context, action: 
   }
   if (action === 'ls') {
     const entries = listCache(root);
-    context.out(context.json ? JSON.stringify(entries, null, 2) : entries.length === 0 ? 'The driver cache is empty.' : entries.map((e) => `${describeEntry(e)}  ${clean(e.path)}${e.tarball ? '' : '  (tarball not kept)'}`).join('\n'));
+    const rows = entries.map((e) => [packageOf(e), e.integrity, `${clean(e.path)}${e.tarball ? '' : '  (tarball not kept)'}`]);
+    context.out(context.json ? JSON.stringify(entries, null, 2) : entries.length === 0 ? 'The driver cache is empty.' : table(context.display, ['PACKAGE', 'DIGEST', 'FOLDER'], rows));
     return 0;
   }
   const results = verifyCache(root);
   if (context.json) context.out(JSON.stringify(results, null, 2));
   else if (results.length === 0) context.out('The driver cache is empty: nothing to verify.');
-  else for (const r of results) context.out(r.ok ? `${paint(context.display, 'green', 'ok')}       ${describeEntry(r)}` : `${paint(context.display, 'red', 'CHANGED')}  ${describeEntry(r)}  ${clean(r.error.message)}`);
+  else {
+    const rows = results.map((r) => [r.ok ? 'ok' : 'CHANGED', packageOf(r), r.integrity, r.ok ? '' : clean(r.error.message)]);
+    const status = (cell: string): string => paint(context.display, cell.startsWith('ok') ? 'green' : 'red', cell);
+    context.out(table(context.display, ['STATUS', 'PACKAGE', 'DIGEST', 'PROBLEM'], rows, [status]));
+  }
   return results.every((r) => r.ok) ? 0 : 1;
 }

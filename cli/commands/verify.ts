@@ -1,5 +1,5 @@
 import { McsError, exitCodeFor } from '../../src/errors.js';
-import { indexOptions, trustFlags, tufFlags, type Context, type GlobalArgs } from '../context.js';
+import { indexOptions, trustFlags, tufFlags, warnIfIndexExpired, type Context, type GlobalArgs } from '../context.js';
 import type { IdentityFlags } from '../../src/verify.js';
 import { renderArtifactVerdict, renderOnlineReport, renderVerdict } from '../render.js';
 
@@ -43,6 +43,7 @@ export default async function verify(args: VerifyArgs, context: Context): Promis
     throw new McsError('E_USAGE', 'give --tarball FILE and --package NAME@VERSION (with --attestations FILE when the version has attestations, --integrity SRI and --packument FILE to compare its digest and registry signature)', {});
   }
   const { verifyTarball } = await import('../../src/verify.js');
+  const freshness = await warnIfIndexExpired(args, context);
   const verdict = await verifyTarball({
     tarball: args.tarball,
     package: args.package,
@@ -55,7 +56,7 @@ export default async function verify(args: VerifyArgs, context: Context): Promis
     ...(args.policy ? { policy: args.policy } : {}),
     index: indexOptions(args, context),
   });
-  context.out(context.json ? JSON.stringify(verdict, null, 2) : renderVerdict(context.display, verdict));
+  context.out(context.json ? JSON.stringify({ ...verdict, index: freshness }, null, 2) : renderVerdict(context.display, verdict));
   return verdict.status === 'failed' ? 1 : 0;
 }
 
@@ -123,9 +124,11 @@ async function verifyOnline(args: VerifyArgs, context: Context): Promise<number>
     ...(args.concurrency !== undefined ? { concurrency: args.concurrency } : {}),
     ...(context.count ? { onProgress: (done: number, total: number) => context.count!('verified packages', done, total) } : {}),
   };
+  // pins, publishers and yanks come from the index: an expired one is said so, as search and info do
+  const freshness = await warnIfIndexExpired(args, context);
   const report = args.installed ? await verifyInstalled(args.packages[0] ?? process.cwd(), options) : { results: await verifyFromRegistry(args.packages, options) };
   if (context.json) {
-    context.out(JSON.stringify({ ...report, results: report.results.map((r) => ('error' in r ? { requested: r.requested, error: r.error.toJSON() } : r)) }, null, 2));
+    context.out(JSON.stringify({ ...report, results: report.results.map((r) => ('error' in r ? { requested: r.requested, error: r.error.toJSON() } : r)), index: freshness }, null, 2));
   } else {
     context.out(renderOnlineReport(context.display, report));
   }

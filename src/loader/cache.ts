@@ -555,9 +555,10 @@ export function verifyCacheEntry(entryDir: string, expected: VerifyCacheOptions 
     const path = join(packageDir, ...relative.split('/'));
     checkMode(entry, path, stats, DIR_MODE);
   }
+  let packageJson: Buffer | undefined;
   for (const file of manifest.files) {
     const path = join(packageDir, ...file.path.split('/'));
-    const hashed = hashFileNoFollow(entry, path, file.size, false);
+    const hashed = hashFileNoFollow(entry, path, file.size, file.path === 'package.json');
     checkMode(entry, path, hashed.stats, file.mode);
     if (hashed.size !== file.size || hashed.sha512 !== file.sha512) {
       throw tampered(entry, `${path} changed: expected sha512 ${file.sha512.slice(0, 16)}… (${file.size} bytes), got ${hashed.sha512.slice(0, 16)}… (${hashed.size} bytes)`, {
@@ -574,6 +575,13 @@ export function verifyCacheEntry(entryDir: string, expected: VerifyCacheOptions 
     }
     const expectedReal = join(realPackageDir, ...file.path.split('/'));
     if (real !== expectedReal) throw tampered(entry, `${path} resolves to ${real}, outside its place in the entry`, { path, realPath: real });
+    if (file.path === 'package.json') packageJson = hashed.data;
+  }
+  // what the entry is listed and loaded as must be what its verified package.json says
+  const described = packageOfManifest(packageJson);
+  if (described.name !== manifest.package.name || described.version !== manifest.package.version) {
+    const show = (p: CachedPackage): string => `${p.ecosystem}:${p.name ?? '(no name)'}@${p.version ?? '(no version)'}`;
+    throw tampered(entry, `its manifest records ${show(manifest.package)}, but its verified package.json says ${show(described)}`, { expected: described, found: manifest.package });
   }
   return {
     path: entry,

@@ -19,7 +19,7 @@ import { defaultDriverCacheDir } from '../config.js';
 import { assertMcsDriver, canonical, type MCSDriver, type MCSToolDriver } from '../contract/index.js';
 import { McsError, isMcsError, type McsErrorCode } from '../errors.js';
 import { makeDirs, readFileCapped, removeDeadLeftovers } from '../files.js';
-import { assertIndexFresh, type IndexFreshness } from '../snapshot/installed.js';
+import type { IndexFreshness } from '../snapshot/installed.js';
 import { openIndex, type OpenIndexOptions } from '../index/store.js';
 import { parseJsonStrict } from '../manifest/json.js';
 import { declaredFor } from '../manifest/declarations.js';
@@ -351,10 +351,8 @@ export async function loadDriver(query: string | DriverQuery, options: LoadOptio
   let freshness: IndexFreshness;
   let resolution: Resolution;
   try {
-    // an expired snapshot may be a frozen one: nothing is resolved from it unless the caller accepts that
     freshness = index.freshness(now);
-    assertIndexFresh(freshness, options.allowExpiredIndex ?? false);
-    resolution = resolveDriver(index, query, { policy, now, ...(options.contractVersion ? { contractVersion: options.contractVersion } : {}) });
+    resolution = resolveDriver(index, query, { policy, now, allowExpiredIndex: options.allowExpiredIndex ?? false, ...(options.contractVersion ? { contractVersion: options.contractVersion } : {}) });
   } finally {
     index.close();
   }

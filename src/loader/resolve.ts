@@ -17,6 +17,7 @@ import { parsePackageName } from '../manifest/names.js';
 import type { Ecosystem, IndexEntry, TrustPolicy } from '../manifest/types.js';
 import { LABEL_RANK } from '../index/rows.js';
 import { evaluatePolicy, resolvePolicy } from '../trust/policy.js';
+import { assertIndexFresh } from '../snapshot/installed.js';
 
 export interface DriverQuery {
   /** An exact package name. */
@@ -40,6 +41,8 @@ export interface ResolveOptions {
   contractVersion?: string;
   /** Most candidate packages considered for a capability query. */
   maxCandidates?: number;
+  /** Resolve even in an installed index whose snapshot has expired (default false: E_INDEX_EXPIRED; run `mcs-pkg update` instead). */
+  allowExpiredIndex?: boolean;
 }
 
 export interface Rejection {
@@ -137,6 +140,8 @@ export function resolveDriver(index: McsIndex, query: string | DriverQuery, opti
   const parsed = toDriverQuery(query);
   const policy = resolvePolicy(options.policy);
   const now = options.now ?? new Date();
+  // an expired snapshot may be a frozen one: nothing is resolved from it unless the caller accepts that
+  assertIndexFresh(index.freshness(now), options.allowExpiredIndex ?? false);
   const rejected: Rejection[] = [];
   const accepted: Array<{ name: string; version: string; entry: IndexEntry }> = [];
   for (const entry of candidates(index, parsed, options.maxCandidates ?? 50)) {

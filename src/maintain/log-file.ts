@@ -167,5 +167,5 @@ export function previousRootKeys(files: readonly string[], current: { root: Root
 export function indexRootOf(indexDir: string, rootFile?: string): { root: RootSigned; source: string } | undefined {
   const source = rootFile ?? join(indexDir, INDEX_ROOT_FILE);
   if (rootFile === undefined && !existsSync(source)) return undefined;
-  return { root: trustInitialRoot(readFileCapped(source, MAX_METADATA_BYTES, 'index root'), source), source };
+  return { root: trustInitialRoot(readFileCapped(source, MAX_METADATA_BYTES, 'index root', { code: 'E_INDEX_IO' }), source), source };
 }

@@ -75,7 +75,7 @@ export function expiredIndexMessage(freshness: IndexFreshness): string {
 /** Refuses to load from an expired index unless the caller opted in (E_INDEX_EXPIRED, with both ways out). */
 export function assertIndexFresh(freshness: IndexFreshness, allowExpired: boolean): void {
   if (!freshness.expired || allowExpired) return;
-  throw new McsError('E_INDEX_EXPIRED', `${expiredIndexMessage(freshness)}, or load from it anyway with --allow-expired-index (allowExpiredIndex: true in loadDriver)`, {
+  throw new McsError('E_INDEX_EXPIRED', `${expiredIndexMessage(freshness)}, or load from it anyway with --allow-expired-index (allowExpiredIndex: true in loadDriver and resolveDriver)`, {
     details: { snapshot: freshness.snapshot, expires: freshness.expires },
   });
 }

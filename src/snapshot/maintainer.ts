@@ -8,6 +8,7 @@ import { generateKeyPairSync } from 'node:crypto';
 import { existsSync, rmSync } from 'node:fs';
 import { McsError, wholeNumber } from '../errors.js';
 import { readFileCapped, readKey, writeNewFile } from '../files.js';
+import { assertOutsideInstall } from '../maintain/target.js';
 import { MAX_METADATA_BYTES, keyIdOf, makeRoot, publicKeyRecord, rotateRoot, signMetadata, trustInitialRoot, type KeylessIdentity, type KeyType, type PublicKeyRecord, type RootSigned, type Signed } from './metadata.js';
 
 export const DEFAULT_ROOT_EXPIRES_DAYS = 365;
@@ -29,6 +30,7 @@ export interface MaintainerKey extends PublicKeyRecord {
 /** Writes a maintainer's key pair: both files or neither. */
 export function generateMaintainerKey(options: MaintainerKeyOptions): MaintainerKey {
   const publicFile = `${options.out}.pub`;
+  for (const file of [options.out, publicFile]) assertOutsideInstall(file, 'give --out a file of your own (outside the program\'s files)');
   for (const file of [options.out, publicFile]) if (existsSync(file)) throw new McsError('E_USAGE', `${file} already exists; give another --out, or move it aside`, { details: { file } });
   const { publicKey, privateKey } = options.type === 'ecdsa-p256' ? generateKeyPairSync('ec', { namedCurve: 'prime256v1' }) : generateKeyPairSync('ed25519');
   writeNewFile(options.out, privateKey.export({ type: 'pkcs8', format: 'pem' }), 0o600);
@@ -65,6 +67,7 @@ export interface IndexRootOptions {
 
 /** Makes, signs and writes an index root, after checking it (and for a rotation, the previous root's signatures) as clients will. */
 export function writeIndexRoot(options: IndexRootOptions): Signed<RootSigned> {
+  assertOutsideInstall(options.out, 'give --out a file of your own (outside the program\'s files), such as root.json in your index folder');
   const keyless = options.keyless ?? [];
   const members = options.members.map((m) => (typeof m === 'string' ? { file: m } : m));
   const previous = options.previous ? trustInitialRoot(readFileCapped(options.previous, MAX_METADATA_BYTES, 'previous index root'), options.previous) : undefined;

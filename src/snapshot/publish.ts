@@ -14,6 +14,7 @@ import { auditProblems, readIndexDir } from '../index/build.js';
 import { LOG_FILE, assertLogExtends, type LogScan } from '../maintain/log.js';
 import type { IndexEntry } from '../manifest/types.js';
 import { assertIndexEntry } from '../manifest/validate.js';
+import { assertOutsideInstall } from '../maintain/target.js';
 import { MAX_LOG_BYTES, logKeysOf, scanLogFile } from '../maintain/log-file.js';
 import { parseJsonStrict } from '../manifest/json.js';
 import { getBytes } from '../registry/http.js';
@@ -173,6 +174,7 @@ function copyLog(from: string, to: string, head: { records: number; head: string
 
 /** Publishes the whole index as one signed snapshot; an index with any validation problem, or signers short of the threshold, is refused before anything is written. */
 export async function publishSnapshot(options: PublishOptions): Promise<PublishResult> {
+  assertOutsideInstall(options.outDir, 'give --out a folder of your own to publish into');
   const rootBytes = readFileCapped(options.root, MAX_METADATA_BYTES, 'index root');
   const root = trustInitialRoot(rootBytes, options.root);
   const previous = publishedBefore(options.outDir, root, rootBytes);

@@ -49,6 +49,8 @@ export interface PolicyInput {
   version: string;
   /** The index entry, when the index lists the package. */
   entry?: IndexEntry;
+  /** The registry the package comes from when known without the index (a verified npm tarball is npm's); the entry's wins. */
+  ecosystem?: Ecosystem;
   /** When the registry says the version was published (packument time), if known. */
   publishedAt?: Date;
   /** The MCS driver contract version the client implements (semver), if it cares. */
@@ -193,11 +195,11 @@ function downgradeRule({ input, spec, record }: Facts): CheckResult {
 }
 
 // Provenance ties the bytes to a public build; without it a stolen token is
-// enough to publish. Where the ecosystem is unknown (the package is unlisted)
-// the stricter of the two settings applies.
+// enough to publish. The ecosystem is the entry's, else the one the verified
+// artifact belongs to; where neither says, the stricter of the two settings applies.
 function provenanceRequiredRule({ input, spec, record }: Facts): CheckResult {
   const { entry, verdict, policy } = input;
-  const ecosystem: Ecosystem | null = entry?.ecosystem ?? null;
+  const ecosystem: Ecosystem | null = entry?.ecosystem ?? input.ecosystem ?? null;
   const required = ecosystem !== null ? policy.requireProvenance[ecosystem] : policy.requireProvenance.npm || policy.requireProvenance.pypi;
   const provenanceResult = verdict?.results.find((r) => r.check === 'provenance');
   const evidence = {

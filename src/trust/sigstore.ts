@@ -301,11 +301,15 @@ export interface TufOptions {
   timeoutMs?: number;
 }
 
+/** Creates the TUF cache folder, failing fast (no network) where it cannot be: @sigstore/tuf creates it with a recursive mkdir, which never returns under /proc. */
+export function prepareTufCache(options: TufOptions, code: 'E_TRUST_ROOT' | 'E_REGISTRY_KEYS' = 'E_TRUST_ROOT'): void {
+  makeDirs(options.cachePath, 'TUF cache folder', { code, hint: 'give --cache-dir (or MCS_PKG_CACHE) a writable folder' });
+}
+
 /** Fetches targets from a TUF repository (TUF client workflow: root rotation, timestamp, snapshot, targets, each signed and fresh; each target checked against its recorded length and hashes). */
 async function tufTarget(options: TufOptions, target: string, code: 'E_TRUST_ROOT' | 'E_REGISTRY_KEYS'): Promise<unknown> {
   const mirrorURL = options.mirrorURL ?? PUBLIC_GOOD_TUF_MIRROR;
-  // @sigstore/tuf creates its cache with a recursive mkdir, which never returns under /proc
-  makeDirs(options.cachePath, 'TUF cache folder', { code, hint: 'give --cache-dir (or MCS_PKG_CACHE) a writable folder' });
+  prepareTufCache(options, code);
   const { initTUF } = await import('@sigstore/tuf');
   let text: string;
   try {

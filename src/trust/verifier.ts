@@ -5,7 +5,7 @@
  * and the verdict is rendered after.
  */
 import { createHash } from 'node:crypto';
-import { isMcsError } from '../errors.js';
+import { McsError, isMcsError } from '../errors.js';
 import { parseAttestations } from './attestations.js';
 import { compareIdentity, observedIdentity, type ExpectedIdentity } from './identity.js';
 import { checkIntegrity } from './integrity.js';
@@ -41,7 +41,8 @@ export interface VerifyInput {
 }
 
 export interface TrustContext {
-  trustMaterial: TrustMaterial;
+  /** The Sigstore roots bundles are checked against; needed only when the version has attestations (a caller resolves the trusted root then, not before). */
+  trustMaterial?: TrustMaterial;
   registryKeys: RegistryKey[];
   /** Where the roots came from, reported with the verdict. */
   roots: { trustedRoot: string; registryKeys: string };
@@ -69,9 +70,15 @@ export interface Verdict {
   roots: TrustContext['roots'];
 }
 
+/** The trust material for a bundle: a caller that passed attestations passes the roots too. */
+function materialOf(trust: TrustContext): TrustMaterial {
+  if (!trust.trustMaterial) throw new McsError('E_INTERNAL', 'attestations to verify, but no trusted root was given to verify them with');
+  return trust.trustMaterial;
+}
+
 function verifyProvenance(input: VerifyInput, bundle: unknown, trust: TrustContext, sha512: string): { results: CheckResult[]; verified?: VerifiedBundle } {
   const spec = `${input.name}@${input.version}`;
-  const outcome = verifyBundle(bundle, trust.trustMaterial);
+  const outcome = verifyBundle(bundle, materialOf(trust));
   if (!outcome.ok) {
     return { results: [fail('provenance', outcome.malformed ? 'E_ATTESTATION_MALFORMED' : 'E_PROVENANCE_INVALID', `${spec}: provenance bundle does not verify: ${outcome.reason}`, { libraryCode: outcome.libraryCode ?? null })] };
   }
@@ -117,7 +124,7 @@ function checkIdentity(input: VerifyInput, verified: VerifiedBundle): CheckResul
 
 function verifyPublishAttestation(input: VerifyInput, bundle: unknown, trust: TrustContext, sha512: string): CheckResult {
   const spec = `${input.name}@${input.version}`;
-  const outcome = verifyBundle(bundle, trust.trustMaterial);
+  const outcome = verifyBundle(bundle, materialOf(trust));
   if (!outcome.ok) {
     return fail('publish-attestation', outcome.malformed ? 'E_ATTESTATION_MALFORMED' : 'E_PUBLISH_ATTESTATION_INVALID', `${spec}: publish attestation does not verify: ${outcome.reason}`, { libraryCode: outcome.libraryCode ?? null });
   }

@@ -34,7 +34,7 @@ interface Run {
 
 function cli(args: string[]): Promise<Run> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [BIN, ...args, '--index', indexDir, '--cache-dir', cache], { env: { PATH: process.env.PATH ?? '', HOME: world.work, NO_PROXY: '127.0.0.1' } }, (error, stdout, stderr) => {
+    execFile(process.execPath, [BIN, ...args, '--index', indexDir, '--cache-dir', cache], { env: { PATH: process.env.PATH ?? '', HOME: world.work, NO_PROXY: '127.0.0.1', COLUMNS: '40' } }, (error, stdout, stderr) => {
       resolve({ code: error ? Number((error as { code?: number }).code ?? 1) : 0, stdout, stderr });
     });
   });
@@ -110,6 +110,12 @@ describe('cache ls', () => {
     const verified = await cli(['cache', 'verify']);
     expect(verified.code).toBe(0);
     expect(verified.stdout).toContain('npm:mcs-driver-notes-toolonly@1.0.0');
+    // output to a pipe is never cut, whatever COLUMNS says (40 here): the whole digest and folder
+    for (const output of [text.stdout, verified.stdout]) {
+      expect(output).toContain(listed[0].integrity);
+      expect(output).not.toContain('…');
+    }
+    expect(text.stdout).toContain(listed[0].path);
   });
 });
 

@@ -10,6 +10,7 @@ import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, writeFi
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadDriver } from '../../../src/loader/load.js';
+import { resolveDriver } from '../../../src/loader/resolve.js';
 import { initLog, recordNewEntry } from '../../../src/maintain/edit.js';
 import type { IndexEntry } from '../../../src/manifest/types.js';
 import { openIndex, storeDirFor } from '../../../src/index/store.js';
@@ -99,6 +100,43 @@ describe('an expired installed snapshot', () => {
       const index = (JSON.parse(run.stdout) as { index: { expired: boolean; expires: string; snapshot: number } }).index;
       expect(index).toMatchObject({ expired: true, snapshot: 1 });
       expect(Date.parse(index.expires)).toBeLessThan(Date.now());
+    }
+  });
+
+  it('verify (registry mode, --installed, --tarball) warns on standard error and says so in --json', async () => {
+    const project = join(world.work, 'project');
+    mkdirSync(join(project, 'node_modules', 'left-pad'), { recursive: true });
+    writeFileSync(join(project, 'node_modules', 'left-pad', 'package.json'), JSON.stringify({ name: 'left-pad', version: '1.3.0' }));
+    const tarball = join(world.work, 'csv.tgz');
+    writeFileSync(tarball, packFixtureDriver('csv', { name: 'mcs-driver-csv', version: '1.0.0' }));
+    for (const args of [
+      ['verify', 'mcs-driver-csv@1.0.0', '--registry', world.registry.url, '--trusted-root', world.rootFile],
+      ['verify', '--installed', project, '--registry', world.registry.url, '--trusted-root', world.rootFile],
+      ['verify', '--tarball', tarball, '--package', 'mcs-driver-csv@1.0.0'],
+    ]) {
+      const run = await cli(args, expiredCache);
+      expect(run.stderr, args.join(' ')).toMatch(/^warning: the installed index \(snapshot version 1\) expired at .*Run mcs-pkg update/m);
+      expect((JSON.parse(run.stdout) as { index: unknown }).index, args.join(' ')).toMatchObject({ expired: true, snapshot: 1 });
+      const fresh = await cli(args, freshCache);
+      expect(fresh.stderr).not.toMatch(/expired/);
+      expect((JSON.parse(fresh.stdout) as { index: unknown }).index).toMatchObject({ expired: false, snapshot: 1 });
+    }
+  });
+
+  it('resolveDriver refuses it with E_INDEX_EXPIRED unless allowExpiredIndex, as loadDriver does', async () => {
+    const index = await openIndex({ cacheDir: expiredCache });
+    try {
+      expect(() => resolveDriver(index, 'csv', {})).toThrowWithCode('E_INDEX_EXPIRED');
+      expect(() => resolveDriver(index, 'mcs-driver-csv')).toThrowWithCode('E_INDEX_EXPIRED');
+      expect(resolveDriver(index, 'mcs-driver-csv', { allowExpiredIndex: true }).chosen).toMatchObject({ name: 'mcs-driver-csv', version: '1.0.0' });
+    } finally {
+      index.close();
+    }
+    const fresh = await openIndex({ cacheDir: freshCache });
+    try {
+      expect(resolveDriver(fresh, 'mcs-driver-csv').chosen).toMatchObject({ name: 'mcs-driver-csv' });
+    } finally {
+      fresh.close();
     }
   });
 

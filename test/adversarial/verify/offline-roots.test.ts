@@ -6,6 +6,7 @@
  * The TUF mirror and npm's registry point at a closed loopback port, so any
  * attempt to reach them fails.
  */
+import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -48,11 +49,36 @@ describe('verify --installed with no MCS packages', () => {
 });
 
 describe('the trust roots shipped with mcs-pkg, from the registry', () => {
-  it('without network to TUF, E_TRUST_ROOT names --trusted-root shipped as the way out', async () => {
-    const run = await runVerify(['mcs-driver-csv@1.0.0', '--registry', registry.url, '--tuf-mirror', dead], work, dead);
+  it('without network to TUF, a version with attestations to check: E_TRUST_ROOT names --trusted-root shipped as the way out', async () => {
+    const key = createRegistryKey();
+    registry.setKeys(keysResponse([{ key }]));
+    const tarball = makePackage({ name: 'mcs-driver-attested', version: '1.0.0', type: 'module' }, { 'index.js': 'export default 1;\n' });
+    const integrity = `sha512-${createHash('sha512').update(tarball).digest('base64')}`;
+    registry.publish({ name: 'mcs-driver-attested', version: '1.0.0', tarball, signatures: [signForRegistry(key, 'mcs-driver-attested', '1.0.0', integrity)], attestations: { attestations: [] } });
+    const run = await runVerify(['mcs-driver-attested@1.0.0', '--registry', registry.url, '--tuf-mirror', dead], work, dead);
     expect(run.status).toBe(2);
     expect(run.stderr).toMatch(/^error E_TRUST_ROOT: /);
     expect(run.stderr).toContain('--trusted-root shipped');
+  });
+
+  it('without network to TUF and no --trusted-root, a version with nothing for the Sigstore root to check never asks TUF', async () => {
+    const key = createRegistryKey();
+    registry.setKeys(keysResponse([{ key }]));
+    const tarball = makePackage({ name: 'mcs-driver-unattested', version: '1.0.0', type: 'module' }, { 'index.js': 'export default 1;\n' });
+    const integrity = `sha512-${createHash('sha512').update(tarball).digest('base64')}`;
+    registry.publish({ name: 'mcs-driver-unattested', version: '1.0.0', tarball, signatures: [signForRegistry(key, 'mcs-driver-unattested', '1.0.0', integrity)] });
+    const project = join(work, 'unattested-project');
+    mkdirSync(join(project, 'node_modules', 'mcs-driver-unattested'), { recursive: true });
+    writeFileSync(join(work, 'unattested.tgz'), tarball);
+    execFileSync('tar', ['-xzf', join(work, 'unattested.tgz'), '-C', join(project, 'node_modules', 'mcs-driver-unattested'), '--strip-components=1']);
+    for (const args of [['mcs-driver-unattested@1.0.0'], ['--installed', project]]) {
+      const run = await runVerify([...args, '--registry', registry.url, '--tuf-mirror', dead, '--json'], work, dead);
+      expect(run.stderr, args.join(' ')).not.toContain('E_TRUST_ROOT');
+      const [verdict] = JSON.parse(run.stdout).results;
+      expect(verdict, args.join(' ')).toMatchObject({ status: 'missing-provenance', roots: { trustedRoot: 'not needed (no attestations to verify)' } });
+      expect(verdict.results.find((r: { check: string }) => r.check === 'registry-signature').status).toBe('pass');
+      expect(run.status).toBe(0);
+    }
   });
 
   it('--trusted-root shipped verifies with the shipped root and no TUF access', async () => {
