@@ -94,6 +94,9 @@ export class HostClient {
     const decoder = new LineDecoder(options.maxMessageBytes, (message) => this.onMessage(message as RpcResponse), (error) => this.fault(error));
     this.channel.on('data', (chunk: Buffer) => decoder.push(chunk));
     this.channel.on('error', () => undefined);
+    // an idle host does not keep its client alive (a pending call's deadline timer does); the client's exit kills it
+    this.child.unref();
+    for (const stream of [this.child.stdout, this.child.stderr, this.channel]) (stream as unknown as { unref?: () => void } | null)?.unref?.();
     this.exitedPromise = new Promise((resolve) => {
       this.child.on('error', (error) => {
         this.exited ??= new McsError('E_HOST_PROTOCOL', `the host process could not start: ${error.message}`, { details: { command: plan.command } });

@@ -46,6 +46,8 @@ export interface HostOptions {
   onToolCall?: (call: ToolCallRequest) => boolean | Promise<boolean>;
   /** Deadline of one call (default 30 s); past it the host is killed (E_HOST_TIMEOUT). */
   callTimeoutMs?: number;
+  /** Deadline of the host's start: spawn, re-hash, import, construct (default 30 s). */
+  startTimeoutMs?: number;
   /** Cap on one message either way (default 4 MiB). */
   maxMessageBytes?: number;
   /** How much of the child's stdout and stderr is kept (default 64 kB). */
@@ -114,7 +116,7 @@ export async function startHost(input: StartHostInput, options: HostOptions = {}
   input.onEvent?.({ phase: 'spawn', ...base, pid: client.pid });
   let ready: { protocol: number; meta: DriverMeta; methods: ContractMethod[] };
   try {
-    ready = (await client.call('initialize', { protocol: PROTOCOL_VERSION, ...input.init } satisfies InitializeParams, { timeoutMs: options.callTimeoutMs ?? 30_000 })) as typeof ready;
+    ready = (await client.call('initialize', { protocol: PROTOCOL_VERSION, ...input.init } satisfies InitializeParams, { timeoutMs: options.startTimeoutMs ?? 30_000 })) as typeof ready;
     if (ready?.protocol !== PROTOCOL_VERSION) throw new McsError('E_HOST_PROTOCOL', `${input.spec}: the host speaks protocol ${String(ready?.protocol)}, the client ${PROTOCOL_VERSION}`, {});
   } catch (error) {
     await client.close();

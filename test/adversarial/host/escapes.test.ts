@@ -5,16 +5,14 @@
  * test/fixtures/drivers/host/escapes, signed by the mock Sigstore and served by
  * the loopback registry.
  */
-import { randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadDriver, type LoadOptions, type LoadedDriver } from '../../../src/loader/load.js';
 import type { MCSToolDriver } from '../../../src/contract/index.js';
-import type { Permission } from '../../../src/manifest/types.js';
-import { fixtureMcs, packFixtureDriver } from '../../helpers/driver-packages.js';
-import { publishSigned, startReleaseWorld, type ReleaseWorld } from '../../helpers/publish.js';
+import { alive, publishEscapes, worldLoadOptions } from '../../helpers/host-drivers.js';
+import { startReleaseWorld, type ReleaseWorld } from '../../helpers/publish.js';
 
 let world: ReleaseWorld;
 let indexDir: string;
@@ -23,35 +21,11 @@ let server: Server;
 let port: number;
 let connections = 0;
 
-async function publish(name: string, permissions: Permission[]): Promise<void> {
-  const version = '1.0.0';
-  const mcs = fixtureMcs('host/escapes', version);
-  (mcs.drivers[0]!.meta as { id: string }).id = randomUUID();
-  await publishSigned(
-    { registry: world.registry, sigstore: world.sigstore, key: world.key, indexDir, repository: 'acme/drivers' },
-    { name, version, tarball: packFixtureDriver('host/escapes', { name, version, mcs }), drivers: mcs.drivers as never, permissions },
-  );
-}
-
-function options(extra: LoadOptions = {}): LoadOptions {
-  const cache = join(world.work, 'cache');
-  return { index: { indexDir, cacheDir: cache }, cacheDir: join(cache, 'loader'), registry: { registry: world.registry.url }, trustedRoot: world.rootFile, ...extra };
-}
-
 const open: LoadedDriver[] = [];
 async function load(name: string, extra: LoadOptions = {}): Promise<MCSToolDriver & { healthcheck(): Promise<{ status: string; pid: number }> }> {
-  const loaded = await loadDriver(name, options(extra));
+  const loaded = await loadDriver(name, worldLoadOptions(world, indexDir, extra));
   open.push(loaded);
   return loaded.driver as never;
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 beforeAll(async () => {
@@ -68,8 +42,8 @@ beforeAll(async () => {
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   port = (server.address() as { port: number }).port;
-  await publish('mcs-driver-escapes', []);
-  await publish('mcs-driver-escapes-granted', ['network', 'filesystem:read', 'filesystem:write', 'secrets']);
+  await publishEscapes(world, indexDir, 'mcs-driver-escapes', []);
+  await publishEscapes(world, indexDir, 'mcs-driver-escapes-granted', ['network', 'filesystem:read', 'filesystem:write', 'secrets']);
 }, 60_000);
 
 afterAll(async () => {
