@@ -62,6 +62,23 @@ const TRUST_ROOT_OPTIONS: Readonly<Record<string, OptionSpec>> = {
   'registry-keys': { type: 'string', describe: 'npm registry keys file, or "shipped"' },
 };
 
+/** How a driver is loaded and confined: shared by load and call. */
+const LOAD_OPTIONS: Readonly<Record<string, OptionSpec>> = {
+  config: { type: 'string', describe: 'The driver\'s configuration: JSON, or @FILE' },
+  'allow-community': { type: 'boolean', describe: 'Accept Community drivers too (default: Verified and Reference only)' },
+  offline: { type: 'boolean', describe: 'Use no network: only drivers verified and cached before' },
+  'allow-expired-index': { type: 'boolean', describe: 'Load even when the installed index snapshot has expired (default: refused with E_INDEX_EXPIRED; run mcs-pkg update)' },
+  registry: { type: 'string', describe: 'Registry URL (default: npm\'s configuration)' },
+  'trusted-root': { type: 'string', describe: 'Sigstore trusted_root.json to trust, or "shipped" for the copy shipped with mcs-pkg (default: through TUF)' },
+  'registry-keys': { type: 'string', describe: 'npm registry keys file' },
+  isolation: { type: 'string', choices: ['process', 'none'], default: 'process', describe: 'process: the driver runs in a confined child process (the default); none: in this process, with its full power' },
+  'grant-read': { type: 'string', repeatable: true, describe: 'Let the driver read this folder or file (needs filesystem:read or filesystem:write declared in the index)' },
+  'grant-write': { type: 'string', repeatable: true, describe: 'Let the driver write this folder or file (needs filesystem:write declared)' },
+  'grant-env': { type: 'string', repeatable: true, describe: 'Pass this environment variable to the driver (needs secrets declared)' },
+  'allow-network': { type: 'boolean', describe: 'Let the driver use the network (needs network declared); without it the driver runs in a network namespace of its own' },
+  'call-timeout': { type: 'number', describe: 'Deadline of one call to the driver, in ms (default 30000); past it the driver\'s process is killed' },
+};
+
 export const COMMANDS: readonly CommandSpec[] = [
   {
     path: ['search'],
@@ -142,20 +159,23 @@ export const COMMANDS: readonly CommandSpec[] = [
     path: ['load'],
     describe: 'Load a driver by name or capability through the gate, and show what it tells a model',
     positionals: [{ name: 'query', describe: 'A package name (mcs-driver-csv), with a version or semver range (mcs-driver-csv@1.2.0, mcs-driver-csv@^1) and an ecosystem (npm:NAME, pypi:NAME), or a capability (csv)', required: true }],
-    options: {
-      config: { type: 'string', describe: 'The driver\'s configuration: JSON, or @FILE' },
-      'allow-community': { type: 'boolean', describe: 'Accept Community drivers too (default: Verified and Reference only)' },
-      offline: { type: 'boolean', describe: 'Use no network: only drivers verified and cached before' },
-      'allow-expired-index': { type: 'boolean', describe: 'Load even when the installed index snapshot has expired (default: refused with E_INDEX_EXPIRED; run mcs-pkg update)' },
-      registry: { type: 'string', describe: 'Registry URL (default: npm\'s configuration)' },
-      'trusted-root': { type: 'string', describe: 'Sigstore trusted_root.json to trust, or "shipped" for the copy shipped with mcs-pkg (default: through TUF)' },
-      'registry-keys': { type: 'string', describe: 'npm registry keys file' },
-    },
+    options: LOAD_OPTIONS,
     examples: [
       ['$0 load csv --config \'{"baseDir": "./data"}\'', 'the best acceptable CSV driver, instantiated'],
       ['$0 load mcs-driver-csv@1.2.0', 'exactly that version, if the index pins it and the policy accepts it'],
     ],
     load: () => import('./commands/load.js'),
+  },
+  {
+    path: ['call'],
+    describe: 'Run one tool of a tool driver through the driver host and print its result',
+    positionals: [
+      { name: 'query', describe: 'The driver, as for load', required: true },
+      { name: 'tool', describe: 'The tool to run (see the tools load lists)', required: true },
+    ],
+    options: { ...LOAD_OPTIONS, args: { type: 'string', describe: 'The tool\'s arguments: a JSON object, or @FILE (default {})' } },
+    examples: [['$0 call csv list_csv_files --config \'{"baseDir": "./data"}\' --grant-read ./data', 'list the CSV files the CSV driver sees in ./data']],
+    load: () => import('./commands/call.js'),
   },
   {
     path: ['cache', 'ls'],

@@ -26,7 +26,7 @@ try {
   const indexDir = join(work, 'index');
   await publishSigned(
     { registry, sigstore, key, indexDir, repository: 'example/mcs-driver-csv' },
-    { name: 'mcs-driver-csv', version: '1.0.0', tarball: packFixtureDriver('csv', { name: 'mcs-driver-csv', version: '1.0.0' }), drivers: fixtureMcs('csv', '1.0.0').drivers as never },
+    { name: 'mcs-driver-csv', version: '1.0.0', tarball: packFixtureDriver('csv', { name: 'mcs-driver-csv', version: '1.0.0' }), drivers: fixtureMcs('csv', '1.0.0').drivers as never, permissions: ['filesystem:read'] },
   );
   const trustedRoot = join(work, 'trusted_root.json');
   writeFileSync(trustedRoot, JSON.stringify(sigstore.trustedRoot));
@@ -34,15 +34,19 @@ try {
   mkdirSync(data);
   writeFileSync(join(data, 'sales.csv'), 'city,units\nParis,4\nLyon,6\nNantes,9\n');
 
-  // the client: it asks for a capability, not a package
-  const { driver, receipt } = await loadDriver('csv', {
+  // the client: it asks for a capability, not a package; the driver runs in a confined host process that may read only the data folder
+  const { driver, receipt, close } = await loadDriver('csv', {
     config: { baseDir: data },
+    grants: { read: [data] },
     index: { indexDir, cacheDir: join(work, 'cache') },
     cacheDir: join(work, 'cache', 'loader'),
     registry: { registry: registry.url },
     trustedRoot,
-    onEvent: (event) => console.log(`  ${event.phase}${event.package ? ` ${event.package}@${event.version}` : ''}`),
+    onEvent: (event) => console.log(`  ${event.phase}${event.package ? ` ${event.package}@${event.version}` : ''}${event.tool ? ` ${event.tool}` : ''}`),
   });
+  if (receipt.host.isolation === 'process') {
+    for (const layer of receipt.host.layers) console.log(`  ${layer.applied ? 'applied' : 'not applied'} ${layer.layer}: ${layer.detail}`);
+  }
   console.log(`loaded ${receipt.package}@${receipt.version}: ${receipt.verdict?.status}, built by ${receipt.verdict?.results.find((r) => r.check === 'identity')?.message.split('built by ')[1] ?? '?'}`);
   if (!('process_llm_response' in driver)) throw new Error('expected a hybrid driver');
 
@@ -51,6 +55,7 @@ try {
   const llmResponse = 'Let me add those up.\n```json\n{"tool": "summarize_numeric_column", "arguments": {"path": "sales.csv", "column": "units"}}\n```';
   console.log(`\nscripted model answer:\n${llmResponse}`);
   const response = await driver.process_llm_response(llmResponse);
+  await close();
   console.log(`\nDriverResponse:\n${JSON.stringify(response, null, 2)}`);
 } finally {
   await Promise.all([registry.close(), sigstore.close()]);

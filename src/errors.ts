@@ -88,7 +88,14 @@ export type LoaderErrorCode =
   | 'E_DRIVER_CONFIG'
   | 'E_ABORTED'
   | 'E_OFFLINE_NOT_CACHED'
-  | 'E_DRIVER_ECOSYSTEM';
+  | 'E_DRIVER_ECOSYSTEM'
+  | 'E_HOST_DENIED'
+  | 'E_TOOL_REFUSED'
+  | 'E_DRIVER_CALL'
+  | 'E_HOST_TIMEOUT'
+  | 'E_HOST_CRASHED'
+  | 'E_HOST_MESSAGE_TOO_LARGE'
+  | 'E_HOST_PROTOCOL';
 
 /** Maintaining the index: the audit log, the rules a label must meet, adding a package. These exit 1, except E_ALREADY_INDEXED and E_LOG_LOCKED. */
 export type MaintainErrorCode = 'E_LOG_CHAIN' | 'E_LOG_UNEXPLAINED' | 'E_LABEL_REQUIREMENTS' | 'E_IDENTITY_CHANGED' | 'E_MCS_METADATA' | 'E_ADD_REFUSED' | 'E_ALREADY_INDEXED' | 'E_LOG_LOCKED' | 'E_LOG_UNSIGNED' | 'E_LOG_SIGNATURE' | 'E_LOG_TOO_LARGE';
@@ -199,6 +206,8 @@ export const FAILURE_CODES: ReadonlySet<McsErrorCode> = new Set<McsErrorCode>([
   'E_DRIVER_COMMONJS',
   'E_DRIVER_IMPORT',
   'E_DRIVER_DEPENDENCY',
+  'E_HOST_DENIED',
+  'E_TOOL_REFUSED',
   'E_LOG_CHAIN',
   'E_LOG_UNEXPLAINED',
   'E_LOG_UNSIGNED',

@@ -8,6 +8,10 @@ it('autoloads the CSV driver by capability and prints the DriverResponse of a to
   const script = fileURLToPath(new URL('../dist/examples/csv-agent.js', import.meta.url));
   const { stdout } = await promisify(execFile)(process.execPath, [script], { env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', NO_PROXY: '127.0.0.1' } });
   expect(stdout).toContain('loaded mcs-driver-csv@1.0.0: verified');
+  // it ran in the confined host, the data folder its only granted read
+  expect(stdout).toMatch(/^ {2}spawn mcs-driver-csv@1\.0\.0$/m);
+  expect(stdout).toMatch(/^ {2}applied node-permission: /m);
+  expect(stdout).toMatch(/^ {2}applied network-namespace: /m);
   const response = JSON.parse(stdout.slice(stdout.indexOf('DriverResponse:') + 'DriverResponse:'.length));
   expect(response).toMatchObject({ call_executed: true, call_failed: false, tool_call_result: { column: 'units', count: 3, sum: 19, min: 4, max: 9, median: 6 } });
 });

@@ -115,6 +115,12 @@ export interface VerifyCacheOptions {
   integrity?: string;
   /** The manifest digest the caller holds (from extractToCache); the manifest bytes must hash to it. */
   manifestDigest?: string;
+  /**
+   * The drivers folder holding the entry was checked by the caller (ownership,
+   * mode) moments before: the host child re-hashes an entry it may read
+   * without being allowed to read the folder beside it (other drivers).
+   */
+  driversDirChecked?: boolean;
 }
 
 export interface CacheListing {
@@ -484,7 +490,7 @@ export function verifyCacheEntry(entryDir: string, expected: VerifyCacheOptions 
       });
     }
   }
-  assertDriversDir(dirname(entry));
+  if (!expected.driversDirChecked) assertDriversDir(dirname(entry));
   const entryStats = lstatIfAny(entry);
 
   if (!entryStats) throw new McsError('E_CACHE_IO', `cache entry ${entry} does not exist`, { details: { entry } });

@@ -16,7 +16,7 @@ import { register } from 'node:module';
 import { pathToFileURL } from 'node:url';
 import ssri from 'ssri';
 import { defaultDriverCacheDir } from '../config.js';
-import { assertMcsDriver, canonical, type MCSDriver, type MCSToolDriver } from '../contract/index.js';
+import { canonical, type MCSDriver, type MCSToolDriver } from '../contract/index.js';
 import { McsError, isMcsError, type McsErrorCode } from '../errors.js';
 import { makeDirs, readFileCapped, removeDeadLeftovers } from '../files.js';
 import type { IndexFreshness } from '../snapshot/installed.js';
@@ -32,12 +32,15 @@ import type { TufOptions } from '../trust/sigstore.js';
 import type { Verdict } from '../trust/verifier.js';
 import { assertCacheLocation, keptTarballPath, sha512Hex, verifyCacheEntry, type CacheEntry } from './cache.js';
 import { extractToCache } from './extract.js';
+import { instantiate } from './instantiate.js';
+import { startHost, type HostEvent, type HostOptions, type HostReceipt } from '../host/proxy.js';
 import type { GateData } from './gate-hooks.js';
 import { resolveDriver, type DriverQuery, type Resolution } from './resolve.js';
 
-export type LoadPhase = 'resolve' | 'fetch' | 'verify' | 'extract' | 'import' | 'ready';
+export type LoadPhase = 'resolve' | 'fetch' | 'verify' | 'extract' | 'import' | 'ready' | HostEvent['phase'];
 
-export interface LoadEvent {
+/** One step of a load, or (isolation 'process') of the host's life: spawn, ready, each call, exit. */
+export interface LoadEvent extends Omit<Partial<HostEvent>, 'phase' | 'package' | 'version'> {
   phase: LoadPhase;
   package?: string;
   version?: string;
@@ -45,7 +48,14 @@ export interface LoadEvent {
   warm?: boolean;
 }
 
-export interface LoadOptions {
+export interface LoadOptions extends HostOptions {
+  /**
+   * 'process' (the default): the driver runs in a confined child process and
+   * the caller gets a proxy (see docs/host-protocol.md). 'none': the driver is
+   * imported into this process and runs with its full power; the import gate
+   * holds its imports to the verified files, nothing more.
+   */
+  isolation?: 'process' | 'none';
   /** Plain data given to the driver's constructor or factory. */
   config?: Record<string, unknown>;
   /** What to accept (default: Verified and Reference, provenance required for npm). */
@@ -86,11 +96,15 @@ export interface LoadReceipt {
   driver: { kind: DeclaredDriver['kind']; id: string; name: string };
   /** The index it was resolved in: its snapshot and whether that had expired (only possible with allowExpiredIndex). */
   index: IndexFreshness;
+  /** How the driver runs: in a host process, with every confinement layer applied or missing and why; or in this process. */
+  host: HostReceipt | { isolation: 'none'; detail: string };
 }
 
 export interface LoadedDriver {
   driver: MCSDriver | MCSToolDriver;
   receipt: LoadReceipt;
+  /** Ends the host process (isolation 'process'); nothing to do in process. */
+  close(): Promise<void>;
 }
 
 interface Prepared {
@@ -263,7 +277,6 @@ function prepare(entry: IndexEntry, version: string, integrity: string, cacheRoo
       const manifest = parseJsonStrict(manifestBytes, { source: `${spec}: package.json` }) as Record<string, unknown>;
       checkDependencies(checked.packageDir, manifest, spec, options.hostPackages ?? []);
       const file = entryPoint(checked.packageDir, manifest, spec);
-      gateEntry(checked, manifest, spec, options.hostPackages ?? []);
       return { entry: checked, manifest, file, verdict, warm };
     })();
     inflight.set(key, pending);
@@ -282,58 +295,6 @@ async function importDriver(prepared: Prepared, spec: string): Promise<Record<st
     if (gated) throw new McsError(gated[1] as 'E_DRIVER_DEPENDENCY', gated[2]!, { cause, details: { spec } });
     throw new McsError('E_DRIVER_IMPORT', `${spec}: importing ${prepared.file} failed: ${message}`, { cause, details: { spec } });
   }
-}
-
-function isClass(value: unknown): boolean {
-  return typeof value === 'function' && /^class[\s{]/.test(Function.prototype.toString.call(value));
-}
-
-/** A copy of `value` made of own data properties only; accessors, toJSON, symbols, functions and class instances are refused. */
-function plainData(value: unknown, where: string, depth = 0): unknown {
-  const refuse = (why: string): never => {
-    throw new McsError('E_DRIVER_META', `${where} is not plain data: ${why}`, { details: { where } });
-  };
-  if (value === null || typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') return value;
-  if (typeof value !== 'object') return refuse(`a ${typeof value}`);
-  if (depth > 16) return refuse('nested too deeply');
-  const isArray = Array.isArray(value);
-  const proto = Object.getPrototypeOf(value) as unknown;
-  if (!isArray && proto !== Object.prototype && proto !== null) return refuse('an instance of a class');
-  const copy: Record<string, unknown> = isArray ? ([] as unknown as Record<string, unknown>) : {};
-  for (const key of Reflect.ownKeys(value)) {
-    if (typeof key === 'symbol') return refuse('a symbol key');
-    if (key === 'toJSON') return refuse('a toJSON method');
-    if (isArray && key === 'length') continue;
-    const descriptor = Object.getOwnPropertyDescriptor(value, key)!;
-    if (!('value' in descriptor)) return refuse(`${key} is an accessor`);
-    copy[key] = plainData(descriptor.value, `${where}.${key}`, depth + 1);
-  }
-  return copy;
-}
-
-/** Constructs the declared driver with the config, checks the contract, and requires its meta to be what the index declares. */
-function instantiate(module: Record<string, unknown>, declared: DeclaredDriver, config: Record<string, unknown>, spec: string): MCSDriver | MCSToolDriver {
-  const exported = module[declared.export ?? 'default'];
-  if (typeof exported !== 'function') {
-    throw new McsError('E_DRIVER_SHAPE', `${spec}: export ${declared.export ?? 'default'} is ${exported === null ? 'null' : typeof exported}, not a driver class or factory`, { details: { spec } });
-  }
-  let instance: unknown;
-  try {
-    instance = isClass(exported) ? new (exported as new (c: unknown) => unknown)(config) : (exported as (c: unknown) => unknown)(config);
-  } catch (cause) {
-    throw new McsError('E_DRIVER_IMPORT', `${spec}: constructing the driver failed: ${(cause as Error)?.message ?? String(cause)}`, { cause, details: { spec } });
-  }
-  const expected = declared.meta;
-  assertMcsDriver(instance, spec, expected);
-  // compared as a copy of its own data: a getter or toJSON could show the check one meta and the host another
-  const meta = contractMeta(plainData(instance.meta, `${spec}: meta`) as typeof instance.meta, spec);
-  // the running driver must be the one the index describes: same id, version, bindings, models and capability flags (bar those its runtime adds)
-  if (canonical(comparableMeta(meta, expected)) !== canonical(expected)) {
-    throw new McsError('E_DRIVER_META', `${spec}: the running driver's meta (id ${meta.id}, version ${meta.version}) is not what the index records this version declares (id ${expected.id}, version ${expected.version})`, {
-      details: { spec, expected, found: meta },
-    });
-  }
-  return instance;
 }
 
 /** Loads a driver by package name or capability; see the module comment for every step it takes before running code. */
@@ -397,6 +358,28 @@ export async function loadDriver(query: string | DriverQuery, options: LoadOptio
   const config = options.config ?? {};
   const configSchema = (prepared.manifest.mcs as { configSchema?: unknown } | undefined)?.configSchema;
   if (configSchema !== undefined) assertMatchesSchema(configSchema, config, `${spec}: config`);
+  const receiptBase = {
+    package: entry.name,
+    version,
+    integrity: prepared.entry.integrity,
+    verdict: prepared.verdict,
+    warm: prepared.warm,
+    cachePath: prepared.entry.packageDir,
+    driver: { kind: declared.kind, id: declared.meta.id, name: declared.meta.name },
+    index: freshness,
+  };
+  if ((options.isolation ?? 'process') === 'process') {
+    const hosted = await startHost({
+      spec,
+      package: entry.name,
+      version,
+      permissions: entry.security?.permissions ?? [],
+      init: { spec, entryDir: prepared.entry.path, integrity: prepared.entry.integrity, manifestDigest: prepared.entry.manifestDigest, file: prepared.file, declared, config },
+      ...(options.onEvent ? { onEvent: options.onEvent } : {}),
+    }, options);
+    return { driver: hosted.driver, receipt: { ...receiptBase, host: hosted.receipt }, close: () => hosted.client.close() };
+  }
+  gateEntry(prepared.entry, prepared.manifest, spec, options.hostPackages ?? []);
   options.onEvent?.({ phase: 'import', package: entry.name, version, warm: prepared.warm });
   const module = await importDriver(prepared, spec);
   let driver: MCSDriver | MCSToolDriver;
@@ -409,15 +392,7 @@ export async function loadDriver(query: string | DriverQuery, options: LoadOptio
   options.onEvent?.({ phase: 'ready', package: entry.name, version, warm: prepared.warm });
   return {
     driver,
-    receipt: {
-      package: entry.name,
-      version,
-      integrity: prepared.entry.integrity,
-      verdict: prepared.verdict,
-      warm: prepared.warm,
-      cachePath: prepared.entry.packageDir,
-      driver: { kind: declared.kind, id: declared.meta.id, name: declared.meta.name },
-      index: freshness,
-    },
+    receipt: { ...receiptBase, host: { isolation: 'none', detail: 'in process: the driver runs with the full power of this process; the import gate holds its imports to the verified files, and nothing confines what its code does' } },
+    close: async () => undefined,
   };
 }

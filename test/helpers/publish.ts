@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { DeclaredDriver } from '../../src/manifest/types.js';
+import type { DeclaredDriver, Permission } from '../../src/manifest/types.js';
 import { parsePackageName } from '../../src/manifest/names.js';
 import { NPM_PUBLISH_PREDICATE } from '../../src/trust/provenance.js';
 import { startFixtureRegistry, type FixtureRegistry } from './fixture-registry.js';
@@ -38,6 +38,8 @@ export interface PublishOptions {
   yanked?: string;
   /** Bytes the registry serves instead of the pinned ones (an attack). */
   served?: Buffer;
+  /** The permission tags the index declares (security.permissions). */
+  permissions?: Permission[];
 }
 
 function sri(bytes: Buffer): { hex: string; integrity: string } {
@@ -68,6 +70,7 @@ export async function publishSigned(target: PublishTarget, options: PublishOptio
     class: parsePackageName(name, 'npm').class,
     label: { value: options.label ?? 'verified', by: 'fixture', at: '2026-01-01T00:00:00Z', reason: 'published by the fixture release workflow' },
     trust: { repository, publisher: { issuer: 'https://token.actions.githubusercontent.com', repository, workflow: '.github/workflows/release.yml', ref: 'refs/tags/v*' } },
+    ...(options.permissions ? { security: { permissions: options.permissions } } : {}),
     ...(options.drivers ? { declarations: [{ versions: [version], drivers: options.drivers }] } : {}),
     versions: { [version]: { integrity: pinned.integrity, size: options.tarball.length, provenance: true, ...(options.yanked ? { yanked: { reason: options.yanked } } : {}) } },
   }));

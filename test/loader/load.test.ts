@@ -4,7 +4,9 @@
  * fixture index; the loader runs in child Node processes (under vitest,
  * import() would go through vitest's module runner, not Node's loader). A
  * fixture driver appends to $MCS_TEST_MARKER when its module runs, which
- * proves whether any driver code ran.
+ * proves whether any driver code ran. Tests of the import gate and of
+ * driver code reaching the marker load with --isolation none (in process);
+ * the driver host has its own tests (test/host, test/adversarial/host).
  */
 import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -148,7 +150,7 @@ describe('loading a driver', () => {
   it('shares one fetch, one verification and one import among ten concurrent loads', async () => {
     const script = join(work, 'concurrent.mjs');
     writeFileSync(script, `const { loadDriver } = await import(${JSON.stringify(LOAD)});
-const options = { index: { indexDir: ${JSON.stringify(indexDir)}, cacheDir: ${JSON.stringify(join(work, 'c10'))} }, cacheDir: ${JSON.stringify(join(work, 'c10', 'loader'))}, registry: { registry: ${JSON.stringify(registry.url)} }, trustedRoot: ${JSON.stringify(rootFile)} };
+const options = { isolation: 'none', index: { indexDir: ${JSON.stringify(indexDir)}, cacheDir: ${JSON.stringify(join(work, 'c10'))} }, cacheDir: ${JSON.stringify(join(work, 'c10', 'loader'))}, registry: { registry: ${JSON.stringify(registry.url)} }, trustedRoot: ${JSON.stringify(rootFile)} };
 const loads = await Promise.all(Array.from({ length: 10 }, () => loadDriver('mcs-driver-marker', options)));
 console.log(JSON.stringify(loads.map((l) => l.receipt.warm)));
 `);
@@ -247,7 +249,7 @@ describe('refusals: a coded error, and no driver code runs', () => {
     writeFileSync(join(planted, 'package.json'), JSON.stringify({ name: 'pretty-fmt', version: '1.0.0', type: 'module', main: 'index.js' }));
     writeFileSync(join(planted, 'index.js'), "import { appendFileSync } from 'node:fs'; appendFileSync(process.env.MCS_TEST_MARKER, 'planted code ran\\n');\n");
     writeFileSync(marker, '');
-    const result = await run(BIN, ['load', 'mcs-driver-walksup', '--json', '--index', indexDir, '--cache-dir', cache, '--registry', registry.url, '--trusted-root', rootFile], { MCS_TEST_BARE: '1' });
+    const result = await run(BIN, ['load', 'mcs-driver-walksup', '--json', '--isolation', 'none', '--index', indexDir, '--cache-dir', cache, '--registry', registry.url, '--trusted-root', rootFile], { MCS_TEST_BARE: '1' });
     expect(result.code, result.stdout + result.stderr).toBe(1);
     expect(errorOf(result)).toMatchObject({ code: 'E_DRIVER_DEPENDENCY', message: expect.stringContaining('"pretty-fmt"') });
     expect(markerLines()).toEqual([]);
@@ -260,7 +262,7 @@ describe('refusals: a coded error, and no driver code runs', () => {
 import { join } from 'node:path';
 const { loadDriver } = await import(${JSON.stringify(LOAD)});
 const cache = ${JSON.stringify(join(cache, 'loader'))};
-const loaded = await loadDriver('mcs-driver-walksup', { index: { indexDir: ${JSON.stringify(indexDir)}, cacheDir: ${JSON.stringify(cache)} }, cacheDir: cache, registry: { registry: ${JSON.stringify(registry.url)} }, trustedRoot: ${JSON.stringify(rootFile)} });
+const loaded = await loadDriver('mcs-driver-walksup', { isolation: 'none', index: { indexDir: ${JSON.stringify(indexDir)}, cacheDir: ${JSON.stringify(cache)} }, cacheDir: cache, registry: { registry: ${JSON.stringify(registry.url)} }, trustedRoot: ${JSON.stringify(rootFile)} });
 const pkg = join(cache, 'drivers', readdirSync(join(cache, 'drivers')).find((n) => !n.startsWith('.')), 'package');
 chmodSync(pkg, 0o755);
 writeFileSync(join(pkg, 'lazy.js.new'), "import { appendFileSync } from 'node:fs'; appendFileSync(process.env.MCS_TEST_MARKER, 'swapped code ran'); export const message = 'swapped';");
@@ -280,7 +282,7 @@ try {
 
   it('refuses a cache entry changed after verification, before its code runs', async () => {
     const cache = join(work, 'cache-tamper');
-    expect((await load('mcs-driver-marker', [], cache)).code).toBe(0);
+    expect((await load('mcs-driver-marker', ['--isolation', 'none'], cache)).code).toBe(0);
     expect(markerLines().length).toBeGreaterThan(0);
     writeFileSync(marker, '');
     const entry = join(cache, 'loader', 'drivers', readdirSync(join(cache, 'loader', 'drivers')).find((n) => !n.startsWith('.'))!, 'package');
@@ -289,7 +291,7 @@ try {
     writeFileSync(join(entry, 'index.js'), "import { appendFileSync } from 'node:fs'; appendFileSync(process.env.MCS_TEST_MARKER, 'tampered code ran\\n'); export default class X {}\n");
     chmodSync(join(entry, 'index.js'), 0o444);
     chmodSync(entry, 0o555);
-    const result = await load('mcs-driver-marker', [], cache);
+    const result = await load('mcs-driver-marker', ['--isolation', 'none'], cache);
     expect(result.code).toBe(1);
     expect(errorOf(result).code).toBe('E_CACHE_TAMPERED');
     expect(markerLines()).toEqual([]);

@@ -39,7 +39,8 @@ function repack(name: string, smuggle: boolean): Buffer {
 }
 
 function load(name: string): Promise<{ code: number; stdout: string }> {
-  const args = ['load', name, '--json', '--index', indexDir, '--cache-dir', join(world.work, `cache-${name}`), '--registry', world.registry.url, '--trusted-root', world.rootFile];
+  // in process: the marker a driver's code writes needs the caller's environment, which the host scrubs
+  const args = ['load', name, '--json', '--isolation', 'none', '--index', indexDir, '--cache-dir', join(world.work, `cache-${name}`), '--registry', world.registry.url, '--trusted-root', world.rootFile];
   return new Promise((resolve) => {
     execFile(process.execPath, [BIN, ...args], { env: { PATH: process.env.PATH ?? '', HOME: world.work, NO_PROXY: '127.0.0.1', MCS_TEST_MARKER: marker } }, (error, stdout) => {
       resolve({ code: error ? Number((error as { code?: number }).code ?? 1) : 0, stdout });
