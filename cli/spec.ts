@@ -203,9 +203,9 @@ export const COMMANDS: readonly CommandSpec[] = [
       'expires-days': { type: 'number', describe: 'Days until the snapshot expires (default 30)' },
     },
     examples: [
-      ['$0 index publish --out site/ --root root.json --key a.pem --key b.pem --snapshot-version 1', 'the first snapshot, signed with two maintainer keys'],
-      ['$0 index publish --out site/ --root root.json --key a.pem --key b.pem', 'the next one, continuing from site/snapshot.json'],
-      ['$0 index publish --out site/ --root root.json --keyless --snapshot-version "$GITHUB_RUN_NUMBER"', 'in the publishing workflow, keylessly, from a fresh checkout'],
+      ['$0 index publish --index my-index --out site/ --root my-index/root.json --key a.pem --key b.pem --snapshot-version 1', 'the first snapshot, signed with two maintainer keys'],
+      ['$0 index publish --index my-index --out site/ --root my-index/root.json --key a.pem --key b.pem', 'the next one, continuing from site/snapshot.json'],
+      ['$0 index publish --index my-index --out site/ --root my-index/root.json --keyless --snapshot-version "$GITHUB_RUN_NUMBER"', 'in the publishing workflow, keylessly, from a fresh checkout'],
     ],
     load: () => import('./commands/index-publish.js'),
   },
