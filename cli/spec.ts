@@ -203,11 +203,15 @@ export const COMMANDS: readonly CommandSpec[] = [
     describe: 'Update the local index from a signed snapshot (a folder or an https URL)',
     positionals: [],
     options: {
-      from: { type: 'string', describe: 'Snapshot folder or http(s) URL (holding snapshot.json, its content file and the root files)' },
-      root: { type: 'string', describe: 'The index root to trust on the first update (root.json)' },
+      from: { type: 'string', describe: 'Snapshot folder or http(s) URL (holding snapshot.json, its content file and the root files); default: the source of the last update' },
+      root: { type: 'string', describe: 'The index root to trust on the first update (root.json); later, another root than the pinned one is refused unless --reset-root' },
+      'reset-root': { type: 'boolean', describe: 'Forget the pinned index root and the stored snapshot version, and trust --root instead (switching to another index)' },
       'trusted-root': { type: 'string', describe: 'Sigstore trusted_root.json, or "shipped" for the copy shipped with mcs-pkg, for snapshots signed keylessly (default: through TUF)' },
     },
-    examples: [['$0 update --from https://example.org/mcs-index/ --root root.json', 'first update, pinning the index root']],
+    examples: [
+      ['$0 update --from https://example.org/mcs-index/ --root root.json', 'first update, pinning the index root'],
+      ['$0 update', 'later updates, from the same source'],
+    ],
     load: () => import('./commands/update.js'),
   },
   {
@@ -248,9 +252,9 @@ export const COMMANDS: readonly CommandSpec[] = [
       'expires-days': { type: 'number', describe: 'Days until the snapshot expires (default 30)' },
     },
     examples: [
-      ['$0 index publish --out site/ --root root.json --key a.pem --key b.pem --snapshot-version 1', 'the first snapshot, signed with two maintainer keys'],
-      ['$0 index publish --out site/ --root root.json --key a.pem --key b.pem', 'the next one, continuing from site/snapshot.json'],
-      ['$0 index publish --out site/ --root root.json --keyless --snapshot-version "$GITHUB_RUN_NUMBER"', 'in the publishing workflow, keylessly, from a fresh checkout'],
+      ['$0 index publish --index my-index --out site/ --root my-index/root.json --key a.pem --key b.pem --snapshot-version 1', 'the first snapshot, signed with two maintainer keys'],
+      ['$0 index publish --index my-index --out site/ --root my-index/root.json --key a.pem --key b.pem', 'the next one, continuing from site/snapshot.json'],
+      ['$0 index publish --index my-index --out site/ --root my-index/root.json --keyless --snapshot-version "$GITHUB_RUN_NUMBER"', 'in the publishing workflow, keylessly, from a fresh checkout'],
     ],
     load: () => import('./commands/index-publish.js'),
   },

@@ -112,6 +112,10 @@ export function runConformance(folder: string): ConformanceReport {
     .map((entry) => entry.name)
     .sort();
   if (names.length > MAX_CASES) throw new McsError('E_USAGE', `${root}: more than ${MAX_CASES} case folders`);
+  // a case is a folder holding bundle.sigstore.json: a folder with none is not the suite's data (a wrong path), not 0 passed and all failed
+  if (!names.some((name) => existsSync(join(root, name, 'bundle.sigstore.json')))) {
+    throw new McsError('E_USAGE', `${root} holds no conformance case (a folder with bundle.sigstore.json); give the sigstore-conformance bundle-verify data, e.g. ../shared/conformance/sigstore-bundle-verify`, { details: { folder: root } });
+  }
   const cases = names.map((name) => runCase(root, name));
   const counted = cases.filter((c) => c.unsupported === undefined);
   const stale = cases.filter((c) => c.unsupported !== undefined && c.ok);
@@ -153,7 +157,14 @@ function main(argv: string[]): number {
     process.stderr.write(`conformance data not found: ${resolve(folder)} is not a folder\n`);
     return 2;
   }
-  const report = runConformance(folder);
+  let report: ConformanceReport;
+  try {
+    report = runConformance(folder);
+  } catch (error) {
+    if (!(error instanceof McsError) || error.code !== 'E_USAGE') throw error;
+    process.stderr.write(`${error.message}\n`);
+    return 2;
+  }
   process.stdout.write(renderReport(report).join('\n') + '\n');
   return report.failed > 0 ? 1 : 0;
 }

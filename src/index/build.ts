@@ -76,6 +76,45 @@ function assertNoConflicts(db: Db, from: number, displayRoot: string): void {
   if (first) throw conflictError(first, displayRoot);
 }
 
+/**
+ * The cross-package rules for one entry as a change would write it, checked
+ * before anything is written: every other entry of the folder and this one go
+ * into a throw-away database (the writer validation uses), and the first clash
+ * of `after` that `before` (the entry as it is now, for a change) did not
+ * already have is thrown as the rule's code. An entry that cannot be read on
+ * its own is left to `index validate`.
+ */
+export function assertFitsIndex(indexDir: string, after: IndexEntry, before?: IndexEntry): void {
+  const rel = `${after.ecosystem}/${after.name}.json`;
+  const db = openDb(':memory:', { create: true, busyTimeoutMs: 0 });
+  try {
+    const writer = new IndexWriter(db, true);
+    const stamp = (path: string): SourceStamp => ({ path, size: 0, mtimeNs: '0', ctimeNs: '0', ino: '0' });
+    const clashes = (entry: IndexEntry): Conflict[] => {
+      writer.remove(rel);
+      const id = writer.nextId();
+      writer.insert(toPackageRow(entry, rel), stamp(rel));
+      return findConflicts(db, id);
+    };
+    db.transaction(() => {
+      for (const source of listSources(indexDir).sources) {
+        if (source.path === rel) continue;
+        try {
+          writer.insert(toPackageRow(readEntry(indexDir, source.path), source.path), source);
+        } catch (error) {
+          if (!(error instanceof McsError)) throw error;
+        }
+      }
+    })();
+    const key = (c: Conflict) => `${c.rule} ${c.other.ecosystem}:${c.other.name} ${c.driverId ?? ''}`;
+    const had = new Set((before ? clashes(before) : []).map(key));
+    const fresh = clashes(after).find((conflict) => !had.has(key(conflict)));
+    if (fresh) throw conflictError(fresh, indexDir);
+  } finally {
+    db.close();
+  }
+}
+
 /** Counts inserted packages and reports progress every so often. */
 function progressCounter(total: number, options: BuildOptions): () => void {
   const every = options.progressEvery ?? 1000;

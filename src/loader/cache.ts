@@ -153,7 +153,7 @@ export interface CleanCacheResult {
 
 function tampered(entry: string, reason: string, details: Record<string, unknown> = {}, cause?: unknown): McsError {
 
-  return new McsError('E_CACHE_TAMPERED', `cache entry ${entry}: ${reason}; it is not imported`, { cause, details: { entry, ...details } });
+  return new McsError('E_CACHE_TAMPERED', `cache entry ${entry}: ${reason}; it is not imported (remove it with mcs-pkg cache clean; the next load fetches and verifies the package again)`, { cause, details: { entry, ...details } });
 }
 
 /**

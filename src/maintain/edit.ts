@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { canonical } from '../contract/index.js';
 import { McsError } from '../errors.js';
 import { makeDirs, readFileCapped, writeAtomic } from '../files.js';
-import { readEntry } from '../index/build.js';
+import { assertFitsIndex, readEntry } from '../index/build.js';
 import { listSources } from '../index/sources.js';
 import type { IndexEntry, Label } from '../manifest/types.js';
 import { assertIndexEntry } from '../manifest/validate.js';
@@ -260,6 +260,7 @@ function recordChangeUnlocked(indexDir: string, spec: string, author: ChangeAuth
   // the entry agrees with the log (checked above), bar what an older log's package-wide declaration explains: diff from the log
   const diff = changesFromLog(log.state.get(`${ecosystem}:${name}`)!, after);
   if (diff.length === 0) return [];
+  assertFitsIndex(indexDir, after, before);
   const records = appendToLog(indexDir, who, authored(who, `${ecosystem}:${name}`, diff), log);
   writeEntryAtomic(join(indexDir, rel), after);
   return records;
@@ -278,9 +279,10 @@ function recordNewEntryUnlocked(indexDir: string, draft: IndexEntry, author: Cha
   if (!existsSync(join(indexDir, LOG_FILE)) && listSources(indexDir).sources.length > 0) {
     throw new McsError('E_LOG_UNEXPLAINED', `${indexDir} has entries but no audit log yet; start it with mcs-pkg index log --init --by WHO --reason TEXT, then add`, { details: { indexDir } });
   }
-  mkdirSync(join(indexDir, entry.ecosystem), { recursive: true });
   const shortfalls = labelShortfalls(entry);
   if (shortfalls.length > 0) throw new McsError('E_LABEL_REQUIREMENTS', `${entry.ecosystem}:${entry.name} cannot join as ${entry.label.value}: ${describeShortfalls(shortfalls)}`, { details: { failures: shortfalls } });
+  assertFitsIndex(indexDir, entry);
+  mkdirSync(join(indexDir, entry.ecosystem), { recursive: true });
   const records = appendToLog(indexDir, who, authored(who, `${entry.ecosystem}:${entry.name}`, changes(undefined, entry)), log);
   writeEntryAtomic(file, entry);
   return records;

@@ -6,7 +6,7 @@
  */
 import { copyFileSync, existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { defaultIndexStateDir } from '../config.js';
 import { canonical } from '../contract/index.js';
 import { McsError, wholeNumber, type McsErrorCode } from '../errors.js';
@@ -232,12 +232,14 @@ export async function publishSnapshot(options: PublishOptions): Promise<PublishR
 }
 
 export interface UpdateOptions extends SigstoreTrustOptions {
-  /** A snapshot folder or an http(s) URL. */
-  from: string;
+  /** A snapshot folder or an http(s) URL; default: the source of the last update (E_USAGE when there was none). */
+  from?: string;
   /** Where the client keeps its trusted root, its state and its index-data versions. Default defaultIndexStateDir() (`<cache>/index-state`), where search, info and load look. */
   stateDir?: string;
-  /** The index root to start trusting, on the first update. */
+  /** The index root to start trusting, on the first update; later, one that is not the pinned root is refused (E_INDEX_ROOT) unless `resetRoot`. */
   root?: string;
+  /** Forget the pinned root and the stored snapshot version, and trust `root` instead (switching to another index, deliberately). */
+  resetRoot?: boolean;
   /** Largest content accepted, in bytes. */
   maxContentBytes?: number;
   timeoutMs?: number;
@@ -301,14 +303,22 @@ function sameRoot(bytes: Buffer | null, root: RootSigned): Buffer | null {
 interface State {
   version: number | null;
   root: RootSigned;
+  /** Where the last update came from (an absolute folder, or a URL): `update` without --from uses it. */
+  from?: string;
 }
 
 const STATE_FILE = 'state.json';
 
 
-function readState(stateDir: string, initialRoot: string | undefined): State {
+/** How a root is named in messages: its version and the ids of the keys that sign roots. */
+function describeRoot(root: RootSigned): string {
+  return `index root version ${root.version} (root keys ${root.roles.root.keyids.map((id) => id.slice(0, 12)).join(', ')})`;
+}
+
+function readState(stateDir: string, initialRoot: string | undefined, resetRoot = false): State {
   const file = join(stateDir, STATE_FILE);
-  if (existsSync(file)) {
+  if (resetRoot && !initialRoot) throw new McsError('E_USAGE', '--reset-root forgets the pinned index root: give the root to trust instead (--root root.json)', { details: { stateDir } });
+  if (existsSync(file) && !resetRoot) {
     const unusable = (why: string, cause?: unknown): McsError =>
       new McsError('E_INDEX_ROOT', `${file}: the client's trusted state is unusable (${why}); it is damaged or from an older mcs-pkg. Move it aside and update again with --root root.json, which also forgets the stored snapshot version`, { cause, details: { file } });
     let state: State;
@@ -322,6 +332,17 @@ function readState(stateDir: string, initialRoot: string | undefined): State {
       assertRootShape(state.root, 'the stored index root');
     } catch (cause) {
       throw unusable((cause as Error).message, cause);
+    }
+    // a --root that is not the pinned root (nor an older version of it) is another index: say so, never ignore it
+    if (initialRoot) {
+      const given = trustInitialRoot(readFileCapped(initialRoot, MAX_METADATA_BYTES, 'index root'), initialRoot);
+      if (given.version >= state.root.version && canonical(given) !== canonical(state.root)) {
+        throw new McsError(
+          'E_INDEX_ROOT',
+          `${initialRoot} (${describeRoot(given)}) is not the index root this client has pinned: ${describeRoot(state.root)}, in ${file}. Rotations of the pinned root are followed from <n>.root.json beside the snapshot; to trust another index instead, forgetting the pinned root and the stored snapshot version, update with --reset-root (mcs-pkg update --from SOURCE --root ${initialRoot} --reset-root)`,
+          { details: { file, pinned: { version: state.root.version, keyids: state.root.roles.root.keyids }, given: { version: given.version, keyids: given.roles.root.keyids } } },
+        );
+      }
     }
     return state;
   }
@@ -338,7 +359,13 @@ function readState(stateDir: string, initialRoot: string | undefined): State {
  * at any step leaves the working index as it was.
  */
 export async function updateIndex(given: UpdateOptions): Promise<UpdateResult> {
-  const options = { ...given, stateDir: given.stateDir ?? defaultIndexStateDir() };
+  const stateDir = given.stateDir ?? defaultIndexStateDir();
+  const noSource = () => new McsError('E_USAGE', `no source to update from yet in ${stateDir}: give --from FOLDER or --from URL once (the first time with the index root to trust, --root root.json); later updates use the same source`, { details: { stateDir } });
+  if (given.from === undefined && !existsSync(join(stateDir, STATE_FILE))) throw noSource();
+  const state = readState(stateDir, given.root, given.resetRoot);
+  const from = given.from ?? state.from;
+  if (from === undefined) throw noSource();
+  const options = { ...given, stateDir, from };
   const now = options.now ?? new Date();
   const remote = /^https?:\/\//i.test(options.from);
   if (!remote && /^[a-z][a-z0-9+.-]*:\/\//i.test(options.from)) throw new McsError('E_USAGE', `${options.from}: snapshots come from a folder or an http(s) URL`, { details: { from: options.from } });
@@ -357,7 +384,6 @@ export async function updateIndex(given: UpdateOptions): Promise<UpdateResult> {
   makeDirs(options.stateDir, 'index state folder', { code: 'E_INDEX_IO', hint: 'give --cache-dir (or MCS_PKG_CACHE) a writable folder' });
   // what a killed update left: its unpacked folder, its link and its temporary files
   removeDeadLeftovers(options.stateDir, [/^index-data\.\d+\.partial-(\d+)$/, /^current\.(\d+)\.tmp$/, TEMP_FILE_PID]);
-  const state = readState(options.stateDir, options.root);
   let root = state.root;
   let rootBytes: Buffer | null = null;
   for (let i = 0; i < MAX_ROTATIONS; i++) {
@@ -427,7 +453,7 @@ export async function updateIndex(given: UpdateOptions): Promise<UpdateResult> {
   rmSync(link, { force: true });
   symlinkSync(folder, link);
   renameSync(link, current);
-  writeAtomic(join(options.stateDir, STATE_FILE), JSON.stringify({ version: snapshot.version, root } satisfies State));
+  writeAtomic(join(options.stateDir, STATE_FILE), JSON.stringify({ version: snapshot.version, root, from: remote ? from : resolve(from) } satisfies State));
   // keep this version and the one before it
   for (const name of readdirSync(options.stateDir)) {
     const match = /^index-data\.(\d+)$/.exec(name);

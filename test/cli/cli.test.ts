@@ -101,7 +101,7 @@ describe('search', () => {
   it('points a usage error at the help of the command that was run', () => {
     const { status, stderr } = run(['update']);
     expect(status).toBe(2);
-    expect(stderr).toMatch(/^error E_USAGE: give --from FOLDER or --from URL\nRun mcs-pkg update --help for usage\.\n$/);
+    expect(stderr).toMatch(/^error E_USAGE: no source to update from yet in .+: give --from FOLDER or --from URL once.*\nRun mcs-pkg update --help for usage\.\n$/);
   });
 
   it('exits 2 with E_QUERY_EMPTY when there is nothing to search for', () => {
