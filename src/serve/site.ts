@@ -5,6 +5,7 @@
  * reader without JavaScript, up to a size a page can hold). The folder is
  * written beside OUT and renamed into place, so a failure leaves no half site.
  */
+import { assertOutsideInstall } from '../maintain/target.js';
 import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, rmdirSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { McsError } from '../errors.js';
@@ -27,6 +28,7 @@ export interface SiteResult {
 
 /** Writes the site of an index into `outDir`, which must not exist or be empty. */
 export async function writeSite(outDir: string, options: Pick<OpenIndexOptions, 'indexDir' | 'cacheDir'> = {}): Promise<SiteResult> {
+  assertOutsideInstall(outDir, 'give a folder of your own for the site (outside the program\'s files)');
   const target = resolve(outDir);
   if (existsSync(target) && readdirSync(target).length > 0) {
     throw new McsError('E_USAGE', `${outDir} is not empty; give a new or empty folder for the site (nothing was written)`, { details: { outDir } });

@@ -11,6 +11,13 @@ function problemAt(value: unknown): { code: string; pointer: string; message: st
   throw new Error('expected the entry to be refused');
 }
 
+/** A PyPI entry whose drivers name their entry point, as every PyPI entry must. */
+function pypiDriver() {
+  const entry = { ...npmDriver('mcs-driver-csv'), ecosystem: 'pypi' as const };
+  for (const driver of entry.declarations!.flatMap((d) => d.drivers)) driver.export = 'mcs.driver.csv.driver:CsvDriver';
+  return entry;
+}
+
 describe('assertIndexEntry', () => {
   it('accepts a complete npm driver entry', () => {
     expect(() => assertIndexEntry(npmDriver('mcs-driver-csv'), 'entry.json')).not.toThrow();
@@ -52,7 +59,7 @@ describe('assertIndexEntry', () => {
       { filename: 'mcs_driver_csv-0.1.0.tar.gz', kind: 'sdist', integrity: sha256 },
       { filename: 'mcs_driver_csv-0.1.0-py3-none-any.whl', kind: 'wheel', integrity: sha256, size: 1234, requiresPython: '>=3.11', uploaded: '2026-01-02T03:04:05Z', provenance: true },
     ];
-    const entry = { ...npmDriver('mcs-driver-csv'), ecosystem: 'pypi' as const, versions: { '0.1.0': { provenance: false, files } } };
+    const entry = { ...pypiDriver(), versions: { '0.1.0': { provenance: false, files } } };
     expect(() => assertIndexEntry(entry, 'entry.json')).not.toThrow();
     const bad = structuredClone(entry);
     (bad.versions['0.1.0'].files[1] as Record<string, unknown>).uploaded = 'yesterday';
@@ -68,7 +75,7 @@ describe('assertIndexEntry', () => {
   ])('refuses a pinned PyPI file of %s with E_DIST_NAME', (_, filename) => {
     const sha256 = 'sha256-' + Buffer.alloc(32, 1).toString('base64');
     const files = [{ filename: 'mcs_driver_csv-0.1.0-py3-none-any.whl', kind: 'wheel', integrity: sha256 }, { filename, kind: 'wheel', integrity: sha256 }];
-    const entry = { ...npmDriver('mcs-driver-csv'), ecosystem: 'pypi' as const, versions: { '0.1.0': { provenance: false, files } } };
+    const entry = { ...pypiDriver(), versions: { '0.1.0': { provenance: false, files } } };
     expect(problemAt(entry)).toMatchObject({ code: 'E_DIST_NAME', pointer: '/versions/0.1.0/files/1/filename' });
   });
 

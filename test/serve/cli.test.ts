@@ -1,6 +1,6 @@
 /** `mcs-pkg serve` and `mcs-pkg index site` through the real binary, on the embedded index. */
 import { spawn, spawnSync } from 'node:child_process';
-import { readFileSync, readdirSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -42,6 +42,14 @@ it('index site writes a search page, packages.json and a page per package; refus
   expect(again.status).toBe(2);
   expect(again.stderr).toMatch(/^error E_USAGE: site is not empty/);
   expect(readdirSync(dir).filter((name) => name.includes('partial'))).toEqual([]);
+});
+
+it('index site never writes into the program\'s own files: E_USAGE, exit 2, nothing created', () => {
+  const shipped = fileURLToPath(new URL('../../index-data/site-out', import.meta.url));
+  const refused = run(['index', 'site', shipped]);
+  expect(refused.status).toBe(2);
+  expect(refused.stderr).toMatch(/^error E_USAGE: .*site-out/);
+  expect(existsSync(shipped)).toBe(false);
 });
 
 it('serve answers the API and the page until it is stopped, then exits 0', async () => {

@@ -5,7 +5,7 @@
 import { createPrivateKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { initLog } from '../../src/maintain/edit.js';
+import { initLog, recordChange } from '../../src/maintain/edit.js';
 import { makeRoot, signMetadata } from '../../src/snapshot/metadata.js';
 import { startServer, type RunningServer, type ServeOptions } from '../../src/serve/server.js';
 import type { IndexEntry } from '../../src/manifest/types.js';
@@ -31,13 +31,17 @@ export function signedWorld(entries: IndexEntry[]): SignedWorld {
   });
   const pems = pairs.map((p) => p.privateKey.export({ type: 'pkcs8', format: 'pem' }) as string);
   const rootFile = join(work, 'root.json');
-  const root = signMetadata(makeRoot({ version: 1, expires: '2030-01-01T00:00:00Z', maintainers: pairs.map((p) => p.publicKey), threshold: 2 }), pems);
+  const root = signMetadata(makeRoot({ version: 1, expires: '2030-01-01T00:00:00Z', maintainers: pairs.map((p) => p.publicKey), names: ['alice', 'bob'], threshold: 2 }), pems);
   writeFileSync(rootFile, JSON.stringify(root));
   const indexDir = join(work, 'index');
-  for (const entry of entries) writeEntry(indexDir, entry);
+  // a Verified label is never logged by --init: the entry starts as Reference and alice then labels it, as index label does
+  for (const entry of entries) writeEntry(indexDir, entry.label.value === 'verified' ? { ...entry, label: { ...entry.label, value: 'reference' } } : entry);
   writeFileSync(join(indexDir, 'root.json'), JSON.stringify(root));
   const maintainer = { key: createPrivateKey(pems[0]!), why: 'test index' };
   initLog(indexDir, maintainer);
+  for (const entry of entries.filter((e) => e.label.value === 'verified')) {
+    recordChange(indexDir, `${entry.ecosystem}:${entry.name}`, { ...maintainer, why: entry.label.reason }, (current, author) => ({ ...current, label: { value: 'verified', by: author.by, at: author.now?.toISOString() ?? new Date().toISOString(), reason: author.why } }));
+  }
   return { work, indexDir, rootFile, keyFiles, maintainer };
 }
 
