@@ -213,7 +213,7 @@ export function loadLog(indexDir: string): { records: LogRecord[]; lastLine?: st
 function appendToLog(indexDir: string, author: Author, records: Array<Omit<LogRecord, 'seq' | 'prev'>>, log: LogScan): LogRecord[] {
   // a new log opens by marking every field it tracks, so a field that stays empty for a while is still guarded; signed from
   // its first record when the author signs
-  const opening = log.records === 0 && records.length > 0 ? [...(author.signer ? [{ ...adoptionRecord(0, GENESIS), at: stamp(author).at, by: author.by, why: author.why }] : []), ...marked(author, TRACKED_FIELDS)] : [];
+  const opening = log.records === 0 && (records.length > 0 || author.signer) ? [...(author.signer ? [{ ...adoptionRecord(0, GENESIS), at: stamp(author).at, by: author.by, why: author.why }] : []), ...marked(author, TRACKED_FIELDS)] : [];
   const lines = appendLines(log.lastLine, log.records, [...opening, ...records], author.signer);
   const fd = openSync(join(indexDir, LOG_FILE), 'a');
   try {
@@ -303,7 +303,8 @@ function initLogUnlocked(indexDir: string, author: ChangeAuthor): LogRecord[] {
   // signed, the label's notes become what its record says (who logged it, when, why), as a client shows them
   const logged = who.signer ? fresh.map((entry) => ({ ...entry, label: { value: entry.label.value, ...stamp(who), reason: who.why } })) : fresh;
   const additions = logged.flatMap((entry) => authored(who, `${entry.ecosystem}:${entry.name}`, changes(undefined, entry)));
-  if (additions.length === 0) return [];
+  // a new, empty index started with a key still gets its log: the signed adoption record a publish needs
+  if (additions.length === 0 && (log.records > 0 || !who.signer)) return [];
   const records = appendToLog(indexDir, who, additions, log);
   if (who.signer) for (const entry of logged) writeEntryAtomic(join(indexDir, `${entry.ecosystem}/${entry.name}.json`), entry);
   return records;

@@ -278,9 +278,10 @@ function assertSignedLogShape(log: unknown, withLength = true): { records: numbe
  * (E_LOG_CHAIN), so who set a label is a fact the client has checked, and
  * keeps beside the entries.
  */
-function verifyReceivedLog(file: string, signed: { records: number; head: string; length: number }, root: RootSigned, keptFile: string): LogScan {
-  // the log this client received before: the new one must extend it, as publish demands of the maintainers' copy
-  const kept = existsSync(keptFile) ? scanLogFile(keptFile) : undefined;
+function verifyReceivedLog(file: string, signed: { records: number; head: string; length: number }, root: RootSigned, keptFile: string | undefined): LogScan {
+  // the log this client received before: the new one must extend it, as publish demands of the maintainers' copy (a deliberate
+  // switch to another index with --reset-root starts its history afresh)
+  const kept = keptFile && existsSync(keptFile) ? scanLogFile(keptFile) : undefined;
   const scan = scanLogFile(file, { keys: logKeysOf(root), maxBytes: signed.length, ...(kept ? { hashAt: kept.records } : {}) });
   if (scan.records !== signed.records || scan.head !== signed.head || scan.bytes !== signed.length) {
     throw new McsError('E_INDEX_MIXED', `${logFileName(signed.head)}: ${scan.records} records (${scan.bytes} bytes) ending in ${scan.head.slice(0, 12)}, but the snapshot signed ${signed.records} (${signed.length} bytes) ending in ${signed.head.slice(0, 12)}`, { details: { expected: signed, found: { records: scan.records, head: scan.head, length: scan.bytes } } });
@@ -421,6 +422,7 @@ export async function updateIndex(given: UpdateOptions): Promise<UpdateResult> {
   const partial = join(options.stateDir, `${folder}.partial-${process.pid}`);
   rmSync(partial, { recursive: true, force: true });
   try {
+    mkdirSync(partial, { mode: 0o755 }); // an index with no entries yet still holds its log
     let done = 0;
     for (const item of parsed.entries) {
       if (options.onProgress && (++done % 1000 === 0 || done === parsed.entries.length)) options.onProgress(done, parsed.entries.length);
@@ -434,7 +436,7 @@ export async function updateIndex(given: UpdateOptions): Promise<UpdateResult> {
     if (!snapshot.log) throw new McsError('E_LOG_CHAIN', `${SNAPSHOT_FILE}: the snapshot signs no audit log, so nothing accounts for its content${existsSync(join(current, LOG_FILE)) ? ', and the log this client holds would be lost' : ''}; the working index was kept. Ask the maintainers to publish with a signed log (mcs-pkg index publish)`, {});
     const signedLog = assertSignedLogShape(snapshot.log);
     writeFileSync(join(partial, LOG_FILE), (await fetchFile(logFileName(signedLog.head), signedLog.length, false))!, { flag: 'wx' });
-    const log = verifyReceivedLog(join(partial, LOG_FILE), signedLog, root, join(current, LOG_FILE));
+    const log = verifyReceivedLog(join(partial, LOG_FILE), signedLog, root, given.resetRoot ? undefined : join(current, LOG_FILE));
     const received = parsed.entries.map((item) => ({ path: item.path as string, entry: item.entry as IndexEntry }));
     for (const { path, entry } of received) assertIndexEntry(entry, `${snapshot.content.file} ${path}`);
     const files = received.map(({ path }) => path.replace(/\.json$/, '').replace('/', ':'));

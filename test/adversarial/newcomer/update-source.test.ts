@@ -5,6 +5,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { initLog } from '../../../src/maintain/edit.js';
 import { keyIdOf, makeRoot, signMetadata } from '../../../src/snapshot/metadata.js';
 import { publishSnapshot } from '../../../src/snapshot/publish.js';
 import { tempDir } from '../../helpers/index-data.js';
@@ -21,6 +22,8 @@ function makeIndex(work: string, name: string) {
   mkdirSync(indexDir);
   const root = join(indexDir, 'root.json');
   writeFileSync(root, JSON.stringify(signMetadata(makeRoot({ version: 1, expires: '2030-01-01T00:00:00Z', maintainers: [publicKey], threshold: 1 }), [pem])));
+  // every published snapshot carries a log signed by a maintainer of its root
+  initLog(indexDir, { key: privateKey, why: 'start the signed log' });
   const out = join(work, `${name}-site`);
   return { root, out, keyid: keyIdOf(publicKey), publish: (version: number) => publishSnapshot({ indexDir, outDir: out, root, keys: [keyFile], version }) };
 }
