@@ -5,35 +5,21 @@
  * tarball declares, and the loader compares each version's running driver
  * with that version's declaration.
  */
-import { execFile } from 'node:child_process';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fixtureMcs, packFixtureDriver } from '../helpers/driver-packages.js';
 import { removeReadOnlyDir } from '../helpers/index-data.js';
 import { publishSigned, startReleaseWorld, type ReleaseWorld } from '../helpers/publish.js';
+import { runCli } from '../helpers/cli.js';
 
-const BIN = fileURLToPath(new URL('../../dist/cli/bin.js', import.meta.url));
 const NAME = 'mcs-driver-csv';
 const NEW_TOOL = { name: 'tally_records', title: 'Tally', description: 'Tallies the records of a file.' };
 
 let world: ReleaseWorld;
 let index: string;
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function cli(args: string[]): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [BIN, ...args], { env: { PATH: process.env.PATH ?? '', HOME: world.work, MCS_PKG_CACHE: join(world.work, 'cache'), NO_PROXY: '127.0.0.1' } }, (error, stdout, stderr) => {
-      resolve({ code: error ? Number((error as { code?: number }).code ?? 1) : 0, stdout, stderr });
-    });
-  });
-}
+const cli = (args: string[]) => runCli(args, { HOME: world.work, MCS_PKG_CACHE: join(world.work, 'cache') }, 120_000);
 
 const registryFlags = () => ['--registry', world.registry.url, '--trusted-root', world.rootFile];
 const author = (why: string) => ['--by', 'alice', '--reason', why];

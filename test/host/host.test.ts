@@ -4,17 +4,15 @@
  * call is reported for an audit trail, close() leaves no process, and the CLI
  * (load, call, --grant-*, --isolation) goes through the host.
  */
-import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadDriver, type LoadEvent } from '../../src/loader/load.js';
 import type { MCSToolDriver } from '../../src/contract/index.js';
 import { alive, publishEscapes, worldLoadOptions } from '../helpers/host-drivers.js';
 import { startReleaseWorld, type ReleaseWorld } from '../helpers/publish.js';
+import { runCli } from '../helpers/cli.js';
 
-const BIN = fileURLToPath(new URL('../../dist/cli/bin.js', import.meta.url));
 
 let world: ReleaseWorld;
 let indexDir: string;
@@ -97,19 +95,7 @@ describe('loadDriver through the host', () => {
   });
 });
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function cli(args: string[]): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [BIN, ...args, '--index', indexDir, '--cache-dir', join(world.work, 'cli-cache'), '--registry', world.registry.url, '--trusted-root', world.rootFile], { env: { PATH: process.env.PATH ?? '', HOME: world.work, NO_PROXY: '127.0.0.1' } }, (error, stdout, stderr) => {
-      resolve({ code: error ? Number((error as { code?: number }).code ?? 1) : 0, stdout, stderr });
-    });
-  });
-}
+const cli = (args: string[]) => runCli([...args, '--index', indexDir, '--cache-dir', join(world.work, 'cli-cache'), '--registry', world.registry.url, '--trusted-root', world.rootFile], { HOME: world.work }, 120_000);
 
 describe('the CLI goes through the host', () => {
   it('call runs one tool; what is not granted is denied (exit 1, E_HOST_DENIED), --grant-write allows it', async () => {

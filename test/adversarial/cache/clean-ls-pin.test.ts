@@ -6,7 +6,6 @@
  * not pin is refused with a code naming the pinned ones. Drivers are signed
  * by the mock Sigstore and served by the loopback registry.
  */
-import { execFile } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -17,8 +16,8 @@ import { resolveDriver } from '../../../src/loader/resolve.js';
 import { fixtureMcs, packFixtureDriver } from '../../helpers/driver-packages.js';
 import { removeReadOnlyDir } from '../../helpers/index-data.js';
 import { publishSigned, startReleaseWorld, type ReleaseWorld } from '../../helpers/publish.js';
+import { runCli } from '../../helpers/cli.js';
 
-const BIN = fileURLToPath(new URL('../../../dist/cli/bin.js', import.meta.url));
 const EMBEDDED_PYPI_CSV = fileURLToPath(new URL('../../../index-data/pypi/mcs-driver-csv.json', import.meta.url));
 const TARBALL = '/mcs-driver-notes-toolonly/-/mcs-driver-notes-toolonly-1.0.0.tgz';
 
@@ -26,19 +25,7 @@ let world: ReleaseWorld;
 let indexDir: string;
 let cache: string;
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function cli(args: string[]): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [BIN, ...args, '--index', indexDir, '--cache-dir', cache], { env: { PATH: process.env.PATH ?? '', HOME: world.work, NO_PROXY: '127.0.0.1', COLUMNS: '40' } }, (error, stdout, stderr) => {
-      resolve({ code: error ? Number((error as { code?: number }).code ?? 1) : 0, stdout, stderr });
-    });
-  });
-}
+const cli = (args: string[]) => runCli([...args, '--index', indexDir, '--cache-dir', cache], { HOME: world.work, COLUMNS: '40' }, 120_000);
 
 const load = (query: string) => cli(['load', query, '--json', '--registry', world.registry.url, '--trusted-root', world.rootFile, '--config', JSON.stringify({ baseDir: world.work })]);
 const tarballRequests = () => world.registry.requests.filter((r) => r.path === TARBALL).length;

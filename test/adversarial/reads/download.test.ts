@@ -8,7 +8,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { RegistryClient } from '../../../src/registry/client.js';
 import { fixtureMcs, packFixtureDriver } from '../../helpers/driver-packages.js';
 import { publishSigned, startReleaseWorld, type ReleaseWorld } from '../../helpers/publish.js';
-import { errorOf, runCli } from './cli.js';
+import { errorOf, runCli } from '../../helpers/cli.js';
 
 const GIB = 1024 * 1024 * 1024;
 /** What loopback socket buffers can hold beyond what the client read; far below the 256 MiB read before. */

@@ -18,7 +18,7 @@ import { makeRoot, signMetadata } from '../../../src/snapshot/metadata.js';
 import { publishSnapshot, updateIndex } from '../../../src/snapshot/publish.js';
 import { fixtureMcs, packFixtureDriver } from '../../helpers/driver-packages.js';
 import { publishSigned, startReleaseWorld, type ReleaseWorld } from '../../helpers/publish.js';
-import { errorOf, runCli } from './cli.js';
+import { errorOf, runCli } from '../../helpers/cli.js';
 
 const DAY = 86_400_000;
 let world: ReleaseWorld;

@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readFileCapped } from '../../../src/files.js';
 import { makeRoot, signMetadata } from '../../../src/snapshot/metadata.js';
 import { npmDriver, removeDir, tempDir, writeEntry } from '../../helpers/index-data.js';
-import { errorOf, runCli, type CliRun } from './cli.js';
+import { errorOf, runCli, type CliRun } from '../../helpers/cli.js';
 
 /** Well within the deadline: the refusals below take one process start, not a read of the device. */
 const FAST_MS = 15_000;

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { embeddedIndexDir } from '../../../src/config.js';
 import { removeDir, tempDir } from '../../helpers/index-data.js';
-import { runCli } from './cli.js';
+import { runCli } from '../../helpers/cli.js';
 
 let work: string;
 let indexDir: string;

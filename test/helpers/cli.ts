@@ -1,8 +1,8 @@
-/** The real CLI in a child process, for the hostile-read tests: exit code, output, and how long it took (a read that hangs is killed and shows as a timeout). */
+/** The real CLI in a child process, for tests that assert what a user of the command line sees: exit code, output, and how long it took (a read that hangs is killed and shows as a timeout). */
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
-export const BIN = fileURLToPath(new URL('../../../dist/cli/bin.js', import.meta.url));
+export const BIN = fileURLToPath(new URL('../../dist/cli/bin.js', import.meta.url));
 
 export interface CliRun {
   /** Exit code; null when the process had to be killed at the deadline. */
