@@ -234,10 +234,10 @@ export class PypiClient {
    */
   async download(file: PypiFile, pin?: { sha256: string; size?: number }): Promise<Buffer> {
     const url = this.fileUrl(file);
-    const size = pin ? pin.size : file.size;
+    const size = pin?.size ?? file.size;
     const bytes = (await this.get(url, { maxBytes: this.maxFileBytes, accept: 'application/octet-stream', ...(size !== undefined ? { pinnedBytes: size } : {}) }))!;
     if (size !== undefined && bytes.length !== size) {
-      throw new McsError('E_SIZE_MISMATCH', `${file.filename}: expected ${pin ? 'the pinned' : 'the stated'} ${size} bytes, got ${bytes.length}`, { details: { filename: file.filename, expected: size, found: bytes.length } });
+      throw new McsError('E_SIZE_MISMATCH', `${file.filename}: expected ${pin?.size !== undefined ? 'the pinned' : 'the stated'} ${size} bytes, got ${bytes.length}`, { details: { filename: file.filename, expected: size, found: bytes.length } });
     }
     const expected = (pin?.sha256 ?? file.sha256).toLowerCase();
     const found = createHash('sha256').update(bytes).digest('hex');
