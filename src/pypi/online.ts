@@ -17,8 +17,8 @@ import type { IndexEntry } from '../manifest/types.js';
 import { provenanceEvidence, type AttestationEvidence, type DistributionTrust } from '../trust/pep740.js';
 import { fail, pass, skip, type CheckResult } from '../trust/result.js';
 import { createTrustMaterial, prepareTufCache, resolveTrustedRoot, tufDefaults, type TufOptions } from '../trust/sigstore.js';
-import { PypiClient, type PypiClientOptions, type PypiFile, type PypiProject } from './client.js';
-import { comparePep440, normalizeVersion, parseDistFilename } from './filenames.js';
+import { PypiClient, byVersion, type PypiClientOptions, type PypiFile, type PypiProject } from './client.js';
+import { normalizeVersion, parseDistFilename } from './filenames.js';
 import { NO_REGISTRY_KEYS, checkDist, pinnedFile, publisherFromFlags, pypiEntry, versionRecord, type DistVerdict, type PypiIdentityFlags } from './verify.js';
 
 export interface VerifyPypiOptions extends PypiIdentityFlags {
@@ -76,7 +76,7 @@ function chooseVersion(client: PypiClient, project: PypiProject, entry: IndexEnt
     if (found ?? pinned) return { version: found ?? pinned!, source: 'requested' };
     throw new McsError('E_VERSION_NOT_FOUND', `${project.name}: no version ${requested} on ${client.index.indexUrl} (it has ${project.versions.slice(-10).join(', ') || 'none'})`, { details: { name: project.name, version: requested } });
   }
-  const pinned = Object.entries(entry?.versions ?? {}).filter(([, record]) => record.files?.length && !record.yanked).map(([v]) => v).sort(comparePep440);
+  const pinned = Object.entries(entry?.versions ?? {}).filter(([, record]) => record.files?.length && !record.yanked).map(([v]) => v).sort(byVersion);
   if (pinned.length) return { version: pinned.at(-1)!, source: 'newest pinned' };
   const newest = client.newest(project);
   if (newest === undefined) throw new McsError('E_VERSION_NOT_FOUND', `${project.name}: ${client.index.indexUrl} lists no installable version`, { details: { name: project.name } });

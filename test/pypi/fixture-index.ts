@@ -9,18 +9,20 @@ import { join } from 'node:path';
 import type { IndexEntry } from '../../src/manifest/types.js';
 import { startFixturePypi, type FixtureDist, type FixturePypi } from '../helpers/fixture-pypi.js';
 import { writeEntry } from '../helpers/index-data.js';
+import { buildSdist, buildWheel, sdistFilename, wheelFilename } from '../helpers/wheels.js';
 import { startMockSigstore, type GithubIdentity, type MockSigstore } from '../helpers/mock-sigstore.js';
 import { sha256Hex } from '../helpers/pep740.js';
 
 export const PUBLISHER: GithubIdentity = { repository: 'acme/mcs-python', workflow: '.github/workflows/release.yml', ref: 'refs/tags/v1.0.0' };
-export const TP_WHEEL = 'mcs_driver_tp-1.0.0-py3-none-any.whl';
-export const TP_SDIST = 'mcs_driver_tp-1.0.0.tar.gz';
+export const TP_WHEEL = wheelFilename('mcs-driver-tp', '1.0.0');
+export const TP_SDIST = sdistFilename('mcs-driver-tp', '1.0.0');
 export const PLAIN_SDIST = 'mcs_driver_plain-0.1.3.tar.gz';
 
 const bytes = (text: string) => Buffer.from(text.repeat(40));
+const driverFiles = { 'mcs/driver/tp/__init__.py': 'from .driver import TpDriver\n', 'mcs/driver/tp/driver.py': 'class TpDriver:\n    pass\n' };
 export const TP_FILES: FixtureDist[] = [
-  { filename: TP_WHEEL, bytes: bytes('tp wheel '), requiresPython: '>=3.11', publisher: PUBLISHER },
-  { filename: TP_SDIST, bytes: bytes('tp sdist '), publisher: PUBLISHER },
+  { filename: TP_WHEEL, bytes: buildWheel({ name: 'mcs-driver-tp', version: '1.0.0', files: driverFiles, requiresPython: '>=3.11' }), requiresPython: '>=3.11', publisher: PUBLISHER },
+  { filename: TP_SDIST, bytes: buildSdist({ name: 'mcs-driver-tp', version: '1.0.0', files: driverFiles }), publisher: PUBLISHER },
 ];
 
 const sri = (data: Buffer) => `sha256-${Buffer.from(sha256Hex(data), 'hex').toString('base64')}`;
