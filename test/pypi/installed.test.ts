@@ -7,7 +7,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { appendFileSync, cpSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, cpSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { IndexEntry } from '../../src/manifest/types.js';
@@ -116,11 +116,13 @@ describe('verify --installed --python', () => {
     expect(errorOf(offline).code).toBe('E_USAGE');
   });
 
-  it('fails with the file named when an installed file is changed, or one is added (even when its own RECORD lists it)', async () => {
+  it('fails with the file named when an installed file is changed or replaced by a link, or one is added (even when its own RECORD lists it)', async () => {
     const copy = join(dir, 'tampered');
     cpSync(venv, copy, { recursive: true, verbatimSymlinks: true });
     const copySite = site.replace(venv, copy);
     appendFileSync(join(copySite, 'mcs', 'driver', 'csv', 'driver.py'), 'import os\n');
+    rmSync(join(copySite, 'mcs', 'driver', 'csv', '__init__.py'));
+    symlinkSync('driver.py', join(copySite, 'mcs', 'driver', 'csv', '__init__.py'));
     writeFileSync(join(copySite, 'mcs', 'driver', 'tables', 'planted.py'), 'import socket\n');
     appendFileSync(join(copySite, 'mcs_driver_tables-0.4.1.dist-info', 'RECORD'), 'mcs/driver/tables/planted.py,,\n');
     const run = await verify(copy, '--dist-dir', distDir);
@@ -128,7 +130,7 @@ describe('verify --installed --python', () => {
     const report = JSON.parse(run.stdout);
     expect(report.counts).toMatchObject({ verified: 0, failed: 2 });
     const csv = report.results.find((r: { package?: string }) => r.package === 'mcs-driver-csv');
-    expect(csv).toMatchObject({ status: 'failed', code: 'E_INSTALLED_MISMATCH', problems: ['mcs/driver/csv/driver.py: differs from the verified wheel'] });
+    expect(csv).toMatchObject({ status: 'failed', code: 'E_INSTALLED_MISMATCH', problems: ['mcs/driver/csv/__init__.py: a link, not a file', 'mcs/driver/csv/driver.py: differs from the verified wheel'] });
     const core = report.results.find((r: { package?: string }) => r.package === 'mcs-driver-tables');
     expect(core.problems).toEqual(['mcs/driver/tables/planted.py: not in the verified wheel']);
     expect(readFileSync(join(site, 'mcs', 'driver', 'csv', 'driver.py'), 'utf8')).toBe('class CsvDriver:\n    pass\n');
