@@ -11,8 +11,9 @@
  * checked against the digests PyPI states only, which is a failure unless the
  * caller accepts that (digestOnly).
  */
-import { McsError, exitCodeFor, isMcsError } from '../errors.js';
-import type { OpenIndexOptions } from '../index/store.js';
+import { McsError, exitCodeFor, isMcsError, wholeNumber } from '../errors.js';
+import { DEFAULT_CONCURRENCY, inPool } from '../verify.js';
+import { openIndex, type OpenIndexOptions } from '../index/store.js';
 import type { IndexEntry } from '../manifest/types.js';
 import { provenanceEvidence, type AttestationEvidence, type DistributionTrust } from '../trust/pep740.js';
 import { fail, pass, skip, type CheckResult } from '../trust/result.js';
@@ -30,6 +31,8 @@ export interface VerifyPypiOptions extends PypiIdentityFlags {
   index?: OpenIndexOptions;
   /** Accept a version the index does not pin, its files checked against the digests PyPI states only. */
   digestOnly?: boolean;
+  /** Versions fetched and verified at once. Default DEFAULT_CONCURRENCY. */
+  concurrency?: number;
 }
 
 export type PypiVersionStatus = 'verified' | 'pinned-by-digest' | 'unpinned' | 'failed';
@@ -96,6 +99,7 @@ function statusOf(results: CheckResult[], files: PypiVersionVerdict['files'], pi
  * be checked at all (no such project, the index unreachable) is an error row.
  */
 export async function verifyFromPypi(specs: string[], options: VerifyPypiOptions = {}): Promise<Array<PypiVersionVerdict | { requested: string; error: McsError }>> {
+  const concurrency = wholeNumber(options.concurrency ?? DEFAULT_CONCURRENCY, 'concurrency', 1, 64);
   const client = new PypiClient(options.pypi ?? {});
   const flagged = publisherFromFlags(options);
   const tuf = tufDefaults(options.tuf);
@@ -110,7 +114,7 @@ export async function verifyFromPypi(specs: string[], options: VerifyPypiOptions
   const verifyOne = async (requested: string): Promise<PypiVersionVerdict | { requested: string; error: McsError }> => {
     try {
       const { name, version: asked } = parsePypiRequest(requested);
-      const entry = await pypiEntry(name, options.index);
+      const entry = pypiEntry(index, name);
       const project = await client.project(name);
       const { version, source } = chooseVersion(client, project, entry, asked);
       const record = versionRecord(entry, version);
@@ -161,8 +165,15 @@ export async function verifyFromPypi(specs: string[], options: VerifyPypiOptions
       return { requested, error };
     }
   };
-  const out: Array<PypiVersionVerdict | { requested: string; error: McsError }> = [];
-  for (const spec of specs) out.push(await verifyOne(spec));
+  const out: Array<PypiVersionVerdict | { requested: string; error: McsError }> = new Array(specs.length);
+  const index = await openIndex(options.index ?? {});
+  try {
+    await inPool(specs.length, concurrency, async (i) => {
+      out[i] = await verifyOne(specs[i]!);
+    });
+  } finally {
+    index.close();
+  }
   return out;
 }
 
