@@ -121,7 +121,8 @@ export async function verifyFromPypi(specs: string[], options: VerifyPypiOptions
       const served = client.filesOf(project, version);
       const results: CheckResult[] = [];
       const canonical = (filename: string) => parseDistFilename(filename).canonical;
-      const servedNames = new Set(served.flatMap((f) => (safe(() => canonical(f.filename)) ?? [])));
+      // filesOf keeps only files whose names parse; pinned names were checked by index validate, and one that does not parse is simply missing
+      const servedNames = new Set(served.map((f) => canonical(f.filename)));
       for (const pin of record?.files ?? []) {
         if (!servedNames.has(safe(() => canonical(pin.filename)) ?? pin.filename)) {
           results.push(fail('integrity', 'E_DIST_MISSING', `${pin.filename}: the index pins this file of ${name} ${version}, but ${client.index.indexUrl} does not serve it`, { filename: pin.filename }));
@@ -140,7 +141,7 @@ export async function verifyFromPypi(specs: string[], options: VerifyPypiOptions
             ? skip('integrity', `${name} ${version}: not pinned by the index (not verified); its files were ${how}, as --digest-only asks`)
             : fail('integrity', 'E_POLICY_UNPINNED', `${name} ${version}: not pinned by the index, so not verified; its files were ${how}. Verify a pinned version${entry ? ` (${Object.keys(entry.versions).join(', ') || 'none pinned'})` : ''}, or give --digest-only to accept PyPI's digests`),
         );
-      } else if (served.length === 0) {
+      } else if (served.length === 0 && results.length === 0) {
         results.push(fail('integrity', 'E_DIST_MISSING', `${name} ${version}: ${client.index.indexUrl} serves no file of this pinned version`));
       } else if (results.length === 0) {
         results.push(pass('integrity', `${name} ${version}: the files on the index are the ${record.files?.length ?? 0} the index pins`));
