@@ -112,6 +112,16 @@ export const COMMANDS: readonly CommandSpec[] = [
     load: () => import('./commands/info.js'),
   },
   {
+    path: ['pins'],
+    describe: 'Show the digests the index pins for a version; --format requirements prints a PyPI version and its dependency lock for pip install --require-hashes',
+    positionals: [{ name: 'spec', describe: 'NAME@VERSION, or ecosystem:NAME@VERSION (pypi:mcs-driver-csv@0.1.4)', required: true }],
+    options: {
+      format: { type: 'string', choices: ['list', 'requirements'], default: 'list', describe: 'list: the pinned files and lock; requirements: a pip requirements file with --hash lines (wheels only: sdists are never built)' },
+    },
+    examples: [['$0 pins pypi:mcs-driver-csv@0.1.4 --format requirements > requirements.txt', 'then: pip install --require-hashes --only-binary :all: -r requirements.txt']],
+    load: () => import('./commands/pins.js'),
+  },
+  {
     path: ['verify'],
     describe: 'Verify packages: integrity, registry signatures, provenance, publisher identity, publish attestation (npm); a PyPI file against its pins and PEP 740 attestations',
     positionals: [{ name: 'packages', describe: 'NAME[@VERSION|@RANGE|@TAG] to fetch and verify (or, with --installed, the project folder)', variadic: true }],
