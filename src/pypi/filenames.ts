@@ -70,6 +70,73 @@ export function normalizeVersion(version: string): string | null {
   return out;
 }
 
+interface VersionKey {
+  epoch: bigint;
+  release: bigint[];
+  /** [rank, number]: a dev-only release sorts before every pre-release, a final after them. */
+  pre: [number, bigint];
+  post: bigint | null;
+  dev: bigint | null;
+  local: string[];
+}
+
+function versionKey(version: string): VersionKey | null {
+  const m = version.length > 128 ? undefined : VERSION_PATTERN.exec(version)?.groups;
+  if (!m) return null;
+  const release = m.release!.split('.').map(BigInt);
+  while (release.length > 1 && release[release.length - 1] === 0n) release.pop();
+  const preRank = { a: 1, b: 2, rc: 3 } as Record<string, number>;
+  const pre: [number, bigint] = m.pre ? [preRank[PRE_LABEL[m.pre_l!.toLowerCase()]!]!, BigInt(m.pre_n ?? '0')] : !m.post && m.dev ? [0, 0n] : [4, 0n];
+  const post = m.post ? BigInt(m.post_n1 ?? m.post_n2 ?? '0') : null;
+  const dev = m.dev ? BigInt(m.dev_n ?? '0') : null;
+  return { epoch: BigInt(m.epoch ?? '0'), release, pre, post, dev, local: m.local ? m.local.toLowerCase().split(/[-_.]/) : [] };
+}
+
+const cmp = (a: bigint | number, b: bigint | number): number => (a < b ? -1 : a > b ? 1 : 0);
+
+/** Local version segments: a number sorts after a word, numbers by value, words by text, a longer label after its prefix. */
+function compareLocal(a: string[], b: string[]): number {
+  for (let i = 0; i < Math.min(a.length, b.length); i++) {
+    const [x, y] = [a[i]!, b[i]!];
+    const [xn, yn] = [/^\d+$/.test(x), /^\d+$/.test(y)];
+    const order = xn && yn ? cmp(BigInt(x), BigInt(y)) : xn !== yn ? (xn ? 1 : -1) : x < y ? -1 : x > y ? 1 : 0;
+    if (order !== 0) return order;
+  }
+  return cmp(a.length, b.length);
+}
+
+/**
+ * PEP 440 "Summary of permitted suffixes and relative ordering": epoch,
+ * release (trailing zeros ignored), then dev < pre < final < post, then the
+ * local label. Versions that are not PEP 440 sort before every valid one.
+ */
+export function comparePep440(a: string, b: string): number {
+  const [x, y] = [versionKey(a), versionKey(b)];
+  if (!x || !y) return x ? 1 : y ? -1 : 0;
+  const release = (): number => {
+    for (let i = 0; i < Math.max(x.release.length, y.release.length); i++) {
+      const order = cmp(x.release[i] ?? 0n, y.release[i] ?? 0n);
+      if (order !== 0) return order;
+    }
+    return 0;
+  };
+  return (
+    cmp(x.epoch, y.epoch) ||
+    release() ||
+    cmp(x.pre[0], y.pre[0]) ||
+    cmp(x.pre[1], y.pre[1]) ||
+    cmp(x.post ?? -1n, y.post ?? -1n) ||
+    (x.dev === null ? (y.dev === null ? 0 : 1) : y.dev === null ? -1 : cmp(x.dev, y.dev)) ||
+    compareLocal(x.local, y.local)
+  );
+}
+
+/** A pre-release or development release (PEP 440), which pip skips unless asked for. */
+export function isPrerelease(version: string): boolean {
+  const m = VERSION_PATTERN.exec(version)?.groups;
+  return Boolean(m && (m.pre || m.dev));
+}
+
 function refuse(filename: string, why: string): never {
   throw new McsError('E_DIST_NAME', `${JSON.stringify(filename.slice(0, MAX_FILENAME))} is not a distribution file name: ${why} (expected NAME-VERSION(-BUILD)-PY-ABI-PLATFORM.whl or NAME-VERSION.tar.gz)`, {
     details: { filename: filename.slice(0, MAX_FILENAME) },
