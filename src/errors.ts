@@ -74,6 +74,13 @@ export type LoaderErrorCode =
   | 'E_TAR_SPECIAL'
   | 'E_TAR_DUPLICATE'
   | 'E_TAR_LIMIT'
+  | 'E_WHEEL_INVALID'
+  | 'E_WHEEL_LIMIT'
+  | 'E_WHEEL_PATH'
+  | 'E_WHEEL_LINK'
+  | 'E_WHEEL_DUPLICATE'
+  | 'E_WHEEL_RECORD'
+  | 'E_WHEEL_METADATA'
   | 'E_CACHE_TAMPERED'
   | 'E_CACHE_IO'
   | 'E_DRIVER_SHAPE'
@@ -201,6 +208,13 @@ export const FAILURE_CODES: ReadonlySet<McsErrorCode> = new Set<McsErrorCode>([
   'E_TAR_SPECIAL',
   'E_TAR_DUPLICATE',
   'E_TAR_LIMIT',
+  'E_WHEEL_INVALID',
+  'E_WHEEL_LIMIT',
+  'E_WHEEL_PATH',
+  'E_WHEEL_LINK',
+  'E_WHEEL_DUPLICATE',
+  'E_WHEEL_RECORD',
+  'E_WHEEL_METADATA',
   'E_CACHE_TAMPERED',
   'E_DRIVER_SHAPE',
   'E_DRIVER_META',
