@@ -6,7 +6,8 @@
  * states and, when PyPI serves an attestation, verified as `verify` does;
  * the publisher is taken from the attestation's signing certificate (never
  * from the provenance object's unsigned `publisher` field). The static MCS
- * metadata is the wheel's `mcs-driver.json` (read by src/pypi/wheel.ts),
+ * metadata is the wheel's `<name>-<version>.dist-info/mcs.json` (read by
+ * src/pypi/wheel.ts, the same `{ "drivers": [...] }` shape as npm's `mcs`),
  * and each version records its dependency lock (src/pypi/lock.ts).
  */
 import { existsSync } from 'node:fs';
@@ -17,9 +18,10 @@ import { declare } from '../manifest/declarations.js';
 import { parsePackageName } from '../manifest/names.js';
 import type { Declaration, DeclaredDriver, DistributionFile, IndexEntry, RepositoryPublisher, VersionRecord } from '../manifest/types.js';
 import { PypiClient, type PypiFile, type PypiProject } from '../pypi/client.js';
-import { comparePep440, isPrerelease, normalizeProjectName, normalizeVersion, parseDistFilename } from '../pypi/filenames.js';
+import { normalizeProjectName, normalizeVersion, parseDistFilename } from '../pypi/filenames.js';
+import { compareVersions, isPrerelease as isPre, parseVersion } from '../pypi/pep440.js';
 import { resolveLock, toDistributionFile, type LockSource } from '../pypi/lock.js';
-import { evaluateMarker, readWheel, type CheckedWheel } from '../pypi/wheel.js';
+import { readWheel, type CheckedWheel } from '../pypi/wheel.js';
 import { comparePublisher, pep740Observed, type ObservedIdentity } from '../trust/identity.js';
 import { provenanceEvidence, verifyDistribution, type AttestationEvidence, type DistributionTrust } from '../trust/pep740.js';
 import type { CertificateFields } from '../trust/sigstore.js';
@@ -31,6 +33,7 @@ import { declaredOrRefused, type FreshVersion, type FreshVersions } from './sync
 /** PyPI signs no files itself: no registry keys take part. */
 const NO_REGISTRY_KEYS = 'none: PyPI signs no files (attestations come from the publisher)';
 const PURE_TAGS = new Set(['py3-none-any', 'py2.py3-none-any']);
+const isPrerelease = (version: string): boolean => isPre(parseVersion(version)!);
 /** verifyDistribution reads trust material only for attestations: a file with none is checked without resolving a root. */
 const NO_TRUST_MATERIAL = undefined as unknown as DistributionTrust['trustMaterial'];
 
@@ -46,7 +49,7 @@ interface CheckedVersion extends FreshVersion {
 function liveVersions(client: PypiClient, project: PypiProject, keep: (version: string) => boolean, max: number): string[] {
   return project.versions
     .filter((v) => normalizeVersion(v) !== null && keep(v) && client.filesOf(project, v).some((f) => f.yanked === undefined))
-    .sort((a, b) => comparePep440(b, a))
+    .sort((a, b) => compareVersions(b, a) ?? 0)
     .slice(0, max);
 }
 
@@ -164,13 +167,13 @@ class PypiSession {
       lock = await resolveLock(
         { name, version, ...(wheel.metadata.requiresPython ? { requiresPython: wheel.metadata.requiresPython } : {}), requirements: wheel.metadata.requiresDist },
         this.lockSource(),
-        { evaluateMarker, ...(this.options.maxDependencies !== undefined ? { maxDependencies: this.options.maxDependencies } : {}) },
+        this.options.maxDependencies !== undefined ? { maxDependencies: this.options.maxDependencies } : {},
       );
     } catch (error) {
       if (!isMcsError(error)) throw error;
       return { version, provenance: false, refused: `${error.code}: ${error.message}` };
     }
-    const drivers = declaredOrRefused(entry ?? draftFor(name), version, () => declaredDrivers(wheel.mcs, spec, 'an mcs-driver.json file in the wheel declaring drivers'));
+    const drivers = declaredOrRefused(entry ?? draftFor(name), version, () => declaredDrivers(wheel.mcs, spec, 'a .dist-info/mcs.json file in the wheel declaring drivers'));
     if ('refused' in drivers) return { version, provenance: false, refused: drivers.refused };
 
     // the publisher is the signing certificate's: every attested file of one version must name the same one

@@ -27,10 +27,11 @@
  *   both requirers. Cycles end at a project already chosen. At most
  *   `maxDependencies` projects (E_LOCK_TOO_LARGE).
  */
-import pep440 from '@renovatebot/pep440';
 import { McsError } from '../errors.js';
 import type { DependencyLock, DistributionFile, IndexEntry, LockedDependency } from '../manifest/types.js';
 import { normalizeProjectName, normalizeVersion, parseDistFilename } from './filenames.js';
+import { compareVersions, versionSatisfies } from './pep440.js';
+import { evaluateMarker, type MarkerEnvironment, type Requirement } from './pep508.js';
 
 export const DEFAULT_MAX_LOCK_DEPENDENCIES = 200;
 /** The lock's Python when the package states no Requires-Python: MCS core needs 3.11 (it imports tomllib). */
@@ -49,15 +50,6 @@ const PURE_TAGS = new Set(['py3-none-any', 'py2.py3-none-any']);
 const MAX_MARKER = 2000;
 const MAX_ALTERNATIVES = 16;
 
-/** A Requires-Dist requirement, as src/pypi/wheel.ts parses it. */
-export interface LockRequirement {
-  name: string;
-  extras: string[];
-  specifier: string;
-  marker?: string;
-  raw?: string;
-}
-
 /** A file as the simple API lists it (src/pypi/client.ts PypiFile). */
 export interface LockCandidateFile {
   filename: string;
@@ -73,19 +65,14 @@ export interface LockSource {
   /** Every file PyPI lists for the project (E_NOT_FOUND when it has none). */
   files(name: string): Promise<LockCandidateFile[]>;
   /** The Requires-Dist of a version, read from that wheel (downloaded and checked against its sha256). */
-  requirements(name: string, version: string, wheel: LockCandidateFile): Promise<LockRequirement[]>;
+  requirements(name: string, version: string, wheel: LockCandidateFile): Promise<Requirement[]>;
   /** The index's entry for a project, when the index lists it. */
   indexed(name: string): IndexEntry | undefined;
 }
 
-/** A PEP 508 environment (every marker variable), as the marker evaluator takes it. */
-export type MarkerEnvironment = Record<string, string>;
-
 export interface LockOptions {
   /** The most projects a lock may hold. Default DEFAULT_MAX_LOCK_DEPENDENCIES. */
   maxDependencies?: number;
-  /** PEP 508 marker evaluation (src/pypi/wheel.ts evaluateMarker). */
-  evaluateMarker: (marker: string, environment: MarkerEnvironment) => boolean;
 }
 
 /** The package being locked: its name, version, Requires-Python and requirements, read from its own wheel. */
@@ -93,7 +80,7 @@ export interface LockRoot {
   name: string;
   version: string;
   requiresPython?: string;
-  requirements: LockRequirement[];
+  requirements: Requirement[];
 }
 
 /** When a dependency is needed: always (null), or any one of these conjunctions of markers. */
@@ -103,7 +90,7 @@ interface Node {
   name: string;
   version: string;
   files: DistributionFile[];
-  requirements: LockRequirement[];
+  requirements: Requirement[];
   /** Extras asked of it, each adding its `extra == …` requirements. */
   extras: Set<string>;
   /** Who asked for it, and with what specifier (for conflict messages). */
@@ -112,7 +99,7 @@ interface Node {
 
 function satisfiesPython(python: string, specifier: string | undefined): boolean {
   if (!specifier) return true;
-  return [`${python}.0`, `${python}.99`].some((v) => pep440.satisfies(v, specifier));
+  return [`${python}.0`, `${python}.99`].some((v) => versionSatisfies(v, specifier));
 }
 
 /** The target environments: each Python minor the lock's Python admits, on each platform. */
@@ -120,7 +107,7 @@ export function lockEnvironments(python: string): MarkerEnvironment[] {
   const minors = LOCK_PYTHON_MINORS.filter((minor) => satisfiesPython(minor, python));
   if (minors.length === 0) throw new McsError('E_LOCK_UNRESOLVED', `Requires-Python ${python} admits none of the Python versions a lock is made for (${LOCK_PYTHON_MINORS.join(', ')})`, { details: { python } });
   return minors.flatMap((minor) => {
-    const full = [`${minor}.0`, `${minor}.99`].find((v) => pep440.satisfies(v, python)) ?? `${minor}.0`;
+    const full = [`${minor}.0`, `${minor}.99`].find((v) => versionSatisfies(v, python)) ?? `${minor}.0`;
     return LOCK_PLATFORMS.map((platform) => ({
       ...platform,
       python_version: minor,
@@ -136,15 +123,15 @@ export function lockEnvironments(python: string): MarkerEnvironment[] {
 }
 
 /** In how many target environments a requirement holds, with the requirer's extras: 'always', 'never' or 'sometimes'. */
-function markerReach(requirement: LockRequirement, extras: Set<string>, environments: MarkerEnvironment[], options: LockOptions): 'always' | 'never' | 'sometimes' {
+function markerReach(requirement: Requirement, extras: Set<string>, environments: MarkerEnvironment[]): 'always' | 'never' | 'sometimes' {
   if (!requirement.marker) return 'always';
   const asked = ['', ...extras];
-  const results = environments.map((env) => asked.some((extra) => options.evaluateMarker(requirement.marker!, { ...env, extra })));
+  const results = environments.map((env) => asked.some((extra) => evaluateMarker(requirement.marker!, { ...env, extra })));
   return results.every(Boolean) ? 'always' : results.some(Boolean) ? 'sometimes' : 'never';
 }
 
 /** The condition of a requirement made by a dependency needed under `parent`. */
-function narrow(parent: Condition, requirement: LockRequirement, reach: 'always' | 'sometimes'): Condition {
+function narrow(parent: Condition, requirement: Requirement, reach: 'always' | 'sometimes'): Condition {
   // a marker naming an extra means nothing to the installer, which installs the listed projects plainly: needed wherever the requirer is
   if (reach === 'always' || /\bextra\b/.test(requirement.marker ?? '')) return parent;
   const atom = requirement.marker!.trim();
@@ -211,7 +198,7 @@ function byVersion(name: string, files: LockCandidateFile[]): Map<string, LockCa
 }
 
 /** The newest version meeting the specifier whose pure wheels are installable on every target Python; the index's pins for a project it lists. */
-async function choose(requirement: LockRequirement, requirer: string, python: string, source: LockSource): Promise<{ version: string; wheels: LockCandidateFile[] }> {
+async function choose(requirement: Requirement, requirer: string, python: string, source: LockSource): Promise<{ version: string; wheels: LockCandidateFile[] }> {
   const name = requirement.name;
   const asked = `${name}${requirement.specifier ? ` ${requirement.specifier}` : ''} (required by ${requirer})`;
   const files = byVersion(name, await source.files(name));
@@ -219,8 +206,8 @@ async function choose(requirement: LockRequirement, requirer: string, python: st
   const pinned = entry ? new Map(Object.entries(entry.versions).filter(([, r]) => !r.yanked).map(([v, r]) => [normalizeVersion(v) ?? v, r])) : undefined;
   const matching = [...files.keys()]
     .filter((v) => !pinned || pinned.has(v))
-    .filter((v) => pep440.valid(v) && pep440.satisfies(v, requirement.specifier || '>=0'))
-    .sort(pep440.rcompare);
+    .filter((v) => versionSatisfies(v, requirement.specifier || '>=0'))
+    .sort((a, b) => compareVersions(b, a) ?? 0);
   if (matching.length === 0) {
     const where = pinned ? `among the versions the index pins (${[...pinned.keys()].join(', ') || 'none'})` : 'on the index';
     throw new McsError('E_LOCK_UNRESOLVED', `${asked}: no version matches ${where}; nothing was locked`, { details: { dependency: name, specifier: requirement.specifier, requiredBy: requirer } });
@@ -256,7 +243,7 @@ function lockEnvironmentsAdmit(python: string, requiresPython: string | undefine
 }
 
 /** Resolves a version's requirements, transitively, into its dependency lock. */
-export async function resolveLock(root: LockRoot, source: LockSource, options: LockOptions): Promise<DependencyLock> {
+export async function resolveLock(root: LockRoot, source: LockSource, options: LockOptions = {}): Promise<DependencyLock> {
   const max = options.maxDependencies ?? DEFAULT_MAX_LOCK_DEPENDENCIES;
   const python = root.requiresPython?.trim() || DEFAULT_LOCK_PYTHON;
   const environments = lockEnvironments(python);
@@ -264,15 +251,15 @@ export async function resolveLock(root: LockRoot, source: LockSource, options: L
   const rootLabel = `${rootName} ${root.version}`;
   const nodes = new Map<string, Node>([[rootName, { name: rootName, version: normalizeVersion(root.version) ?? root.version, files: [], requirements: root.requirements, extras: new Set(), askedBy: [] }]]);
   // breadth first: each requirement of each chosen project, in order (bounded by the cap on projects)
-  const queue: Array<{ from: string; requirement: LockRequirement }> = root.requirements.map((requirement) => ({ from: rootName, requirement }));
+  const queue: Array<{ from: string; requirement: Requirement }> = root.requirements.map((requirement) => ({ from: rootName, requirement }));
   for (let next = queue.shift(); next; next = queue.shift()) {
     const parent = nodes.get(next.from)!;
     const requirement = { ...next.requirement, name: normalizeProjectName(next.requirement.name) };
-    if (markerReach(requirement, parent.extras, environments, options) === 'never') continue;
+    if (markerReach(requirement, parent.extras, environments) === 'never') continue;
     const requirer = next.from === rootName ? rootLabel : `${parent.name} ${parent.version}`;
     const known = nodes.get(requirement.name);
     if (known) {
-      if (requirement.specifier && !pep440.satisfies(known.version, requirement.specifier)) {
+      if (requirement.specifier && !versionSatisfies(known.version, requirement.specifier)) {
         throw new McsError('E_LOCK_UNRESOLVED', `${requirement.name}: ${requirer} requires ${requirement.specifier}, but ${known.version} was chosen for ${known.askedBy.join(', ') || rootLabel}; no one version meets both (the lock does not backtrack)`, {
           details: { dependency: requirement.name, specifier: requirement.specifier, requiredBy: requirer, chosen: known.version },
         });
@@ -292,7 +279,7 @@ export async function resolveLock(root: LockRoot, source: LockSource, options: L
     nodes.set(node.name, node);
     queue.push(...requirements.map((r) => ({ from: node.name, requirement: r })));
   }
-  return { python, dependencies: conditions(rootName, nodes, environments, options) };
+  return { python, dependencies: conditions(rootName, nodes, environments) };
 }
 
 /**
@@ -301,7 +288,7 @@ export async function resolveLock(root: LockRoot, source: LockSource, options: L
  * a fixed point (conditions only widen; each holds at most MAX_ALTERNATIVES
  * conjunctions of a finite set of markers, so it ends).
  */
-function conditions(rootName: string, nodes: Map<string, Node>, environments: MarkerEnvironment[], options: LockOptions): LockedDependency[] {
+function conditions(rootName: string, nodes: Map<string, Node>, environments: MarkerEnvironment[]): LockedDependency[] {
   const condition = new Map<string, Condition>([[rootName, null]]);
   for (let changed = true, rounds = 0; changed && rounds < nodes.size * (MAX_ALTERNATIVES + 2); rounds++) {
     changed = false;
@@ -311,7 +298,7 @@ function conditions(rootName: string, nodes: Map<string, Node>, environments: Ma
       for (const requirement of node.requirements) {
         const name = normalizeProjectName(requirement.name);
         if (name === rootName || !nodes.has(name)) continue;
-        const reach = markerReach(requirement, node.extras, environments, options);
+        const reach = markerReach(requirement, node.extras, environments);
         if (reach === 'never') continue;
         const widened = widen(condition.get(name), narrow(own, requirement, reach));
         if (!sameCondition(widened, condition.get(name))) {
