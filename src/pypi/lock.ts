@@ -176,7 +176,7 @@ export function toDistributionFile(file: LockCandidateFile): DistributionFile {
     integrity: `sha256-${Buffer.from(file.sha256, 'hex').toString('base64')}`,
     ...(file.size !== undefined && file.size > 0 ? { size: file.size } : {}),
     ...(file.requiresPython ? { requiresPython: file.requiresPython } : {}),
-    ...(file.uploaded ? { uploaded: file.uploaded } : {}),
+    ...(file.uploaded && !Number.isNaN(Date.parse(file.uploaded)) ? { uploaded: new Date(file.uploaded).toISOString() } : {}),
   };
 }
 
