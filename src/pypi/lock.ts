@@ -155,7 +155,8 @@ function sameCondition(a: Condition | undefined, b: Condition | undefined): bool
 function markerOf(condition: Condition): string | undefined {
   if (condition === null || condition.some((c) => c.length === 0)) return undefined;
   const wrap = (atom: string) => `(${atom})`;
-  const text = condition.length === 1 && condition[0]!.length === 1 ? condition[0]![0]! : condition.map((c) => (c.length === 1 ? wrap(c[0]!) : `(${c.map(wrap).join(' and ')})`)).join(' or ');
+  const conjunction = (c: string[]) => c.map(wrap).join(' and ');
+  const text = condition.length === 1 ? (condition[0]!.length === 1 ? condition[0]![0]! : conjunction(condition[0]!)) : condition.map((c) => (c.length === 1 ? wrap(c[0]!) : `(${conjunction(c)})`)).join(' or ');
   return text.length > MAX_MARKER ? undefined : text;
 }
 
