@@ -43,6 +43,8 @@ export { addFromRegistry, registryCheck } from './maintain/add.js';
 export type { AddOptions, AddResult } from './maintain/add.js';
 export { syncIndex } from './maintain/sync.js';
 export type { SyncOptions, SyncResult, Finding, FindingCode } from './maintain/sync.js';
+export { requirementsFile } from './pypi/requirements.js';
+export { resolveLock, type LockSource, type LockRoot, type LockOptions } from './pypi/lock.js';
 export { discover } from './maintain/discover.js';
 export type { Candidate } from './maintain/discover.js';
 export { setLabel, yankVersion, deprecateVersion, setQuarantine, initLog, upgradeLog, packageLog } from './maintain/edit.js';
