@@ -54,7 +54,9 @@ export type TrustErrorCode =
   | 'E_PUBLISH_ATTESTATION_MISSING'
   | 'E_PUBLISH_ATTESTATION_INVALID'
   | 'E_INSTALLED_MISMATCH'
-  | 'E_DIST_NAME';
+  | 'E_DIST_NAME'
+  | 'E_DIST_MISSING'
+  | 'E_DIST_UNPINNED';
 
 /** Trust-policy refusals: the package may be genuine, but the policy does not accept it. These exit 1. */
 export type PolicyErrorCode =
@@ -195,6 +197,8 @@ export const FAILURE_CODES: ReadonlySet<McsErrorCode> = new Set<McsErrorCode>([
   'E_PUBLISH_ATTESTATION_INVALID',
   'E_INSTALLED_MISMATCH',
   'E_DIST_NAME',
+  'E_DIST_MISSING',
+  'E_DIST_UNPINNED',
   'E_POLICY_LABEL',
   'E_POLICY_DENIED',
   'E_POLICY_YANKED',

@@ -19,7 +19,8 @@ import { parseJsonStrict } from '../manifest/json.js';
 import { DEFAULT_RETRIES, DEFAULT_TIMEOUT_MS } from '../registry/client.js';
 import { assertSameOrigin, getBytes, type RequestLimits } from '../registry/http.js';
 import { resolvePipIndex, type PipIndex, type PipIndexOptions } from './config.js';
-import { comparePep440, isPrerelease, normalizeProjectName, normalizeVersion, parseDistFilename } from './filenames.js';
+import { normalizeProjectName, normalizeVersion, parseDistFilename } from './filenames.js';
+import { compareVersions, isPrerelease, parseVersion } from './pep440.js';
 
 /** PEP 691: the JSON serialization of the simple API, version 1. */
 export const SIMPLE_JSON = 'application/vnd.pypi.simple.v1+json';
@@ -66,6 +67,9 @@ export interface PypiClientOptions extends PipIndexOptions {
   maxFileBytes?: number;
   signal?: AbortSignal;
 }
+
+/** Sorts versions oldest first by PEP 440 (a string that is not a version sorts as equal: the callers keep only versions). */
+export const byVersion = (a: string, b: string): number => compareVersions(a, b) ?? 0;
 
 function origin(url: string): string {
   const parsed = new URL(url);
@@ -131,7 +135,7 @@ export function toPypiProject(value: unknown, name: string, pageUrl: string): Py
     const normal = normalizeVersion(version);
     if (normal !== null && !byNormal.has(normal)) byNormal.set(normal, version);
   }
-  const versions = [...byNormal.values()].sort(comparePep440);
+  const versions = [...byNormal.values()].sort(byVersion);
   return { name: normalizeProjectName(doc.name), versions, files };
 }
 
@@ -195,7 +199,10 @@ export class PypiClient {
   /** The newest version, final releases before pre-releases (as pip picks), skipping versions whose files are all yanked. */
   newest(project: PypiProject): string | undefined {
     const live = project.versions.filter((v) => this.filesOf(project, v).some((f) => f.yanked === undefined));
-    const finals = live.filter((v) => !isPrerelease(v));
+    const finals = live.filter((v) => {
+      const parsed = parseVersion(v);
+      return parsed !== null && !isPrerelease(parsed);
+    });
     return (finals.length ? finals : live).at(-1);
   }
 
@@ -234,10 +241,10 @@ export class PypiClient {
    */
   async download(file: PypiFile, pin?: { sha256: string; size?: number }): Promise<Buffer> {
     const url = this.fileUrl(file);
-    const size = pin ? pin.size : file.size;
+    const size = pin?.size ?? file.size;
     const bytes = (await this.get(url, { maxBytes: this.maxFileBytes, accept: 'application/octet-stream', ...(size !== undefined ? { pinnedBytes: size } : {}) }))!;
     if (size !== undefined && bytes.length !== size) {
-      throw new McsError('E_SIZE_MISMATCH', `${file.filename}: expected ${pin ? 'the pinned' : 'the stated'} ${size} bytes, got ${bytes.length}`, { details: { filename: file.filename, expected: size, found: bytes.length } });
+      throw new McsError('E_SIZE_MISMATCH', `${file.filename}: expected ${pin?.size !== undefined ? 'the pinned' : 'the stated'} ${size} bytes, got ${bytes.length}`, { details: { filename: file.filename, expected: size, found: bytes.length } });
     }
     const expected = (pin?.sha256 ?? file.sha256).toLowerCase();
     const found = createHash('sha256').update(bytes).digest('hex');

@@ -21,6 +21,8 @@ export interface FixtureDist {
   yanked?: string | true;
   /** Sign a publish attestation for the file as this GitHub identity (needs `sigstore`). */
   publisher?: GithubIdentity;
+  /** Serve this provenance object for the file (real data), instead of signing one. */
+  provenance?: Record<string, unknown>;
 }
 
 export interface FixtureProject {
@@ -70,7 +72,6 @@ export interface FixturePypi {
 interface StoredDist extends FixtureDist {
   project: string;
   version: string;
-  provenance?: Record<string, unknown>;
 }
 
 const JSON_TYPE = 'application/vnd.pypi.simple.v1+json';
@@ -115,7 +116,8 @@ export async function startFixturePypi(options: { projects?: FixtureProject[]; s
     const stored = projects.get(key) ?? { name: project.name, files: new Map<string, StoredDist>() };
     projects.set(key, stored);
     for (const file of project.files) {
-      stored.files.set(file.filename, { ...file, project: key, version: versionOf(file.filename), ...(file.publisher ? { provenance: await attest(file, file.publisher) } : {}) });
+      const provenance = file.provenance ?? (file.publisher ? await attest(file, file.publisher) : undefined);
+      stored.files.set(file.filename, { ...file, project: key, version: versionOf(file.filename), ...(provenance ? { provenance } : {}) });
     }
   }
 

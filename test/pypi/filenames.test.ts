@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { comparePep440, isPrerelease, normalizeProjectName, normalizeVersion, parseDistFilename } from '../../src/pypi/filenames.js';
+import { normalizeProjectName, normalizeVersion, parseDistFilename } from '../../src/pypi/filenames.js';
 import '../helpers/matchers.js';
 
 describe('distribution file names', () => {
@@ -58,18 +58,5 @@ describe('distribution file names', () => {
 
   it.each(['foo-1.0.egg', 'foo-1.0-py3-any.whl', 'foo-bar-1.0-py3-none-any.whl', 'foo-latest.tar.gz', '-1.0.tar.gz', '../foo-1.0.tar.gz', 'foo-1.0-x1-py3-none-any.whl', ''])('refuses %j with E_DIST_NAME', (name) => {
     expect(() => parseDistFilename(name)).toThrowWithCode('E_DIST_NAME');
-  });
-});
-
-describe('PEP 440 ordering', () => {
-  it('sorts dev < pre < final < post, epochs first, trailing zeros ignored, local labels last', () => {
-    const shuffled = ['1.0.post1', '1.0', '1!0.1', '1.0a1', '1.0.dev0', '1.0rc1', '1.0b2', '0.9', '1.0+local.2', '1.0+local.10', '1.0a1.dev1', '1.0.post1.dev0', 'not-a-version'];
-    expect([...shuffled].sort(comparePep440)).toEqual(['not-a-version', '0.9', '1.0.dev0', '1.0a1.dev1', '1.0a1', '1.0b2', '1.0rc1', '1.0', '1.0+local.2', '1.0+local.10', '1.0.post1.dev0', '1.0.post1', '1!0.1']);
-    expect(comparePep440('1.0', '1.0.0')).toBe(0);
-    expect(comparePep440('0.1.10', '0.1.9')).toBe(1);
-  });
-
-  it('tells pre-releases and dev releases from final ones', () => {
-    expect(['1.0', '1.0rc1', '1.0.dev3', '1.0.post1', '2.0b1'].filter(isPrerelease)).toEqual(['1.0rc1', '1.0.dev3', '2.0b1']);
   });
 });
