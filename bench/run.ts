@@ -15,7 +15,10 @@
  *  (f) signed index snapshots of the 100k index: publish, and update as a
  *      ratio to plain copies of the same bytes;
  *  (g) verification of 200 PyPI files from a loopback PyPI, as a ratio to
- *      the bare @sigstore/verify call and sha256, and packages/s.
+ *      the bare @sigstore/verify call and sha256, and packages/s;
+ *  (h) the driver host (bench/host.ts): spawn to ready against a bare node,
+ *      round trip against the same call in process, pipelined calls/s and
+ *      CPU per call, memory of an idle host.
  *
  * Set MCS_BENCH_SIZES=1000,100000 to skip the 1M step.
  */

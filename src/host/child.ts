@@ -13,7 +13,7 @@ import { McsError } from '../errors.js';
 import type { DeclaredDriver } from '../manifest/types.js';
 import { verifyCacheEntry } from '../loader/cache.js';
 import { instantiate } from '../loader/instantiate.js';
-import { CHANNEL_FD, CONTRACT_METHODS, DEFAULT_MAX_MESSAGE_BYTES, LineDecoder, PROTOCOL_VERSION, encodeMessage, toRpcError, type RpcRequest, type RpcResponse } from './protocol.js';
+import { CHANNEL_FD, CONTRACT_METHODS, DEFAULT_MAX_MESSAGE_BYTES, LineDecoder, PROTOCOL_VERSION, batchedWriter, contractMethod, encodeMessage, toRpcError, type RpcRequest, type RpcResponse } from './protocol.js';
 
 export interface InitializeParams {
   protocol: number;
@@ -27,6 +27,7 @@ export interface InitializeParams {
 }
 
 const channel = new Socket({ fd: CHANNEL_FD, readable: true, writable: true });
+const write = batchedWriter(channel);
 // the message cap, both ways: the client passes it on the command line
 let maxBytes = Number(process.argv[2]) > 0 ? Number(process.argv[2]) : DEFAULT_MAX_MESSAGE_BYTES;
 let driver: Record<string, unknown> | undefined;
@@ -39,7 +40,7 @@ function send(message: RpcResponse): void {
   } catch (error) {
     text = encodeMessage({ jsonrpc: '2.0', id: message.id, error: toRpcError(error, 'E_HOST_MESSAGE_TOO_LARGE') }, maxBytes);
   }
-  channel.write(text);
+  write(text);
 }
 
 /** A driver's failure as a coded error: the permission model's refusals are E_HOST_DENIED, the rest E_DRIVER_CALL. */
@@ -79,13 +80,10 @@ async function handle(request: RpcRequest): Promise<unknown> {
   if (request.method === 'initialize') return initialize(request.params as InitializeParams);
   if (!driver) throw new McsError('E_HOST_PROTOCOL', `${request.method} before initialize`, {});
   if (request.method === 'meta') return driver.meta;
-  const method = driver[request.method];
-  if (!(CONTRACT_METHODS as readonly string[]).includes(request.method) || typeof method !== 'function') {
-    throw Object.assign(new McsError('E_HOST_PROTOCOL', `the driver has no method ${request.method}`, { details: { method: request.method } }), { rpcCode: -32601 });
-  }
+  const method = contractMethod(driver, request.method);
   const args = Array.isArray(request.params) ? request.params : [];
   try {
-    return await (method as (...a: unknown[]) => unknown).apply(driver, args);
+    return await method.apply(driver, args);
   } catch (error) {
     throw driverError(error);
   }

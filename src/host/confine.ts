@@ -23,7 +23,7 @@ export interface HostGrants {
   shell?: boolean;
 }
 
-export type LayerName = 'node-permission' | 'network-namespace' | 'environment' | 'working-folder' | 'stderr-log' | 'import-gate';
+export type LayerName = 'node-permission' | 'network-namespace' | 'parent-death' | 'environment' | 'working-folder' | 'stderr-log' | 'import-gate';
 
 export interface ConfinementLayer {
   layer: LayerName;
@@ -65,6 +65,8 @@ export interface ConfinementInput {
   environment: Readonly<Record<string, string | undefined>>;
   /** How to get a fresh network namespace here, or why it cannot be had. */
   netns: { unshare: string } | { missing: string };
+  /** How to have the kernel kill the host when its client dies (setpriv --pdeathsig), or why it cannot. */
+  parentDeath: { setpriv: string } | { missing: string };
   stderrCapBytes: number;
   childArgs: readonly string[];
 }
@@ -102,6 +104,24 @@ export function probeNetworkNamespace(): ConfinementInput['netns'] {
     return (netnsProbe = { missing: `unprivileged user namespaces are not available (unshare --user --net --map-root-user: ${probe.stderr?.toString().trim() || probe.error?.message || `exit ${probe.status}`})` });
   }
   return (netnsProbe = { unshare });
+}
+
+let parentDeathProbe: ConfinementInput['parentDeath'] | undefined;
+
+/**
+ * Whether setpriv (util-linux 2.33+) can set a parent-death signal here
+ * (probed once per process). The kernel sends it when the client's thread
+ * that spawned the host ends, however it ends (SIGKILL included), and it
+ * reaches a host busy in a loop, which no watchdog inside the host would.
+ */
+export function probeParentDeathSignal(): ConfinementInput['parentDeath'] {
+  if (parentDeathProbe) return parentDeathProbe;
+  if (process.platform !== 'linux') return (parentDeathProbe = { missing: `a parent-death signal (prctl PR_SET_PDEATHSIG) is a Linux feature; this is ${process.platform}` });
+  const setpriv = ['/usr/bin/setpriv', '/bin/setpriv'].find((path) => existsSync(path));
+  if (!setpriv) return (parentDeathProbe = { missing: 'setpriv (util-linux) is not installed' });
+  const probe = spawnSync(setpriv, ['--pdeathsig', 'KILL', 'true'], { stdio: ['ignore', 'ignore', 'pipe'], timeout: 5000, env: {} });
+  if (probe.status !== 0) return (parentDeathProbe = { missing: `setpriv --pdeathsig does not work here (${probe.stderr?.toString().trim() || probe.error?.message || `exit ${probe.status}`})` });
+  return (parentDeathProbe = { setpriv });
 }
 
 function paths(list: readonly string[] | undefined): string[] {
@@ -143,17 +163,26 @@ export function planConfinement(input: ConfinementInput): Confinement {
     detail: `${permissionFlag}: reads only the verified package, mcs-pkg's own files, the working folder${applied.read.length + applied.write.length ? ' and the granted paths' : ''}; writes only the working folder${applied.write.length ? ' and the granted paths' : ''}; ${applied.shell ? 'child processes and Worker threads allowed (shell declared and granted)' : 'no child processes, no Worker threads, no native addons'}`,
   });
 
+  // an exec chain (unshare execs setpriv execs node): the host keeps the client as its parent, so the signal fires when the client dies
   let command = input.nodePath;
   let args = nodeArgs;
+  if ('setpriv' in input.parentDeath) {
+    command = input.parentDeath.setpriv;
+    args = ['--pdeathsig', 'KILL', input.nodePath, ...nodeArgs];
+  }
   if (applied.network) {
     layers.push({ layer: 'network-namespace', applied: false, detail: 'not applied: the driver declares network and the caller granted it' });
   } else if ('unshare' in input.netns) {
+    args = ['--user', '--net', '--map-root-user', command, ...args];
     command = input.netns.unshare;
-    args = ['--user', '--net', '--map-root-user', input.nodePath, ...nodeArgs];
     layers.push({ layer: 'network-namespace', applied: true, detail: 'a new network namespace with only a loopback interface that is down (unshare --user --net --map-root-user): no sockets reach any network, the host\'s loopback included' });
   } else {
     layers.push({ layer: 'network-namespace', applied: false, detail: `MISSING: the driver is not granted network, but ${input.netns.missing}; Node's permission model does not cover sockets, so the driver can reach the network` });
   }
+
+  layers.push('setpriv' in input.parentDeath
+    ? { layer: 'parent-death', applied: true, detail: 'setpriv --pdeathsig KILL: the kernel kills the host when its client dies, even by SIGKILL and even while the driver is busy in a loop' }
+    : { layer: 'parent-death', applied: false, detail: `MISSING: ${input.parentDeath.missing}; an idle host still exits when its channel closes, but a host busy in a loop when its client is killed runs until the loop ends` });
 
   const env: Record<string, string> = { HOME: input.workDir, TMPDIR: input.workDir };
   for (const name of applied.env) {
