@@ -23,7 +23,7 @@ export interface HostGrants {
   shell?: boolean;
 }
 
-export type LayerName = 'node-permission' | 'network-namespace' | 'environment' | 'working-folder' | 'stderr-log' | 'import-gate';
+export type LayerName = 'node-permission' | 'network-namespace' | 'environment' | 'working-folder' | 'stderr-log' | 'import-gate' | 'bubblewrap' | 'python-isolated';
 
 export interface ConfinementLayer {
   layer: LayerName;
@@ -108,22 +108,44 @@ function paths(list: readonly string[] | undefined): string[] {
   return [...new Set((list ?? []).map((path) => resolve(path)))];
 }
 
-/** The command line, environment and receipt layers of one host child. */
-export function planConfinement(input: ConfinementInput): Confinement {
-  const declared = new Set(input.permissions);
+/** The grants that apply (the index declares the matching tag) and those that do not, with the reason. */
+export function applyGrants(permissions: readonly Permission[], grants: HostGrants): { applied: AppliedGrants; ignored: Confinement['ignored'] } {
+  const declared = new Set(permissions);
   const ignored: Confinement['ignored'] = [];
   const applied: AppliedGrants = { read: [], write: [], env: [], network: false, shell: false };
-  const layers: ConfinementLayer[] = [];
   const need = (what: string, tag: Permission | Permission[], ok: boolean) => {
     if (!ok) ignored.push({ grant: what, reason: `the index does not declare ${Array.isArray(tag) ? tag.join(' or ') : tag} for this driver` });
     return ok;
   };
+  for (const path of paths(grants.read)) if (need(`read ${path}`, ['filesystem:read', 'filesystem:write'], declared.has('filesystem:read') || declared.has('filesystem:write'))) applied.read.push(path);
+  for (const path of paths(grants.write)) if (need(`write ${path}`, 'filesystem:write', declared.has('filesystem:write'))) applied.write.push(path);
+  for (const name of [...new Set(grants.env ?? [])]) if (need(`env ${name}`, 'secrets', declared.has('secrets'))) applied.env.push(name);
+  if (grants.network && need('network', 'network', declared.has('network'))) applied.network = true;
+  if (grants.shell && need('shell', 'shell', declared.has('shell'))) applied.shell = true;
+  return { applied, ignored };
+}
 
-  for (const path of paths(input.grants.read)) if (need(`read ${path}`, ['filesystem:read', 'filesystem:write'], declared.has('filesystem:read') || declared.has('filesystem:write'))) applied.read.push(path);
-  for (const path of paths(input.grants.write)) if (need(`write ${path}`, 'filesystem:write', declared.has('filesystem:write'))) applied.write.push(path);
-  for (const name of [...new Set(input.grants.env ?? [])]) if (need(`env ${name}`, 'secrets', declared.has('secrets'))) applied.env.push(name);
-  if (input.grants.network && need('network', 'network', declared.has('network'))) applied.network = true;
-  if (input.grants.shell && need('shell', 'shell', declared.has('shell'))) applied.shell = true;
+/** The scrubbed environment of a host child, and the layers every host gets: environment, working folder, stderr log. */
+export function processLayers(applied: AppliedGrants, input: Pick<ConfinementInput, 'workDir' | 'environment' | 'stderrCapBytes'>): { env: Record<string, string>; layers: ConfinementLayer[] } {
+  const env: Record<string, string> = { HOME: input.workDir, TMPDIR: input.workDir };
+  for (const name of applied.env) {
+    const value = input.environment[name];
+    if (value !== undefined) env[name] = value;
+  }
+  return {
+    env,
+    layers: [
+      { layer: 'environment', applied: true, detail: applied.env.length ? `scrubbed: only ${applied.env.join(', ')} (granted), HOME and TMPDIR` : 'scrubbed: only HOME and TMPDIR (the working folder)' },
+      { layer: 'working-folder', applied: true, detail: `private, removed at close: ${input.workDir}` },
+      { layer: 'stderr-log', applied: true, detail: `stdout and stderr kept as a log of the last ${input.stderrCapBytes} bytes; the protocol runs on fd 3, out of the driver's reach` },
+    ],
+  };
+}
+
+/** The command line, environment and receipt layers of one host child. */
+export function planConfinement(input: ConfinementInput): Confinement {
+  const { applied, ignored } = applyGrants(input.permissions, input.grants);
+  const layers: ConfinementLayer[] = [];
 
   const readable = [input.entryDir, ...input.hostFiles, input.workDir, ...applied.read, ...applied.write];
   const writable = [input.workDir, ...applied.write];
@@ -155,14 +177,8 @@ export function planConfinement(input: ConfinementInput): Confinement {
     layers.push({ layer: 'network-namespace', applied: false, detail: `MISSING: the driver is not granted network, but ${input.netns.missing}; Node's permission model does not cover sockets, so the driver can reach the network` });
   }
 
-  const env: Record<string, string> = { HOME: input.workDir, TMPDIR: input.workDir };
-  for (const name of applied.env) {
-    const value = input.environment[name];
-    if (value !== undefined) env[name] = value;
-  }
-  layers.push({ layer: 'environment', applied: true, detail: applied.env.length ? `scrubbed: only ${applied.env.join(', ')} (granted), HOME and TMPDIR` : 'scrubbed: only HOME and TMPDIR (the working folder)' });
-  layers.push({ layer: 'working-folder', applied: true, detail: `private, removed at close: ${input.workDir}` });
-  layers.push({ layer: 'stderr-log', applied: true, detail: `stdout and stderr kept as a log of the last ${input.stderrCapBytes} bytes; the protocol runs on fd 3, out of the driver's reach` });
+  const common = processLayers(applied, input);
+  layers.push(...common.layers);
   layers.push({ layer: 'import-gate', applied: false, detail: 'not needed: the permission model refuses every read outside the verified package and the host files, and the package is re-hashed before import; the gate\'s module hooks would need a worker thread (--allow-worker), which would let the driver start Workers too' });
-  return { command, args, env, layers, grants: applied, ignored };
+  return { command, args, env: common.env, layers, grants: applied, ignored };
 }

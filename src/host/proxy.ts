@@ -13,7 +13,7 @@ import { McsError, isMcsError } from '../errors.js';
 import type { Permission } from '../manifest/types.js';
 import type { InitializeParams } from './child.js';
 import { HostClient } from './client.js';
-import { hostFiles, planConfinement, probeNetworkNamespace, type AppliedGrants, type ConfinementLayer, type HostGrants } from './confine.js';
+import { hostFiles, planConfinement, probeNetworkNamespace, type AppliedGrants, type Confinement, type ConfinementLayer, type HostGrants } from './confine.js';
 import { DEFAULT_MAX_MESSAGE_BYTES, PROTOCOL_VERSION, type ContractMethod } from './protocol.js';
 
 export interface ToolCallRequest {
@@ -77,7 +77,10 @@ export interface StartHostInput {
   package: string;
   version: string;
   permissions: Permission[];
-  init: Omit<InitializeParams, 'protocol'>;
+  /** What initialize carries: the Node host's parameters, or another host program's (see docs/host-protocol.md). */
+  init: Omit<InitializeParams, 'protocol'> | Record<string, unknown>;
+  /** How the child is started and confined; default: the Node host under the permission model. */
+  plan?: (host: { workDir: string; maxMessageBytes: number; stderrCapBytes: number }) => Confinement;
   onEvent?: (event: HostEvent) => void;
 }
 
@@ -91,10 +94,10 @@ export async function startHost(input: StartHostInput, options: HostOptions = {}
   const stderrCapBytes = options.stderrCapBytes ?? 64 * 1024;
   const workDir = mkdtempSync(join(tmpdir(), 'mcs-host-'));
   const { childScript, files } = hostFiles();
-  const plan = planConfinement({
+  const plan = input.plan?.({ workDir, maxMessageBytes, stderrCapBytes }) ?? planConfinement({
     permissions: input.permissions,
     grants: options.grants ?? {},
-    entryDir: input.init.entryDir,
+    entryDir: String(input.init.entryDir),
     hostFiles: files,
     childScript,
     workDir,
@@ -116,7 +119,7 @@ export async function startHost(input: StartHostInput, options: HostOptions = {}
   input.onEvent?.({ phase: 'spawn', ...base, pid: client.pid });
   let ready: { protocol: number; meta: DriverMeta; methods: ContractMethod[] };
   try {
-    ready = (await client.call('initialize', { protocol: PROTOCOL_VERSION, ...input.init } satisfies InitializeParams, { timeoutMs: options.startTimeoutMs ?? 30_000 })) as typeof ready;
+    ready = (await client.call('initialize', { protocol: PROTOCOL_VERSION, ...input.init }, { timeoutMs: options.startTimeoutMs ?? 30_000 })) as typeof ready;
     if (ready?.protocol !== PROTOCOL_VERSION) throw new McsError('E_HOST_PROTOCOL', `${input.spec}: the host speaks protocol ${String(ready?.protocol)}, the client ${PROTOCOL_VERSION}`, {});
   } catch (error) {
     await client.close();
