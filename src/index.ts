@@ -22,7 +22,8 @@ export { defaultCacheDir, defaultDriverCacheDir, defaultIndexDir, defaultIndexSt
 export { loadDriver } from './loader/load.js';
 export type { LoadOptions, LoadedDriver, LoadReceipt, LoadEvent, LoadPhase } from './loader/load.js';
 export type { HostGrants, ConfinementLayer, AppliedGrants } from './host/confine.js';
-export type { HostOptions, HostReceipt, HostEvent, ToolCallRequest } from './host/proxy.js';
+export type { HostOptions, HostReceipt, HostEvent, HostedProxy, ToolCallRequest } from './host/proxy.js';
+export type { RestartPolicy } from './host/supervisor.js';
 export { resolveDriver, toDriverQuery } from './loader/resolve.js';
 export type { DriverQuery, Resolution, Rejection, ResolveOptions } from './loader/resolve.js';
 export { DEFAULT_POLICY, resolvePolicy } from './trust/policy.js';

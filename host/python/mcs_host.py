@@ -22,7 +22,8 @@ import json  # noqa: E402
 
 PROTOCOL_VERSION = 1
 CHANNEL_FD = 3
-CONTRACT_METHODS = (
+# the contract's methods and mixins: the client sends the list in initialize (one list, kept in mcs-pkg's protocol.ts)
+CONTRACT_METHODS = [
     "get_function_description",
     "get_driver_system_message",
     "process_llm_response",
@@ -30,7 +31,7 @@ CONTRACT_METHODS = (
     "execute_tool",
     "healthcheck",
     "get_driver_context",
-)
+]
 MAX_DEPTH = 64
 MAX_BYTES = int(sys.argv[1]) if len(sys.argv) > 1 and sys.argv[1].isdigit() and int(sys.argv[1]) > 0 else 4 * 1024 * 1024
 
@@ -152,6 +153,9 @@ def initialize(params):
         raise Coded("E_HOST_PROTOCOL", "initialize: paths must be a list of absolute folders")
     # the working folder (the cwd) is shown too
     visible = params.get("visible") + [os.getcwd()] if isinstance(params.get("visible"), list) else None
+    methods = params.get("methods")
+    if isinstance(methods, list) and all(isinstance(m, str) for m in methods):
+        CONTRACT_METHODS[:] = methods
     config = params.get("config") or {}
     if not isinstance(config, dict):
         raise Coded("E_HOST_PROTOCOL", "initialize: config must be an object")
@@ -177,9 +181,11 @@ def handle(method, params):
         raise Coded("E_HOST_PROTOCOL", f"{method} before initialize")
     if method == "meta":
         return meta
-    function = getattr(driver, method, None) if method in CONTRACT_METHODS else None
+    if method not in CONTRACT_METHODS:
+        raise Coded("E_HOST_PROTOCOL", f"the host forwards only the MCS contract's methods ({', '.join(CONTRACT_METHODS)}), not {method}", {"method": method}, rpc_code=-32601)
+    function = getattr(driver, method, None)
     if not callable(function):
-        raise Coded("E_HOST_PROTOCOL", f"the driver has no method {method}", {"method": method}, rpc_code=-32601)
+        raise Coded("E_DRIVER_NOT_IMPLEMENTED", f"the driver does not implement {method}; its meta.capabilities say which mixins it has", {"method": method}, rpc_code=-32601)
     args = params if isinstance(params, list) else []
     try:
         result = function(*args)

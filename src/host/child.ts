@@ -13,7 +13,7 @@ import { McsError } from '../errors.js';
 import type { DeclaredDriver } from '../manifest/types.js';
 import { verifyCacheEntry } from '../loader/cache.js';
 import { instantiate } from '../loader/instantiate.js';
-import { CHANNEL_FD, CONTRACT_METHODS, DEFAULT_MAX_MESSAGE_BYTES, LineDecoder, PROTOCOL_VERSION, encodeMessage, toRpcError, type RpcRequest, type RpcResponse } from './protocol.js';
+import { CHANNEL_FD, CONTRACT_METHODS, DEFAULT_MAX_MESSAGE_BYTES, LineDecoder, PROTOCOL_VERSION, contractMethod, encodeMessage, toRpcError, type RpcRequest, type RpcResponse } from './protocol.js';
 
 export interface InitializeParams {
   protocol: number;
@@ -79,13 +79,10 @@ async function handle(request: RpcRequest): Promise<unknown> {
   if (request.method === 'initialize') return initialize(request.params as InitializeParams);
   if (!driver) throw new McsError('E_HOST_PROTOCOL', `${request.method} before initialize`, {});
   if (request.method === 'meta') return driver.meta;
-  const method = driver[request.method];
-  if (!(CONTRACT_METHODS as readonly string[]).includes(request.method) || typeof method !== 'function') {
-    throw Object.assign(new McsError('E_HOST_PROTOCOL', `the driver has no method ${request.method}`, { details: { method: request.method } }), { rpcCode: -32601 });
-  }
+  const method = contractMethod(driver, request.method);
   const args = Array.isArray(request.params) ? request.params : [];
   try {
-    return await (method as (...a: unknown[]) => unknown).apply(driver, args);
+    return await method.apply(driver, args);
   } catch (error) {
     throw driverError(error);
   }

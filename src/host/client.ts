@@ -123,6 +123,11 @@ export class HostClient {
     return this.exited === undefined;
   }
 
+  /** Why the host is gone (E_HOST_CRASHED, E_HOST_TIMEOUT, ...), once it is. */
+  get exitError(): McsError | undefined {
+    return this.exited;
+  }
+
   /** One call, answered or failed with a coded error; past its deadline the child is killed (E_HOST_TIMEOUT). */
   call(method: string, params: unknown, options: CallOptions = {}): Promise<unknown> {
     if (this.exited) return Promise.reject(this.exited);

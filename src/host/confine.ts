@@ -23,7 +23,7 @@ export interface HostGrants {
   shell?: boolean;
 }
 
-export type LayerName = 'node-permission' | 'network-namespace' | 'environment' | 'working-folder' | 'stderr-log' | 'import-gate' | 'bubblewrap' | 'python-isolated';
+export type LayerName = 'node-permission' | 'network-namespace' | 'parent-death' | 'environment' | 'working-folder' | 'stderr-log' | 'import-gate' | 'bubblewrap' | 'python-isolated';
 
 export interface ConfinementLayer {
   layer: LayerName;
@@ -65,6 +65,8 @@ export interface ConfinementInput {
   environment: Readonly<Record<string, string | undefined>>;
   /** How to get a fresh network namespace here, or why it cannot be had. */
   netns: { unshare: string } | { missing: string };
+  /** How to have the kernel kill the host when its client dies (setpriv --pdeathsig), or why it cannot. */
+  parentDeath: { setpriv: string } | { missing: string };
   stderrCapBytes: number;
   childArgs: readonly string[];
 }
@@ -104,6 +106,24 @@ export function probeNetworkNamespace(): ConfinementInput['netns'] {
   return (netnsProbe = { unshare });
 }
 
+let parentDeathProbe: ConfinementInput['parentDeath'] | undefined;
+
+/**
+ * Whether setpriv (util-linux 2.33+) can set a parent-death signal here
+ * (probed once per process). The kernel sends it when the client's thread
+ * that spawned the host ends, however it ends (SIGKILL included), and it
+ * reaches a host busy in a loop, which no watchdog inside the host would.
+ */
+export function probeParentDeathSignal(): ConfinementInput['parentDeath'] {
+  if (parentDeathProbe) return parentDeathProbe;
+  if (process.platform !== 'linux') return (parentDeathProbe = { missing: `a parent-death signal (prctl PR_SET_PDEATHSIG) is a Linux feature; this is ${process.platform}` });
+  const setpriv = ['/usr/bin/setpriv', '/bin/setpriv'].find((path) => existsSync(path));
+  if (!setpriv) return (parentDeathProbe = { missing: 'setpriv (util-linux) is not installed' });
+  const probe = spawnSync(setpriv, ['--pdeathsig', 'KILL', 'true'], { stdio: ['ignore', 'ignore', 'pipe'], timeout: 5000, env: {} });
+  if (probe.status !== 0) return (parentDeathProbe = { missing: `setpriv --pdeathsig does not work here (${probe.stderr?.toString().trim() || probe.error?.message || `exit ${probe.status}`})` });
+  return (parentDeathProbe = { setpriv });
+}
+
 function paths(list: readonly string[] | undefined): string[] {
   return [...new Set((list ?? []).map((path) => resolve(path)))];
 }
@@ -123,6 +143,34 @@ export function applyGrants(permissions: readonly Permission[], grants: HostGran
   if (grants.network && need('network', 'network', declared.has('network'))) applied.network = true;
   if (grants.shell && need('shell', 'shell', declared.has('shell'))) applied.shell = true;
   return { applied, ignored };
+}
+
+/**
+ * The exec chain unshare -> setpriv -> program (the host keeps the client as
+ * its parent, so the parent-death signal fires when the client dies), with
+ * the network-namespace and parent-death layers it gives or misses.
+ */
+export function processChain(program: string, programArgs: readonly string[], input: Pick<ConfinementInput, 'netns' | 'parentDeath'>, network: boolean, unguarded: string): { command: string; args: string[]; layers: ConfinementLayer[] } {
+  const layers: ConfinementLayer[] = [];
+  let command = program;
+  let args = [...programArgs];
+  if ('setpriv' in input.parentDeath) {
+    command = input.parentDeath.setpriv;
+    args = ['--pdeathsig', 'KILL', program, ...programArgs];
+  }
+  if (network) {
+    layers.push({ layer: 'network-namespace', applied: false, detail: 'not applied: the driver declares network and the caller granted it' });
+  } else if ('unshare' in input.netns) {
+    args = ['--user', '--net', '--map-root-user', command, ...args];
+    command = input.netns.unshare;
+    layers.push({ layer: 'network-namespace', applied: true, detail: 'a new network namespace with only a loopback interface that is down (unshare --user --net --map-root-user): no sockets reach any network, the host\'s loopback included' });
+  } else {
+    layers.push({ layer: 'network-namespace', applied: false, detail: `MISSING: the driver is not granted network, but ${input.netns.missing}; ${unguarded}` });
+  }
+  layers.push('setpriv' in input.parentDeath
+    ? { layer: 'parent-death', applied: true, detail: 'setpriv --pdeathsig KILL: the kernel kills the host when its client dies, even by SIGKILL and even while the driver is busy in a loop' }
+    : { layer: 'parent-death', applied: false, detail: `MISSING: ${input.parentDeath.missing}; an idle host still exits when its channel closes, but a host busy in a loop when its client is killed runs until the loop ends` });
+  return { command, args, layers };
 }
 
 /** The scrubbed environment of a host child, and the layers every host gets: environment, working folder, stderr log. */
@@ -165,20 +213,10 @@ export function planConfinement(input: ConfinementInput): Confinement {
     detail: `${permissionFlag}: reads only the verified package, mcs-pkg's own files, the working folder${applied.read.length + applied.write.length ? ' and the granted paths' : ''}; writes only the working folder${applied.write.length ? ' and the granted paths' : ''}; ${applied.shell ? 'child processes and Worker threads allowed (shell declared and granted)' : 'no child processes, no Worker threads, no native addons'}`,
   });
 
-  let command = input.nodePath;
-  let args = nodeArgs;
-  if (applied.network) {
-    layers.push({ layer: 'network-namespace', applied: false, detail: 'not applied: the driver declares network and the caller granted it' });
-  } else if ('unshare' in input.netns) {
-    command = input.netns.unshare;
-    args = ['--user', '--net', '--map-root-user', input.nodePath, ...nodeArgs];
-    layers.push({ layer: 'network-namespace', applied: true, detail: 'a new network namespace with only a loopback interface that is down (unshare --user --net --map-root-user): no sockets reach any network, the host\'s loopback included' });
-  } else {
-    layers.push({ layer: 'network-namespace', applied: false, detail: `MISSING: the driver is not granted network, but ${input.netns.missing}; Node's permission model does not cover sockets, so the driver can reach the network` });
-  }
-
+  const chain = processChain(input.nodePath, nodeArgs, input, applied.network, 'Node\'s permission model does not cover sockets, so the driver can reach the network');
+  layers.push(...chain.layers);
   const common = processLayers(applied, input);
   layers.push(...common.layers);
   layers.push({ layer: 'import-gate', applied: false, detail: 'not needed: the permission model refuses every read outside the verified package and the host files, and the package is re-hashed before import; the gate\'s module hooks would need a worker thread (--allow-worker), which would let the driver start Workers too' });
-  return { command, args, env: common.env, layers, grants: applied, ignored };
+  return { command: chain.command, args: chain.args, env: common.env, layers, grants: applied, ignored };
 }

@@ -4,6 +4,7 @@
  * host child, so that nothing a driver writes to stdout or stderr can reach
  * the channel. Shared by the client and the host child.
  */
+import { CAPABILITY_METHODS } from '../contract/index.js';
 import { McsError, type McsErrorCode } from '../errors.js';
 
 /** The protocol version; initialize fails with E_HOST_PROTOCOL when the two sides differ. */
@@ -13,17 +14,30 @@ export const DEFAULT_MAX_MESSAGE_BYTES = 4 * 1024 * 1024;
 /** The fd the channel uses in the child. */
 export const CHANNEL_FD = 3;
 
-/** The MCS contract methods and mixins the host forwards, by name. */
-export const CONTRACT_METHODS = [
-  'get_function_description',
-  'get_driver_system_message',
-  'process_llm_response',
-  'list_tools',
-  'execute_tool',
-  'healthcheck',
-  'get_driver_context',
-] as const;
-export type ContractMethod = (typeof CONTRACT_METHODS)[number];
+/** The MCS contract's own methods: a proxy has exactly those its driver has, so `'list_tools' in driver` tells the kinds apart. */
+export const CORE_METHODS = ['get_function_description', 'get_driver_system_message', 'process_llm_response', 'list_tools', 'execute_tool'] as const;
+/** The capability mixins' methods (healthcheck, get_driver_context, get_native_tool_context, ...): every proxy has them. */
+export const MIXIN_METHODS: readonly string[] = [...new Set(Object.values(CAPABILITY_METHODS).flat())];
+/** Every method the host forwards to a driver; any other name is refused. */
+export const CONTRACT_METHODS: readonly string[] = [...CORE_METHODS, ...MIXIN_METHODS];
+export type ContractMethod = string;
+
+/**
+ * The driver method a call names: only contract methods are dispatched (so a
+ * call can never reach `constructor`, `toString` or a driver's private
+ * helpers); a contract method the driver lacks is E_DRIVER_NOT_IMPLEMENTED.
+ * Both are JSON-RPC "method not found" (-32601).
+ */
+export function contractMethod(driver: Record<string, unknown>, name: string): (...args: unknown[]) => unknown {
+  if (!CONTRACT_METHODS.includes(name)) {
+    throw Object.assign(new McsError('E_HOST_PROTOCOL', `the host forwards only the MCS contract's methods (${CONTRACT_METHODS.join(', ')}), not ${name}`, { details: { method: name } }), { rpcCode: -32601 });
+  }
+  const method = driver[name];
+  if (typeof method !== 'function') {
+    throw Object.assign(new McsError('E_DRIVER_NOT_IMPLEMENTED', `the driver does not implement ${name}; its meta.capabilities say which mixins it has`, { details: { method: name } }), { rpcCode: -32601 });
+  }
+  return method as (...args: unknown[]) => unknown;
+}
 
 export interface RpcRequest {
   jsonrpc: '2.0';

@@ -8,13 +8,16 @@ import { createHash } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { canonical, type DriverMeta, type MCSDriver, type MCSToolDriver } from '../contract/index.js';
+import { canonical, type DriverContext, type DriverMeta, type HealthStatus, type MCSDriver, type MCSToolDriver } from '../contract/index.js';
 import { McsError, isMcsError } from '../errors.js';
 import type { Permission } from '../manifest/types.js';
 import type { InitializeParams } from './child.js';
-import { HostClient } from './client.js';
-import { hostFiles, planConfinement, probeNetworkNamespace, type AppliedGrants, type Confinement, type ConfinementLayer, type HostGrants } from './confine.js';
-import { DEFAULT_MAX_MESSAGE_BYTES, PROTOCOL_VERSION, type ContractMethod } from './protocol.js';
+import { HostClient, type CallOptions } from './client.js';
+import { hostFiles, planConfinement, probeNetworkNamespace, probeParentDeathSignal, type AppliedGrants, type Confinement, type ConfinementLayer, type HostGrants } from './confine.js';
+import { CORE_METHODS, DEFAULT_MAX_MESSAGE_BYTES, MIXIN_METHODS, PROTOCOL_VERSION, type ContractMethod } from './protocol.js';
+import { HostSupervisor, type RestartPolicy } from './supervisor.js';
+
+type Ready = { protocol: number; meta: DriverMeta; methods: ContractMethod[] };
 
 export interface ToolCallRequest {
   /** The driver, as package@version. */
@@ -24,17 +27,19 @@ export interface ToolCallRequest {
 }
 
 export interface HostEvent {
-  phase: 'spawn' | 'ready' | 'call' | 'exit';
+  phase: 'spawn' | 'ready' | 'call' | 'exit' | 'restart';
   package: string;
   version: string;
   pid?: number;
-  /** call: the contract method, the tool (execute_tool), a sha256 of the canonical arguments, how long it took, the answer's size in bytes (JSON), its error code. */
+  /** call: the contract method, the tool (execute_tool), a sha256 of the canonical arguments, how long it took, the answer's size in bytes (JSON), its error code; restart: the code the last host ended with. */
   method?: string;
   tool?: string;
   argumentsDigest?: string;
   durationMs?: number;
   resultBytes?: number;
   code?: string;
+  /** restart: which restart within the policy's window (1, 2, ...). */
+  attempt?: number;
   /** exit: how the process ended. */
   exitCode?: number | null;
   signal?: string | null;
@@ -52,6 +57,12 @@ export interface HostOptions {
   maxMessageBytes?: number;
   /** How much of the child's stdout and stderr is kept (default 64 kB). */
   stderrCapBytes?: number;
+  /**
+   * Restart a host that exited (crash, deadline, protocol fault) on the next
+   * call, at most `max` times within `windowMs` (default 60 s); then every call
+   * fails with E_HOST_RESTART_LIMIT. Default: no restart (E_HOST_CRASHED).
+   */
+  restart?: RestartPolicy;
 }
 
 export interface HostReceipt {
@@ -65,11 +76,22 @@ export interface HostReceipt {
   declared: Permission[];
 }
 
-/** A driver running in a host: the proxy, its receipt, and close(). */
+/** The proxy of a driver in a host: the driver's contract, async, plus close() and per-call options. */
+export type HostedProxy = (MCSDriver | MCSToolDriver) & {
+  /** The mixins reach the driver's own when it has one, else fail with E_DRIVER_NOT_IMPLEMENTED. */
+  healthcheck(): Promise<{ status: HealthStatus; [key: string]: unknown }>;
+  get_driver_context(model_name?: string): Promise<DriverContext>;
+  get_native_tool_context(model_name?: string): Promise<DriverContext>;
+  /** The same driver, its calls bound to a signal (cancel: E_ABORTED, and the host is sent $/cancel) or a deadline of their own. */
+  withCallOptions(options: CallOptions): HostedProxy;
+  close(): Promise<void>;
+};
+
+/** A driver running in a host: the proxy, its receipt (pid follows a restart), and close(). */
 export interface HostedDriver {
-  driver: (MCSDriver | MCSToolDriver) & { close(): Promise<void> };
+  driver: HostedProxy;
   receipt: HostReceipt;
-  client: HostClient;
+  close(): Promise<void>;
 }
 
 export interface StartHostInput {
@@ -92,47 +114,69 @@ function digest(value: unknown): string {
 export async function startHost(input: StartHostInput, options: HostOptions = {}): Promise<HostedDriver> {
   const maxMessageBytes = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
   const stderrCapBytes = options.stderrCapBytes ?? 64 * 1024;
-  const workDir = mkdtempSync(join(tmpdir(), 'mcs-host-'));
   const { childScript, files } = hostFiles();
-  const plan = input.plan?.({ workDir, maxMessageBytes, stderrCapBytes }) ?? planConfinement({
-    permissions: input.permissions,
-    grants: options.grants ?? {},
-    entryDir: String(input.init.entryDir),
-    hostFiles: files,
-    childScript,
-    workDir,
-    nodePath: process.execPath,
-    nodeMajor: Number(process.versions.node.split('.')[0]),
-    environment: process.env,
-    netns: probeNetworkNamespace(),
-    stderrCapBytes,
-    childArgs: [String(maxMessageBytes)],
-  });
   const base = { package: input.package, version: input.version };
-  const client = new HostClient(plan, {
-    maxMessageBytes,
-    callTimeoutMs: options.callTimeoutMs ?? 30_000,
-    stderrCapBytes,
-    workDir,
-    onExit: (exit) => input.onEvent?.({ phase: 'exit', ...base, pid: client.pid, exitCode: exit.code, signal: exit.signal }),
-  });
-  input.onEvent?.({ phase: 'spawn', ...base, pid: client.pid });
-  let ready: { protocol: number; meta: DriverMeta; methods: ContractMethod[] };
-  try {
-    ready = (await client.call('initialize', { protocol: PROTOCOL_VERSION, ...input.init }, { timeoutMs: options.startTimeoutMs ?? 30_000 })) as typeof ready;
-    if (ready?.protocol !== PROTOCOL_VERSION) throw new McsError('E_HOST_PROTOCOL', `${input.spec}: the host speaks protocol ${String(ready?.protocol)}, the client ${PROTOCOL_VERSION}`, {});
-  } catch (error) {
-    await client.close();
-    if (isMcsError(error) && error.code === 'E_HOST_CRASHED') {
-      throw new McsError('E_HOST_PROTOCOL', `${input.spec}: the host process ended before the driver was ready: ${error.message}`, { cause: error, details: error.details });
+  let ready!: Ready;
+  let plan!: Confinement;
+  // one host: a fresh working folder, the same grants and layers, spawned and initialized
+  const launch = async (): Promise<HostClient> => {
+    const workDir = mkdtempSync(join(tmpdir(), 'mcs-host-'));
+    plan = input.plan?.({ workDir, maxMessageBytes, stderrCapBytes }) ?? planConfinement({
+      permissions: input.permissions,
+      grants: options.grants ?? {},
+      entryDir: String(input.init.entryDir),
+      hostFiles: files,
+      childScript,
+      workDir,
+      nodePath: process.execPath,
+      nodeMajor: Number(process.versions.node.split('.')[0]),
+      environment: process.env,
+      netns: probeNetworkNamespace(),
+      parentDeath: probeParentDeathSignal(),
+      stderrCapBytes,
+      childArgs: [String(maxMessageBytes)],
+    });
+    const client: HostClient = new HostClient(plan, {
+      maxMessageBytes,
+      callTimeoutMs: options.callTimeoutMs ?? 30_000,
+      stderrCapBytes,
+      workDir,
+      onExit: (exit) => input.onEvent?.({ phase: 'exit', ...base, pid: client.pid, exitCode: exit.code, signal: exit.signal }),
+    });
+    input.onEvent?.({ phase: 'spawn', ...base, pid: client.pid });
+    try {
+      ready = (await client.call('initialize', { protocol: PROTOCOL_VERSION, ...input.init }, { timeoutMs: options.startTimeoutMs ?? 30_000 })) as Ready;
+      if (ready?.protocol !== PROTOCOL_VERSION) throw new McsError('E_HOST_PROTOCOL', `${input.spec}: the host speaks protocol ${String(ready?.protocol)}, the client ${PROTOCOL_VERSION}`, {});
+    } catch (error) {
+      await client.close();
+      if (isMcsError(error) && error.code === 'E_HOST_CRASHED') {
+        throw new McsError('E_HOST_PROTOCOL', `${input.spec}: the host process ended before the driver was ready: ${error.message}`, { cause: error, details: error.details });
+      }
+      throw error;
     }
-    throw error;
-  }
-  input.onEvent?.({ phase: 'ready', ...base, pid: client.pid });
+    input.onEvent?.({ phase: 'ready', ...base, pid: client.pid });
+    return client;
+  };
+  const supervisor = new HostSupervisor(launch, input.spec, options.restart, (attempt, code) => {
+    input.onEvent?.({ phase: 'restart', ...base, pid: supervisor.client.pid, attempt, ...(code ? { code } : {}) });
+  });
+  await supervisor.start();
+  const receipt: HostReceipt = {
+    isolation: 'process',
+    // the host now running: a restart changes it
+    get pid() {
+      return supervisor.client.pid;
+    },
+    protocol: PROTOCOL_VERSION,
+    layers: plan.layers,
+    grants: plan.grants,
+    ignored: plan.ignored,
+    declared: [...input.permissions],
+  };
 
-  const forward = async (method: ContractMethod, args: unknown[]): Promise<unknown> => {
+  const forward = async (method: ContractMethod, args: unknown[], callOptions: CallOptions): Promise<unknown> => {
     const started = performance.now();
-    const event: HostEvent = { phase: 'call', ...base, pid: client.pid, method, argumentsDigest: digest(args) };
+    const event: HostEvent = { phase: 'call', ...base, pid: supervisor.client.pid, method, argumentsDigest: digest(args) };
     if (method === 'execute_tool') event.tool = String(args[0]);
     try {
       if (method === 'execute_tool' && options.onToolCall) {
@@ -141,7 +185,7 @@ export async function startHost(input: StartHostInput, options: HostOptions = {}
           throw new McsError('E_TOOL_REFUSED', `${input.spec}: the tool call ${call.tool} was refused by the consent callback; the tool did not run`, { details: { driver: input.spec, tool: call.tool } });
         }
       }
-      const result = await client.call(method, args);
+      const result = await supervisor.call(method, args, callOptions);
       event.resultBytes = Buffer.byteLength(JSON.stringify(result) ?? '');
       return result;
     } catch (error) {
@@ -149,14 +193,17 @@ export async function startHost(input: StartHostInput, options: HostOptions = {}
       throw error;
     } finally {
       event.durationMs = performance.now() - started;
+      event.pid = supervisor.client.pid;
       input.onEvent?.(event);
     }
   };
-  const proxy: Record<string, unknown> = { meta: ready.meta, close: () => client.close() };
-  for (const method of ready.methods) proxy[method] = (...args: unknown[]) => forward(method, args);
-  return {
-    driver: proxy as unknown as HostedDriver['driver'],
-    client,
-    receipt: { isolation: 'process', pid: client.pid, protocol: PROTOCOL_VERSION, layers: plan.layers, grants: plan.grants, ignored: plan.ignored, declared: [...input.permissions] },
+  const close = () => supervisor.close();
+  const proxyWith = (callOptions: CallOptions): HostedProxy => {
+    const proxy: Record<string, unknown> = { meta: ready.meta, close, withCallOptions: proxyWith };
+    for (const method of [...CORE_METHODS.filter((name) => ready.methods.includes(name)), ...MIXIN_METHODS]) {
+      proxy[method] = (...args: unknown[]) => forward(method, args, callOptions);
+    }
+    return proxy as unknown as HostedProxy;
   };
+  return { driver: proxyWith({}), receipt, close };
 }

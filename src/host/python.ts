@@ -13,7 +13,8 @@ import { dirname, join } from 'node:path';
 import { McsError } from '../errors.js';
 import { checkDriver } from '../loader/instantiate.js';
 import type { DeclaredDriver, Permission } from '../manifest/types.js';
-import { applyGrants, hostRoot, probeNetworkNamespace, processLayers, type Confinement, type ConfinementInput, type ConfinementLayer, type HostGrants } from './confine.js';
+import { applyGrants, hostRoot, probeNetworkNamespace, probeParentDeathSignal, processChain, processLayers, type Confinement, type ConfinementInput, type ConfinementLayer, type HostGrants } from './confine.js';
+import { CONTRACT_METHODS } from './protocol.js';
 import { startHost, type HostEvent, type HostOptions, type HostedDriver } from './proxy.js';
 
 /** The oldest Python the host program runs on. */
@@ -129,7 +130,7 @@ function bwrapArgs(sandbox: { system: string[] }, view: { roots: string[]; writa
   ];
 }
 
-export interface PythonConfinementInput extends Pick<ConfinementInput, 'permissions' | 'grants' | 'workDir' | 'environment' | 'netns' | 'stderrCapBytes'> {
+export interface PythonConfinementInput extends Pick<ConfinementInput, 'permissions' | 'grants' | 'workDir' | 'environment' | 'netns' | 'parentDeath' | 'stderrCapBytes'> {
   interpreter: PythonInterpreter;
   /** The driver's folders: sys.path, in order. */
   paths: readonly string[];
@@ -152,7 +153,7 @@ export function planPythonConfinement(input: PythonConfinementInput): Confinemen
   let visible: string[] | null = null;
   if ('bwrap' in input.sandbox) {
     const readable = [...interpreterRoots(input.interpreter), dirname(input.hostScript), ...input.paths, ...applied.read];
-    const writable = [...(applied.write.length ? applied.write : []), input.workDir];
+    const writable = [...applied.write, input.workDir];
     command = input.sandbox.bwrap;
     args = [...bwrapArgs(input.sandbox, { roots: readable, writable, network: applied.network, workDir: input.workDir }), '--', ...python];
     visible = [...readable, ...writable, ...SYSTEM_LIBRARY_DIRS, '/proc', '/dev'];
@@ -164,21 +165,13 @@ export function planPythonConfinement(input: PythonConfinementInput): Confinemen
     layers.push(applied.network
       ? { layer: 'network-namespace', applied: false, detail: 'not applied: the driver declares network and the caller granted it (bwrap --share-net)' }
       : { layer: 'network-namespace', applied: true, detail: 'a new network namespace (bwrap --unshare-net) with only its own loopback: no socket reaches any network, the host\'s 127.0.0.1 included' });
+    layers.push({ layer: 'parent-death', applied: true, detail: 'bwrap --die-with-parent: the kernel kills the sandbox when its client dies, even by SIGKILL and even while the driver is busy in a loop' });
   } else {
     layers.push({ layer: 'bubblewrap', applied: false, detail: `MISSING: ${input.sandbox.missing}; Python has no permission model of its own, so the driver can read every file this user can, and write wherever this user can` });
-    if (applied.network) {
-      command = python[0]!;
-      args = python.slice(1);
-      layers.push({ layer: 'network-namespace', applied: false, detail: 'not applied: the driver declares network and the caller granted it' });
-    } else if ('unshare' in input.netns) {
-      command = input.netns.unshare;
-      args = ['--user', '--net', '--map-root-user', ...python];
-      layers.push({ layer: 'network-namespace', applied: true, detail: 'a new network namespace with only a loopback interface that is down (unshare --user --net --map-root-user): no sockets reach any network, the host\'s loopback included' });
-    } else {
-      command = python[0]!;
-      args = python.slice(1);
-      layers.push({ layer: 'network-namespace', applied: false, detail: `MISSING: the driver is not granted network, but ${input.netns.missing}; the driver can reach the network` });
-    }
+    const chain = processChain(python[0]!, python.slice(1), input, applied.network, 'the driver can reach the network');
+    command = chain.command;
+    args = chain.args;
+    layers.push(...chain.layers);
   }
   const common = processLayers(applied, input);
   layers.push(...common.layers);
@@ -206,7 +199,7 @@ export async function startPythonHost(input: StartPythonHostInput, options: Host
   const interpreter = findPython(options.python);
   const sandbox = probeBubblewrap(options.bwrap, interpreter);
   // what the sandbox shows, filled in when the plan is made (before initialize is sent): the host names a hidden path's refusal E_HOST_DENIED
-  const init: Record<string, unknown> = { spec: input.spec, paths: input.paths, export: input.declared.export, config: input.config, visible: null };
+  const init: Record<string, unknown> = { spec: input.spec, paths: input.paths, export: input.declared.export, config: input.config, methods: CONTRACT_METHODS, visible: null };
   const hosted = await startHost({
     spec: input.spec,
     package: input.package,
@@ -220,6 +213,7 @@ export async function startPythonHost(input: StartPythonHostInput, options: Host
         workDir,
         environment: process.env,
         netns: 'bwrap' in sandbox ? { missing: 'not needed' } : probeNetworkNamespace(),
+        parentDeath: 'bwrap' in sandbox ? { missing: 'not needed' } : probeParentDeathSignal(),
         stderrCapBytes,
         interpreter,
         paths: input.paths,
@@ -235,7 +229,7 @@ export async function startPythonHost(input: StartPythonHostInput, options: Host
   try {
     checkDriver(hosted.driver, input.declared, input.spec);
   } catch (error) {
-    await hosted.client.close();
+    await hosted.close();
     throw error;
   }
   return hosted;

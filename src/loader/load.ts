@@ -377,7 +377,7 @@ export async function loadDriver(query: string | DriverQuery, options: LoadOptio
       init: { spec, entryDir: prepared.entry.path, integrity: prepared.entry.integrity, manifestDigest: prepared.entry.manifestDigest, file: prepared.file, declared, config },
       ...(options.onEvent ? { onEvent: options.onEvent } : {}),
     }, options);
-    return { driver: hosted.driver, receipt: { ...receiptBase, host: hosted.receipt }, close: () => hosted.client.close() };
+    return { driver: hosted.driver, receipt: { ...receiptBase, host: hosted.receipt }, close: hosted.close };
   }
   gateEntry(prepared.entry, prepared.manifest, spec, options.hostPackages ?? []);
   options.onEvent?.({ phase: 'import', package: entry.name, version, warm: prepared.warm });

@@ -4,6 +4,7 @@
  * the release world it is published in.
  */
 import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { LoadOptions } from '../../src/loader/load.js';
 import type { Permission } from '../../src/manifest/types.js';
@@ -26,12 +27,28 @@ export function worldLoadOptions(world: ReleaseWorld, indexDir: string, extra: L
   return { index: { indexDir, cacheDir: cache }, cacheDir: join(cache, 'loader'), registry: { registry: world.registry.url }, trustedRoot: world.rootFile, ...extra };
 }
 
-/** Whether a process is still there (a host child after close, a crash, a timeout). */
+/** Whether a process is still there (a host child after close, a crash, a timeout); a zombie waiting to be reaped is not. */
 export function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch {
     return false;
   }
+  try {
+    // /proc/PID/stat: "pid (comm) state ...": Z is a zombie, already dead
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return process.platform !== 'linux';
+  }
+}
+
+/** Waits until a process is gone, up to `timeoutMs`; true when it is. */
+export async function gone(pid: number, timeoutMs = 5000): Promise<boolean> {
+  const until = Date.now() + timeoutMs;
+  while (alive(pid)) {
+    if (Date.now() > until) return false;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  return true;
 }

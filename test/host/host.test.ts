@@ -43,6 +43,7 @@ describe('loadDriver through the host', () => {
       expect(Object.fromEntries(host.layers.map((l) => [l.layer, l.applied]))).toEqual({
         'node-permission': true,
         'network-namespace': true,
+        'parent-death': true,
         environment: true,
         'working-folder': true,
         'stderr-log': true,

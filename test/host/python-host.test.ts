@@ -50,7 +50,7 @@ describe('a Python hybrid driver through the host', () => {
       expect(failed).toMatchObject({ call_executed: true, call_failed: true });
       expect(failed.retry_prompt).toMatch(/missing\.csv/);
       expect(await driver.healthcheck()).toEqual({ status: 'OK' });
-      expect(layersOf(hosted.receipt.layers)).toEqual({ 'python-isolated': true, bubblewrap: true, 'network-namespace': true, environment: true, 'working-folder': true, 'stderr-log': true });
+      expect(layersOf(hosted.receipt.layers)).toEqual({ 'python-isolated': true, bubblewrap: true, 'network-namespace': true, 'parent-death': true, environment: true, 'working-folder': true, 'stderr-log': true });
       expect(hosted.receipt.layers.find((l) => l.layer === 'python-isolated')!.detail).toMatch(/Python 3\.\d+\.\d+ .* -I -S -B.* 3 verified folder/);
     } finally {
       await hosted.driver.close();
@@ -77,6 +77,7 @@ describe('a Python tool driver through the host', () => {
       expect(await driver.execute_tool('read_csv_head', { path: 'sales.csv', n: 2 })).toEqual([{ city: 'Paris', units: '4' }, { city: 'Lyon', units: '6' }]);
       expect(await driver.execute_tool('list_csv_files', {})).toEqual(['sales.csv']);
       await expect(driver.execute_tool('no_such_tool', {})).toThrowWithCode('E_DRIVER_CALL');
+      await expect((driver as unknown as { healthcheck(): Promise<unknown> }).healthcheck()).toThrowWithCode('E_DRIVER_NOT_IMPLEMENTED');
     } finally {
       await hosted.driver.close();
     }

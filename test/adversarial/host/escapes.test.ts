@@ -7,7 +7,8 @@
  */
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
-import { join } from 'node:path';
+import { join, relative, sep } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadDriver, type LoadOptions, type LoadedDriver } from '../../../src/loader/load.js';
 import type { MCSToolDriver } from '../../../src/contract/index.js';
@@ -84,6 +85,30 @@ describe('a driver in the host cannot escape its confinement', () => {
   it('reading a file outside the package and the grants: E_HOST_DENIED', async () => {
     const driver = await load('mcs-driver-escapes');
     await expect(driver.execute_tool('attempt', { what: 'read', file: join(outside, 'secret.txt') })).toThrowWithCode('E_HOST_DENIED');
+  });
+
+  it('code that walks up out of its package: reading ../ paths, another cached driver, a sibling package in node_modules above the cache: E_HOST_DENIED, no marker', async () => {
+    const loaded = await loadDriver('mcs-driver-escapes', worldLoadOptions(world, indexDir));
+    open.push(loaded);
+    const driver = loaded.driver as MCSToolDriver;
+    const other = await loadDriver('mcs-driver-escapes-granted', worldLoadOptions(world, indexDir));
+    open.push(other);
+    const packageDir = loaded.receipt.cachePath;
+    // ../../.. from the driver's own module up to the test's folder
+    const up = (file: string) => relative(packageDir, file);
+    expect(up(join(outside, 'secret.txt'))).toMatch(/^\.\.\//);
+    await expect(driver.execute_tool('attempt', { what: 'read-relative', file: up(join(outside, 'secret.txt')) })).toThrowWithCode('E_HOST_DENIED');
+    await expect(driver.execute_tool('attempt', { what: 'read-relative', file: up(join(other.receipt.cachePath, 'package.json')) })).toThrowWithCode('E_HOST_DENIED');
+    // a package that would run if a bare import found it walking up through node_modules folders
+    const sibling = join(world.work, 'node_modules', 'mcs-sibling');
+    const marker = join(outside, 'sibling-marker');
+    mkdirSync(sibling, { recursive: true });
+    writeFileSync(join(sibling, 'package.json'), JSON.stringify({ name: 'mcs-sibling', version: '1.0.0', type: 'module', main: 'index.js' }));
+    writeFileSync(join(sibling, 'index.js'), `import { writeFileSync } from 'node:fs'; writeFileSync(${JSON.stringify(marker)}, 'sibling ran');\n`);
+    expect(packageDir.startsWith(join(world.work, 'cache') + sep)).toBe(true);
+    await expect(driver.execute_tool('attempt', { what: 'import', name: 'mcs-sibling' })).toThrowWithCode('E_HOST_DENIED');
+    await expect(driver.execute_tool('attempt', { what: 'import', name: pathToFileURL(join(sibling, 'index.js')).href })).toThrowWithCode('E_HOST_DENIED');
+    expect(existsSync(marker)).toBe(false);
   });
 
   it('writing outside the grants: E_HOST_DENIED, no file', async () => {

@@ -53,13 +53,16 @@ afterAll(async () => {
 
 describe('a hostile Python driver cannot escape the Python host', () => {
   it('prints forged JSON-RPC answers at import and at call: the channel never sees them, the log keeps them', async () => {
-    const { driver, hosted } = await hostile();
+    const { driver } = await hostile();
     expect(await driver.execute_tool('attempt', { what: 'print', lines: 20000 })).toBe('printed');
     expect(await driver.execute_tool('attempt', { what: 'echo', value: 'still in step' })).toBe('still in step');
-    expect(hosted.client.stderr()).toContain('forged on fd 1');
-    expect(hosted.client.stderr().length).toBeLessThanOrEqual(64 * 1024);
+    // the log, as a crash reports its end: the forged lines went there, bounded
+    const crash = await driver.execute_tool('attempt', { what: 'crash' }).catch((error: { code: string; details: { stderr: string } }) => error);
+    expect(crash.code).toBe('E_HOST_CRASHED');
+    expect(crash.details.stderr).toContain('forged on fd 1');
     const fresh = await hostile();
-    expect(fresh.hosted.client.stderr()).toContain('"forged":"at import"');
+    const early = await fresh.driver.execute_tool('attempt', { what: 'crash' }).catch((error: { details: { stderr: string } }) => error);
+    expect(early.details.stderr).toContain('"forged":"at import"');
   });
 
   it('reads a file outside its folders: E_HOST_DENIED', async () => {
