@@ -13,7 +13,9 @@
  *  (e) the gated loader: cold load of a ~100 kB driver, and a warm load
  *      against a plain import() of the same files;
  *  (f) signed index snapshots of the 100k index: publish, and update as a
- *      ratio to plain copies of the same bytes.
+ *      ratio to plain copies of the same bytes;
+ *  (g) the Python host: spawn to first call ready, and execute_tool overhead
+ *      against the same call in the Python process.
  *
  * Set MCS_BENCH_SIZES=1000,100000 to skip the 1M step.
  */
@@ -29,6 +31,7 @@ import { ms, openIndexAt, percentile } from './common.js';
 import type { SearchFilters } from '../src/index/search.js';
 import { syntheticEntry, writeSyntheticIndex } from './generate.js';
 import { loaderFigures } from './load.js';
+import { pythonHostFigures } from './python-host.js';
 import { snapshotFigures } from './snapshot.js';
 import { verificationFigures } from './verify.js';
 
@@ -155,6 +158,7 @@ async function main(): Promise<void> {
     startupFigure(work);
     if (process.env.MCS_BENCH_SKIP_VERIFY !== '1') await verificationFigures(work);
     if (process.env.MCS_BENCH_SKIP_VERIFY !== '1') await loaderFigures(work);
+    await pythonHostFigures();
     const filesIndex = sizes.includes(100_000) ? await buildFigures(work, 100_000) : null;
     if (filesIndex) await snapshotFigures(work, filesIndex.indexDir, filesIndex.n);
     await queryFigures(work, sizes, filesIndex);

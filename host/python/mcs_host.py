@@ -14,8 +14,6 @@ import sys
 os.dup2(2, 1)
 sys.stdout = sys.stderr
 
-import dataclasses  # noqa: E402
-import enum  # noqa: E402
 import errno as errnos  # noqa: E402
 import importlib  # noqa: E402
 import json  # noqa: E402
@@ -62,9 +60,12 @@ def plain(value, where, depth=0):
         if value != value or value in (float("inf"), float("-inf")):
             raise Coded("E_DRIVER_CALL", f"{where} holds {value}, which JSON cannot carry")
         return value
-    if isinstance(value, enum.Enum):
+    # enum and dataclasses are looked up, not imported: a driver that uses neither does not pay for them
+    enum = sys.modules.get("enum")
+    if enum is not None and isinstance(value, enum.Enum):
         return plain(value.value, where, depth + 1)
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+    dataclasses = sys.modules.get("dataclasses")
+    if dataclasses is not None and dataclasses.is_dataclass(value) and not isinstance(value, type):
         value = {f.name: getattr(value, f.name) for f in dataclasses.fields(value)}
     elif callable(getattr(value, "model_dump", None)):
         value = value.model_dump()

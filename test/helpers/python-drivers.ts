@@ -2,11 +2,13 @@
  * The Python test drivers (test/fixtures/python): their folders, as a wheel
  * would unpack them, and the declarations an index records for them.
  */
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { DeclaredDriver } from '../../src/manifest/types.js';
 
-const root = fileURLToPath(new URL('../fixtures/python/', import.meta.url));
+// from test/helpers, or compiled in dist/test/helpers (bench, examples)
+const root = [new URL('../fixtures/python/', import.meta.url), new URL('../../../test/fixtures/python/', import.meta.url)].map((url) => fileURLToPath(url)).find((dir) => existsSync(dir))!;
 
 /** The folder of one fixture distribution (what its wheel installs). */
 export function pythonFixture(name: 'mcs-driver-core' | 'mcs-driver-csv' | 'mcs-driver-csvchat' | 'mcs-driver-hostile'): string {
