@@ -11,6 +11,7 @@ import type { McsError } from '../src/errors.js';
 import { declaredFor } from '../src/manifest/declarations.js';
 import type { FileArtifactVerdict, InstalledReport, RegistryVerdict, TarballVerdict } from '../src/verify.js';
 import type { DistVerdict } from '../src/pypi/verify.js';
+import type { PypiVersionVerdict } from '../src/pypi/online.js';
 
 export interface Display {
   color: boolean;
@@ -276,7 +277,9 @@ export function renderArtifactVerdict(display: Display, verdict: FileArtifactVer
 }
 
 export function renderVerdict(display: Display, verdict: TarballVerdict | DistVerdict): string {
-  const [style, text] = VERDICT_TEXT[verdict.status];
+  // a PyPI file without provenance that matches its pin is what the index promised for it, and is said so
+  const digestPinned = 'filename' in verdict && verdict.status === 'missing-provenance' && verdict.results.some((r) => r.check === 'integrity' && r.status === 'pass');
+  const [style, text] = digestPinned ? (['green', 'pinned by digest (no provenance expected)'] as const) : VERDICT_TEXT[verdict.status];
   const file = 'filename' in verdict ? `  ${clean(verdict.filename)}` : '';
   const lines = [`${paint(display, 'bold', `${clean(verdict.package)}@${clean(verdict.version)}`)}${file}  ${paint(display, style, text)}`, ...resultLines(display, verdict.results)];
   if (verdict.notChecked.length > 0) lines.push(paint(display, 'yellow', `  not checked: ${verdict.notChecked.map((n) => n.check).join(', ')} (the skip lines say why)`));
@@ -301,4 +304,31 @@ export function renderOnlineReport(display: Display, report: { results: Array<Re
     );
   }
   return blocks.join('\n\n');
+}
+
+const PYPI_STATUS_TEXT = {
+  verified: ['green', 'verified'],
+  'pinned-by-digest': ['green', 'pinned by digest: every file matches its pin (no provenance expected)'],
+  unpinned: ['yellow', 'unpinned: the index does not pin this version (not verified)'],
+  failed: ['red', 'FAILED'],
+} as const;
+
+/** A PyPI version: which version and why, the checks of the version as a whole, then each file's verdict. */
+export function renderPypiReport(display: Display, results: Array<PypiVersionVerdict | { requested: string; error: McsError }>): string {
+  return results
+    .map((result) => {
+      if ('error' in result) return `${paint(display, 'bold', clean(result.requested))}  ${paint(display, 'red', 'not checked')}\n  ${renderError(display, result.error)}`;
+      const [style, text] = PYPI_STATUS_TEXT[result.status];
+      const newer = result.newestOnIndex ? `; the index's newest is ${clean(result.newestOnIndex)}` : '';
+      const lines = [
+        `${paint(display, 'bold', `pypi:${clean(result.package)}@${clean(result.version)}`)}  ${paint(display, style, text)}`,
+        paint(display, 'dim', `  version: ${result.versionSource}${newer}; PyPI index: ${clean(result.indexUrl)} (from ${clean(result.indexSource)})`),
+        ...resultLines(display, result.results),
+      ];
+      for (const file of result.files) {
+        lines.push('error' in file ? `${paint(display, 'bold', clean(file.filename))}  ${paint(display, 'red', 'not checked')}\n  ${renderError(display, file.error)}` : renderVerdict(display, file));
+      }
+      return lines.join('\n');
+    })
+    .join('\n\n');
 }

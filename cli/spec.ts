@@ -114,7 +114,7 @@ export const COMMANDS: readonly CommandSpec[] = [
   {
     path: ['verify'],
     describe: 'Verify packages: integrity, registry signatures, provenance, publisher identity, publish attestation (npm); a PyPI file against its pins and PEP 740 attestations',
-    positionals: [{ name: 'packages', describe: 'NAME[@VERSION|@RANGE|@TAG] to fetch and verify (or, with --installed, the project folder)', variadic: true }],
+    positionals: [{ name: 'packages', describe: 'NAME[@VERSION|@RANGE|@TAG] to fetch and verify, or pypi:NAME[@VERSION] (or, with --installed, the project folder)', variadic: true }],
     options: {
       installed: { type: 'boolean', describe: 'Verify every MCS package in the project\'s node_modules' },
       registry: { type: 'string', describe: 'Registry URL (default: npm\'s configuration)' },
@@ -143,6 +143,8 @@ export const COMMANDS: readonly CommandSpec[] = [
       'certificate-identity': { type: 'string', describe: 'The signing certificate\'s identity (SAN) to require, exactly (with --dist: for publishers other than GitHub and GitLab, e.g. a Google service account\'s e-mail)' },
       'certificate-oidc-issuer': { type: 'string', describe: 'The signing certificate\'s OIDC issuer to require, exactly' },
       key: { type: 'string', describe: 'PEM public key, for a bundle signed with a key instead of a certificate' },
+      'index-url': { type: 'string', describe: 'With pypi:NAME: the PEP 691 simple index to read (default: PIP_INDEX_URL, else pip\'s configuration files, else https://pypi.org/simple/)' },
+      'digest-only': { type: 'boolean', describe: 'With pypi:NAME: accept a version the index does not pin, its files checked against the digests the PyPI index states only (exit 0 when they hold)' },
     },
     examples: [
       ['$0 verify mcs-driver-csv@^1', 'fetch the highest pinned 1.x and verify it against the index'],
@@ -150,6 +152,7 @@ export const COMMANDS: readonly CommandSpec[] = [
       ['$0 verify mcs-driver-csv --trusted-root shipped', 'with the trust roots shipped with mcs-pkg, no TUF network access'],
       ['$0 verify --tarball pkg.tgz --attestations att.json --package NAME@1.0.0 --source-repo github.com/OWNER/REPO', 'check a download against its source repository'],
       ['$0 verify --tarball pkg.tgz --package NAME@1.0.0 --integrity sha512-... --packument packument.json', 'check a download against its lockfile integrity and the registry signature'],
+      ['$0 verify pypi:mcs-driver-csv', 'the newest pinned version\'s files from PyPI (or --index-url), against their pinned digests and PEP 740 attestations'],
       ['$0 verify --dist mcs_driver_csv-0.1.4-py3-none-any.whl --provenance csv.provenance --package pypi:mcs-driver-csv@0.1.4', 'check a PyPI file against the index pins and its PEP 740 attestations'],
       ['$0 verify --artifact SHA256SUMS --bundle SHA256SUMS.sigstore.json --certificate-identity URI --certificate-oidc-issuer URL', 'check any file signed with Sigstore'],
     ],

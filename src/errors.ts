@@ -54,7 +54,9 @@ export type TrustErrorCode =
   | 'E_PUBLISH_ATTESTATION_MISSING'
   | 'E_PUBLISH_ATTESTATION_INVALID'
   | 'E_INSTALLED_MISMATCH'
-  | 'E_DIST_NAME';
+  | 'E_DIST_NAME'
+  | 'E_DIST_MISSING'
+  | 'E_DIST_UNPINNED';
 
 /** Trust-policy refusals: the package may be genuine, but the policy does not accept it. These exit 1. */
 export type PolicyErrorCode =
@@ -74,6 +76,13 @@ export type LoaderErrorCode =
   | 'E_TAR_SPECIAL'
   | 'E_TAR_DUPLICATE'
   | 'E_TAR_LIMIT'
+  | 'E_WHEEL_INVALID'
+  | 'E_WHEEL_LIMIT'
+  | 'E_WHEEL_PATH'
+  | 'E_WHEEL_LINK'
+  | 'E_WHEEL_DUPLICATE'
+  | 'E_WHEEL_RECORD'
+  | 'E_WHEEL_METADATA'
   | 'E_CACHE_TAMPERED'
   | 'E_CACHE_IO'
   | 'E_DRIVER_SHAPE'
@@ -188,6 +197,8 @@ export const FAILURE_CODES: ReadonlySet<McsErrorCode> = new Set<McsErrorCode>([
   'E_PUBLISH_ATTESTATION_INVALID',
   'E_INSTALLED_MISMATCH',
   'E_DIST_NAME',
+  'E_DIST_MISSING',
+  'E_DIST_UNPINNED',
   'E_POLICY_LABEL',
   'E_POLICY_DENIED',
   'E_POLICY_YANKED',
@@ -201,6 +212,13 @@ export const FAILURE_CODES: ReadonlySet<McsErrorCode> = new Set<McsErrorCode>([
   'E_TAR_SPECIAL',
   'E_TAR_DUPLICATE',
   'E_TAR_LIMIT',
+  'E_WHEEL_INVALID',
+  'E_WHEEL_LIMIT',
+  'E_WHEEL_PATH',
+  'E_WHEEL_LINK',
+  'E_WHEEL_DUPLICATE',
+  'E_WHEEL_RECORD',
+  'E_WHEEL_METADATA',
   'E_CACHE_TAMPERED',
   'E_DRIVER_SHAPE',
   'E_DRIVER_META',

@@ -1,7 +1,7 @@
 import { McsError, exitCodeFor } from '../../src/errors.js';
 import { indexOptions, trustFlags, tufFlags, warnIfIndexExpired, type Context, type GlobalArgs } from '../context.js';
 import type { IdentityFlags } from '../../src/verify.js';
-import { renderArtifactVerdict, renderOnlineReport, renderVerdict } from '../render.js';
+import { renderArtifactVerdict, renderOnlineReport, renderPypiReport, renderVerdict } from '../render.js';
 
 export interface VerifyArgs extends GlobalArgs {
   packages: string[];
@@ -32,12 +32,16 @@ export interface VerifyArgs extends GlobalArgs {
   certificateIdentity?: string;
   certificateOidcIssuer?: string;
   key?: string;
+  indexUrl?: string;
+  digestOnly?: boolean;
 }
 
 /** Exit 1 when the verdict is failed: the check ran and said no. */
 export default async function verify(args: VerifyArgs, context: Context): Promise<number> {
   if (args.dist !== undefined || args.attestation !== undefined || args.provenance !== undefined) return verifyDist(args, context);
   if (args.artifact !== undefined || args.bundle !== undefined) return verifyArtifact(args, context);
+  if (!args.installed && !args.tarball && args.packages.some((p) => p.startsWith('pypi:'))) return verifyPypi(args, context);
+  if (args.indexUrl !== undefined || args.digestOnly) throw new McsError('E_USAGE', '--index-url and --digest-only are for PyPI packages: give pypi:NAME[@VERSION]', {});
   if (args.installed || (args.packages.length > 0 && !args.tarball)) return verifyOnline(args, context);
   if (!args.tarball || !args.package) {
     throw new McsError('E_USAGE', 'give --tarball FILE and --package NAME@VERSION (with --attestations FILE when the version has attestations, --integrity SRI and --packument FILE to compare its digest and registry signature)', {});
@@ -97,6 +101,32 @@ async function verifyDist(args: VerifyArgs, context: Context): Promise<number> {
   });
   context.out(context.json ? JSON.stringify(verdict, null, 2) : renderVerdict(context.display, verdict));
   return verdict.status === 'failed' ? 1 : 0;
+}
+
+/** PyPI versions as the index serves them: exit 1 if any failed (or is unpinned without --digest-only), else 2 if any could not be checked, else 0. */
+async function verifyPypi(args: VerifyArgs, context: Context): Promise<number> {
+  if (!args.packages.every((p) => p.startsWith('pypi:'))) throw new McsError('E_USAGE', 'give PyPI packages (pypi:NAME) and npm packages in separate runs', {});
+  if (args.offline) throw new McsError('E_USAGE', 'fetching pypi: packages needs the index; to verify a downloaded file offline, give --dist FILE --package pypi:NAME@VERSION', {});
+  if (args.registry || args.registryKeys || args.integrity !== undefined || args.packument !== undefined || args.hostedRunner) {
+    throw new McsError('E_USAGE', '--registry, --registry-keys, --integrity, --packument and --hosted-runner are for npm packages; a PyPI index is chosen with --index-url (or pip\'s configuration)', {});
+  }
+  const { verifyFromPypi } = await import('../../src/pypi/online.js');
+  const freshness = await warnIfIndexExpired(args, context);
+  const results = await verifyFromPypi(args.packages, {
+    ...identity(args),
+    ...(args.certificateIdentity !== undefined ? { certificateIdentity: args.certificateIdentity } : {}),
+    ...(args.certificateOidcIssuer !== undefined ? { certificateOidcIssuer: args.certificateOidcIssuer } : {}),
+    ...(args.trustedRoot ? { trustedRoot: args.trustedRoot } : {}),
+    ...tufFlags(args),
+    ...(args.indexUrl ? { pypi: { indexUrl: args.indexUrl } } : {}),
+    ...(args.digestOnly ? { digestOnly: true } : {}),
+    index: indexOptions(args, context),
+  });
+  const rows = results.map((r) => ('error' in r ? { requested: r.requested, error: r.error.toJSON() } : { ...r, files: r.files.map((f) => ('error' in f ? { filename: f.filename, error: f.error.toJSON() } : f)) }));
+  context.out(context.json ? JSON.stringify({ results: rows, index: freshness }, null, 2) : renderPypiReport(context.display, results));
+  const failed = results.some((r) => ('error' in r ? exitCodeFor(r.error) === 1 : r.status === 'failed' || (r.status === 'unpinned' && !args.digestOnly)));
+  if (failed) return 1;
+  return results.some((r) => 'error' in r || r.files.some((f) => 'error' in f)) ? 2 : 0;
 }
 
 function identity(args: VerifyArgs): IdentityFlags {

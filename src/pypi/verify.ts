@@ -14,7 +14,7 @@ import { openIndex, type OpenIndexOptions } from '../index/store.js';
 import { parseJsonStrict } from '../manifest/json.js';
 import type { DistributionFile, IndexEntry, VersionRecord } from '../manifest/types.js';
 import { normalizeRepository, type ExpectedPublisher } from '../trust/identity.js';
-import { provenanceEvidence, verifyDistribution, type AttestationEvidence, type DistributionVerdict } from '../trust/pep740.js';
+import { provenanceEvidence, verifyDistribution, type AttestationEvidence, type DistributionTrust, type DistributionVerdict } from '../trust/pep740.js';
 import { fail, type CheckResult } from '../trust/result.js';
 import { SHIPPED_ROOTS, trustedRootFrom } from '../trust/roots.js';
 import { createTrustMaterial } from '../trust/sigstore.js';
@@ -23,7 +23,7 @@ import { normalizeProjectName, normalizeVersion, parseDistFilename } from './fil
 
 export const GITLAB_ISSUER = 'https://gitlab.com';
 /** PyPI signs no files itself: no registry keys take part. */
-const NO_REGISTRY_KEYS = 'none: PyPI signs no files (attestations come from the publisher)';
+export const NO_REGISTRY_KEYS = 'none: PyPI signs no files (attestations come from the publisher)';
 
 export interface PypiIdentityFlags extends IdentityFlags {
   /** The certificate's SAN to require exactly (another publisher: a Google service account's e-mail, an e-mail identity). */
@@ -97,7 +97,7 @@ export function publisherFromFlags(flags: PypiIdentityFlags): ExpectedPublisher 
 }
 
 /** The index's record of a version, found by PEP 440 normal form (1.0 and 1.0.0 are different versions; 1.0a1 and 1.0.alpha1 are one). */
-function versionRecord(entry: IndexEntry | undefined, version: string): VersionRecord | undefined {
+export function versionRecord(entry: IndexEntry | undefined, version: string): VersionRecord | undefined {
   if (!entry) return undefined;
   const wanted = normalizeVersion(version) ?? version;
   const key = Object.keys(entry.versions).find((v) => (normalizeVersion(v) ?? v) === wanted);
@@ -105,7 +105,7 @@ function versionRecord(entry: IndexEntry | undefined, version: string): VersionR
 }
 
 /** The pinned file whose parsed name is the given file's. */
-function pinnedFile(record: VersionRecord | undefined, filename: string): DistributionFile | undefined {
+export function pinnedFile(record: VersionRecord | undefined, filename: string): DistributionFile | undefined {
   let canonical: string;
   try {
     canonical = parseDistFilename(filename).canonical;
@@ -125,53 +125,47 @@ function readJson(file: string, what: string): unknown {
   return parseJsonStrict(readFileCapped(file, DEFAULT_MAX_ATTESTATIONS_BYTES, what), { source: file, maxBytes: DEFAULT_MAX_ATTESTATIONS_BYTES, maxDepth: 64 });
 }
 
+/** The inputs of one file's verification, read or fetched before: the same offline (files) and online (the index). */
+export interface DistCheckInput {
+  name: string;
+  version: string;
+  filename: string;
+  bytes: Uint8Array;
+  attestations: AttestationEvidence[];
+  /** A provenance object that could not be read: what the provenance check found. */
+  unreadable?: CheckResult;
+  /** The index's entry for the project, when it lists it. */
+  entry?: IndexEntry;
+  /** The publisher the command line names, over the index's. */
+  flagged?: ExpectedPublisher;
+  trust: DistributionTrust;
+  /** The caller reports that the index does not pin the version (online verification does, once per version): the index's rules are not added per file. */
+  versionUnpinnedReported?: boolean;
+}
+
 /**
- * Verifies a downloaded wheel or sdist and its attestations offline. The
- * expected publisher comes from the command line when given, else from the
- * index's pinned publisher for the project; the file's pin and whether it
- * must have an attestation come from the index. A version the index pins
+ * One file against the index and its attestations: the file's pin and
+ * whether it must have an attestation come from the index, the expected
+ * publisher from the command line, else the index. A version the index pins
  * without this file is a failure: the index lists every file it trusts.
  */
-export async function verifyDistFile(options: VerifyDistOptions): Promise<DistVerdict> {
-  const { name, version } = parsePypiSpec(options.package);
-  if (options.attestations?.length && options.provenance) throw new McsError('E_USAGE', 'give --attestation FILE (once per attestation) or --provenance FILE, not both', {});
-  const bytes = readFileCapped(options.dist, DEFAULT_MAX_TARBALL_BYTES, 'distribution file');
-  const filename = basename(options.dist);
-  const flagged = publisherFromFlags(options);
-  let evidence: AttestationEvidence[] = (options.attestations ?? []).map((file) => ({ attestation: readJson(file, 'attestation'), source: file }));
-  let unreadable: CheckResult | undefined;
-  if (options.provenance) {
-    const read = provenanceEvidence(readJson(options.provenance, 'provenance object'), options.provenance);
-    if (Array.isArray(read)) evidence = read;
-    else unreadable = read;
-  }
-
-  let entry: IndexEntry | undefined;
-  const index = await openIndex(options.index ?? {});
-  try {
-    entry = index.getPackage(`pypi:${normalizeProjectName(name)}`).entry;
-  } catch (error) {
-    if (!isMcsError(error, 'E_NOT_FOUND')) throw error;
-  } finally {
-    index.close();
-  }
+export function checkDist(input: DistCheckInput): DistVerdict {
+  const { name, version, filename, entry, unreadable } = input;
   const record = versionRecord(entry, version);
   const file = pinnedFile(record, filename);
-  const publisher = entry?.trust?.publisher;
-  const expectedPublisher = flagged ?? publisher;
-  const root = trustedRootFrom(options.trustedRoot ?? SHIPPED_ROOTS);
+  const expectedPublisher = input.flagged ?? entry?.trust?.publisher;
   const verdict = verifyDistribution(
     {
       project: name,
       version,
       filename,
-      bytes,
+      bytes: input.bytes,
       ...(file ? { pinned: { integrity: file.integrity, ...(file.size !== undefined ? { size: file.size } : {}) } } : {}),
-      attestations: evidence,
+      attestations: input.attestations,
       provenanceExpected: file?.provenance ?? record?.provenance ?? false,
       ...(expectedPublisher ? { expectedPublisher } : {}),
     },
-    { trustMaterial: createTrustMaterial(root.json), roots: { trustedRoot: root.source, registryKeys: NO_REGISTRY_KEYS } },
+    input.trust,
   );
   // an unreadable provenance object is what the provenance check found, not an absence of evidence
   const results = unreadable ? verdict.results.map((r) => (r.check === 'provenance' ? unreadable : r)) : verdict.results;
@@ -180,8 +174,49 @@ export async function verifyDistFile(options: VerifyDistOptions): Promise<DistVe
   ];
   const checked = unreadable || extra.length ? { ...verdict, status: 'failed' as const, results: [...results, ...extra], notChecked: verdict.notChecked.filter((n) => !unreadable || n.check !== 'provenance') } : verdict;
   return {
-    ...applyPolicy(checked, entry, undefined, new Date()),
-    identitySource: flagged ? 'command line' : expectedPublisher ? 'index' : 'none',
+    ...(input.versionUnpinnedReported ? checked : applyPolicy(checked, entry, undefined, new Date())),
+    identitySource: input.flagged ? 'command line' : expectedPublisher ? 'index' : 'none',
     indexed: { package: entry !== undefined, version: record !== undefined, file: file !== undefined },
   };
+}
+
+/** The index's entry for a PyPI project, or undefined when it does not list it. */
+export async function pypiEntry(name: string, index: OpenIndexOptions = {}): Promise<IndexEntry | undefined> {
+  const opened = await openIndex(index);
+  try {
+    return opened.getPackage(`pypi:${normalizeProjectName(name)}`).entry;
+  } catch (error) {
+    if (!isMcsError(error, 'E_NOT_FOUND')) throw error;
+    return undefined;
+  } finally {
+    opened.close();
+  }
+}
+
+/** Verifies a downloaded wheel or sdist and its attestations offline (checkDist over files read from disk). */
+export async function verifyDistFile(options: VerifyDistOptions): Promise<DistVerdict> {
+  const { name, version } = parsePypiSpec(options.package);
+  if (options.attestations?.length && options.provenance) throw new McsError('E_USAGE', 'give --attestation FILE (once per attestation) or --provenance FILE, not both', {});
+  const bytes = readFileCapped(options.dist, DEFAULT_MAX_TARBALL_BYTES, 'distribution file');
+  const flagged = publisherFromFlags(options);
+  let attestations: AttestationEvidence[] = (options.attestations ?? []).map((file) => ({ attestation: readJson(file, 'attestation'), source: file }));
+  let unreadable: CheckResult | undefined;
+  if (options.provenance) {
+    const read = provenanceEvidence(readJson(options.provenance, 'provenance object'), options.provenance);
+    if (Array.isArray(read)) attestations = read;
+    else unreadable = read;
+  }
+  const entry = await pypiEntry(name, options.index);
+  const root = trustedRootFrom(options.trustedRoot ?? SHIPPED_ROOTS);
+  return checkDist({
+    name,
+    version,
+    filename: basename(options.dist),
+    bytes,
+    attestations,
+    ...(unreadable ? { unreadable } : {}),
+    ...(entry ? { entry } : {}),
+    ...(flagged ? { flagged } : {}),
+    trust: { trustMaterial: createTrustMaterial(root.json), roots: { trustedRoot: root.source, registryKeys: NO_REGISTRY_KEYS } },
+  });
 }

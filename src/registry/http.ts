@@ -25,6 +25,8 @@ export interface RequestOptions extends RequestLimits {
   allowNotFound?: boolean;
   /** The size the body must have (a pinned tarball): reading stops at it, and a longer body fails with E_SIZE_MISMATCH at the first byte over. */
   pinnedBytes?: number;
+  /** Media types a 200 answer must declare (PEP 691 negotiates JSON by Content-Type); another one fails with E_REGISTRY_MALFORMED. */
+  contentTypes?: readonly string[];
 }
 
 const MAX_REDIRECTS = 5;
@@ -124,6 +126,11 @@ async function attempt(url: string, options: RequestOptions): Promise<Buffer | n
       if (response.status !== 200) {
         await response.body?.cancel().catch(() => undefined);
         throw new McsError('E_REGISTRY_HTTP', `${current.href}: HTTP ${response.status}`, { details: { url: current.href, status: response.status } });
+      }
+      const mediaType = (response.headers.get('content-type') ?? '').split(';')[0]!.trim().toLowerCase();
+      if (options.contentTypes && !options.contentTypes.includes(mediaType)) {
+        await response.body?.cancel().catch(() => undefined);
+        throw new McsError('E_REGISTRY_MALFORMED', `${current.href}: expected Content-Type ${options.contentTypes.join(' or ')}, got ${JSON.stringify(mediaType || null)}`, { details: { url: current.href, contentType: mediaType } });
       }
       try {
         return await readCapped(response, current.href, options.maxBytes, options.pinnedBytes);

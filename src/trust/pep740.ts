@@ -63,7 +63,8 @@ export interface DistributionInput {
 }
 
 export interface DistributionTrust {
-  trustMaterial: TrustMaterial;
+  /** Needed only when there are attestations to verify (a file pinned by digest alone needs no trusted root). */
+  trustMaterial?: TrustMaterial;
   /** Where the roots came from, reported with the verdict (PyPI signs no files itself: registryKeys says so). */
   roots: TrustContext['roots'];
 }
@@ -216,6 +217,7 @@ function checkAttestation(input: DistributionInput, evidence: AttestationEvidenc
     if (!(error instanceof Malformed)) throw error;
     return { provenance: fail('provenance', 'E_ATTESTATION_MALFORMED', `${evidence.source}: ${error.message}`, from), identity: notChecked('the attestation is malformed') };
   }
+  if (!trust.trustMaterial) throw new Error(`${input.filename}: an attestation to verify, but no trust material was given`);
   const outcome = verifyBundle(bundle, trust.trustMaterial);
   if (!outcome.ok) {
     return {
