@@ -69,9 +69,10 @@ export function makeContext(streams: CliStreams, args: GlobalArgs): Context {
 }
 
 /** The registry and trust-root flags commands that reach the registry share, as library options. */
-export function trustFlags(args: { registry?: string; trustedRoot?: string; registryKeys?: string }): { registry?: { registry: string }; trustedRoot?: string; registryKeys?: string } {
+export function trustFlags(args: { registry?: string; trustedRoot?: string; registryKeys?: string; indexUrl?: string }): { registry?: { registry: string }; trustedRoot?: string; registryKeys?: string; pypi?: { indexUrl: string } } {
   return {
     ...(args.registry ? { registry: { registry: args.registry } } : {}),
+    ...(args.indexUrl ? { pypi: { indexUrl: args.indexUrl } } : {}),
     ...(args.trustedRoot ? { trustedRoot: args.trustedRoot } : {}),
     ...(args.registryKeys ? { registryKeys: args.registryKeys } : {}),
   };

@@ -62,6 +62,11 @@ const TRUST_ROOT_OPTIONS: Readonly<Record<string, OptionSpec>> = {
   'registry-keys': { type: 'string', describe: 'npm registry keys file, or "shipped"' },
 };
 
+/** The PyPI index the maintainers' commands read pypi:NAME packages from. */
+const PYPI_INDEX_OPTION: Readonly<Record<string, OptionSpec>> = {
+  'index-url': { type: 'string', describe: 'PyPI packages (pypi:NAME): the simple API to read from (default: pip\'s configuration: PIP_INDEX_URL, pip.conf, else https://pypi.org/simple/)' },
+};
+
 /** How a driver is loaded and confined: shared by load and call. */
 const LOAD_OPTIONS: Readonly<Record<string, OptionSpec>> = {
   config: { type: 'string', describe: 'The driver\'s configuration: JSON, or @FILE' },
@@ -110,6 +115,16 @@ export const COMMANDS: readonly CommandSpec[] = [
     },
     examples: [['$0 info mcs-driver-csv', 'versions, pins, trust, tools, security notes']],
     load: () => import('./commands/info.js'),
+  },
+  {
+    path: ['pins'],
+    describe: 'Show the digests the index pins for a version; --format requirements prints a PyPI version and its dependency lock for pip install --require-hashes',
+    positionals: [{ name: 'spec', describe: 'NAME@VERSION, or ecosystem:NAME@VERSION (pypi:mcs-driver-csv@0.1.4)', required: true }],
+    options: {
+      format: { type: 'string', choices: ['list', 'requirements'], default: 'list', describe: 'list: the pinned files and lock; requirements: a pip requirements file with --hash lines (wheels only: sdists are never built)' },
+    },
+    examples: [['$0 pins pypi:mcs-driver-csv@0.1.4 --format requirements > requirements.txt', 'then: pip install --require-hashes --only-binary :all: -r requirements.txt']],
+    load: () => import('./commands/pins.js'),
   },
   {
     path: ['verify'],
@@ -296,12 +311,13 @@ export const COMMANDS: readonly CommandSpec[] = [
   {
     path: ['index', 'add'],
     describe: 'Add a package from the registry: verify every version, read its static MCS metadata, pin digests, take the publisher from provenance (never runs its code)',
-    positionals: [{ name: 'spec', describe: 'NAME or NAME@RANGE', required: true }],
+    positionals: [{ name: 'spec', describe: 'NAME or NAME@RANGE (npm), pypi:NAME or pypi:NAME@VERSION (PyPI)', required: true }],
     options: {
       ...AUTHOR_OPTIONS,
       yes: { type: 'boolean', describe: 'Write without asking (for scripts); otherwise the draft is shown for confirmation' },
       'max-versions': { type: 'number', describe: 'Pin at most this many of the newest versions (default 100)' },
       registry: { type: 'string', describe: 'Registry to read from (default: npm\'s configuration)' },
+      ...PYPI_INDEX_OPTION,
       ...TRUST_ROOT_OPTIONS,
     },
     load: () => import('./commands/index-add.js'),
@@ -318,13 +334,14 @@ export const COMMANDS: readonly CommandSpec[] = [
   },
   {
     path: ['index', 'sync'],
-    describe: 'Pin new registry versions of indexed npm packages; hold those that drop provenance or change publisher until --accept',
-    positionals: [{ name: 'names', describe: 'Packages to sync (default: every npm entry)', variadic: true }],
+    describe: 'Pin new registry versions of indexed packages; hold those that drop provenance or change publisher until --accept',
+    positionals: [{ name: 'names', describe: 'Packages to sync: NAME (npm) or pypi:NAME (default: every npm entry)', variadic: true }],
     options: {
       accept: { type: 'string', repeatable: true, describe: 'NAME@VERSION of a held finding to add anyway (an identity change moves the pin)' },
       'dry-run': { type: 'boolean', describe: 'Show what would be added and held; write nothing (no --by/--reason needed)' },
       ...AUTHOR_OPTIONS,
       registry: { type: 'string', describe: 'Registry to read from (default: npm\'s configuration)' },
+      ...PYPI_INDEX_OPTION,
       ...TRUST_ROOT_OPTIONS,
     },
     load: () => import('./commands/index-sync.js'),
@@ -336,6 +353,7 @@ export const COMMANDS: readonly CommandSpec[] = [
     options: {
       ...AUTHOR_OPTIONS,
       registry: { type: 'string', describe: 'Registry to verify against (default: npm\'s configuration)' },
+      ...PYPI_INDEX_OPTION,
       ...TRUST_ROOT_OPTIONS,
     },
     load: () => editAction('label'),

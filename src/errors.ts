@@ -113,6 +113,9 @@ export type LoaderErrorCode =
 /** Maintaining the index: the audit log, the rules a label must meet, adding a package. These exit 1, except E_ALREADY_INDEXED and E_LOG_LOCKED. */
 export type MaintainErrorCode = 'E_LOG_CHAIN' | 'E_LOG_UNEXPLAINED' | 'E_LABEL_REQUIREMENTS' | 'E_IDENTITY_CHANGED' | 'E_MCS_METADATA' | 'E_ADD_REFUSED' | 'E_ALREADY_INDEXED' | 'E_LOG_LOCKED' | 'E_LOG_UNSIGNED' | 'E_LOG_SIGNATURE' | 'E_LOG_TOO_LARGE';
 
+/** A PyPI version's dependency lock (src/pypi/lock.ts) and what needs one. These exit 1, except E_LOCK_TOO_LARGE. */
+export type LockErrorCode = 'E_LOCK_NO_WHEEL' | 'E_LOCK_UNRESOLVED' | 'E_LOCK_TOO_LARGE' | 'E_LOCK_MISSING';
+
 /** Signed index snapshots and the index root that signs them. These exit 1 (an update that fails them is refused), except E_SIGSTORE_SIGN. */
 export type SnapshotErrorCode = 'E_INDEX_SIGNATURE' | 'E_INDEX_ROLLBACK' | 'E_INDEX_EXPIRED' | 'E_INDEX_MIXED' | 'E_INDEX_ROOT' | 'E_INDEX_TOO_LARGE' | 'E_SIGSTORE_SIGN';
 
@@ -138,6 +141,7 @@ export type McsErrorCode =
   | PolicyErrorCode
   | LoaderErrorCode
   | MaintainErrorCode
+  | LockErrorCode
   | SnapshotErrorCode
   | RegistryErrorCode
   | TrustInputErrorCode
@@ -239,6 +243,9 @@ export const FAILURE_CODES: ReadonlySet<McsErrorCode> = new Set<McsErrorCode>([
   'E_IDENTITY_CHANGED',
   'E_MCS_METADATA',
   'E_ADD_REFUSED',
+  'E_LOCK_NO_WHEEL',
+  'E_LOCK_UNRESOLVED',
+  'E_LOCK_MISSING',
   'E_INDEX_SIGNATURE',
   'E_INDEX_ROLLBACK',
   'E_INDEX_EXPIRED',

@@ -12,6 +12,7 @@ interface AddArgs extends GlobalArgs {
   yes?: boolean;
   maxVersions?: number;
   registry?: string;
+  indexUrl?: string;
   trustedRoot?: string;
   registryKeys?: string;
 }
@@ -22,7 +23,7 @@ function describeDraft(entry: IndexEntry): string {
   return [
     clean(`${entry.name} (${entry.class}): ${entry.description}`),
     clean(`  publisher  ${publisher ? `${publisher.repository} ${publisher.workflow}${publisher.ref ? ` ${publisher.ref}` : ''} (issuer ${publisher.issuer})` : 'none: no version has provenance'}`),
-    clean(`  versions   ${versions.map(([v, r]) => `${v}${r.provenance ? '' : ' (no provenance)'}`).join(', ')}`),
+    clean(`  versions   ${versions.map(([v, r]) => `${v}${r.provenance ? '' : ' (no provenance)'}${r.lock ? ` (lock: ${r.lock.dependencies.map((d) => `${d.name}==${d.version}`).join(', ') || 'no dependencies'})` : ''}`).join(', ')}`),
     ...(entry.declarations ?? []).map((declaration) =>
       clean(`  drivers    ${(declaration.versions ?? []).join(', ')}: ${declaration.drivers.map((d) => `${d.meta.name} ${d.meta.version} [${d.meta.bindings.map((b) => `${b.capability}/${b.adapter}`).join(', ')}]`).join('; ')}`),
     ),
@@ -54,6 +55,6 @@ export default async function add(args: AddArgs, context: Context): Promise<numb
     },
   });
   if (context.json) context.out(JSON.stringify({ written: result.written, entry: result.entry, records: result.records, warnings: result.warnings }, null, 2));
-  else context.out(result.written ? `${describeDraft(result.entry)}\nWritten to ${indexDir}/npm/${result.entry.name}.json; ${result.records.length} audit log records.` : 'Nothing was written.');
+  else context.out(result.written ? `${describeDraft(result.entry)}\nWritten to ${indexDir}/${result.entry.ecosystem}/${result.entry.name}.json; ${result.records.length} audit log records.` : 'Nothing was written.');
   return result.written ? 0 : 1;
 }

@@ -21,6 +21,7 @@ export interface EditArgs extends GlobalArgs {
   upgrade?: boolean;
   previousRoot?: string[];
   registry?: string;
+  indexUrl?: string;
   trustedRoot?: string;
   registryKeys?: string;
 }

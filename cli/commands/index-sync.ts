@@ -8,6 +8,7 @@ interface SyncArgs extends GlobalArgs {
   by?: string;
   key?: string;
   registry?: string;
+  indexUrl?: string;
   trustedRoot?: string;
   registryKeys?: string;
   dryRun?: boolean;

@@ -23,6 +23,7 @@ import { RegistryClient, type Packument, type RegistryClientOptions } from '../r
 import { planTarball } from '../loader/extract.js';
 import type { ObservedIdentity } from '../trust/identity.js';
 import type { TufOptions } from '../trust/sigstore.js';
+import type { PypiClientOptions } from '../pypi/client.js';
 import type { Verdict } from '../trust/verifier.js';
 import { parseRequest } from '../verify.js';
 import { authorName, recordNewEntry, type ChangeAuthor } from './edit.js';
@@ -37,6 +38,10 @@ export interface AddOptions {
   tuf?: Partial<TufOptions>;
   /** At most this many versions (the newest) are pinned. Default DEFAULT_MAX_VERSIONS. */
   maxVersions?: number;
+  /** PyPI (pypi:NAME): the package index (default: pip's configuration, as `verify pypi:` reads it). */
+  pypi?: PypiClientOptions;
+  /** PyPI: most projects a version's dependency lock may hold (default DEFAULT_MAX_LOCK_DEPENDENCIES). */
+  maxDependencies?: number;
   /** Sees the draft before it is written; false stops with nothing written. */
   confirm?: (draft: IndexEntry, warnings: string[]) => boolean | Promise<boolean>;
 }
@@ -78,11 +83,15 @@ export function staticMetadata(tarball: Uint8Array, spec: string): { packageJson
   const manifestBytes = file('package.json')!;
   const packageJson = parseJsonStrict(manifestBytes, { source: `${spec}: package.json` }) as Record<string, unknown>;
   const sidecar = file('mcs-driver.json');
-  const mcs = (packageJson.mcs ?? (sidecar ? parseJsonStrict(sidecar, { source: `${spec}: mcs-driver.json` }) : undefined)) as { drivers?: unknown } | undefined;
-  if (!mcs || typeof mcs !== 'object' || !Array.isArray(mcs.drivers) || mcs.drivers.length === 0) {
-    throw new McsError('E_MCS_METADATA', `${spec}: no static MCS metadata (an "mcs" field in package.json or an mcs-driver.json file declaring drivers)`, { details: { spec } });
-  }
-  return { packageJson, drivers: contractDeclarations(mcs.drivers as DeclaredDriver[], spec) };
+  const mcs = packageJson.mcs ?? (sidecar ? parseJsonStrict(sidecar, { source: `${spec}: mcs-driver.json` }) : undefined);
+  return { packageJson, drivers: declaredDrivers(mcs, spec, 'an "mcs" field in package.json or an mcs-driver.json file declaring drivers') };
+}
+
+/** The drivers a package's static MCS metadata (`{ "drivers": [...] }`, the same shape on npm and PyPI) declares, as the contract names them; E_MCS_METADATA when there are none. */
+export function declaredDrivers(mcs: unknown, spec: string, expected: string): DeclaredDriver[] {
+  const drivers = typeof mcs === 'object' && mcs !== null ? (mcs as { drivers?: unknown }).drivers : undefined;
+  if (!Array.isArray(drivers) || drivers.length === 0) throw new McsError('E_MCS_METADATA', `${spec}: no static MCS metadata (${expected})`, { details: { spec } });
+  return contractDeclarations(drivers as DeclaredDriver[], spec);
 }
 
 /** The one publisher identity the versions with provenance share, as a pin; refuses versions built by different publishers. */
@@ -123,10 +132,11 @@ export function hasProvenance(verdict: Verdict): boolean {
 
 /**
  * The check `setLabel` runs on versions: each verified from the registry now
- * against the index's pins; the failure codes per version ([] = verified).
+ * (PyPI: from the simple and integrity APIs, src/maintain/pypi.ts) against the index's pins; the failure codes per version ([] = verified).
  */
-export function registryCheck(indexDir: string, options: Pick<AddOptions, 'registry' | 'trustedRoot' | 'registryKeys' | 'tuf'> = {}): (name: string, versions: string[]) => Promise<Map<string, string[]>> {
-  return async (name, versions) => {
+export function registryCheck(indexDir: string, options: Pick<AddOptions, 'registry' | 'trustedRoot' | 'registryKeys' | 'tuf' | 'pypi'> = {}): (name: string, versions: string[], ecosystem?: 'npm' | 'pypi') => Promise<Map<string, string[]>> {
+  return async (name, versions, ecosystem = 'npm') => {
+    if (ecosystem === 'pypi') return (await import('./pypi.js')).pypiCheck(indexDir, options)(name, versions);
     const { verifyFromRegistry } = await import('../verify.js');
     const results = await verifyFromRegistry(versions.map((v) => `${name}@${v}`), { ...trustOptions(options), index: { indexDir } });
     return new Map(
@@ -149,12 +159,13 @@ export function trustOptions(options: Pick<AddOptions, 'registry' | 'trustedRoot
   };
 }
 
-/** Reads, verifies and pins a package from the registry, then (after `confirm`) writes its entry and logs it. */
+/** Reads, verifies and pins a package from the registry (pypi:NAME: from PyPI, src/maintain/pypi.ts), then (after `confirm`) writes its entry and logs it. */
 export async function addFromRegistry(indexDir: string, request: string, author: ChangeAuthor, options: AddOptions = {}): Promise<AddResult> {
   // the first package of a new index: the folder exists while the package is checked, and is gone again if nothing was written
   const created = !existsSync(indexDir);
   if (created) makeDirs(indexDir, 'index folder');
   try {
+    if (request.startsWith('pypi:')) return await (await import('./pypi.js')).addFromPypi(indexDir, request, author, options);
     return await addUnchecked(indexDir, request, author, options);
   } finally {
     if (created) rmEmptyDir(indexDir);
@@ -201,7 +212,6 @@ async function addUnchecked(indexDir: string, request: string, author: ChangeAut
   const packageJson = read[0]!.packageJson;
   const declarations = read.reduce<Declaration[]>((all, { drivers }, i) => declare(all, versions[i]!, drivers), []);
   const publisher = publisherOnFirstUse(observed, name);
-  const at = (author.now ?? new Date()).toISOString();
   const entry: IndexEntry = {
     name,
     ecosystem: 'npm',
@@ -209,16 +219,26 @@ async function addUnchecked(indexDir: string, request: string, author: ChangeAut
     description: typeof packageJson.description === 'string' && packageJson.description.trim() ? packageJson.description.trim() : name,
     ...(typeof packageJson.license === 'string' ? { license: packageJson.license } : {}),
     declarations,
-    label: { value: 'community', by: authorName(indexDir, author) || 'unknown', at, reason: author.why },
+    label: draftLabel(indexDir, author),
     ...(publisher ? { trust: { repository: publisher.repository, publisher } } : {}),
     versions: records,
   };
+  return writeDraft(indexDir, entry, `${name}@${newest}`, author, options);
+}
+
+/** The label a new entry joins with: Community, by the author of the change. */
+export function draftLabel(indexDir: string, author: ChangeAuthor): IndexEntry['label'] {
+  return { value: 'community', by: authorName(indexDir, author) || 'unknown', at: (author.now ?? new Date()).toISOString(), reason: author.why };
+}
+
+/** A drafted entry (any ecosystem): checked against the schema, shown with its warnings to `confirm`, then written and logged. */
+export async function writeDraft(indexDir: string, entry: IndexEntry, newest: string, author: ChangeAuthor, options: Pick<AddOptions, 'confirm'>): Promise<AddResult> {
   try {
-    assertIndexEntry(entry, `${name}@${newest} (draft from the registry)`);
+    assertIndexEntry(entry, `${newest} (draft from the registry)`);
   } catch (cause) {
-    throw new McsError('E_MCS_METADATA', `${name}@${newest}: the entry made from its metadata breaks the index schema: ${(cause as Error).message}`, { cause, details: { spec: `${name}@${newest}` } });
+    throw new McsError('E_MCS_METADATA', `${newest}: the entry made from its metadata breaks the index schema: ${(cause as Error).message}`, { cause, details: { spec: newest } });
   }
-  const warnings = [...(await lookalikes(indexDir, name)), ...invisibleProseWarnings(entry, `${name}@${newest}`).map((warning) => `${warning.code} ${warning.message}`)];
+  const warnings = [...(await lookalikes(indexDir, entry.name)), ...invisibleProseWarnings(entry, newest).map((warning) => `${warning.code} ${warning.message}`)];
   if (options.confirm && !(await options.confirm(entry, warnings))) return { entry, written: false, records: [], warnings };
   return { entry, written: true, records: recordNewEntry(indexDir, entry, author), warnings };
 }

@@ -404,7 +404,7 @@ export interface LabelCheck {
  * version that has provenance, and records which have none. `verify` checks
  * versions (the registry verification, injected so the rule stays testable).
  */
-export async function setLabel(indexDir: string, spec: string, value: Label, author: ChangeAuthor, verify: (name: string, versions: string[]) => Promise<Map<string, string[]>>): Promise<LogRecord[]> {
+export async function setLabel(indexDir: string, spec: string, value: Label, author: ChangeAuthor, verify: (name: string, versions: string[], ecosystem: 'npm' | 'pypi') => Promise<Map<string, string[]>>): Promise<LogRecord[]> {
   const { rel } = entryPath(indexDir, spec);
   const entry = readEntry(indexDir, rel);
   const live = Object.entries(entry.versions).filter(([, record]) => !record.yanked);
@@ -414,9 +414,9 @@ export async function setLabel(indexDir: string, spec: string, value: Label, aut
     // what the entry alone shows (validate re-checks the same), then whether each version verifies now
     const problems = labelShortfalls(entry, value);
     const toCheck = (value === 'verified' ? live : live.filter(([, record]) => record.provenance)).map(([v]) => v).filter((v) => !problems.some((p) => p.version === v));
-    const results = toCheck.length > 0 && entry.ecosystem === 'npm' ? await verify(entry.name, toCheck) : new Map<string, string[]>();
+    const results = toCheck.length > 0 ? await verify(entry.name, toCheck, entry.ecosystem) : new Map<string, string[]>();
     for (const version of toCheck) {
-      const codes = entry.ecosystem === 'npm' ? results.get(version) : ['PyPI versions cannot be verified yet'];
+      const codes = results.get(version);
       if (!codes || codes.length > 0) problems.push({ version, codes: codes ?? ['not verified'] });
     }
     if (problems.length > 0) {

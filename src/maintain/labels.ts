@@ -15,8 +15,8 @@ export interface LabelShortfall {
  * What an entry lacks for a label (default: the one it carries). Verified
  * (DESIGN: "trust pins the publisher identity, and every non-yanked version
  * has provenance that verifies against that identity") needs a pinned
- * publisher, a live version, an npm package (PyPI versions cannot be
- * verified yet) and provenance recorded on every live version; whether that
+ * publisher, a live version and provenance recorded on every live version
+ * (PyPI: every live file); whether that
  * provenance verifies now is index label's registry check. Reference and
  * Community have no rule an entry alone can break.
  */
@@ -26,8 +26,7 @@ export function labelShortfalls(entry: IndexEntry, value: Label = entry.label.va
   const shortfalls: LabelShortfall[] = [];
   if (!entry.trust?.publisher) shortfalls.push({ version: '*', codes: ['no pinned publisher identity (trust.publisher)'] });
   if (live.length === 0) shortfalls.push({ version: '*', codes: ['no pinned version'] });
-  if (entry.ecosystem !== 'npm') shortfalls.push({ version: '*', codes: ['PyPI versions cannot be verified yet'] });
-  for (const [version, record] of live) if (!record.provenance) shortfalls.push({ version, codes: ['published without provenance'] });
+  for (const [version, record] of live) if (!record.provenance || record.files?.some((file) => file.provenance === false)) shortfalls.push({ version, codes: ['published without provenance'] });
   return shortfalls;
 }
 

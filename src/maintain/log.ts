@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
 import { canonical } from '../contract/index.js';
 import { McsError } from '../errors.js';
 import { declarationDigest } from '../manifest/declarations.js';
-import type { IndexEntry } from '../manifest/types.js';
+import type { DistributionFile, IndexEntry } from '../manifest/types.js';
 
 export const LOG_FILE = 'audit.log.jsonl';
 export const GENESIS = '0'.repeat(64);
@@ -77,8 +77,11 @@ export function trackedValues(entry: IndexEntry): Map<string, unknown> {
     ['security', entry.security ?? null],
   ]);
   for (const [version, record] of Object.entries(entry.versions)) {
-    const { integrity, files, yanked, deprecated, ...rest } = record;
-    values.set(`pin@${version}`, integrity ?? (files ?? []).map((f) => `${f.filename} ${f.integrity}`).join(', '));
+    const { integrity, files, lock, yanked, deprecated, ...rest } = record;
+    // a PyPI version's dependency lock is what a client installs with it: pinned as its own files are
+    const pinnedFiles = (list: readonly DistributionFile[] | undefined) => (list ?? []).map((f) => `${f.filename} ${f.integrity}`).join(', ');
+    const locked = lock ? `; lock${lock.python ? ` (python ${lock.python})` : ''}: ${lock.dependencies.map((d) => `${d.name}==${d.version}${d.marker ? ` ; ${d.marker}` : ''} [${pinnedFiles(d.files)}]`).join(', ')}` : '';
+    values.set(`pin@${version}`, (integrity ?? pinnedFiles(files)) + locked);
     values.set(`record@${version}`, rest);
     values.set(`yanked@${version}`, yanked?.reason ?? null);
     values.set(`deprecated@${version}`, deprecated?.reason ?? null);

@@ -136,6 +136,23 @@ export interface DistributionFile {
   provenance?: boolean;
 }
 
+/** One dependency of a PyPI version's lock: an exact version and its pure-Python wheel(s). */
+export interface LockedDependency {
+  /** PEP 503 normalized project name. */
+  name: string;
+  version: string;
+  /** PEP 508 marker under which it is needed (absent: always), for the installer to evaluate. */
+  marker?: string;
+  files: DistributionFile[];
+}
+
+/** What a PyPI version installs with, resolved from its wheel's Requires-Dist when it was pinned (src/pypi/lock.ts). */
+export interface DependencyLock {
+  /** The Python versions the markers were evaluated for (the package's Requires-Python, e.g. >=3.11). */
+  python?: string;
+  dependencies: LockedDependency[];
+}
+
 export interface VersionRecord {
   /** npm: SRI sha512 of the tarball. */
   integrity?: string;
@@ -143,6 +160,8 @@ export interface VersionRecord {
   size?: number;
   /** PyPI: each distribution file with its digest. */
   files?: DistributionFile[];
+  /** PyPI: the dependency lock of this version. */
+  lock?: DependencyLock;
   published?: string;
   contract?: string;
   provenance: boolean;

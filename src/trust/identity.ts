@@ -139,3 +139,19 @@ export function comparePublisher(certificate: CertificateFields, expected: Expec
   }
   return null;
 }
+
+/**
+ * The identity a PEP 740 attestation's certificate states, in the shape sync
+ * and first-use pinning compare: the workflow and ref taken from the Build
+ * Config URI (.1.18: REPOSITORY/WORKFLOW@REF, GitLab REPOSITORY//PATH@REF),
+ * which is what PyPI's Trusted Publishers name (not the Build Signer URI,
+ * which is a reusable workflow's when one signs).
+ */
+export function pep740Observed(certificate: CertificateFields): ObservedIdentity {
+  const observed = observedIdentity(certificate);
+  const buildConfig = certificate.extensions[OID(18)];
+  if (!observed.repository || !buildConfig?.startsWith(`${observed.repository}/`)) return { ...observed, workflow: null };
+  const rest = buildConfig.slice(observed.repository.length + 1).replace(/^\//, '');
+  const at = rest.lastIndexOf('@');
+  return { ...observed, workflow: at === -1 ? rest : rest.slice(0, at), ref: at === -1 ? observed.ref : rest.slice(at + 1) };
+}

@@ -73,6 +73,6 @@ describe('quick parser and yargs agree', () => {
   });
 
   it('covers every command in the table', () => {
-    expect(COMMANDS.map((c) => c.path.join(' '))).toEqual(['search', 'info', 'verify', 'load', 'call', 'cache ls', 'cache verify', 'cache clean', 'update', 'serve', 'index site', 'index publish', 'index keygen', 'index root', 'index add', 'index discover', 'index sync', 'index label', 'index yank', 'index deprecate', 'index quarantine', 'index log', 'index build', 'index validate']);
+    expect(COMMANDS.map((c) => c.path.join(' '))).toEqual(['search', 'info', 'pins', 'verify', 'load', 'call', 'cache ls', 'cache verify', 'cache clean', 'update', 'serve', 'index site', 'index publish', 'index keygen', 'index root', 'index add', 'index discover', 'index sync', 'index label', 'index yank', 'index deprecate', 'index quarantine', 'index log', 'index build', 'index validate']);
   });
 });

@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { schemasDir } from '../../src/config.js';
-import type { Binding, Declaration, DeclaredDriver, DistributionFile, DriverMeta, GooglePublisher, IndexEntry, RepositoryPublisher, Tool, ToolParameter, TrustPolicy, VersionRecord } from '../../src/manifest/types.js';
+import type { Binding, Declaration, DeclaredDriver, DependencyLock, DistributionFile, LockedDependency, DriverMeta, GooglePublisher, IndexEntry, RepositoryPublisher, Tool, ToolParameter, TrustPolicy, VersionRecord } from '../../src/manifest/types.js';
 
 function schema(file: string): any {
   return JSON.parse(readFileSync(join(schemasDir(), file), 'utf8'));
@@ -28,13 +28,19 @@ describe('types match the schemas', () => {
   });
 
   it('VersionRecord', () => {
-    const expected = keys<VersionRecord>({ integrity: true, size: true, files: true, published: true, contract: true, provenance: true, yanked: true, deprecated: true });
+    const expected = keys<VersionRecord>({ integrity: true, size: true, files: true, published: true, contract: true, provenance: true, yanked: true, deprecated: true, lock: true });
     expect(Object.keys(schema('index-entry.v1.schema.json').$defs.version.properties).sort()).toEqual(expected);
   });
 
   it('DistributionFile', () => {
     const expected = keys<DistributionFile>({ filename: true, kind: true, integrity: true, size: true, requiresPython: true, uploaded: true, provenance: true });
-    expect(Object.keys(schema('index-entry.v1.schema.json').$defs.version.properties.files.items.properties).sort()).toEqual(expected);
+    expect(Object.keys(schema('index-entry.v1.schema.json').$defs.distributionFile.properties).sort()).toEqual(expected);
+  });
+
+  it('DependencyLock and LockedDependency', () => {
+    const lock = schema('index-entry.v1.schema.json').$defs.version.properties.lock;
+    expect(Object.keys(lock.properties).sort()).toEqual(keys<DependencyLock>({ python: true, dependencies: true }));
+    expect(Object.keys(lock.properties.dependencies.items.properties).sort()).toEqual(keys<LockedDependency>({ name: true, version: true, marker: true, files: true }));
   });
 
   it('the publisher kinds', () => {
