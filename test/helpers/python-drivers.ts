@@ -2,7 +2,7 @@
  * The Python test drivers (test/fixtures/python): their folders, as a wheel
  * would unpack them, and the declarations an index records for them.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { DeclaredDriver } from '../../src/manifest/types.js';
@@ -42,3 +42,25 @@ export const PYTHON_PATHS = {
   csv: () => [pythonFixture('mcs-driver-csv'), pythonFixture('mcs-driver-core')],
   hostile: () => [pythonFixture('mcs-driver-hostile'), pythonFixture('mcs-driver-core')],
 };
+
+/** Every file of a fixture distribution, by its path in the wheel. */
+export function fixtureFiles(name: Parameters<typeof pythonFixture>[0]): Record<string, string> {
+  const dir = pythonFixture(name);
+  const files: Record<string, string> = {};
+  const walk = (sub: string) => {
+    for (const entry of readdirSync(join(dir, sub), { withFileTypes: true })) {
+      const path = sub ? `${sub}/${entry.name}` : entry.name;
+      if (entry.isDirectory()) {
+        if (entry.name !== '__pycache__') walk(path);
+      } else files[path] = readFileSync(join(dir, path), 'utf8');
+    }
+  };
+  walk('');
+  return files;
+}
+
+/** The static MCS metadata a fixture wheel ships (.dist-info/mcs.json), meta in the SDK's spelling (supported_llms). */
+export function fixtureMcs(which: keyof typeof PYTHON_DECLARED): unknown {
+  const { target_llms: llms, ...meta } = PYTHON_DECLARED[which].meta;
+  return { drivers: [{ ...PYTHON_DECLARED[which], meta: { ...meta, supported_llms: llms } }] };
+}
