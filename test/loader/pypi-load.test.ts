@@ -18,6 +18,8 @@ import '../helpers/matchers.js';
 import { startMockSigstore, type MockSigstore } from '../helpers/mock-sigstore.js';
 import { PYTHON_DECLARED, fixtureFiles, fixtureMcs } from '../helpers/python-drivers.js';
 import { buildWheel, wheelFilename } from '../helpers/wheels.js';
+import { runCli } from '../helpers/cli.js';
+import { findPython } from '../../src/host/python.js';
 
 const DRIVER = 'mcs-driver-csvchat';
 const publisher = { repository: 'acme/mcs-driver-csvchat', workflow: '.github/workflows/release.yml', ref: 'refs/tags/v1.0.0' };
@@ -150,6 +152,18 @@ describe('index add pypi: -> loadDriver pypi: -> the Python host', () => {
     } finally {
       pypi.clearMisbehavior();
     }
+  });
+
+  it('mcs-pkg load pypi:NAME runs it through the Python host and lists each wheel in the receipt', async () => {
+    const run = await runCli(['load', `pypi:${DRIVER}`, '--json', '--index', index, '--cache-dir', join(work, 'cli-cache'), '--index-url', pypi.indexUrl, '--trusted-root', rootFile, '--allow-community', '--python', findPython().executable, '--grant-read', data, '--config', JSON.stringify({ baseDir: data })], { HOME: work }, 60_000);
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    const out = JSON.parse(run.stdout);
+    expect(out.receipt.python.wheels.map((w: { name: string }) => w.name)).toEqual([DRIVER, 'mcs-driver-core', 'mcs-driver-csv']);
+    expect(out.receipt.host.layers.map((l: { layer: string }) => l.layer)).toContain('bubblewrap');
+    const text = await runCli(['load', `pypi:${DRIVER}`, '--index', index, '--cache-dir', join(work, 'cli-cache'), '--index-url', pypi.indexUrl, '--trusted-root', rootFile, '--allow-community', '--python', findPython().executable, '--grant-read', data, '--config', JSON.stringify({ baseDir: data })], { HOME: work, NO_COLOR: '1' }, 60_000);
+    expect(text.code).toBe(0);
+    expect(text.stdout).toMatch(/wheel mcs-driver-csv 1\.0\.0: mcs_driver_csv-1\.0\.0-py3-none-any\.whl sha256 [0-9a-f]{16}\.\.\. re-hashed in the cache/);
   });
 
   it('isolation none is refused for a Python driver', async () => {
