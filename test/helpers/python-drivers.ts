@@ -2,10 +2,16 @@
  * The Python test drivers (test/fixtures/python): their folders, as a wheel
  * would unpack them, and the declarations an index records for them.
  */
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { LoadOptions } from '../../src/loader/load.js';
+import { addFromRegistry } from '../../src/maintain/add.js';
 import type { DeclaredDriver } from '../../src/manifest/types.js';
+import { startFixturePypi, type FixtureDist, type FixturePypi } from './fixture-pypi.js';
+import { removeDir, tempDir } from './index-data.js';
+import { startMockSigstore, type MockSigstore } from './mock-sigstore.js';
+import { buildWheel, wheelFilename } from './wheels.js';
 
 // from test/helpers, or compiled in dist/test/helpers (bench, examples)
 const root = [new URL('../fixtures/python/', import.meta.url), new URL('../../../test/fixtures/python/', import.meta.url)].map((url) => fileURLToPath(url)).find((dir) => existsSync(dir))!;
@@ -63,4 +69,83 @@ export function fixtureFiles(name: Parameters<typeof pythonFixture>[0]): Record<
 export function fixtureMcs(which: keyof typeof PYTHON_DECLARED): unknown {
   const { target_llms: llms, ...meta } = PYTHON_DECLARED[which].meta;
   return { drivers: [{ ...PYTHON_DECLARED[which], meta: { ...meta, supported_llms: llms } }] };
+}
+
+/** The driver, its two dependencies, and what they are published as. */
+export const CSVCHAT = 'mcs-driver-csvchat';
+const publisher = { repository: 'acme/mcs-driver-csvchat', workflow: '.github/workflows/release.yml', ref: 'refs/tags/v1.0.0' };
+
+/** A fixture distribution as a pure wheel on the loopback PyPI. */
+export function fixtureWheel(name: string, dist: Parameters<typeof fixtureFiles>[0], requiresDist: string[], mcs?: unknown): FixtureDist {
+  return { filename: wheelFilename(name, '1.0.0'), bytes: buildWheel({ name, version: '1.0.0', files: fixtureFiles(dist), requiresDist, requiresPython: '>=3.11', summary: `${name} for the tests`, ...(mcs ? { mcs } : {}) }), requiresPython: '>=3.11' };
+}
+
+export interface PythonWorld {
+  sigstore: MockSigstore;
+  pypi: FixturePypi;
+  work: string;
+  index: string;
+  data: string;
+  rootFile: string;
+  /** Load options for the world's index, PyPI and trust root, with a cache of its own. */
+  options(cache: string, extra?: LoadOptions): LoadOptions;
+  close(): Promise<void>;
+}
+
+/**
+ * A loopback PyPI serving the CSV chat driver (attested by the mock Sigstore)
+ * and the two wheels it depends on, and an index where `index add pypi:` has
+ * pinned it with its lock (the filesystem:read tag set as a maintainer would).
+ */
+export async function startPythonWorld(prefix: string): Promise<PythonWorld> {
+  const sigstore = await startMockSigstore();
+  const work = tempDir(prefix);
+  const rootFile = join(work, 'trusted_root.json');
+  writeFileSync(rootFile, JSON.stringify(sigstore.trustedRoot));
+  const index = join(work, 'index');
+  const data = join(work, 'data');
+  mkdirSync(data);
+  writeFileSync(join(data, 'sales.csv'), 'city,units\nParis,4\nLyon,6\nNantes,9\n');
+  const pypi = await startFixturePypi({
+    sigstore,
+    projects: [
+      { name: CSVCHAT, files: [{ ...fixtureWheel(CSVCHAT, 'mcs-driver-csvchat', ['mcs-driver-csv>=1'], fixtureMcs('csvchat')), publisher }] },
+      { name: 'mcs-driver-csv', files: [fixtureWheel('mcs-driver-csv', 'mcs-driver-csv', ['mcs-driver-core>=1'])] },
+      { name: 'mcs-driver-core', files: [fixtureWheel('mcs-driver-core', 'mcs-driver-core', [])] },
+    ],
+  });
+  await addFromRegistry(index, `pypi:${CSVCHAT}`, { by: 'alice', why: 'the CSV chat driver, review 3' }, { pypi: { indexUrl: pypi.indexUrl }, trustedRoot: rootFile });
+  const file = join(index, 'pypi', `${CSVCHAT}.json`);
+  writeFileSync(file, JSON.stringify({ ...JSON.parse(readFileSync(file, 'utf8')), security: { permissions: ['filesystem:read'] } }, null, 2));
+  return {
+    sigstore,
+    pypi,
+    work,
+    index,
+    data,
+    rootFile,
+    options: (cache, extra = {}) => ({
+      index: { indexDir: index, cacheDir: join(work, 'index-cache') },
+      cacheDir: cache,
+      pypi: { indexUrl: pypi.indexUrl },
+      trustedRoot: rootFile,
+      // a freshly added package is Community until a maintainer labels it; this client accepts Community drivers that carry provenance
+      policy: { labels: ['verified', 'reference', 'community'], requireProvenance: { pypi: true } },
+      grants: { read: [data] },
+      config: { baseDir: data },
+      ...extra,
+    }),
+    close: async () => {
+      await pypi.close();
+      await sigstore.close();
+      // the cache is read-only by design
+      const open = (dir: string): void => {
+        if (!existsSync(dir)) return;
+        chmodSync(dir, 0o755);
+        for (const e of readdirSync(dir, { withFileTypes: true })) if (e.isDirectory()) open(join(dir, e.name));
+      };
+      open(work);
+      removeDir(work);
+    },
+  };
 }
