@@ -15,6 +15,7 @@ import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, w
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadDriver } from '../src/loader/load.js';
+import { oneTurn, printLayers } from './agent-turn.js';
 import { addFromRegistry } from '../src/maintain/add.js';
 import { startFixturePypi } from '../test/helpers/fixture-pypi.js';
 import { startMockSigstore } from '../test/helpers/mock-sigstore.js';
@@ -54,19 +55,9 @@ try {
     onEvent: (event) => console.log(`  ${event.phase}${event.package ? ` ${event.package}@${event.version}` : ''}`),
   });
   for (const w of receipt.python?.wheels ?? []) console.log(`  wheel ${w.name} ${w.version}: sha256 ${w.sha256.slice(0, 16)}... ${w.attested ? 'attested' : 'pinned'}`);
-  if (receipt.host.isolation === 'process') {
-    for (const layer of receipt.host.layers) console.log(`  ${layer.applied ? 'applied' : 'not applied'} ${layer.layer}: ${layer.detail}`);
-  }
+  printLayers(receipt);
   console.log(`loaded ${receipt.package}@${receipt.version} on Python ${receipt.python?.version}`);
-  if (!('process_llm_response' in driver)) throw new Error('expected a hybrid driver');
-
-  // one turn of the MCS loop, as in the npm example
-  console.log(`\nsystem message for the model:\n${await driver.get_driver_system_message()}`);
-  const llmResponse = 'Let me add those up.\n```json\n{"tool": "summarize_numeric_column", "arguments": {"path": "sales.csv", "column": "units"}}\n```';
-  console.log(`\nscripted model answer:\n${llmResponse}`);
-  const response = await driver.process_llm_response(llmResponse);
-  await close();
-  console.log(`\nDriverResponse:\n${JSON.stringify(response, null, 2)}`);
+  await oneTurn(driver, close);
 } finally {
   await Promise.all([pypi.close(), sigstore.close()]);
   // the unpacked wheels are read-only by design
