@@ -28,7 +28,8 @@ export default async function cache(args: GlobalArgs, context: Context, action: 
   }
   if (action === 'ls') {
     const entries = listCache(root);
-    const rows = entries.map((e) => [packageOf(e), e.integrity, `${clean(e.path)}${e.tarball ? '' : '  (tarball not kept)'}`]);
+    // a wheel entry is found by its pinned sha256 and needs no kept file; an npm entry needs its tarball for a warm load
+    const rows = entries.map((e) => [packageOf(e), e.integrity, `${clean(e.path)}${e.tarball || e.integrity.startsWith('sha256-') ? '' : '  (tarball not kept)'}`]);
     context.out(context.json ? JSON.stringify(entries, null, 2) : entries.length === 0 ? 'The driver cache is empty.' : table(context.display, ['PACKAGE', 'DIGEST', 'FOLDER'], rows));
     return 0;
   }

@@ -9,6 +9,12 @@
  *       size and mode, every folder), kept outside `package/` so it is never
  *       importable, and written with the entry, before the one rename that
  *       makes the entry visible.
+ * Wheels (PyPI) are cached the same way under `wheels/<sha256 hex of the wheel>/`
+ * (PyPI pins a wheel by its sha256): `package/` holds the files a wheel installs
+ * into site-packages, so that exactly these folders go on a Python process's
+ * sys.path, one per wheel (implicit namespace packages such as `mcs` merge
+ * across them); the manifest records the project and version its verified
+ * METADATA names, and its integrity is `sha256-<base64>`.
  * Nothing in an entry is trusted when it is read back: verifyCacheEntry
  * re-hashes the whole entry against the manifest just before import, and the
  * manifest itself is pinned by the folder name (its integrity) and, when the
@@ -33,9 +39,12 @@ import { basename, dirname, join, parse, resolve, sep } from 'node:path';
 import { defaultDriverCacheDir } from '../config.js';
 import { McsError, isMcsError } from '../errors.js';
 import { parseJsonStrict } from '../manifest/json.js';
+import { parseCoreMetadata } from '../pypi/metadata.js';
 
 /** Folder under the cache root that holds the entries. */
 export const DRIVERS_DIR = 'drivers';
+/** Folder under the cache root that holds the unpacked wheels (PyPI). */
+export const WHEELS_DIR = 'wheels';
 /** Folder under the cache root that holds the verified tarballs. */
 export const TARBALLS_DIR = 'tarballs';
 /** Folder inside an entry holding the package's files. */
@@ -61,6 +70,8 @@ export const MAX_MANIFEST_BYTES = 64 * 1024 * 1024;
 
 const HEX_SHA512 = /^[0-9a-f]{128}$/;
 const SRI_SHA512 = /^sha512-([A-Za-z0-9+/]{86}==)(\?[\x21-\x7e]*)?$/;
+const HEX_SHA256 = /^[0-9a-f]{64}$/;
+const SRI_SHA256 = /^sha256-([A-Za-z0-9+/]{43}=)$/;
 const O_NOFOLLOW = constants.O_NOFOLLOW ?? 0;
 const O_DIRECTORY = constants.O_DIRECTORY ?? 0;
 const O_NONBLOCK = constants.O_NONBLOCK ?? 0;
@@ -79,7 +90,7 @@ export interface CachedFile {
 
 /** Which package an entry is: read from the package.json of the tarball (null where it names none). */
 export interface CachedPackage {
-  ecosystem: 'npm';
+  ecosystem: 'npm' | 'pypi';
   name: string | null;
   version: string | null;
 }
@@ -124,7 +135,7 @@ export interface VerifyCacheOptions {
 }
 
 export interface CacheListing {
-  /** SRI sha512 the entry is named by. */
+  /** SRI sha512 the entry is named by (a wheel entry: `sha256-<base64>` of the wheel). */
   integrity: string;
   /** The package its manifest records; null when the manifest cannot be read (`cache verify` says why). */
   package: CachedPackage | null;
@@ -136,7 +147,7 @@ export interface CacheListing {
 }
 
 export interface CleanCacheOptions {
-  /** Integrities (SRI sha512) of entries to keep; every other entry is removed. Default: none. */
+  /** Integrities of entries to keep (SRI sha512 of a tarball, or `sha256-<base64>` of a wheel); every other entry is removed. Default: none. */
   keep?: string[];
   /** Staging folders younger than this are left alone (an extraction may be writing them). Default DEFAULT_STAGING_GRACE_MS. */
   stagingGraceMs?: number;
@@ -211,6 +222,26 @@ export function integrityHex(integrity: string): string {
     });
   }
   return [...digests][0]!;
+}
+
+/** The integrity a wheel entry is named by: `sha256-<base64>` of the wheel's sha256 (hex). */
+export function wheelIntegrity(sha256Hex: string): string {
+  if (!HEX_SHA256.test(sha256Hex)) throw new McsError('E_USAGE', `not a sha256 hex digest: ${JSON.stringify(sha256Hex.slice(0, 80))}`, { details: { sha256: sha256Hex.slice(0, 80) } });
+  return 'sha256-' + Buffer.from(sha256Hex, 'hex').toString('base64');
+}
+
+/** The hex digest an entry is named by: the sha256 of a wheel integrity, else the one sha512 of an SRI string. */
+export function entryDigestHex(integrity: string): string {
+  const wheel = SRI_SHA256.exec(integrity.trim());
+  return wheel ? Buffer.from(wheel[1]!, 'base64').toString('hex') : integrityHex(integrity);
+}
+
+/** The entry folder of a wheel: `<cacheRoot>/wheels/<sha256 hex>`, named by the wheel's digest alone. */
+export function wheelEntryPath(cacheRoot: string, sha256Hex: string): string {
+  const root = resolve(cacheRoot);
+  const lexical = nodeModulesAncestor(root);
+  if (lexical) refuseNodeModules(root, lexical);
+  return join(root, WHEELS_DIR, entryDigestHex(wheelIntegrity(sha256Hex)));
 }
 
 /** The canonical SRI string of a hex sha512 digest. */
@@ -319,10 +350,10 @@ function toManifest(value: unknown, entry: string): CacheManifest {
   if (record.format !== MANIFEST_FORMAT) bad('/format', `expected ${MANIFEST_FORMAT}`);
   const pkg = record.package as Record<string, unknown> | null;
   if (typeof pkg !== 'object' || pkg === null || Array.isArray(pkg) || Object.keys(pkg).sort().join(',') !== 'ecosystem,name,version') bad('/package', 'not an object of ecosystem, name and version');
-  if (pkg!.ecosystem !== 'npm') bad('/package/ecosystem', 'expected npm');
+  if (pkg!.ecosystem !== 'npm' && pkg!.ecosystem !== 'pypi') bad('/package/ecosystem', 'expected npm or pypi');
   if (recordedText(pkg!.name, MAX_RECORDED_NAME) !== pkg!.name) bad('/package/name', `not null or a string of at most ${MAX_RECORDED_NAME} characters`);
   if (recordedText(pkg!.version, MAX_RECORDED_VERSION) !== pkg!.version) bad('/package/version', `not null or a string of at most ${MAX_RECORDED_VERSION} characters`);
-  if (typeof record.integrity !== 'string' || !SRI_SHA512.test(record.integrity)) bad('/integrity', 'not an SRI sha512 digest');
+  if (typeof record.integrity !== 'string' || !(pkg!.ecosystem === 'pypi' ? SRI_SHA256 : SRI_SHA512).test(record.integrity)) bad('/integrity', `not an SRI ${pkg!.ecosystem === 'pypi' ? 'sha256' : 'sha512'} digest`);
   if (!Array.isArray(record.files)) bad('/files', 'not an array');
   if (!Array.isArray(record.directories)) bad('/directories', 'not an array');
   const files: CachedFile[] = [];
@@ -349,6 +380,25 @@ function toManifest(value: unknown, entry: string): CacheManifest {
     directories.push(item as string);
   });
   return { format: MANIFEST_FORMAT, integrity: record.integrity as string, package: pkg as unknown as CachedPackage, files, directories };
+}
+
+/** A wheel entry's `NAME-VERSION.dist-info/METADATA` path: the one file that says which project the entry is. */
+function wheelMetadataPath(files: CachedFile[]): string | undefined {
+  const found = files.filter((file) => /^[^/]+\.dist-info\/METADATA$/.test(file.path));
+  return found.length === 1 ? found[0]!.path : undefined;
+}
+
+/** The project and version a wheel entry's verified METADATA names (null fields where it names none). */
+function packageOfWheelMetadata(metadata: Buffer | undefined, source: string): CachedPackage {
+  try {
+    if (metadata) {
+      const parsed = parseCoreMetadata(metadata, source);
+      return { ecosystem: 'pypi', name: parsed.name, version: parsed.version };
+    }
+  } catch (error) {
+    if (!isMcsError(error)) throw error;
+  }
+  return { ecosystem: 'pypi', name: null, version: null };
 }
 
 /** A name or version as a manifest records it: a non-empty string within the cap, else null. */
@@ -481,12 +531,14 @@ export function verifyCacheEntry(entryDir: string, expected: VerifyCacheOptions 
   const entry = resolve(entryDir);
   assertCacheLocation(entry);
   const hex = basename(entry);
-  if (!HEX_SHA512.test(hex)) throw tampered(entry, 'its folder name is not a sha512 hex digest');
+  const wheel = basename(dirname(entry)) === WHEELS_DIR;
+  if (!(wheel ? HEX_SHA256 : HEX_SHA512).test(hex)) throw tampered(entry, `its folder name is not a ${wheel ? 'sha256' : 'sha512'} hex digest`);
+  const namedBy = wheel ? wheelIntegrity(hex) : integrityFromHex(hex);
   if (expected.integrity !== undefined) {
-    const expectedHex = integrityHex(expected.integrity);
+    const expectedHex = entryDigestHex(expected.integrity);
     if (expectedHex !== hex) {
-      throw new McsError('E_INTEGRITY_MISMATCH', `cache entry ${entry}: expected the entry of ${expected.integrity}, got the entry of ${integrityFromHex(hex)}`, {
-        details: { entry, expected: expected.integrity, found: integrityFromHex(hex) },
+      throw new McsError('E_INTEGRITY_MISMATCH', `cache entry ${entry}: expected the entry of ${expected.integrity}, got the entry of ${namedBy}`, {
+        details: { entry, expected: expected.integrity, found: namedBy },
       });
     }
   }
@@ -534,9 +586,10 @@ export function verifyCacheEntry(entryDir: string, expected: VerifyCacheOptions 
   if (expected.manifestDigest !== undefined && read.sha512 !== expected.manifestDigest) {
     throw tampered(entry, `its manifest hashes to ${read.sha512}, expected ${expected.manifestDigest}`, { expected: expected.manifestDigest, found: read.sha512 });
   }
-  if (integrityHex(manifest.integrity) !== hex) {
-    throw tampered(entry, `its manifest records ${manifest.integrity}, but the folder is named by ${integrityFromHex(hex)}`, {
-      expected: integrityFromHex(hex),
+  if ((manifest.package.ecosystem === 'pypi') !== wheel) throw tampered(entry, `its manifest records a ${manifest.package.ecosystem} package in the ${basename(dirname(entry))} folder`);
+  if (entryDigestHex(manifest.integrity) !== hex) {
+    throw tampered(entry, `its manifest records ${manifest.integrity}, but the folder is named by ${namedBy}`, {
+      expected: namedBy,
       found: manifest.integrity,
     });
   }
@@ -561,10 +614,12 @@ export function verifyCacheEntry(entryDir: string, expected: VerifyCacheOptions 
     const path = join(packageDir, ...relative.split('/'));
     checkMode(entry, path, stats, DIR_MODE);
   }
+  // the file that says which package the entry is: package.json, or a wheel's METADATA
+  const describing = wheel ? wheelMetadataPath(manifest.files) : 'package.json';
   let packageJson: Buffer | undefined;
   for (const file of manifest.files) {
     const path = join(packageDir, ...file.path.split('/'));
-    const hashed = hashFileNoFollow(entry, path, file.size, file.path === 'package.json');
+    const hashed = hashFileNoFollow(entry, path, file.size, file.path === describing);
     checkMode(entry, path, hashed.stats, file.mode);
     if (hashed.size !== file.size || hashed.sha512 !== file.sha512) {
       throw tampered(entry, `${path} changed: expected sha512 ${file.sha512.slice(0, 16)}… (${file.size} bytes), got ${hashed.sha512.slice(0, 16)}… (${hashed.size} bytes)`, {
@@ -581,10 +636,10 @@ export function verifyCacheEntry(entryDir: string, expected: VerifyCacheOptions 
     }
     const expectedReal = join(realPackageDir, ...file.path.split('/'));
     if (real !== expectedReal) throw tampered(entry, `${path} resolves to ${real}, outside its place in the entry`, { path, realPath: real });
-    if (file.path === 'package.json') packageJson = hashed.data;
+    if (file.path === describing) packageJson = hashed.data;
   }
-  // what the entry is listed and loaded as must be what its verified package.json says
-  const described = packageOfManifest(packageJson);
+  // what the entry is listed and loaded as must be what its verified package.json (or METADATA) says
+  const described = wheel ? packageOfWheelMetadata(packageJson, `${entry}: ${describing ?? 'METADATA'}`) : packageOfManifest(packageJson);
   if (described.name !== manifest.package.name || described.version !== manifest.package.version) {
     const show = (p: CachedPackage): string => `${p.ecosystem}:${p.name ?? '(no name)'}@${p.version ?? '(no version)'}`;
     throw tampered(entry, `its manifest records ${show(manifest.package)}, but its verified package.json says ${show(described)}`, { expected: described, found: manifest.package });
@@ -600,11 +655,11 @@ export function verifyCacheEntry(entryDir: string, expected: VerifyCacheOptions 
   };
 }
 
-/** The names in <cacheRoot>/drivers, after the location and folder checks; none when it does not exist yet. */
-function driverFolderNames(cacheRoot: string): { driversDir: string; names: string[] } {
+/** The names in <cacheRoot>/drivers (or wheels), after the location and folder checks; none when it does not exist yet. */
+function driverFolderNames(cacheRoot: string, folder: typeof DRIVERS_DIR | typeof WHEELS_DIR = DRIVERS_DIR): { driversDir: string; names: string[] } {
   const root = resolve(cacheRoot);
   assertCacheLocation(root);
-  const driversDir = join(root, DRIVERS_DIR);
+  const driversDir = join(root, folder);
   assertDriversDir(driversDir);
   return { driversDir, names: listNames(driversDir) };
 }
@@ -639,6 +694,14 @@ export function listCache(cacheRoot: string = defaultDriverCacheDir()): CacheLis
     if (!stats) continue;
     const integrity = integrityFromHex(name);
     listings.push({ integrity, package: stats.isDirectory() ? recordedPackage(path) : null, path, tarball: lstatIfAny(keptTarballPath(cacheRoot, integrity))?.isFile() ?? false, modified: stats.mtime });
+  }
+  // wheels: a warm load finds the entry by the pinned sha256 and re-hashes it, so no wheel file is kept
+  const wheels = driverFolderNames(cacheRoot, WHEELS_DIR);
+  for (const name of wheels.names.filter((n) => HEX_SHA256.test(n)).sort(compareText)) {
+    const path = join(wheels.driversDir, name);
+    const stats = lstatIfAny(path);
+    if (!stats) continue;
+    listings.push({ integrity: wheelIntegrity(name), package: stats.isDirectory() ? recordedPackage(path) : null, path, tarball: false, modified: stats.mtime });
   }
   return listings;
 }
@@ -722,7 +785,7 @@ function makeWritable(dir: string): void {
  * later pass for an entry. Names it did not write are left alone.
  */
 export function cleanCache(cacheRoot: string = defaultDriverCacheDir(), options: CleanCacheOptions = {}): CleanCacheResult {
-  const keep = new Set((options.keep ?? []).map(integrityHex));
+  const keep = new Set((options.keep ?? []).map(entryDigestHex));
   const grace = options.stagingGraceMs ?? DEFAULT_STAGING_GRACE_MS;
   if (!Number.isFinite(grace) || grace < 0) throw new McsError('E_USAGE', `stagingGraceMs must be a non-negative number, got ${grace}`, { details: { stagingGraceMs: grace } });
   const now = (options.now ?? new Date()).getTime();
@@ -732,19 +795,21 @@ export function cleanCache(cacheRoot: string = defaultDriverCacheDir(), options:
     const stats = lstatIfAny(path);
     return stats !== undefined && now - stats.mtimeMs >= grace;
   };
-  const { driversDir, names } = driverFolderNames(cacheRoot);
-  for (const name of names.sort(compareText)) {
-    const path = join(driversDir, name);
-    if (HEX_SHA512.test(name)) {
-      if (keep.has(name)) {
-        kept.push(path);
+  for (const [folder, entryName] of [[DRIVERS_DIR, HEX_SHA512], [WHEELS_DIR, HEX_SHA256]] as const) {
+    const { driversDir, names } = driverFolderNames(cacheRoot, folder);
+    for (const name of names.sort(compareText)) {
+      const path = join(driversDir, name);
+      if (entryName.test(name)) {
+        if (keep.has(name)) {
+          kept.push(path);
+          continue;
+        }
+      } else if (!name.startsWith(STAGING_PREFIX) || !leftoverDied(path)) {
         continue;
       }
-    } else if (!name.startsWith(STAGING_PREFIX) || !leftoverDied(path)) {
-      continue;
+      removeCacheTree(path);
+      removed.push(path);
     }
-    removeCacheTree(path);
-    removed.push(path);
   }
   const tarballsDir = join(resolve(cacheRoot), TARBALLS_DIR);
   assertDriversDir(tarballsDir);

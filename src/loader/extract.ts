@@ -19,6 +19,7 @@ import { readTarball, type TarEntry } from '../tar/read.js';
 import {
   DIR_MODE,
   DRIVERS_DIR,
+  WHEELS_DIR,
   assertDriversDir,
   FILE_MODE,
   MANIFEST_FILE,
@@ -421,13 +422,24 @@ export async function extractToCache(gzipped: Uint8Array, integrity: string, cac
   }
 
   const plan = planTarball(gzipped, caps, source);
-  const manifest = manifestOf(plan, canonicalIntegrity);
+  return writeCacheEntry(root, DRIVERS_DIR, hex, manifestOf(plan, canonicalIntegrity), plan);
+}
+
+/**
+ * Writes a planned entry into `<root>/<folder>/<hex>/` (the npm drivers or
+ * the PyPI wheels): into a fresh staging folder, flushed and made read-only
+ * with its manifest, then renamed into place in one step. An entry already
+ * there (a cache hit, or another process that won the race) is verified
+ * against the manifest this plan produces, never trusted as found; an entry an
+ * earlier mcs-pkg wrote is replaced. Any failure removes the staging folder.
+ */
+export async function writeCacheEntry(root: string, folder: typeof DRIVERS_DIR | typeof WHEELS_DIR, hex: string, manifest: CacheManifest, plan: ExtractionPlan): Promise<CacheEntry> {
   const manifestBytes = serializeManifest(manifest);
   const manifestDigest = sha512Hex(manifestBytes);
-  const driversDir = join(root, DRIVERS_DIR);
+  const driversDir = join(root, folder);
   assertDriversDir(driversDir);
   const target = join(driversDir, hex);
-  const existing = () => verifyCacheEntry(target, { integrity: canonicalIntegrity, manifestDigest });
+  const existing = () => verifyCacheEntry(target, { integrity: manifest.integrity, manifestDigest });
 
   if (await pathExists(target)) {
     try {
@@ -470,7 +482,7 @@ export async function extractToCache(gzipped: Uint8Array, integrity: string, cac
   return {
     path: target,
     packageDir: join(target, PACKAGE_DIR),
-    integrity: canonicalIntegrity,
+    integrity: manifest.integrity,
     package: manifest.package,
     files: manifest.files,
     directories: manifest.directories,

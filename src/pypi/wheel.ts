@@ -7,8 +7,10 @@
  * and every check fails with a coded error naming the wheel and the entry.
  */
 import { createHash } from 'node:crypto';
+import { resolve } from 'node:path';
 import { McsError } from '../errors.js';
-import { isPlainRelativePath } from '../loader/cache.js';
+import { FILE_MODE, DIR_MODE, WHEELS_DIR, assertCacheLocation, compareText, isPlainRelativePath, MANIFEST_FORMAT, sha512Hex, verifyCacheEntry, wheelEntryPath, wheelIntegrity, type CacheEntry } from '../loader/cache.js';
+import { writeCacheEntry, type ExtractionPlan } from '../loader/extract.js';
 import { parseJsonStrict } from '../manifest/json.js';
 import { normalizeProjectName, normalizeVersion, parseDistFilename } from './filenames.js';
 import { parseCoreMetadata, parseHeaders, type WheelMetadata } from './metadata.js';
@@ -108,7 +110,7 @@ function checkKind(filename: string, entry: ZipEntryData): void {
 }
 
 /** Splits Python csv module output (the default dialect RECORD is written in) into rows. */
-function parseCsv(text: string, filename: string, maxRows: number): string[][] {
+export function parseCsv(text: string, filename: string, maxRows: number): string[][] {
   const rows: string[][] = [];
   let row: string[] = [];
   let field = '';
@@ -185,7 +187,7 @@ function parseRecord(bytes: Buffer, filename: string, distInfo: string, maxRows:
 }
 
 /** "py2.py3-none-any" → ["py2-none-any", "py3-none-any"]. */
-function expandTags(tags: string): string[] {
+export function expandTags(tags: string): string[] {
   const [pythons, abis, platforms] = tags.split('-').map((part) => part.split('.')) as [string[], string[], string[]];
   return pythons.flatMap((py) => abis.flatMap((abi) => platforms.map((platform) => `${py}-${abi}-${platform}`))).sort();
 }
@@ -358,4 +360,67 @@ export async function checkWheel(bytes: Buffer, filename: string, limits: Partia
 /** Reads and checks a whole wheel without writing anything (E_WHEEL_* codes, E_DIST_NAME for a bad file name). */
 export async function readWheel(bytes: Buffer, filename: string, limits: Partial<WheelLimits> = {}): Promise<CheckedWheel> {
   return (await checkWheel(bytes, filename, limits)).wheel;
+}
+
+export interface UnpackOptions {
+  /** The pinned sha256 (hex) the wheel's bytes must have; checked before anything else. */
+  sha256?: string;
+  limits?: Partial<WheelLimits>;
+}
+
+/** A wheel unpacked into the cache: the checked wheel and its entry (`entry.packageDir` is the folder to put on sys.path). */
+export interface UnpackedWheel extends CheckedWheel {
+  sha256: string;
+  entry: CacheEntry;
+}
+
+/**
+ * Unpacks a wheel into the content-addressed cache,
+ * `<cacheRoot>/wheels/<sha256 of the wheel>/package/`, laid out as
+ * site-packages would hold it (its packages, modules and .dist-info; `.data/`
+ * purelib and platlib moved to the root; scripts, headers and data left out),
+ * read-only. The bytes must match the pin when one is given, the whole wheel
+ * is checked before anything is written, and the entry appears by one rename
+ * (loader/extract.ts writeCacheEntry, as npm drivers are cached). An entry
+ * already there is re-hashed, never trusted as found. One folder per wheel:
+ * a Python process puts exactly these folders on sys.path and implicit
+ * namespace packages (`mcs.driver.*` from several wheels) merge across them.
+ */
+export async function unpackWheel(bytes: Buffer, filename: string, cacheRoot: string, options: UnpackOptions = {}): Promise<UnpackedWheel> {
+  const sha256 = createHash('sha256').update(bytes).digest('hex');
+  if (options.sha256 !== undefined && options.sha256.toLowerCase() !== sha256) {
+    throw new McsError('E_INTEGRITY_MISMATCH', `${filename}: expected sha256 ${options.sha256}, got ${sha256}; nothing was written`, { details: { file: filename, expected: options.sha256, found: sha256 } });
+  }
+  const root = resolve(cacheRoot);
+  assertCacheLocation(root);
+  const { wheel, contents } = await checkWheel(bytes, filename, options.limits);
+  const installed = wheel.files.filter((file) => file.installPath !== null).sort((a, b) => compareText(a.installPath!, b.installPath!));
+  const folders = new Set<string>();
+  for (const file of installed) {
+    const segments = file.installPath!.split('/');
+    for (let i = 1; i < segments.length; i++) folders.add(segments.slice(0, i).join('/'));
+  }
+  const plan: ExtractionPlan = {
+    files: installed.map((file) => ({ relativePath: file.installPath!, data: contents.get(file.path)!, mode: FILE_MODE })),
+    directories: [...folders].sort(compareText).map((relativePath) => ({ relativePath, mode: DIR_MODE })),
+    unpackedBytes: installed.reduce((sum, file) => sum + file.size, 0),
+  };
+  const entry = await writeCacheEntry(root, WHEELS_DIR, sha256, {
+    format: MANIFEST_FORMAT,
+    integrity: wheelIntegrity(sha256),
+    package: { ecosystem: 'pypi', name: wheel.metadata.name, version: wheel.metadata.version },
+    files: plan.files.map((file) => ({ path: file.relativePath, sha512: sha512Hex(file.data), size: file.data.length, mode: file.mode })),
+    directories: plan.directories.map((d) => d.relativePath),
+  }, plan);
+  return { ...wheel, sha256, entry };
+}
+
+/**
+ * The cached entry of a pinned wheel, re-hashed just before use (every file
+ * against the manifest, the manifest against the folder's sha256, METADATA
+ * against the project it records): E_CACHE_TAMPERED when anything changed,
+ * E_CACHE_IO when there is no entry.
+ */
+export function verifyWheelEntry(cacheRoot: string, sha256: string, manifestDigest?: string): CacheEntry {
+  return verifyCacheEntry(wheelEntryPath(cacheRoot, sha256.toLowerCase()), { integrity: wheelIntegrity(sha256.toLowerCase()), ...(manifestDigest ? { manifestDigest } : {}) });
 }
