@@ -6,31 +6,26 @@
  * against its sha256 pin and, where the index expects one, its PEP 740
  * attestation (the driver's against its pinned publisher), checked as a whole
  * wheel (RECORD, paths, links) before anything is written, then unpacked
- * read-only into a content-addressed folder of the cache. A warm load
- * re-hashes the kept wheel against its pin and every unpacked file against
- * the wheel's RECORD before the folder is used. An sdist is never built.
+ * read-only into a content-addressed folder of the cache (unpackWheel). A
+ * warm load fetches nothing and re-hashes every unpacked file against the
+ * manifest written when it was verified (verifyWheelEntry) before the folder
+ * is used. An sdist is never built.
  */
-import { createHash, randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, lstatSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { dirname, join, relative, sep } from 'node:path';
+import { existsSync } from 'node:fs';
 import { McsError } from '../errors.js';
-import { makeDirs, readFileCapped } from '../files.js';
 import type { DistributionFile, IndexEntry } from '../manifest/types.js';
 import { PypiClient, type PypiClientOptions } from '../pypi/client.js';
 import { parseDistFilename } from '../pypi/filenames.js';
 import { evaluateMarker, linuxCpythonEnvironment } from '../pypi/pep508.js';
-import { checkDist } from '../pypi/verify.js';
-import { checkWheel, type CheckedWheel } from '../pypi/wheel.js';
+import { NO_REGISTRY_KEYS, checkDist } from '../pypi/verify.js';
+import { unpackWheel, verifyWheelEntry } from '../pypi/wheel.js';
+import { wheelEntryPath } from './cache.js';
 import { provenanceEvidence, verifyDistribution, type AttestationEvidence, type DistributionTrust, type DistributionVerdict } from '../trust/pep740.js';
 import { createTrustMaterial, resolveTrustedRoot, tufDefaults, type TufOptions } from '../trust/sigstore.js';
-import { NO_REGISTRY_KEYS } from '../pypi/verify.js';
 import { findPython, startPythonHost } from '../host/python.js';
 import { declaredFor } from '../manifest/declarations.js';
 import type { IndexFreshness } from '../snapshot/installed.js';
 import type { LoadOptions, LoadedDriver } from './load.js';
-
-/** Cap on a kept wheel when the index records no size. */
-const MAX_WHEEL_BYTES = 64 * 1024 * 1024;
 
 export interface PypiFetchOptions {
   /** The PyPI index (default: pip's configuration, else pypi.org). */
@@ -73,60 +68,6 @@ function sha256Hex(integrity: string, what: string): string {
   return Buffer.from(integrity.slice('sha256-'.length), 'base64').toString('hex');
 }
 
-/** Every regular file under a folder, relative; anything else (a link, a device) is reported as such. */
-function walk(root: string, dir = root, out: string[] = []): string[] {
-  for (const name of readdirSync(dir)) {
-    const full = join(dir, name);
-    const stat = lstatSync(full);
-    if (stat.isDirectory()) walk(root, full, out);
-    else out.push(stat.isFile() ? relative(root, full).split(sep).join('/') : `${relative(root, full)} (not a regular file)`);
-  }
-  return out;
-}
-
-/** The cached wheel's folder, re-hashed: the kept wheel against its pin, every unpacked file against its RECORD, nothing more. */
-async function checkCached(dir: string, pin: { sha256: string; size?: number }, filename: string): Promise<void> {
-  const tampered = (why: string) => new McsError('E_CACHE_TAMPERED', `${filename}: the cached copy in ${dir} ${why}; remove the folder (mcs-pkg cache clean) and load again`, { details: { filename, dir } });
-  const bytes = readFileCapped(join(dir, 'dist.whl'), pin.size ?? MAX_WHEEL_BYTES, `${filename} (cached)`, { code: 'E_CACHE_TAMPERED', noFollow: true });
-  if (createHash('sha256').update(bytes).digest('hex') !== pin.sha256) throw tampered('is not the pinned wheel');
-  const { wheel } = await checkWheel(bytes, filename);
-  const site = join(dir, 'site');
-  const expected = new Map(wheel.files.filter((f) => f.installPath !== null).map((f) => [f.installPath!, f]));
-  const found = walk(site);
-  if (found.length !== expected.size || found.some((path) => !expected.has(path))) throw tampered(`holds other files than the wheel installs (${found.filter((p) => !expected.has(p)).slice(0, 3).join(', ') || 'some are missing'})`);
-  for (const [path, file] of expected) {
-    const data = readFileCapped(join(site, path), file.size, `${filename}: ${path}`, { code: 'E_CACHE_TAMPERED', noFollow: true });
-    if (createHash('sha256').update(data).digest('hex') !== file.sha256) throw tampered(`has ${path} changed`);
-  }
-}
-
-/** Unpacks a checked wheel read-only into dir/site (and keeps the wheel as dir/dist.whl): written in a temporary folder, then renamed into place. */
-async function unpack(bytes: Buffer, filename: string, dir: string): Promise<CheckedWheel> {
-  const { wheel, contents } = await checkWheel(bytes, filename);
-  makeDirs(dirname(dir), 'driver cache folder', { code: 'E_CACHE_IO', mode: 0o700 });
-  const temp = `${dir}.${process.pid}.${randomBytes(4).toString('hex')}`;
-  const folders = new Set<string>([temp, join(temp, 'site')]);
-  try {
-    makeDirs(join(temp, 'site'), 'wheel folder', { code: 'E_CACHE_IO' });
-    writeFileSync(join(temp, 'dist.whl'), bytes, { mode: 0o444, flag: 'wx' });
-    for (const file of wheel.files) {
-      if (file.installPath === null) continue;
-      const target = join(temp, 'site', ...file.installPath.split('/'));
-      for (let parent = dirname(target); !folders.has(parent); parent = dirname(parent)) folders.add(parent);
-      makeDirs(dirname(target), 'wheel folder', { code: 'E_CACHE_IO' });
-      writeFileSync(target, contents.get(file.path)!, { mode: 0o444, flag: 'wx' });
-    }
-    for (const folder of [...folders].sort((a, b) => b.length - a.length)) chmodSync(folder, 0o555);
-    renameSync(temp, dir);
-  } catch (error) {
-    for (const folder of folders) if (existsSync(folder)) chmodSync(folder, 0o755);
-    rmSync(temp, { recursive: true, force: true });
-    if (existsSync(dir)) return wheel; // a concurrent load put the same verified bytes there first
-    throw error;
-  }
-  return wheel;
-}
-
 /** The failures of a verdict, as the error that refuses the load. */
 function refuse(verdict: DistributionVerdict, what: string): McsError {
   const failures = verdict.results.filter((r) => r.status === 'fail').map((r) => ({ check: r.check, code: r.code, message: r.message }));
@@ -160,12 +101,12 @@ export async function preparePypiWheels(entry: IndexEntry, version: string, cach
   const prepared: PreparedWheel[] = [];
   for (const want of wanted) {
     const sha256 = sha256Hex(want.file.integrity, want.file.filename);
-    const dir = join(cacheRoot, 'pypi', sha256);
     const pin = { sha256, ...(want.file.size !== undefined ? { size: want.file.size } : {}) };
     const expectsProvenance = want.driver ? Boolean(entry.trust?.publisher ?? want.file.provenance ?? record.provenance) : want.file.provenance === true;
-    if (existsSync(dir)) {
-      await checkCached(dir, pin, want.file.filename);
-      prepared.push({ name: want.name, version: want.version, filename: want.file.filename, sha256, path: join(dir, 'site'), warm: true, attested: expectsProvenance });
+    if (existsSync(wheelEntryPath(cacheRoot, sha256))) {
+      // the last look before code runs: every unpacked file re-hashed against the manifest written when it was verified
+      const entry = verifyWheelEntry(cacheRoot, sha256);
+      prepared.push({ name: want.name, version: want.version, filename: want.file.filename, sha256, path: entry.packageDir, warm: true, attested: expectsProvenance });
       continue;
     }
     if (options.offline) {
@@ -192,8 +133,8 @@ export async function preparePypiWheels(entry: IndexEntry, version: string, cach
       ? checkDist({ name: entry.name, version, filename: want.file.filename, bytes, attestations, entry, trust: verdictTrust })
       : verifyDistribution({ project: want.name, version: want.version, filename: want.file.filename, bytes, pinned: { integrity: want.file.integrity, ...(want.file.size !== undefined ? { size: want.file.size } : {}) }, attestations, provenanceExpected: expectsProvenance }, verdictTrust);
     if (verdict.status === 'failed') throw refuse(verdict, `${want.name} ${want.version} (${want.file.filename})`);
-    await unpack(bytes, want.file.filename, dir);
-    prepared.push({ name: want.name, version: want.version, filename: want.file.filename, sha256, path: join(dir, 'site'), warm: false, attested: attestations.length > 0 });
+    const unpacked = await unpackWheel(bytes, want.file.filename, cacheRoot, { sha256 });
+    prepared.push({ name: want.name, version: want.version, filename: want.file.filename, sha256, path: unpacked.entry.packageDir, warm: false, attested: attestations.length > 0 });
   }
   return prepared;
 }

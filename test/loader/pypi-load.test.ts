@@ -85,7 +85,7 @@ describe('index add pypi: -> loadDriver pypi: -> the Python host', () => {
     } finally {
       world.pypi.clearMisbehavior();
     }
-    const unpacked = existsSync(join(cache, 'pypi')) ? readdirSync(join(cache, 'pypi')) : [];
+    const unpacked = existsSync(join(cache, 'wheels')) ? readdirSync(join(cache, 'wheels')) : [];
     expect(unpacked.length).toBeLessThan(3);
   });
 

@@ -9,6 +9,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { wheelEntryPath } from '../../../src/loader/cache.js';
 import { loadDriver } from '../../../src/loader/load.js';
 import type { IndexEntry } from '../../../src/manifest/types.js';
 import '../../helpers/matchers.js';
@@ -53,7 +54,7 @@ describe('a hostile wheel pinned in the lock is refused before it is unpacked or
       const sha256 = await pinHostileCore(version, hostile);
       const cache = join(world.work, `cache-${version}`);
       await expect(loadDriver(`pypi:${CSVCHAT}`, world.options(cache))).toThrowWithCode(code);
-      expect(existsSync(join(cache, 'pypi', sha256))).toBe(false);
+      expect(existsSync(wheelEntryPath(cache, sha256))).toBe(false);
       expect(existsSync(marker)).toBe(false);
     });
   }
