@@ -24,6 +24,7 @@ import { planTarball } from '../loader/extract.js';
 import type { ObservedIdentity } from '../trust/identity.js';
 import type { TufOptions } from '../trust/sigstore.js';
 import type { PypiClientOptions } from '../pypi/client.js';
+import { GITLAB_ISSUER } from '../pypi/verify.js';
 import type { Verdict } from '../trust/verifier.js';
 import { parseRequest } from '../verify.js';
 import { authorName, recordNewEntry, type ChangeAuthor } from './edit.js';
@@ -107,7 +108,12 @@ export function publisherOnFirstUse(observed: Array<{ version: string; identity:
   const first = complete[0]!.identity;
   const refs = complete.map((o) => o.identity.ref ?? '');
   const ref = refs.every((r) => r.startsWith('refs/tags/')) ? 'refs/tags/*' : undefined;
-  return { issuer: first.issuer!, repository: first.repository!, workflow: first.workflow!, ...(ref ? { ref } : {}) };
+  return { ...kindOf(first), issuer: first.issuer!, repository: first.repository!, workflow: first.workflow!, ...(ref ? { ref } : {}) };
+}
+
+/** A GitLab publisher says so (its pins carry kind gitlab); GitHub is the default and stays unsaid. */
+export function kindOf(observed: ObservedIdentity): { kind?: 'gitlab' } {
+  return observed.issuer === GITLAB_ISSUER ? { kind: 'gitlab' } : {};
 }
 
 /** The packument's semver versions that `keep` accepts, newest first, at most `max` (default DEFAULT_MAX_VERSIONS). */

@@ -23,19 +23,18 @@ import { compareVersions, isPrerelease as isPre, parseVersion } from '../pypi/pe
 import { resolveLock, toDistributionFile, type LockSource } from '../pypi/lock.js';
 import { readWheel, type CheckedWheel } from '../pypi/wheel.js';
 import { comparePublisher, pep740Observed, type ObservedIdentity } from '../trust/identity.js';
-import { provenanceEvidence, verifyDistribution, type AttestationEvidence, type DistributionTrust } from '../trust/pep740.js';
+import { provenanceEvidence, type AttestationEvidence, type DistributionTrust } from '../trust/pep740.js';
+import type { CheckResult } from '../trust/result.js';
+import { parsePypiRequest } from '../pypi/online.js';
+import { NO_REGISTRY_KEYS, checkDist } from '../pypi/verify.js';
 import type { CertificateFields } from '../trust/sigstore.js';
 import { createTrustMaterial, resolveTrustedRoot } from '../trust/sigstore.js';
 import { DEFAULT_MAX_VERSIONS, declaredDrivers, draftLabel, publisherOnFirstUse, writeDraft, type AddOptions, type AddResult } from './add.js';
 import type { ChangeAuthor } from './edit.js';
 import { declaredOrRefused, type FreshVersion, type FreshVersions } from './sync.js';
 
-/** PyPI signs no files itself: no registry keys take part. */
-const NO_REGISTRY_KEYS = 'none: PyPI signs no files (attestations come from the publisher)';
 const PURE_TAGS = new Set(['py3-none-any', 'py2.py3-none-any']);
 const isPrerelease = (version: string): boolean => isPre(parseVersion(version)!);
-/** verifyDistribution reads trust material only for attestations: a file with none is checked without resolving a root. */
-const NO_TRUST_MATERIAL = undefined as unknown as DistributionTrust['trustMaterial'];
 
 /** What the PyPI path of add and sync reads: the index (`pypi`), the trust root, the caps (npm's registry options are not used). */
 export type PypiMaintainOptions = AddOptions;
@@ -92,7 +91,7 @@ class PypiSession {
 
   /** The trust material for a file's attestations, resolved (pinned file or TUF) only once one is served. */
   async trust(needed: boolean): Promise<DistributionTrust> {
-    if (!needed) return { trustMaterial: NO_TRUST_MATERIAL, roots: { trustedRoot: 'not needed (no attestations to verify)', registryKeys: NO_REGISTRY_KEYS } };
+    if (!needed) return { roots: { trustedRoot: 'not needed (no attestations to verify)', registryKeys: NO_REGISTRY_KEYS } };
     this.root ??= resolveTrustedRoot(this.options.trustedRoot, this.options.tuf).then((root) => ({ trustMaterial: createTrustMaterial(root.json), roots: { trustedRoot: root.source, registryKeys: NO_REGISTRY_KEYS } }));
     return this.root;
   }
@@ -140,13 +139,10 @@ class PypiSession {
         continue;
       }
       const served = await this.client.provenance(name, version, file);
-      const read = served === null ? [] : provenanceEvidence(served, file.provenanceUrl ?? `${file.filename} provenance`);
-      const evidence: AttestationEvidence[] = Array.isArray(read) ? read : [];
-      if (!Array.isArray(read)) refusals.push(`${read.code}: ${read.message}`);
-      const verdict = verifyDistribution(
-        { project: name, version, filename: file.filename, bytes, pinned: { integrity: toDistributionFile(file).integrity, ...(file.size ? { size: file.size } : {}) }, attestations: evidence, provenanceExpected: false },
-        await this.trust(evidence.length > 0),
-      );
+      const read = served === null ? [] : provenanceEvidence(served, this.client.provenanceUrlOf(name, version, file));
+      const attestations: AttestationEvidence[] = Array.isArray(read) ? read : [];
+      // bytes already match the digest PyPI states (download checked it); no pin or publisher is expected yet: the certificate is compared with the pin by sync's rules
+      const verdict = checkDist({ name, version, filename: file.filename, bytes, attestations, ...(Array.isArray(read) ? {} : { unreadable: read }), trust: await this.trust(attestations.length > 0), versionUnpinnedReported: true });
       const failures = verdict.results.filter((r) => r.status === 'fail' && r.check !== 'identity' && r.code !== 'E_PROVENANCE_MISSING');
       refusals.push(...failures.map((r) => `${r.code}: ${r.message}`));
       const attested = verdict.results.filter((r) => r.check === 'identity' && r.evidence.certificate).map((r) => r.evidence.certificate as CertificateFields);
@@ -212,19 +208,11 @@ function draftFor(name: string): IndexEntry {
   return { name, ecosystem: 'pypi', class: parsePackageName(name, 'pypi').class, description: name, label: { value: 'community', by: 'draft', at: new Date(0).toISOString(), reason: 'draft' }, versions: {} };
 }
 
-/** pypi:NAME or pypi:NAME@VERSION: the PEP 503 name and the version asked for, if any. */
-function parsePypiRequest(request: string): { name: string; version?: string } {
-  const rest = request.replace(/^pypi:/, '');
-  const at = rest.indexOf('@');
-  const name = normalizeProjectName(at === -1 ? rest : rest.slice(0, at));
-  const version = at === -1 ? undefined : rest.slice(at + 1);
-  if (!name || version === '') throw new McsError('E_USAGE', `expected pypi:NAME or pypi:NAME@VERSION, got ${JSON.stringify(request)}`, { details: { request } });
-  return { name, ...(version ? { version } : {}) };
-}
-
 /** Reads, verifies, locks and pins a project from PyPI, then (after `confirm`) writes its entry and logs it. */
 export async function addFromPypi(indexDir: string, request: string, author: ChangeAuthor, options: PypiMaintainOptions = {}): Promise<AddResult> {
-  const { name, version: wanted } = parsePypiRequest(request);
+  const asked = parsePypiRequest(request);
+  const name = normalizeProjectName(asked.name);
+  const wanted = asked.version;
   const parsed = parsePackageName(name, 'pypi');
   const session = new PypiSession(indexDir, options);
   const project = await session.project(name);
@@ -275,60 +263,27 @@ export function pypiFreshVersions(options: PypiMaintainOptions, indexDir: string
 }
 
 /**
- * The check `index label` runs on a PyPI entry's versions: every pinned file
- * is still what PyPI serves (downloaded against the pin's sha256 and size),
- * and its attestation verifies against the pinned publisher where the index
- * expects one. The failure codes per version ([] = verified).
+ * The check `index label` runs on a PyPI entry's versions: each verified
+ * online as `verify pypi:NAME@VERSION` does (every pinned file still served,
+ * downloaded against its pin, its attestation verified against the pinned
+ * publisher where the index expects one). The failure codes per version ([]
+ * = verified).
  */
 export function pypiCheck(indexDir: string, options: PypiMaintainOptions = {}): (name: string, versions: string[]) => Promise<Map<string, string[]>> {
-  const session = new PypiSession(indexDir, options);
   return async (name, versions) => {
-    const entry = readEntry(indexDir, `pypi/${name}.json`);
-    const project = await session.project(name);
-    const results = new Map<string, string[]>();
-    for (const version of versions) {
-      const record = entry.versions[version]!;
-      const served = session.client.filesOf(project, version);
-      const codes: string[] = [];
-      for (const pin of record.files ?? []) {
-        const canonical = parseDistFilename(pin.filename).canonical;
-        const file = served.find((f) => parseDistFilename(f.filename).canonical === canonical);
-        if (!file) {
-          codes.push('E_VERSION_NOT_FOUND');
-          continue;
-        }
-        const sha256 = Buffer.from(pin.integrity.replace(/^sha256-/, ''), 'base64').toString('hex');
-        let bytes: Buffer;
-        try {
-          bytes = await session.client.download(file, { sha256, ...(pin.size ? { size: pin.size } : {}) });
-        } catch (error) {
-          if (!isMcsError(error)) throw error;
-          codes.push(error.code);
-          continue;
-        }
-        const provenance = await session.client.provenance(name, version, file);
-        const read = provenance === null ? [] : provenanceEvidence(provenance, file.provenanceUrl ?? `${file.filename} provenance`);
-        if (!Array.isArray(read)) {
-          codes.push(String(read.code));
-          continue;
-        }
-        const verdict = verifyDistribution(
-          {
-            project: name,
-            version,
-            filename: file.filename,
-            bytes,
-            pinned: { integrity: pin.integrity, ...(pin.size ? { size: pin.size } : {}) },
-            attestations: read,
-            provenanceExpected: pin.provenance ?? record.provenance,
-            ...(entry.trust?.publisher ? { expectedPublisher: entry.trust.publisher } : {}),
-          },
-          await session.trust(read.length > 0),
-        );
-        codes.push(...verdict.results.filter((r) => r.status === 'fail').map((r) => String(r.code ?? 'failed')));
-      }
-      results.set(version, [...new Set(codes)]);
-    }
-    return results;
+    const { verifyFromPypi } = await import('../pypi/online.js');
+    const results = await verifyFromPypi(
+      versions.map((v) => `pypi:${name}@${v}`),
+      { ...(options.pypi ? { pypi: options.pypi } : {}), ...(options.trustedRoot ? { trustedRoot: options.trustedRoot } : {}), ...(options.tuf ? { tuf: options.tuf } : {}), index: { indexDir } },
+    );
+    return new Map(
+      results.map((r, i): [string, string[]] => {
+        if ('error' in r) return [versions[i]!, [r.error.code]];
+        if (r.status === 'verified') return [versions[i]!, []];
+        const failed = (results: CheckResult[]) => results.filter((x) => x.status === 'fail').map((x) => String(x.code ?? 'failed'));
+        const codes = [...failed(r.results), ...r.files.flatMap((f): string[] => ('error' in f ? [f.error.code] : failed(f.results)))];
+        return [versions[i]!, codes.length > 0 ? [...new Set(codes)] : [r.status]];
+      }),
+    );
   };
 }

@@ -17,8 +17,7 @@ import { repositoryPublisher, type DeclaredDriver, type IndexEntry, type Reposit
 import { assertIndexEntry } from '../manifest/validate.js';
 import { RegistryClient } from '../registry/client.js';
 import { compareIdentity, type ObservedIdentity } from '../trust/identity.js';
-import { GITLAB_ISSUER } from '../pypi/verify.js';
-import { hasProvenance, newestVersions, pinOf, staticMetadata, trustOptions, type AddOptions } from './add.js';
+import { hasProvenance, kindOf, newestVersions, pinOf, staticMetadata, trustOptions, type AddOptions } from './add.js';
 import { assertEntriesExplained, recordChange, type ChangeAuthor } from './edit.js';
 import type { LogRecord } from './log.js';
 
@@ -124,11 +123,6 @@ export function judgeFresh(name: string, entry: IndexEntry, fresh: FreshVersion[
     result.added.push({ package: name, version, provenance: candidate.record.provenance });
   }
   return { pins, declared, ...(publisher ? { publisher } : {}) };
-}
-
-/** A GitLab publisher says so (its pins carry kind gitlab); GitHub is the default and stays unsaid. */
-export function kindOf(observed: ObservedIdentity): { kind?: 'gitlab' } {
-  return observed.issuer === GITLAB_ISSUER ? { kind: 'gitlab' } : {};
 }
 
 /** The npm registry's new versions of an entry, verified as verify does, with the drivers each tarball declares. */

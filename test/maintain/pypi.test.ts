@@ -135,6 +135,13 @@ describe('index add pypi: -> index label verified -> pins --format requirements 
   });
 
   it('labels it verified after checking every file against PyPI and the pinned publisher', async () => {
+    await pypi.misbehave({ kind: 'flip-bit', filename: wheelFilename(DRIVER, '1.0.0') });
+    const tampered = await cli(['index', 'label', `pypi:${DRIVER}`, 'verified', '--by', 'alice', '--reason', 'review 7', '--index-url', pypi.indexUrl, '--trusted-root', rootFile, '--json']);
+    pypi.clearMisbehavior();
+    expect(tampered.code).toBe(1);
+    expect(errorOf(tampered).code).toBe('E_LABEL_REQUIREMENTS');
+    expect(errorOf(tampered).message).toContain('1.0.0 (E_INTEGRITY_MISMATCH)');
+    expect(entry().label.value).toBe('community');
     const run = await cli(['index', 'label', `pypi:${DRIVER}`, 'verified', '--by', 'alice', '--reason', 'review 7', '--index-url', pypi.indexUrl, '--trusted-root', rootFile]);
     expect(run.stderr).toBe('');
     expect(run.code).toBe(0);
