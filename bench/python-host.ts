@@ -86,7 +86,7 @@ export async function pythonHostFigures(): Promise<void> {
   calls.sort((a, b) => a - b);
   const direct = inProcessP50();
   const viaHost = percentile(calls, 50);
-  console.log(`\n(g) Python host, Python ${interpreter.version.join('.')} (layers applied here: ${layers})`);
+  console.log(`\n(h) Python host, Python ${interpreter.version.join('.')} (layers applied here: ${layers})`);
   console.log(`  spawn to first call ready, 2 dependency folders     ${ms(percentile(ready, 50))} ms median of ${RUNS} (target <= 150 ms)`);
   console.log(`    floor: python -I -S -B -c pass                    ${ms(percentile(bare, 50))} ms; inside bubblewrap ${sandboxed.length ? `${ms(percentile(sandboxed, 50))} ms` : 'n/a (no bwrap)'}`);
   console.log(`  execute_tool p50, host / in the Python process       ${viaHost.toFixed(3)} / ${direct.toFixed(3)} ms: overhead ${(viaHost - direct).toFixed(3)} ms (target <= 0.5 ms)`);

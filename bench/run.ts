@@ -14,7 +14,9 @@
  *      against a plain import() of the same files;
  *  (f) signed index snapshots of the 100k index: publish, and update as a
  *      ratio to plain copies of the same bytes;
- *  (g) the Python host: spawn to first call ready, and execute_tool overhead
+ *  (g) verification of 200 PyPI files from a loopback PyPI, as a ratio to
+ *      the bare @sigstore/verify call and sha256, and packages/s;
+ *  (h) the Python host: spawn to first call ready, and execute_tool overhead
  *      against the same call in the Python process.
  *
  * Set MCS_BENCH_SIZES=1000,100000 to skip the 1M step.
@@ -34,6 +36,7 @@ import { loaderFigures } from './load.js';
 import { pythonHostFigures } from './python-host.js';
 import { snapshotFigures } from './snapshot.js';
 import { verificationFigures } from './verify.js';
+import { pypiVerificationFigures } from './pypi.js';
 
 const QUERIES: ReadonlyArray<{ label: string; query: string; filters?: SearchFilters }> = [
   { label: 'csv', query: 'csv' },
@@ -157,6 +160,7 @@ async function main(): Promise<void> {
   try {
     startupFigure(work);
     if (process.env.MCS_BENCH_SKIP_VERIFY !== '1') await verificationFigures(work);
+    if (process.env.MCS_BENCH_SKIP_VERIFY !== '1') await pypiVerificationFigures(work);
     if (process.env.MCS_BENCH_SKIP_VERIFY !== '1') await loaderFigures(work);
     await pythonHostFigures();
     const filesIndex = sizes.includes(100_000) ? await buildFigures(work, 100_000) : null;
