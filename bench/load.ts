@@ -5,11 +5,13 @@
  * loopback registry, verification included.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
-import { loadDriver, type LoadOptions } from '../src/loader/load.js';
+import { loadDriver } from '../src/loader/load.js';
+import { median } from './common.js';
+import { hostFigures } from './host.js';
 import { readTarball } from '../src/tar/read.js';
 import { fixtureMcs, packFixtureDriver } from '../test/helpers/driver-packages.js';
 import { startFixtureRegistry } from '../test/helpers/fixture-registry.js';
@@ -18,65 +20,6 @@ import { publishSigned } from '../test/helpers/publish.js';
 import { makeTarball } from '../test/helpers/tarball.js';
 
 const RUNS = 10;
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)]!;
-}
-
-type CsvTools = { execute_tool(name: string, args: Record<string, unknown>): unknown; meta: unknown };
-
-/** The driver host: spawn to ready, round trip against the same call in process, throughput, memory of an idle host. */
-async function hostFigures(hosted: LoadOptions, inProcess: LoadOptions, kB: number): Promise<void> {
-  const spawnToReady: number[] = [];
-  const warmLoad: number[] = [];
-  for (let i = 0; i < RUNS; i++) {
-    let spawned = 0;
-    let ready = 0;
-    const t = performance.now();
-    const loaded = await loadDriver('csv', { ...hosted, onEvent: (e) => {
-      if (e.phase === 'spawn') spawned = performance.now();
-      if (e.phase === 'ready') ready = performance.now();
-    } });
-    warmLoad.push(performance.now() - t);
-    spawnToReady.push(ready - spawned);
-    await loaded.close();
-  }
-  const host = await loadDriver('csv', hosted);
-  const local = await loadDriver('csv', inProcess);
-  const roundTrip = async (driver: CsvTools, n: number) => {
-    const times: number[] = [];
-    for (let i = 0; i < n; i++) {
-      const t = performance.now();
-      await driver.execute_tool('list_csv_files', {});
-      times.push(performance.now() - t);
-    }
-    return median(times);
-  };
-  await roundTrip(host.driver as unknown as CsvTools, 200);
-  await roundTrip(local.driver as unknown as CsvTools, 200);
-  const viaHost = await roundTrip(host.driver as unknown as CsvTools, 2000);
-  const direct = await roundTrip(local.driver as unknown as CsvTools, 2000);
-  const calls = 10_000;
-  const t = performance.now();
-  for (let i = 0; i < calls / 100; i++) await Promise.all(Array.from({ length: 100 }, () => (host.driver as unknown as CsvTools).execute_tool('list_csv_files', {})));
-  const perSecond = calls / ((performance.now() - t) / 1000);
-  const pid = host.receipt.host.isolation === 'process' ? host.receipt.host.pid : 0;
-  let rssKb = NaN;
-  try {
-    rssKb = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]);
-  } catch {
-    // not Linux
-  }
-  const layers = host.receipt.host.isolation === 'process' ? host.receipt.host.layers.filter((l) => l.applied).map((l) => l.layer).join(', ') : '';
-  await host.close();
-  console.log(`\n(f) driver host, the same ${kB} kB driver, warm cache, medians of ${RUNS} (layers applied here: ${layers})`);
-  console.log(`  spawn to ready (fresh process: re-hash, import)     ${median(spawnToReady).toFixed(1)} ms (target <= 80 ms)`);
-  console.log(`  warm load through the host (resolve + spawn)        ${median(warmLoad).toFixed(1)} ms`);
-  console.log(`  execute_tool round trip, host / in process (p50)    ${viaHost.toFixed(3)} / ${direct.toFixed(3)} ms: overhead ${(viaHost - direct).toFixed(3)} ms (target <= 0.3 ms)`);
-  console.log(`  small calls through one host, 100 in flight         ${Math.round(perSecond)} calls/s (target 10,000)`);
-  console.log(`  memory of an idle host (RSS)                        ${Number.isNaN(rssKb) ? 'n/a' : `${(rssKb / 1024).toFixed(1)} MB`}`);
-}
 
 export async function loaderFigures(work: string): Promise<void> {
   const [registry, sigstore] = await Promise.all([startFixtureRegistry(), startMockSigstore()]);

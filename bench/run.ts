@@ -14,8 +14,11 @@
  *      against a plain import() of the same files;
  *  (f) signed index snapshots of the 100k index: publish, and update as a
  *      ratio to plain copies of the same bytes;
- *  (g) verification of 200 PyPI files from a loopback PyPI, as a ratio to
- *      the bare @sigstore/verify call and sha256, and packages/s;
+ *  (g) the driver host (bench/host.ts): spawn to ready against a bare node,
+ *      round trip against the same call in process, pipelined calls/s and
+ *      CPU per call, memory of an idle host; and verification of 200 PyPI
+ *      files from a loopback PyPI, as a ratio to the bare @sigstore/verify
+ *      call and sha256, and packages/s (bench/pypi.ts);
  *  (h) the Python host: spawn to first call ready, and execute_tool overhead
  *      against the same call in the Python process.
  *

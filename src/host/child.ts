@@ -13,7 +13,7 @@ import { McsError } from '../errors.js';
 import type { DeclaredDriver } from '../manifest/types.js';
 import { verifyCacheEntry } from '../loader/cache.js';
 import { instantiate } from '../loader/instantiate.js';
-import { CHANNEL_FD, CONTRACT_METHODS, DEFAULT_MAX_MESSAGE_BYTES, LineDecoder, PROTOCOL_VERSION, contractMethod, encodeMessage, toRpcError, type RpcRequest, type RpcResponse } from './protocol.js';
+import { CHANNEL_FD, CONTRACT_METHODS, DEFAULT_MAX_MESSAGE_BYTES, LineDecoder, PROTOCOL_VERSION, batchedWriter, contractMethod, encodeMessage, toRpcError, type RpcRequest, type RpcResponse } from './protocol.js';
 
 export interface InitializeParams {
   protocol: number;
@@ -27,6 +27,7 @@ export interface InitializeParams {
 }
 
 const channel = new Socket({ fd: CHANNEL_FD, readable: true, writable: true });
+const write = batchedWriter(channel);
 // the message cap, both ways: the client passes it on the command line
 let maxBytes = Number(process.argv[2]) > 0 ? Number(process.argv[2]) : DEFAULT_MAX_MESSAGE_BYTES;
 let driver: Record<string, unknown> | undefined;
@@ -39,7 +40,7 @@ function send(message: RpcResponse): void {
   } catch (error) {
     text = encodeMessage({ jsonrpc: '2.0', id: message.id, error: toRpcError(error, 'E_HOST_MESSAGE_TOO_LARGE') }, maxBytes);
   }
-  channel.write(text);
+  write(text);
 }
 
 /** A driver's failure as a coded error: the permission model's refusals are E_HOST_DENIED, the rest E_DRIVER_CALL. */

@@ -9,7 +9,7 @@ import { rmSync } from 'node:fs';
 import type { Duplex } from 'node:stream';
 import { McsError, type McsErrorCode } from '../errors.js';
 import type { Confinement } from './confine.js';
-import { LineDecoder, encodeMessage, type RpcResponse } from './protocol.js';
+import { LineDecoder, batchedWriter, encodeMessage, type RpcResponse } from './protocol.js';
 
 export interface HostClientOptions {
   maxMessageBytes: number;
@@ -74,6 +74,7 @@ export class HostClient {
   readonly pid: number;
   private readonly child: ChildProcess;
   private readonly channel: Duplex;
+  private readonly write: (line: string) => void;
   private readonly pending = new Map<number, Pending>();
   private readonly log: TailLog;
   private nextId = 1;
@@ -91,6 +92,7 @@ export class HostClient {
     this.child.stdout!.on('data', (chunk: Buffer) => this.log.write(chunk));
     this.child.stderr!.on('data', (chunk: Buffer) => this.log.write(chunk));
     this.channel = this.child.stdio[3] as Duplex;
+    this.write = batchedWriter(this.channel);
     const decoder = new LineDecoder(options.maxMessageBytes, (message) => this.onMessage(message as RpcResponse), (error) => this.fault(error));
     this.channel.on('data', (chunk: Buffer) => decoder.push(chunk));
     this.channel.on('error', () => undefined);
@@ -143,7 +145,7 @@ export class HostClient {
     return new Promise((resolve, reject) => {
       const onAbort = () => {
         this.settle(id);
-        this.channel.write(encodeMessage({ jsonrpc: '2.0', method: '$/cancel', params: { id } }, this.options.maxMessageBytes));
+        this.write(encodeMessage({ jsonrpc: '2.0', method: '$/cancel', params: { id } }, this.options.maxMessageBytes));
         reject(new McsError('E_ABORTED', `${method} was cancelled; the host drops its answer`, { details: { method } }));
       };
       const timer = setTimeout(() => {
@@ -156,7 +158,7 @@ export class HostClient {
       }, timeoutMs);
       options.signal?.addEventListener('abort', onAbort, { once: true });
       this.pending.set(id, { method, resolve, reject, timer, cleanup: () => options.signal?.removeEventListener('abort', onAbort) });
-      this.channel.write(text);
+      this.write(text);
     });
   }
 

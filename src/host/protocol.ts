@@ -4,6 +4,7 @@
  * host child, so that nothing a driver writes to stdout or stderr can reach
  * the channel. Shared by the client and the host child.
  */
+import type { Writable } from 'node:stream';
 import { CAPABILITY_METHODS } from '../contract/index.js';
 import { McsError, type McsErrorCode } from '../errors.js';
 
@@ -122,6 +123,28 @@ export class LineDecoder {
     this.parts = [];
     this.onFault(error);
   }
+}
+
+/**
+ * Writes the channel's lines, those written in one tick in one system call:
+ * the stream is corked at the first write and uncorked when the tick's
+ * callbacks and promise jobs have run, so a burst of pipelined calls (or of
+ * their answers) goes out as one writev.
+ */
+export function batchedWriter(stream: Writable): (line: string) => void {
+  let corked = false;
+  const uncork = () => {
+    corked = false;
+    stream.uncork();
+  };
+  return (line) => {
+    if (!corked) {
+      corked = true;
+      stream.cork();
+      process.nextTick(uncork);
+    }
+    stream.write(line);
+  };
 }
 
 /** A coded error as the protocol carries it. */
