@@ -18,7 +18,9 @@
  *      the bare @sigstore/verify call and sha256, and packages/s;
  *  (h) the driver host (bench/host.ts): spawn to ready against a bare node,
  *      round trip against the same call in process, pipelined calls/s and
- *      CPU per call, memory of an idle host.
+ *      CPU per call, memory of an idle host;
+ *  (i) the Python host: spawn to first call ready, and execute_tool overhead
+ *      against the same call in the Python process.
  *
  * Set MCS_BENCH_SIZES=1000,100000 to skip the 1M step.
  */
@@ -34,6 +36,7 @@ import { ms, openIndexAt, percentile } from './common.js';
 import type { SearchFilters } from '../src/index/search.js';
 import { syntheticEntry, writeSyntheticIndex } from './generate.js';
 import { loaderFigures } from './load.js';
+import { pythonHostFigures } from './python-host.js';
 import { snapshotFigures } from './snapshot.js';
 import { verificationFigures } from './verify.js';
 import { pypiVerificationFigures } from './pypi.js';
@@ -162,6 +165,7 @@ async function main(): Promise<void> {
     if (process.env.MCS_BENCH_SKIP_VERIFY !== '1') await verificationFigures(work);
     if (process.env.MCS_BENCH_SKIP_VERIFY !== '1') await pypiVerificationFigures(work);
     if (process.env.MCS_BENCH_SKIP_VERIFY !== '1') await loaderFigures(work);
+    await pythonHostFigures();
     const filesIndex = sizes.includes(100_000) ? await buildFigures(work, 100_000) : null;
     if (filesIndex) await snapshotFigures(work, filesIndex.indexDir, filesIndex.n);
     await queryFigures(work, sizes, filesIndex);

@@ -82,6 +82,8 @@ const LOAD_OPTIONS: Readonly<Record<string, OptionSpec>> = {
   'grant-env': { type: 'string', repeatable: true, describe: 'Pass this environment variable to the driver (needs secrets declared)' },
   'allow-network': { type: 'boolean', describe: 'Let the driver use the network (needs network declared); without it the driver runs in a network namespace of its own' },
   'call-timeout': { type: 'number', describe: 'Deadline of one call to the driver, in ms (default 30000); past it the driver\'s process is killed' },
+  'index-url': { type: 'string', describe: 'PyPI drivers (pypi:NAME): the simple API their wheels come from (default: pip\'s configuration: PIP_INDEX_URL, pip.conf, else https://pypi.org/simple/)' },
+  python: { type: 'string', describe: 'PyPI drivers: the Python 3.11+ interpreter to run them with (default: MCS_PKG_PYTHON, else python3 on PATH)' },
 };
 
 export const COMMANDS: readonly CommandSpec[] = [
@@ -184,6 +186,7 @@ export const COMMANDS: readonly CommandSpec[] = [
     examples: [
       ['$0 load csv --config \'{"baseDir": "./data"}\'', 'the best acceptable CSV driver, instantiated'],
       ['$0 load mcs-driver-csv@1.2.0', 'exactly that version, if the index pins it and the policy accepts it'],
+      ['$0 load pypi:mcs-driver-csv --grant-read ./data', 'a Python driver: its wheels and their locked dependencies verified, run in the Python host'],
     ],
     load: () => import('./commands/load.js'),
   },

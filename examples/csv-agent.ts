@@ -12,6 +12,7 @@ import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadDriver } from '../src/loader/load.js';
+import { oneTurn, printLayers } from './agent-turn.js';
 import { fixtureMcs, packFixtureDriver } from '../test/helpers/driver-packages.js';
 import { startFixtureRegistry } from '../test/helpers/fixture-registry.js';
 import { createRegistryKey, keysResponse, startMockSigstore } from '../test/helpers/mock-sigstore.js';
@@ -44,19 +45,9 @@ try {
     trustedRoot,
     onEvent: (event) => console.log(`  ${event.phase}${event.package ? ` ${event.package}@${event.version}` : ''}${event.tool ? ` ${event.tool}` : ''}`),
   });
-  if (receipt.host.isolation === 'process') {
-    for (const layer of receipt.host.layers) console.log(`  ${layer.applied ? 'applied' : 'not applied'} ${layer.layer}: ${layer.detail}`);
-  }
+  printLayers(receipt);
   console.log(`loaded ${receipt.package}@${receipt.version}: ${receipt.verdict?.status}, built by ${receipt.verdict?.results.find((r) => r.check === 'identity')?.message.split('built by ')[1] ?? '?'}`);
-  if (!('process_llm_response' in driver)) throw new Error('expected a hybrid driver');
-
-  // one turn of the MCS loop: the system message goes to the model, the model's answer comes back to the driver
-  console.log(`\nsystem message for the model:\n${await driver.get_driver_system_message()}`);
-  const llmResponse = 'Let me add those up.\n```json\n{"tool": "summarize_numeric_column", "arguments": {"path": "sales.csv", "column": "units"}}\n```';
-  console.log(`\nscripted model answer:\n${llmResponse}`);
-  const response = await driver.process_llm_response(llmResponse);
-  await close();
-  console.log(`\nDriverResponse:\n${JSON.stringify(response, null, 2)}`);
+  await oneTurn(driver, close);
 } finally {
   await Promise.all([registry.close(), sigstore.close()]);
   rmSync(work, { recursive: true, force: true });

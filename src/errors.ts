@@ -106,7 +106,9 @@ export type LoaderErrorCode =
   | 'E_HOST_MESSAGE_TOO_LARGE'
   | 'E_HOST_PROTOCOL'
   | 'E_HOST_RESTART_LIMIT'
-  | 'E_DRIVER_NOT_IMPLEMENTED';
+  | 'E_DRIVER_NOT_IMPLEMENTED'
+  | 'E_PYTHON_MISSING'
+  | 'E_PYTHON_VERSION';
 
 /** Maintaining the index: the audit log, the rules a label must meet, adding a package. These exit 1, except E_ALREADY_INDEXED and E_LOG_LOCKED. */
 export type MaintainErrorCode = 'E_LOG_CHAIN' | 'E_LOG_UNEXPLAINED' | 'E_LABEL_REQUIREMENTS' | 'E_IDENTITY_CHANGED' | 'E_MCS_METADATA' | 'E_ADD_REFUSED' | 'E_ALREADY_INDEXED' | 'E_LOG_LOCKED' | 'E_LOG_UNSIGNED' | 'E_LOG_SIGNATURE' | 'E_LOG_TOO_LARGE';

@@ -21,6 +21,8 @@ export interface LoadArgs extends GlobalArgs {
   grantEnv?: string[];
   allowNetwork?: boolean;
   callTimeout?: number;
+  indexUrl?: string;
+  python?: string;
 }
 
 /** A JSON object given on the command line, or @FILE holding one (--config, --args). */
@@ -51,6 +53,8 @@ export async function loadFromArgs(args: LoadArgs, context: Context): Promise<Lo
     cacheDir: defaultDriverCacheDir(args.cacheDir ?? defaultCacheDir()),
     isolation: args.isolation ?? 'process',
     grants: { read: args.grantRead ?? [], write: args.grantWrite ?? [], env: args.grantEnv ?? [], network: !!args.allowNetwork },
+    ...(args.indexUrl ? { pypi: { indexUrl: args.indexUrl } } : {}),
+    ...(args.python ? { python: args.python } : {}),
     ...(args.callTimeout !== undefined ? { callTimeoutMs: wholeNumber(args.callTimeout, '--call-timeout', 1, 3_600_000) } : {}),
     ...(context.progress ? { onEvent: (e) => context.err(`${e.phase}${e.package ? ` ${e.package}@${e.version}` : ''}${e.warm ? ' (cached)' : ''}${e.pid ? ` pid ${e.pid}` : ''}`) } : {}),
   });
@@ -66,6 +70,9 @@ export function renderHost(receipt: LoadReceipt, context: Context): string[] {
     `${paint(d, 'dim', 'host')} pid ${receipt.host.pid}, protocol ${receipt.host.protocol}, declared: ${receipt.host.declared.join(', ') || 'nothing'}`,
     ...receipt.host.layers.map((l) => `  ${l.applied ? paint(d, 'green', 'applied') : l.detail.startsWith('MISSING') ? paint(d, 'red', 'missing') : paint(d, 'dim', 'not applied')} ${l.layer}: ${clean(l.detail)}`),
     ...receipt.host.ignored.map((i) => `  ${paint(d, 'yellow', 'ignored grant')} ${clean(i.grant)}: ${i.reason}`),
+    ...(receipt.python
+      ? [`${paint(d, 'dim', 'python')} ${receipt.python.version} (${clean(receipt.python.interpreter)})`, ...receipt.python.wheels.map((w) => `  ${paint(d, 'green', 'wheel')} ${clean(w.name)} ${clean(w.version)}: ${clean(w.filename)} sha256 ${w.sha256.slice(0, 16)}... ${w.warm ? 're-hashed in the cache' : 'fetched and verified'}${w.attested ? ', attested' : ''}`)]
+      : []),
   ];
 }
 

@@ -23,7 +23,7 @@ export interface HostGrants {
   shell?: boolean;
 }
 
-export type LayerName = 'node-permission' | 'network-namespace' | 'parent-death' | 'environment' | 'working-folder' | 'stderr-log' | 'import-gate';
+export type LayerName = 'node-permission' | 'network-namespace' | 'parent-death' | 'environment' | 'working-folder' | 'stderr-log' | 'import-gate' | 'bubblewrap' | 'python-isolated';
 
 export interface ConfinementLayer {
   layer: LayerName;
@@ -128,22 +128,72 @@ function paths(list: readonly string[] | undefined): string[] {
   return [...new Set((list ?? []).map((path) => resolve(path)))];
 }
 
-/** The command line, environment and receipt layers of one host child. */
-export function planConfinement(input: ConfinementInput): Confinement {
-  const declared = new Set(input.permissions);
+/** The grants that apply (the index declares the matching tag) and those that do not, with the reason. */
+export function applyGrants(permissions: readonly Permission[], grants: HostGrants): { applied: AppliedGrants; ignored: Confinement['ignored'] } {
+  const declared = new Set(permissions);
   const ignored: Confinement['ignored'] = [];
   const applied: AppliedGrants = { read: [], write: [], env: [], network: false, shell: false };
-  const layers: ConfinementLayer[] = [];
   const need = (what: string, tag: Permission | Permission[], ok: boolean) => {
     if (!ok) ignored.push({ grant: what, reason: `the index does not declare ${Array.isArray(tag) ? tag.join(' or ') : tag} for this driver` });
     return ok;
   };
+  for (const path of paths(grants.read)) if (need(`read ${path}`, ['filesystem:read', 'filesystem:write'], declared.has('filesystem:read') || declared.has('filesystem:write'))) applied.read.push(path);
+  for (const path of paths(grants.write)) if (need(`write ${path}`, 'filesystem:write', declared.has('filesystem:write'))) applied.write.push(path);
+  for (const name of [...new Set(grants.env ?? [])]) if (need(`env ${name}`, 'secrets', declared.has('secrets'))) applied.env.push(name);
+  if (grants.network && need('network', 'network', declared.has('network'))) applied.network = true;
+  if (grants.shell && need('shell', 'shell', declared.has('shell'))) applied.shell = true;
+  return { applied, ignored };
+}
 
-  for (const path of paths(input.grants.read)) if (need(`read ${path}`, ['filesystem:read', 'filesystem:write'], declared.has('filesystem:read') || declared.has('filesystem:write'))) applied.read.push(path);
-  for (const path of paths(input.grants.write)) if (need(`write ${path}`, 'filesystem:write', declared.has('filesystem:write'))) applied.write.push(path);
-  for (const name of [...new Set(input.grants.env ?? [])]) if (need(`env ${name}`, 'secrets', declared.has('secrets'))) applied.env.push(name);
-  if (input.grants.network && need('network', 'network', declared.has('network'))) applied.network = true;
-  if (input.grants.shell && need('shell', 'shell', declared.has('shell'))) applied.shell = true;
+/**
+ * The exec chain unshare -> setpriv -> program (the host keeps the client as
+ * its parent, so the parent-death signal fires when the client dies), with
+ * the network-namespace and parent-death layers it gives or misses.
+ */
+export function processChain(program: string, programArgs: readonly string[], input: Pick<ConfinementInput, 'netns' | 'parentDeath'>, network: boolean, unguarded: string): { command: string; args: string[]; layers: ConfinementLayer[] } {
+  const layers: ConfinementLayer[] = [];
+  let command = program;
+  let args = [...programArgs];
+  if ('setpriv' in input.parentDeath) {
+    command = input.parentDeath.setpriv;
+    args = ['--pdeathsig', 'KILL', program, ...programArgs];
+  }
+  if (network) {
+    layers.push({ layer: 'network-namespace', applied: false, detail: 'not applied: the driver declares network and the caller granted it' });
+  } else if ('unshare' in input.netns) {
+    args = ['--user', '--net', '--map-root-user', command, ...args];
+    command = input.netns.unshare;
+    layers.push({ layer: 'network-namespace', applied: true, detail: 'a new network namespace with only a loopback interface that is down (unshare --user --net --map-root-user): no sockets reach any network, the host\'s loopback included' });
+  } else {
+    layers.push({ layer: 'network-namespace', applied: false, detail: `MISSING: the driver is not granted network, but ${input.netns.missing}; ${unguarded}` });
+  }
+  layers.push('setpriv' in input.parentDeath
+    ? { layer: 'parent-death', applied: true, detail: 'setpriv --pdeathsig KILL: the kernel kills the host when its client dies, even by SIGKILL and even while the driver is busy in a loop' }
+    : { layer: 'parent-death', applied: false, detail: `MISSING: ${input.parentDeath.missing}; an idle host still exits when its channel closes, but a host busy in a loop when its client is killed runs until the loop ends` });
+  return { command, args, layers };
+}
+
+/** The scrubbed environment of a host child, and the layers every host gets: environment, working folder, stderr log. */
+export function processLayers(applied: AppliedGrants, input: Pick<ConfinementInput, 'workDir' | 'environment' | 'stderrCapBytes'>): { env: Record<string, string>; layers: ConfinementLayer[] } {
+  const env: Record<string, string> = { HOME: input.workDir, TMPDIR: input.workDir };
+  for (const name of applied.env) {
+    const value = input.environment[name];
+    if (value !== undefined) env[name] = value;
+  }
+  return {
+    env,
+    layers: [
+      { layer: 'environment', applied: true, detail: applied.env.length ? `scrubbed: only ${applied.env.join(', ')} (granted), HOME and TMPDIR` : 'scrubbed: only HOME and TMPDIR (the working folder)' },
+      { layer: 'working-folder', applied: true, detail: `private, removed at close: ${input.workDir}` },
+      { layer: 'stderr-log', applied: true, detail: `stdout and stderr kept as a log of the last ${input.stderrCapBytes} bytes; the protocol runs on fd 3, out of the driver's reach` },
+    ],
+  };
+}
+
+/** The command line, environment and receipt layers of one host child. */
+export function planConfinement(input: ConfinementInput): Confinement {
+  const { applied, ignored } = applyGrants(input.permissions, input.grants);
+  const layers: ConfinementLayer[] = [];
 
   const readable = [input.entryDir, ...input.hostFiles, input.workDir, ...applied.read, ...applied.write];
   const writable = [input.workDir, ...applied.write];
@@ -163,35 +213,10 @@ export function planConfinement(input: ConfinementInput): Confinement {
     detail: `${permissionFlag}: reads only the verified package, mcs-pkg's own files, the working folder${applied.read.length + applied.write.length ? ' and the granted paths' : ''}; writes only the working folder${applied.write.length ? ' and the granted paths' : ''}; ${applied.shell ? 'child processes and Worker threads allowed (shell declared and granted)' : 'no child processes, no Worker threads, no native addons'}`,
   });
 
-  // an exec chain (unshare execs setpriv execs node): the host keeps the client as its parent, so the signal fires when the client dies
-  let command = input.nodePath;
-  let args = nodeArgs;
-  if ('setpriv' in input.parentDeath) {
-    command = input.parentDeath.setpriv;
-    args = ['--pdeathsig', 'KILL', input.nodePath, ...nodeArgs];
-  }
-  if (applied.network) {
-    layers.push({ layer: 'network-namespace', applied: false, detail: 'not applied: the driver declares network and the caller granted it' });
-  } else if ('unshare' in input.netns) {
-    args = ['--user', '--net', '--map-root-user', command, ...args];
-    command = input.netns.unshare;
-    layers.push({ layer: 'network-namespace', applied: true, detail: 'a new network namespace with only a loopback interface that is down (unshare --user --net --map-root-user): no sockets reach any network, the host\'s loopback included' });
-  } else {
-    layers.push({ layer: 'network-namespace', applied: false, detail: `MISSING: the driver is not granted network, but ${input.netns.missing}; Node's permission model does not cover sockets, so the driver can reach the network` });
-  }
-
-  layers.push('setpriv' in input.parentDeath
-    ? { layer: 'parent-death', applied: true, detail: 'setpriv --pdeathsig KILL: the kernel kills the host when its client dies, even by SIGKILL and even while the driver is busy in a loop' }
-    : { layer: 'parent-death', applied: false, detail: `MISSING: ${input.parentDeath.missing}; an idle host still exits when its channel closes, but a host busy in a loop when its client is killed runs until the loop ends` });
-
-  const env: Record<string, string> = { HOME: input.workDir, TMPDIR: input.workDir };
-  for (const name of applied.env) {
-    const value = input.environment[name];
-    if (value !== undefined) env[name] = value;
-  }
-  layers.push({ layer: 'environment', applied: true, detail: applied.env.length ? `scrubbed: only ${applied.env.join(', ')} (granted), HOME and TMPDIR` : 'scrubbed: only HOME and TMPDIR (the working folder)' });
-  layers.push({ layer: 'working-folder', applied: true, detail: `private, removed at close: ${input.workDir}` });
-  layers.push({ layer: 'stderr-log', applied: true, detail: `stdout and stderr kept as a log of the last ${input.stderrCapBytes} bytes; the protocol runs on fd 3, out of the driver's reach` });
+  const chain = processChain(input.nodePath, nodeArgs, input, applied.network, 'Node\'s permission model does not cover sockets, so the driver can reach the network');
+  layers.push(...chain.layers);
+  const common = processLayers(applied, input);
+  layers.push(...common.layers);
   layers.push({ layer: 'import-gate', applied: false, detail: 'not needed: the permission model refuses every read outside the verified package and the host files, and the package is re-hashed before import; the gate\'s module hooks would need a worker thread (--allow-worker), which would let the driver start Workers too' });
-  return { command, args, env, layers, grants: applied, ignored };
+  return { command: chain.command, args: chain.args, env: common.env, layers, grants: applied, ignored };
 }

@@ -99,7 +99,10 @@ export interface StartHostInput {
   package: string;
   version: string;
   permissions: Permission[];
-  init: Omit<InitializeParams, 'protocol'>;
+  /** What initialize carries: the Node host's parameters, or another host program's (see docs/host-protocol.md). */
+  init: Omit<InitializeParams, 'protocol'> | Record<string, unknown>;
+  /** How the child is started and confined; default: the Node host under the permission model. */
+  plan?: (host: { workDir: string; maxMessageBytes: number; stderrCapBytes: number }) => Confinement;
   onEvent?: (event: HostEvent) => void;
 }
 
@@ -118,10 +121,10 @@ export async function startHost(input: StartHostInput, options: HostOptions = {}
   // one host: a fresh working folder, the same grants and layers, spawned and initialized
   const launch = async (): Promise<HostClient> => {
     const workDir = mkdtempSync(join(tmpdir(), 'mcs-host-'));
-    plan = planConfinement({
+    plan = input.plan?.({ workDir, maxMessageBytes, stderrCapBytes }) ?? planConfinement({
       permissions: input.permissions,
       grants: options.grants ?? {},
-      entryDir: input.init.entryDir,
+      entryDir: String(input.init.entryDir),
       hostFiles: files,
       childScript,
       workDir,
@@ -142,7 +145,7 @@ export async function startHost(input: StartHostInput, options: HostOptions = {}
     });
     input.onEvent?.({ phase: 'spawn', ...base, pid: client.pid });
     try {
-      ready = (await client.call('initialize', { protocol: PROTOCOL_VERSION, ...input.init } satisfies InitializeParams, { timeoutMs: options.startTimeoutMs ?? 30_000 })) as Ready;
+      ready = (await client.call('initialize', { protocol: PROTOCOL_VERSION, ...input.init }, { timeoutMs: options.startTimeoutMs ?? 30_000 })) as Ready;
       if (ready?.protocol !== PROTOCOL_VERSION) throw new McsError('E_HOST_PROTOCOL', `${input.spec}: the host speaks protocol ${String(ready?.protocol)}, the client ${PROTOCOL_VERSION}`, {});
     } catch (error) {
       await client.close();

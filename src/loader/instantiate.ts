@@ -48,6 +48,16 @@ export function instantiate(module: Record<string, unknown>, declared: DeclaredD
   } catch (cause) {
     throw new McsError('E_DRIVER_IMPORT', `${spec}: constructing the driver failed: ${(cause as Error)?.message ?? String(cause)}`, { cause, details: { spec } });
   }
+  checkDriver(instance, declared, spec);
+  return instance;
+}
+
+/**
+ * Checks a constructed driver (or a host's proxy of one) against the index:
+ * the contract's methods and capability methods, and its meta, as plain data,
+ * equal to what the index records this version declares.
+ */
+export function checkDriver(instance: unknown, declared: DeclaredDriver, spec: string): asserts instance is MCSDriver | MCSToolDriver {
   const expected = declared.meta;
   assertMcsDriver(instance, spec, expected);
   // compared as a copy of its own data: a getter or toJSON could show the check one meta and the host another
@@ -58,6 +68,4 @@ export function instantiate(module: Record<string, unknown>, declared: DeclaredD
       details: { spec, expected, found: meta },
     });
   }
-  return instance;
 }
-

@@ -34,6 +34,9 @@ import { assertCacheLocation, keptTarballPath, sha512Hex, verifyCacheEntry, type
 import { extractToCache } from './extract.js';
 import { instantiate } from './instantiate.js';
 import { startHost, type HostEvent, type HostOptions, type HostReceipt } from '../host/proxy.js';
+import type { PythonHostOptions } from '../host/python.js';
+import type { PypiClientOptions } from '../pypi/client.js';
+import type { PreparedWheel } from './pypi.js';
 import type { GateData } from './gate-hooks.js';
 import { resolveDriver, type DriverQuery, type Resolution } from './resolve.js';
 
@@ -48,7 +51,9 @@ export interface LoadEvent extends Omit<Partial<HostEvent>, 'phase' | 'package' 
   warm?: boolean;
 }
 
-export interface LoadOptions extends HostOptions {
+export interface LoadOptions extends HostOptions, PythonHostOptions {
+  /** The PyPI index a PyPI driver's wheels come from (default: pip's configuration, else pypi.org). */
+  pypi?: PypiClientOptions;
   /**
    * 'process' (the default): the driver runs in a confined child process and
    * the caller gets a proxy (see docs/host-protocol.md). 'none': the driver is
@@ -98,6 +103,8 @@ export interface LoadReceipt {
   index: IndexFreshness;
   /** How the driver runs: in a host process, with every confinement layer applied or missing and why; or in this process. */
   host: HostReceipt | { isolation: 'none'; detail: string };
+  /** A PyPI driver: the interpreter, and every wheel on its sys.path (the driver's first), each verified or re-hashed. */
+  python?: { interpreter: string; version: string; wheels: PreparedWheel[] };
 }
 
 export interface LoadedDriver {
@@ -333,8 +340,9 @@ export async function loadDriver(query: string | DriverQuery, options: LoadOptio
   }
   const { entry, version } = chosen;
   const spec = `${entry.name}@${version}`;
+  if (entry.ecosystem === 'pypi') return (await import('./pypi.js')).loadPypiDriver(entry, version, freshness, cacheRoot, options);
   if (entry.ecosystem !== 'npm') {
-    throw new McsError('E_DRIVER_ECOSYSTEM', `${entry.ecosystem}:${spec} is in the index and the policy accepts it, but the loader cannot load ${entry.ecosystem === 'pypi' ? 'PyPI' : entry.ecosystem} drivers yet: it runs npm drivers (ES modules) only; use ${entry.name} with the MCS Python SDK, or load an npm driver`, {
+    throw new McsError('E_DRIVER_ECOSYSTEM', `${entry.ecosystem}:${spec} is in the index and the policy accepts it, but the loader cannot load ${entry.ecosystem} drivers: it runs npm drivers (ES modules) and PyPI drivers (pure-Python wheels, in the Python host) only`, {
       details: { package: entry.name, ecosystem: entry.ecosystem, version },
     });
   }

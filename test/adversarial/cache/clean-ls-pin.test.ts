@@ -138,14 +138,14 @@ describe('load with a version or an ecosystem', () => {
     expect(errorOf(result).code).toBe('E_USAGE');
   });
 
-  it('resolves pypi:NAME in the index, then says PyPI drivers cannot be loaded yet, naming the package', async () => {
+  it('resolves pypi:NAME in the index, then refuses a release that pins only an sdist (never built), naming the package', async () => {
     const latest = await load('pypi:mcs-driver-csv');
-    expect(latest.code).toBe(2);
-    expect(errorOf(latest)).toMatchObject({ code: 'E_DRIVER_ECOSYSTEM', message: expect.stringContaining('pypi:mcs-driver-csv@0.1.3') });
+    expect(latest.code).toBe(1);
+    expect(errorOf(latest)).toMatchObject({ code: 'E_LOAD_REFUSED', message: expect.stringContaining('pypi:mcs-driver-csv@0.1.3: the index pins no pure-Python wheel') });
     const pinned = await load('pypi:mcs_driver_csv@0.1.1');
-    expect(errorOf(pinned)).toMatchObject({ code: 'E_DRIVER_ECOSYSTEM', message: expect.stringContaining('pypi:mcs-driver-csv@0.1.1') });
+    expect(errorOf(pinned)).toMatchObject({ code: 'E_LOAD_REFUSED', message: expect.stringContaining('pypi:mcs-driver-csv@0.1.1') });
     expect(errorOf(await load('pypi:mcs-driver-csv@0.9.0')).code).toBe('E_POLICY_UNPINNED');
-    await expect(loadDriver({ name: 'mcs-driver-csv', ecosystem: 'pypi', version: '0.1.2' }, { index: { indexDir, cacheDir: join(world.work, 'lib-cache') }, cacheDir: join(world.work, 'lib-cache', 'loader') })).rejects.toThrowWithCode('E_DRIVER_ECOSYSTEM');
+    await expect(loadDriver({ name: 'mcs-driver-csv', ecosystem: 'pypi', version: '0.1.2' }, { index: { indexDir, cacheDir: join(world.work, 'lib-cache') }, cacheDir: join(world.work, 'lib-cache', 'loader') })).rejects.toThrowWithCode('E_LOAD_REFUSED');
     expect(existsSync(join(world.work, 'lib-cache', 'loader', 'drivers'))).toBe(false);
   });
 });
