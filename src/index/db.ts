@@ -245,6 +245,24 @@ function migrate(db: Sqlite, from: number): void {
   }).immediate();
 }
 
+/** Prepared read statements per connection, by SQL text: compiling one costs more than running most searches. */
+const preparedByDb = new WeakMap<Sqlite, Map<string, Database.Statement>>();
+/** Distinct statements kept per connection; the search builds a bounded variety (filters and word counts), and more clears the set. */
+const MAX_PREPARED = 256;
+
+/** A prepared statement for `sql` on this connection, compiled once. */
+function prepared(db: Sqlite, sql: string): Database.Statement {
+  let cache = preparedByDb.get(db);
+  if (!cache) preparedByDb.set(db, (cache = new Map()));
+  let statement = cache.get(sql);
+  if (!statement) {
+    if (cache.size >= MAX_PREPARED) cache.clear();
+    statement = db.prepare(sql);
+    cache.set(sql, statement);
+  }
+  return statement;
+}
+
 /** Settings for a private file being filled in one go; durability comes from the rename afterwards. */
 export function configureForBulkBuild(handle: Db): void  {
   const db = sqlite(handle);
@@ -517,7 +535,7 @@ export function runSearch(handle: Db, plan: SearchPlan): SearchRow[]  {
   const columns = SEARCH_COLUMNS;
   if (plan.text === '') {
     const where = conditions.length > 0 ? `WHERE ${conditions.join(' AND ')}` : '';
-    return db.prepare(`SELECT ${columns}, 0 AS tier, 0 AS score FROM packages p ${where} ORDER BY p.label_rank, p.name LIMIT @limit`).all(params) as SearchRow[];
+    return prepared(db, `SELECT ${columns}, 0 AS tier, 0 AS score FROM packages p ${where} ORDER BY p.label_rank, p.name LIMIT @limit`).all(params) as SearchRow[];
   }
   params.text = plan.text;
   params.textEnd = plan.text + '\uffff';
@@ -542,7 +560,7 @@ export function runSearch(handle: Db, plan: SearchPlan): SearchRow[]  {
     SELECT ${columns}, b.tier, 0.0 AS score FROM best b JOIN packages p ON p.id = b.id
     ORDER BY b.tier, p.label_rank, p.name
     LIMIT @limit`;
-  const rows = db.prepare(named).all(params) as SearchRow[];
+  const rows = prepared(db, named).all(params) as SearchRow[];
   // text hits rank after every name and capability hit: when those fill the page, the text tier cannot change it
   // FTS5 materialises the whole doclist of a prefix term, which is costly for a common word:
   // words are first taken as typed, and the last one is extended as a prefix only to fill the page
@@ -574,16 +592,16 @@ function rankedText(db: Sqlite, match: string, need: number, and: string, params
   const out: SearchRow[] = [];
   // a sample holds at least a page, so a long page (pagination) is still filled when enough packages match
   const cap = Math.max(RANK_CANDIDATES, need);
-  const where = (table: 'packages_fts' | 'packages_head'): string => {
-    const ids = [...found, ...out].map((row) => row.id);
-    return `FROM ${table} t JOIN packages p ON p.id = t.rowid WHERE ${table} MATCH @match${and}${ids.length > 0 ? ` AND p.id NOT IN (${ids.join(', ')})` : ''}`;
-  };
+  const where = (table: 'packages_fts' | 'packages_head'): string =>
+    `FROM ${table} t JOIN packages p ON p.id = t.rowid WHERE ${table} MATCH @match${and} AND p.id NOT IN (SELECT value FROM json_each(@found))`;
+  const bind = (extra: Record<string, unknown>) => ({ ...params, ...extra, match, found: JSON.stringify([...found, ...out].map((row) => row.id)) });
   const ranked = (table: 'packages_fts' | 'packages_head', limit: number): SearchRow[] =>
-    db.prepare(
+    prepared(
+      db,
       `SELECT ${SEARCH_COLUMNS}, 3 AS tier, c.rank AS score FROM (SELECT t.rowid AS id, t.rank AS rank ${where(table)} LIMIT @cap) c
        JOIN packages p ON p.id = c.id ORDER BY c.rank, p.label_rank, p.name LIMIT @textLimit`,
-    ).all({ ...params, match, cap, textLimit: limit }) as SearchRow[];
-  const size = (db.prepare(`SELECT count(*) AS n FROM (SELECT p.id ${where('packages_fts')} LIMIT @over)`).get({ ...params, match, over: cap + 1 }) as { n: number }).n;
+    ).all(bind({ cap, textLimit: limit })) as SearchRow[];
+  const size = (prepared(db, `SELECT count(*) AS n FROM (SELECT p.id ${where('packages_fts')} LIMIT @over)`).get(bind({ over: cap + 1 })) as { n: number }).n;
   if (size <= cap) return ranked('packages_fts', need);
   out.push(...ranked('packages_head', need));
   if (out.length < need) out.push(...ranked('packages_fts', need - out.length));
@@ -592,9 +610,7 @@ function rankedText(db: Sqlite, match: string, need: number, and: string, params
 
 /** Vocabulary words starting with `first` whose length is within the range, the most widespread first. */
 export function vocabularyNear(handle: Db, first: string, minLength: number, maxLength: number, limit: number): Array<{ word: string; packages: number }> {
-  const db = sqlite(handle);
-  return db
-    .prepare('SELECT word, packages FROM vocabulary WHERE word >= ? AND word < ? AND length(word) BETWEEN ? AND ? ORDER BY packages DESC LIMIT ?')
+  return prepared(sqlite(handle), 'SELECT word, packages FROM vocabulary WHERE word >= ? AND word < ? AND length(word) BETWEEN ? AND ? ORDER BY packages DESC LIMIT ?')
     .all(first, first + '\uffff', minLength, maxLength, limit) as Array<{ word: string; packages: number }>;
 }
 
@@ -606,9 +622,9 @@ export function vocabularyNear(handle: Db, first: string, minLength: number, max
  */
 export function knowsWord(handle: Db, word: string, term: string, asPrefix: boolean): boolean {
   const db = sqlite(handle);
-  if (db.prepare('SELECT 1 FROM vocabulary WHERE word = ?').get(word)) return true;
-  if (asPrefix && db.prepare('SELECT 1 FROM vocabulary WHERE word > ? AND word < ? LIMIT 1').get(word, word + '\uffff')) return true;
-  return db.prepare('SELECT 1 FROM packages_fts WHERE packages_fts MATCH ? LIMIT 1').get(term) !== undefined;
+  if (prepared(db, 'SELECT 1 FROM vocabulary WHERE word = ?').get(word)) return true;
+  if (asPrefix && prepared(db, 'SELECT 1 FROM vocabulary WHERE word > ? AND word < ? LIMIT 1').get(word, word + '\uffff')) return true;
+  return prepared(db, 'SELECT 1 FROM packages_fts WHERE packages_fts MATCH ? LIMIT 1').get(term) !== undefined;
 }
 
 export function findPackages(handle: Db, name: string, ecosystem?: string): Array<{ doc: string; ecosystem: string; source: string; latest: string | null; summary: string }> {
