@@ -7,10 +7,11 @@
  * judged query on that corpus (p50/p99 overall, per kind, the slowest five),
  * and the same figures, relevance and latency, at the sizes in
  * MCS_RELEVANCE_SIZES (default 100000,1000000; "" skips them; 1M takes
- * minutes to generate), built from generated rows of the same generator.
+ * minutes to generate; MCS_RELEVANCE_DBS=DIR keeps and reuses them, made
+ * by the same schema), built from generated rows of the same generator.
  * MCS_RELEVANCE_VERBOSE=1 prints each query's figures on the corpus.
  */
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildDatabase, inBatches, type SourcedRow } from '../../src/index/build.js';
@@ -120,8 +121,14 @@ function latencyFigures(index: McsIndex, label: string, runs: number): void {
   for (const q of perQuery.slice(0, 5)) console.log(`    ${q.query.padEnd(28)} ${spread(q.samples)}`);
 }
 
+/**
+ * The judged queries on n generated packages. With MCS_RELEVANCE_DBS=DIR the
+ * database is taken from DIR/relevance-<n>.sqlite when it is there (a copy:
+ * the 1M one takes minutes to generate), and saved there when generated.
+ */
 async function scaleFigures(work: string, n: number): Promise<void> {
   const file = join(work, `relevance-${n}.sqlite`);
+  const saved = process.env.MCS_RELEVANCE_DBS ? join(process.env.MCS_RELEVANCE_DBS, `relevance-${n}.sqlite`) : undefined;
   const t0 = performance.now();
   const topicOf = new Map<string, string>();
   const rows = (function* (): Generator<SourcedRow> {
@@ -132,15 +139,26 @@ async function scaleFigures(work: string, n: number): Promise<void> {
       yield { row: toPackageRow(entry, path), stamp: { path, size: 1, mtimeNs: '0', ctimeNs: '0', ino: String(i) } };
     }
   })();
-  await buildDatabase(file, inBatches(rows), n, 'synthetic', { busyTimeoutMs: 0 });
-  const built = ((performance.now() - t0) / 1000).toFixed(1);
+  let origin: string;
+  if (saved && existsSync(saved)) {
+    for (let i = 0; i < n; i++) {
+      const { entry, topic } = corpusEntry(i);
+      topicOf.set(entry.name, topic);
+    }
+    copyFileSync(saved, file);
+    origin = `copied from ${saved}`;
+  } else {
+    await buildDatabase(file, inBatches(rows), n, 'synthetic', { busyTimeoutMs: 0 });
+    origin = `loaded from generated rows in ${((performance.now() - t0) / 1000).toFixed(1)} s`;
+    if (saved) copyFileSync(file, saved);
+  }
   const indexDir = join(work, `rows-${n}`);
   mkdirSync(indexDir);
   const index = await openIndexAt(file, indexDir, join(work, `cache-${n}`));
   try {
     // the same judged queries at scale (synthetic drivers only, so the queries about the embedded entries score lower)
     relevanceFigures(index, topicOf, `${n.toLocaleString('en')} packages`);
-    latencyFigures(index, `${n.toLocaleString('en')} packages (loaded from generated rows in ${built} s)`, n >= 1_000_000 ? 10 : 20);
+    latencyFigures(index, `${n.toLocaleString('en')} packages (${origin})`, n >= 1_000_000 ? 10 : 20);
   } finally {
     index.close();
   }
