@@ -108,6 +108,8 @@ export function corpusEntry(i: number, seed = 7): CorpusEntry {
       versions: [version],
       drivers: [{
         kind: 'driver',
+        // a PyPI driver names its entry point, module:Class (drawn from no random number: the rest of the data is unchanged)
+        ...(ecosystem === 'pypi' ? { export: `${base.replace(/-/g, '_')}:Driver` } : {}),
         meta: {
           id: `${hex(random, 8)}-${hex(random, 4)}-4${hex(random, 3)}-8${hex(random, 3)}-${hex(random, 12)}`,
           name: `${pick(topic.products)} ${pick(['driver', 'connector', 'tools', 'bridge'])}`,

@@ -4,11 +4,14 @@
  * default 5,000, plus the real embedded entries) it runs the judged queries
  * and prints nDCG@10, recall@3 (of the packages graded 2 or 3) and the
  * zero-result rate, overall and per kind of query; then the latency of every
- * judged query on that corpus and at the sizes in MCS_RELEVANCE_SIZES
- * (default 100000,1000000; "" skips them), built from generated rows of the
- * same generator. MCS_RELEVANCE_VERBOSE=1 prints each query's figures.
+ * judged query on that corpus (p50/p99 overall, per kind, the slowest five),
+ * and the same figures, relevance and latency, at the sizes in
+ * MCS_RELEVANCE_SIZES (default 100000,1000000; "" skips them; 1M takes
+ * minutes to generate; MCS_RELEVANCE_DBS=DIR keeps and reuses them, made
+ * by the same schema), built from generated rows of the same generator.
+ * MCS_RELEVANCE_VERBOSE=1 prints each query's figures on the corpus.
  */
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildDatabase, inBatches, type SourcedRow } from '../../src/index/build.js';
@@ -54,7 +57,7 @@ function mean(values: number[]): number {
   return values.length === 0 ? 0 : values.reduce((a, b) => a + b, 0) / values.length;
 }
 
-function relevanceFigures(index: McsIndex, topicOf: Map<string, string>): void {
+function relevanceFigures(index: McsIndex, topicOf: Map<string, string>, corpus: string): void {
   const topicSizes = new Map<string, number>();
   for (const topic of topicOf.values()) topicSizes.set(topic, (topicSizes.get(topic) ?? 0) + 1);
   const scores: QueryScore[] = JUDGMENTS.map((judgment) => {
@@ -65,10 +68,10 @@ function relevanceFigures(index: McsIndex, topicOf: Map<string, string>): void {
   });
   const line = (label: string, group: QueryScore[]): string =>
     `  ${label.padEnd(10)} ${String(group.length).padStart(3)} queries   nDCG@10 ${mean(group.map((s) => s.ndcg)).toFixed(3)}   recall@3 ${mean(group.map((s) => s.recall3)).toFixed(3)}   zero-result ${((group.filter((s) => s.hits === 0).length / group.length) * 100).toFixed(1)}%`;
-  console.log(`\n(r) relevance of ${JUDGMENTS.length} judged queries, top ${RESULTS_JUDGED}`);
+  console.log(`\n(r) relevance of ${JUDGMENTS.length} judged queries, top ${RESULTS_JUDGED}, on the ${corpus}`);
   console.log(line('all', scores));
   for (const kind of [...new Set(JUDGMENTS.map((j) => j.kind))]) console.log(line(kind, scores.filter((s) => s.judgment.kind === kind)));
-  if (process.env.MCS_RELEVANCE_VERBOSE === '1') {
+  if (process.env.MCS_RELEVANCE_VERBOSE === '1' && corpus === 'corpus') {
     for (const s of scores) {
       const topics = s.top.map((n) => `${n} [${topicOf.get(n)}]`).join(', ');
       console.log(`    ${s.judgment.query.padEnd(28)} nDCG ${s.ndcg.toFixed(2)} r@3 ${s.recall3.toFixed(2)} ${String(s.hits).padStart(2)} hits${s.suggestion ? ` (did you mean ${s.suggestion})` : ''}: ${topics}`);
@@ -76,43 +79,86 @@ function relevanceFigures(index: McsIndex, topicOf: Map<string, string>): void {
   }
 }
 
-/** p50/p99 of every judged query, each run `runs` times after a warm-up. */
-function latencyFigures(index: McsIndex, label: string, runs: number): void {
-  const perQuery: Array<{ query: string; p50: number; p99: number }> = [];
-  const all: number[] = [];
-  for (const { query } of JUDGMENTS) {
-    const samples: number[] = [];
-    for (let i = 0; i < runs + 3; i++) {
-      const t0 = performance.now();
-      index.search(query, {}, { limit: LATENCY_LIMIT });
-      if (i >= 3) samples.push(performance.now() - t0);
-    }
-    samples.sort((a, b) => a - b);
-    all.push(...samples);
-    perQuery.push({ query, p50: percentile(samples, 50), p99: percentile(samples, 99) });
-  }
-  all.sort((a, b) => a - b);
-  perQuery.sort((a, b) => b.p99 - a.p99);
-  console.log(`  ${label}: all queries p50 ${ms(percentile(all, 50))} ms, p99 ${ms(percentile(all, 99))} ms; slowest query p99 ${ms(perQuery[0]!.p99)} ms (${runs} runs each, limit ${LATENCY_LIMIT})`);
-  for (const q of perQuery.slice(0, 5)) console.log(`    ${q.query.padEnd(28)} p50 ${ms(q.p50).padStart(6)} ms   p99 ${ms(q.p99).padStart(6)} ms`);
+interface Timing {
+  wall: number;
+  cpu: number;
 }
 
+function spread(samples: Timing[]): string {
+  const wall = samples.map((t) => t.wall).sort((a, b) => a - b);
+  const cpu = samples.map((t) => t.cpu).sort((a, b) => a - b);
+  return `p50 ${ms(percentile(wall, 50)).padStart(6)} ms   p99 ${ms(percentile(wall, 99)).padStart(6)} ms   (cpu p50 ${ms(percentile(cpu, 50)).padStart(6)} ms, p99 ${ms(percentile(cpu, 99)).padStart(6)} ms)`;
+}
+
+/**
+ * p50/p99 of every judged query, each run `runs` times after a warm-up:
+ * overall, per kind of query, and the slowest five. Wall time, and the CPU
+ * time of this process, which other work on a shared machine does not inflate.
+ */
+function latencyFigures(index: McsIndex, label: string, runs: number): void {
+  const perQuery: Array<{ query: string; samples: Timing[]; p99: number }> = [];
+  const all: Timing[] = [];
+  const byKind = new Map<string, Timing[]>();
+  for (const { query, kind } of JUDGMENTS) {
+    const samples: Timing[] = [];
+    for (let i = 0; i < runs + 3; i++) {
+      const cpu0 = process.cpuUsage();
+      const t0 = performance.now();
+      index.search(query, {}, { limit: LATENCY_LIMIT });
+      const wall = performance.now() - t0;
+      const cpu = process.cpuUsage(cpu0);
+      if (i >= 3) samples.push({ wall, cpu: (cpu.user + cpu.system) / 1000 });
+    }
+    all.push(...samples);
+    byKind.set(kind, [...(byKind.get(kind) ?? []), ...samples]);
+    perQuery.push({ query, samples, p99: percentile(samples.map((t) => t.wall).sort((a, b) => a - b), 99) });
+  }
+  perQuery.sort((a, b) => b.p99 - a.p99);
+  console.log(`  ${label}, ${runs} runs of each query, limit ${LATENCY_LIMIT}`);
+  console.log(`    ${'all queries'.padEnd(28)} ${spread(all)}`);
+  for (const [kind, samples] of byKind) console.log(`    ${`${kind} queries`.padEnd(28)} ${spread(samples)}`);
+  console.log('    slowest:');
+  for (const q of perQuery.slice(0, 5)) console.log(`    ${q.query.padEnd(28)} ${spread(q.samples)}`);
+}
+
+/**
+ * The judged queries on n generated packages. With MCS_RELEVANCE_DBS=DIR the
+ * database is taken from DIR/relevance-<n>.sqlite when it is there (a copy:
+ * the 1M one takes minutes to generate), and saved there when generated.
+ */
 async function scaleFigures(work: string, n: number): Promise<void> {
   const file = join(work, `relevance-${n}.sqlite`);
+  const saved = process.env.MCS_RELEVANCE_DBS ? join(process.env.MCS_RELEVANCE_DBS, `relevance-${n}.sqlite`) : undefined;
   const t0 = performance.now();
+  const topicOf = new Map<string, string>();
   const rows = (function* (): Generator<SourcedRow> {
     for (let i = 0; i < n; i++) {
       const path = `synthetic/${i}.json`;
-      yield { row: toPackageRow(corpusEntry(i).entry, path), stamp: { path, size: 1, mtimeNs: '0', ctimeNs: '0', ino: String(i) } };
+      const { entry, topic } = corpusEntry(i);
+      topicOf.set(entry.name, topic);
+      yield { row: toPackageRow(entry, path), stamp: { path, size: 1, mtimeNs: '0', ctimeNs: '0', ino: String(i) } };
     }
   })();
-  await buildDatabase(file, inBatches(rows), n, 'synthetic', { busyTimeoutMs: 0 });
-  const built = ((performance.now() - t0) / 1000).toFixed(1);
+  let origin: string;
+  if (saved && existsSync(saved)) {
+    for (let i = 0; i < n; i++) {
+      const { entry, topic } = corpusEntry(i);
+      topicOf.set(entry.name, topic);
+    }
+    copyFileSync(saved, file);
+    origin = `copied from ${saved}`;
+  } else {
+    await buildDatabase(file, inBatches(rows), n, 'synthetic', { busyTimeoutMs: 0 });
+    origin = `loaded from generated rows in ${((performance.now() - t0) / 1000).toFixed(1)} s`;
+    if (saved) copyFileSync(file, saved);
+  }
   const indexDir = join(work, `rows-${n}`);
   mkdirSync(indexDir);
   const index = await openIndexAt(file, indexDir, join(work, `cache-${n}`));
   try {
-    latencyFigures(index, `${n.toLocaleString('en')} packages (loaded from generated rows in ${built} s)`, n >= 1_000_000 ? 10 : 20);
+    // the same judged queries at scale (synthetic drivers only, so the queries about the embedded entries score lower)
+    relevanceFigures(index, topicOf, `${n.toLocaleString('en')} packages`);
+    latencyFigures(index, `${n.toLocaleString('en')} packages (${origin})`, n >= 1_000_000 ? 10 : 20);
   } finally {
     index.close();
   }
@@ -128,7 +174,7 @@ async function main(): Promise<void> {
     const index = await openIndex({ indexDir, cacheDir: join(work, 'cache') });
     console.log(`mcs-pkg relevance bench on Node ${process.version}: corpus of ${index.status.packages.toLocaleString('en')} packages (${count.toLocaleString('en')} synthetic + the embedded index); scale sizes: ${sizes.length > 0 ? sizes.map((s) => s.toLocaleString('en')).join(' / ') : 'none'}`);
     try {
-      relevanceFigures(index, topicOf);
+      relevanceFigures(index, topicOf, 'corpus');
       console.log(`\n(l) latency of the ${JUDGMENTS.length} judged queries, in process`);
       latencyFigures(index, `corpus of ${index.status.packages.toLocaleString('en')} packages`, 50);
     } finally {

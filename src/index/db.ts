@@ -36,6 +36,8 @@ function sqlite(db: Db): Sqlite {
  * about what a package is for (a "file" parameter does not make a file driver).
  */
 const BM25_WEIGHTS = '10.0, 2.0, 6.0, 4.0, 3.0, 1.0, 0.5';
+/** The same weights for the head of a package (name, capabilities, tool names). */
+const HEAD_BM25_WEIGHTS = '10.0, 6.0, 3.0';
 
 /**
  * Secondary indexes of the current schema. A full build drops them, appends
@@ -105,6 +107,24 @@ const MIGRATIONS: readonly string[] = [
   );
   INSERT INTO packages_fts (packages_fts, rank) VALUES ('rank', 'bm25(${BM25_WEIGHTS})');
   `,
+  // 3: the head of each package, what says most what it is (name, capabilities, tool names), searchable on its own:
+  // a common word is in a large share of the full-text rows, and a search ranks a bounded sample of those,
+  // the packages with the words in their head first. Filled by the rebuild that ROWS_VERSION 4 asks for.
+  `
+  CREATE VIRTUAL TABLE packages_head USING fts5(
+    name, capabilities, tools,
+    content = '', contentless_delete = 1, prefix = '2 3', tokenize = 'porter unicode61 remove_diacritics 2'
+  );
+  INSERT INTO packages_head (packages_head, rank) VALUES ('rank', 'bm25(${HEAD_BM25_WEIGHTS})');
+  DROP TRIGGER packages_after_delete;
+  CREATE TRIGGER packages_after_delete AFTER DELETE ON packages BEGIN
+    DELETE FROM docs WHERE package_id = old.id;
+    DELETE FROM facets WHERE package_id = old.id;
+    DELETE FROM drivers WHERE package_id = old.id;
+    DELETE FROM packages_fts WHERE rowid = old.id;
+    DELETE FROM packages_head WHERE rowid = old.id;
+  END;
+  `,
 ];
 
 /** The schema version this code writes and reads. */
@@ -115,7 +135,7 @@ export const SCHEMA_VERSION = MIGRATIONS.length;
  * full-text fields). A database built with another one is rebuilt, since
  * its rows would not be what this code would write.
  */
-export const ROWS_VERSION = 3;
+export const ROWS_VERSION = 4;
 
 export type FacetKind = 'capability' | 'adapter' | 'llm' | 'permission';
 
@@ -135,6 +155,8 @@ export interface PackageRow {
   driverIds: string[];
   facets: Array<[FacetKind, string]>;
   fts: { name: string; description: string; capabilities: string; adapters: string; tools: string; security: string; parameters: string };
+  /** What says most what the package is, searched first when a query matches many packages: name, capabilities, tool names. */
+  head: { name: string; capabilities: string; tools: string };
   /** The distinct words of the full-text fields that a mistyped word can be corrected to. */
   words: string[];
 }
@@ -223,6 +245,24 @@ function migrate(db: Sqlite, from: number): void {
   }).immediate();
 }
 
+/** Prepared read statements per connection, by SQL text: compiling one costs more than running most searches. */
+const preparedByDb = new WeakMap<Sqlite, Map<string, Database.Statement>>();
+/** Distinct statements kept per connection; the search builds a bounded variety (filters and word counts), and more clears the set. */
+const MAX_PREPARED = 256;
+
+/** A prepared statement for `sql` on this connection, compiled once. */
+function prepared(db: Sqlite, sql: string): Database.Statement {
+  let cache = preparedByDb.get(db);
+  if (!cache) preparedByDb.set(db, (cache = new Map()));
+  let statement = cache.get(sql);
+  if (!statement) {
+    if (cache.size >= MAX_PREPARED) cache.clear();
+    statement = db.prepare(sql);
+    cache.set(sql, statement);
+  }
+  return statement;
+}
+
 /** Settings for a private file being filled in one go; durability comes from the rename afterwards. */
 export function configureForBulkBuild(handle: Db): void  {
   const db = sqlite(handle);
@@ -233,11 +273,16 @@ export function configureForBulkBuild(handle: Db): void  {
   db.pragma('temp_store = MEMORY');
 }
 
-/** Read settings for a serving connection: the file is memory-mapped and a larger page cache kept. */
+/**
+ * Read settings for a serving connection: the file is memory-mapped, a larger
+ * page cache kept, and the temporary b-trees of ORDER BY and GROUP BY kept in
+ * memory (in a file, opening one can cost more than the rest of a query).
+ */
 export function configureForReading(handle: Db): void  {
   const db = sqlite(handle);
   db.pragma('mmap_size = 1073741824');
   db.pragma('cache_size = -65536');
+  db.pragma('temp_store = MEMORY');
 }
 
 /** Settings once the file is live and shared: WAL so readers never wait for a writer. */
@@ -252,6 +297,7 @@ export function configureForServing(handle: Db): void  {
 export function optimizeFts(handle: Db): void  {
   const db = sqlite(handle);
   db.exec(`INSERT INTO packages_fts (packages_fts) VALUES ('optimize')`);
+  db.exec(`INSERT INTO packages_head (packages_head) VALUES ('optimize')`);
 }
 
 /** `PRAGMA quick_check`: true when SQLite finds the file's structure sound. */
@@ -307,6 +353,7 @@ export class IndexWriter {
   private readonly insertFacet;
   private readonly insertDriver;
   private readonly insertFts;
+  private readonly insertHead;
   private readonly upsertSource;
   private readonly deleteBySource;
   private readonly deleteSource;
@@ -330,6 +377,7 @@ export class IndexWriter {
       `INSERT INTO packages_fts (rowid, name, description, capabilities, adapters, tools, security, parameters)
        VALUES (?, @name, @description, @capabilities, @adapters, @tools, @security, @parameters)`,
     );
+    this.insertHead = db.prepare('INSERT INTO packages_head (rowid, name, capabilities, tools) VALUES (?, @name, @capabilities, @tools)');
     this.upsertSource = db.prepare('INSERT OR REPLACE INTO sources (path, size, mtime_ns, ctime_ns, ino) VALUES (@path, @size, @mtimeNs, @ctimeNs, @ino)');
     this.deleteBySource = db.prepare('DELETE FROM packages WHERE source = ?');
     this.deleteSource = db.prepare('DELETE FROM sources WHERE path = ?');
@@ -353,6 +401,7 @@ export class IndexWriter {
     this.insertDoc.run(id, row.doc);
     for (const [kind, value] of row.facets) this.insertFacet.run(id, kind, value);
     this.insertFts.run(id, row.fts);
+    this.insertHead.run(id, row.head);
     this.upsertSource.run(stamp);
     for (const word of row.words) this.vocabulary.set(word, (this.vocabulary.get(word) ?? 0) + 1);
   }
@@ -447,6 +496,8 @@ const WILDCARD_FACETS: ReadonlySet<FacetKind> = new Set(['adapter', 'llm']);
 /** Name-prefix candidates considered, in name order, before ranking (a prefix such as "mcs-" matches nearly everything). */
 const PREFIX_CANDIDATES = 1000;
 
+const SEARCH_COLUMNS = 'p.id, p.name, p.ecosystem, p.class, p.description, p.label, p.latest, p.summary';
+
 /** SQL conditions on packages `p` for the plan's filters, with their parameters added to `params`. */
 function filterConditions(plan: SearchPlan, params: Record<string, unknown>): string[] {
   const where: string[] = [];
@@ -481,10 +532,10 @@ export function runSearch(handle: Db, plan: SearchPlan): SearchRow[]  {
   const params: Record<string, unknown> = { limit: plan.limit };
   const conditions = filterConditions(plan, params);
   const and = conditions.map((c) => ` AND ${c}`).join('');
-  const columns = 'p.id, p.name, p.ecosystem, p.class, p.description, p.label, p.latest, p.summary';
+  const columns = SEARCH_COLUMNS;
   if (plan.text === '') {
     const where = conditions.length > 0 ? `WHERE ${conditions.join(' AND ')}` : '';
-    return db.prepare(`SELECT ${columns}, 0 AS tier, 0 AS score FROM packages p ${where} ORDER BY p.label_rank, p.name LIMIT @limit`).all(params) as SearchRow[];
+    return prepared(db, `SELECT ${columns}, 0 AS tier, 0 AS score FROM packages p ${where} ORDER BY p.label_rank, p.name LIMIT @limit`).all(params) as SearchRow[];
   }
   params.text = plan.text;
   params.textEnd = plan.text + '\uffff';
@@ -495,7 +546,8 @@ export function runSearch(handle: Db, plan: SearchPlan): SearchRow[]  {
   });
   params.capabilityMatch = plan.capabilityMatch;
   // a package of a named capability must still match every word of a longer query (the match set is computed once)
-  const everyWord = plan.capabilityMatch === null ? '' : ' AND p.id IN (SELECT rowid FROM packages_fts WHERE packages_fts MATCH @capabilityMatch)';
+  // (+p.id: the match set is checked per capability package, never used to drive an index lookup per match)
+  const everyWord = plan.capabilityMatch === null ? '' : ' AND +p.id IN (SELECT rowid FROM packages_fts WHERE packages_fts MATCH @capabilityMatch)';
   const named = `
     WITH hits (id, tier) AS (
       SELECT p.id, 0 FROM packages p WHERE p.name = @text${and}
@@ -508,30 +560,57 @@ export function runSearch(handle: Db, plan: SearchPlan): SearchRow[]  {
     SELECT ${columns}, b.tier, 0.0 AS score FROM best b JOIN packages p ON p.id = b.id
     ORDER BY b.tier, p.label_rank, p.name
     LIMIT @limit`;
-  const rows = db.prepare(named).all(params) as SearchRow[];
+  const rows = prepared(db, named).all(params) as SearchRow[];
   // text hits rank after every name and capability hit: when those fill the page, the text tier cannot change it
   // FTS5 materialises the whole doclist of a prefix term, which is costly for a common word:
   // words are first taken as typed, and the last one is extended as a prefix only to fill the page
   for (const match of plan.passes) {
     if (rows.length >= plan.limit) break;
-    params.match = match;
-    params.textLimit = plan.limit - rows.length;
-    const exclude = rows.length > 0 ? ` AND p.id NOT IN (${rows.map((row) => row.id).join(', ')})` : '';
-    const text = `
-      SELECT ${columns}, 3 AS tier, t.rank AS score FROM packages_fts t JOIN packages p ON p.id = t.rowid
-      WHERE packages_fts MATCH @match${and}${exclude}
-      ORDER BY t.rank, p.label_rank, p.name
-      LIMIT @textLimit`;
-    rows.push(...(db.prepare(text).all(params) as SearchRow[]));
+    rows.push(...rankedText(db, match, plan.limit - rows.length, and, params, rows));
   }
   return rows;
 }
 
+/**
+ * Full-text matches ranked by bm25 at most this many at a time. A common
+ * word matches a large share of the index (read file: one package in ten),
+ * and bm25 costs per matching row, so a larger match set is ranked in
+ * bounded samples instead (see rankedText).
+ */
+export const RANK_CANDIDATES = 300;
+
+/**
+ * The next `need` text hits of one pass, each not already in `found`. A pass
+ * matching at most RANK_CANDIDATES packages (after the filters) is ranked
+ * whole by bm25, label, name. A larger one is ranked from two bounded
+ * samples: first the packages whose head (name, capabilities, tool names)
+ * matches, ranked by bm25 over the head, then, for what is still missing, the
+ * packages that match anywhere; each sample is the first RANK_CANDIDATES of
+ * its kind, so the work stays the same however many packages share a word.
+ */
+function rankedText(db: Sqlite, match: string, need: number, and: string, params: Record<string, unknown>, found: SearchRow[]): SearchRow[] {
+  const out: SearchRow[] = [];
+  // a sample holds at least a page, so a long page (pagination) is still filled when enough packages match
+  const cap = Math.max(RANK_CANDIDATES, need);
+  const where = (table: 'packages_fts' | 'packages_head'): string =>
+    `FROM ${table} t JOIN packages p ON p.id = t.rowid WHERE ${table} MATCH @match${and} AND p.id NOT IN (SELECT value FROM json_each(@found))`;
+  const bind = (extra: Record<string, unknown>) => ({ ...params, ...extra, match, found: JSON.stringify([...found, ...out].map((row) => row.id)) });
+  const ranked = (table: 'packages_fts' | 'packages_head', limit: number): SearchRow[] =>
+    prepared(
+      db,
+      `SELECT ${SEARCH_COLUMNS}, 3 AS tier, c.rank AS score FROM (SELECT t.rowid AS id, t.rank AS rank ${where(table)} LIMIT @cap) c
+       JOIN packages p ON p.id = c.id ORDER BY c.rank, p.label_rank, p.name LIMIT @textLimit`,
+    ).all(bind({ cap, textLimit: limit })) as SearchRow[];
+  const size = (prepared(db, `SELECT count(*) AS n FROM (SELECT p.id ${where('packages_fts')} LIMIT @over)`).get(bind({ over: cap + 1 })) as { n: number }).n;
+  if (size <= cap) return ranked('packages_fts', need);
+  out.push(...ranked('packages_head', need));
+  if (out.length < need) out.push(...ranked('packages_fts', need - out.length));
+  return out;
+}
+
 /** Vocabulary words starting with `first` whose length is within the range, the most widespread first. */
 export function vocabularyNear(handle: Db, first: string, minLength: number, maxLength: number, limit: number): Array<{ word: string; packages: number }> {
-  const db = sqlite(handle);
-  return db
-    .prepare('SELECT word, packages FROM vocabulary WHERE word >= ? AND word < ? AND length(word) BETWEEN ? AND ? ORDER BY packages DESC LIMIT ?')
+  return prepared(sqlite(handle), 'SELECT word, packages FROM vocabulary WHERE word >= ? AND word < ? AND length(word) BETWEEN ? AND ? ORDER BY packages DESC LIMIT ?')
     .all(first, first + '\uffff', minLength, maxLength, limit) as Array<{ word: string; packages: number }>;
 }
 
@@ -543,9 +622,9 @@ export function vocabularyNear(handle: Db, first: string, minLength: number, max
  */
 export function knowsWord(handle: Db, word: string, term: string, asPrefix: boolean): boolean {
   const db = sqlite(handle);
-  if (db.prepare('SELECT 1 FROM vocabulary WHERE word = ?').get(word)) return true;
-  if (asPrefix && db.prepare('SELECT 1 FROM vocabulary WHERE word > ? AND word < ? LIMIT 1').get(word, word + '\uffff')) return true;
-  return db.prepare('SELECT 1 FROM packages_fts WHERE packages_fts MATCH ? LIMIT 1').get(term) !== undefined;
+  if (prepared(db, 'SELECT 1 FROM vocabulary WHERE word = ?').get(word)) return true;
+  if (asPrefix && prepared(db, 'SELECT 1 FROM vocabulary WHERE word > ? AND word < ? LIMIT 1').get(word, word + '\uffff')) return true;
+  return prepared(db, 'SELECT 1 FROM packages_fts WHERE packages_fts MATCH ? LIMIT 1').get(term) !== undefined;
 }
 
 export function findPackages(handle: Db, name: string, ecosystem?: string): Array<{ doc: string; ecosystem: string; source: string; latest: string | null; summary: string }> {

@@ -122,6 +122,7 @@ export function toPackageRow(entry: IndexEntry, source: string): PackageRow {
   };
   const words = new Set<string>();
   for (const text of Object.values(fts)) vocabularyWords(text, words);
+  const toolNames = indexText(tools.map((t) => t.name).join(' '));
   return {
     name: entry.name,
     ecosystem: entry.ecosystem,
@@ -138,6 +139,7 @@ export function toPackageRow(entry: IndexEntry, source: string): PackageRow {
     driverIds: unique(allDeclaredDrivers(entry).map((d) => d.meta.id)),
     facets,
     fts,
+    head: { name: fts.name, capabilities: fts.capabilities, tools: toolNames },
     words: [...words],
   };
 }
