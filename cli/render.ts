@@ -12,6 +12,7 @@ import { declaredFor } from '../src/manifest/declarations.js';
 import type { FileArtifactVerdict, InstalledReport, RegistryVerdict, TarballVerdict } from '../src/verify.js';
 import type { DistVerdict } from '../src/pypi/verify.js';
 import type { PypiVersionVerdict } from '../src/pypi/online.js';
+import type { InstalledPythonReport } from '../src/pypi/installed.js';
 
 export interface Display {
   color: boolean;
@@ -303,6 +304,31 @@ export function renderOnlineReport(display: Display, report: { results: Array<Re
         : `${report.results.length} MCS packages: ${c.verified} verified, ${c.failed} failed, ${c['missing-provenance']} without provenance, ${c.unpinned} unpinned, ${c.error} not checked`,
     );
   }
+  return blocks.join('\n\n');
+}
+
+const INSTALLED_PYTHON_TEXT = {
+  verified: ['green', 'verified'],
+  failed: ['red', 'FAILED'],
+  unpinned: ['yellow', 'unpinned: not compared'],
+  'not-in-index': ['yellow', 'not in the index'],
+} as const;
+
+/** `verify --installed --python`: one line per MCS distribution with what was found, then the counts. */
+export function renderInstalledPython(display: Display, report: InstalledPythonReport): string {
+  const blocks = report.results.map((result) => {
+    if ('error' in result) return `${paint(display, 'bold', clean(result.requested))}  ${paint(display, 'red', 'not checked')}\n  ${renderError(display, result.error)}`;
+    const [style, text] = INSTALLED_PYTHON_TEXT[result.status];
+    const code = result.code ? `${result.code}: ` : '';
+    return `${paint(display, 'bold', `pypi:${clean(result.package)}@${clean(result.version)}`)}  ${paint(display, style, text)}\n  ${clean(code + result.message)}`;
+  });
+  const c = report.counts;
+  const where = `${clean(report.sitePackages.path)}${report.sitePackages.python ? ` (from ${clean(report.sitePackages.python)})` : ''}`;
+  blocks.push(
+    report.results.length === 0
+      ? `No MCS distributions in ${where}.`
+      : `${report.results.length} MCS distributions in ${where}: ${c.verified} verified, ${c.failed} failed, ${c.unpinned} unpinned, ${c['not-in-index']} not in the index, ${c.error} not checked`,
+  );
   return blocks.join('\n\n');
 }
 

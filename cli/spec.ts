@@ -160,10 +160,13 @@ export const COMMANDS: readonly CommandSpec[] = [
       key: { type: 'string', describe: 'PEM public key, for a bundle signed with a key instead of a certificate' },
       'index-url': { type: 'string', describe: 'With pypi:NAME: the PEP 691 simple index to read (default: PIP_INDEX_URL, else pip\'s configuration files, else https://pypi.org/simple/)' },
       'digest-only': { type: 'boolean', describe: 'With pypi:NAME: accept a version the index does not pin, its files checked against the digests the PyPI index states only (exit 0 when they hold)' },
+      python: { type: 'boolean', describe: 'With --installed: the MCS distributions of a Python environment instead (give a venv folder, a site-packages folder or an interpreter; default python3 on PATH), each compared file by file with its pinned wheel' },
+      'dist-dir': { type: 'string', describe: 'With --installed --python: a folder of the pinned wheel files, checked against the pins, to compare offline instead of downloading them (--index-url or pip\'s configuration)' },
     },
     examples: [
       ['$0 verify mcs-driver-csv@^1', 'fetch the highest pinned 1.x and verify it against the index'],
       ['$0 verify --installed', 'every MCS package in ./node_modules'],
+      ['$0 verify --installed --python .venv', 'every MCS distribution in a venv, file by file against its pinned wheel'],
       ['$0 verify mcs-driver-csv --trusted-root shipped', 'with the trust roots shipped with mcs-pkg, no TUF network access'],
       ['$0 verify --tarball pkg.tgz --attestations att.json --package NAME@1.0.0 --source-repo github.com/OWNER/REPO', 'check a download against its source repository'],
       ['$0 verify --tarball pkg.tgz --package NAME@1.0.0 --integrity sha512-... --packument packument.json', 'check a download against its lockfile integrity and the registry signature'],

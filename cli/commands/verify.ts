@@ -1,7 +1,7 @@
 import { McsError, exitCodeFor } from '../../src/errors.js';
 import { indexOptions, trustFlags, tufFlags, warnIfIndexExpired, type Context, type GlobalArgs } from '../context.js';
 import type { IdentityFlags } from '../../src/verify.js';
-import { renderArtifactVerdict, renderOnlineReport, renderPypiReport, renderVerdict } from '../render.js';
+import { renderArtifactVerdict, renderInstalledPython, renderOnlineReport, renderPypiReport, renderVerdict } from '../render.js';
 
 export interface VerifyArgs extends GlobalArgs {
   packages: string[];
@@ -34,12 +34,15 @@ export interface VerifyArgs extends GlobalArgs {
   key?: string;
   indexUrl?: string;
   digestOnly?: boolean;
+  python?: boolean;
+  distDir?: string;
 }
 
 /** Exit 1 when the verdict is failed: the check ran and said no. */
 export default async function verify(args: VerifyArgs, context: Context): Promise<number> {
   if (args.dist !== undefined || args.attestation !== undefined || args.provenance !== undefined) return verifyDist(args, context);
   if (args.artifact !== undefined || args.bundle !== undefined) return verifyArtifact(args, context);
+  if (args.python || args.distDir !== undefined) return verifyInstalledPython(args, context);
   if (!args.installed && !args.tarball && args.packages.some((p) => p.startsWith('pypi:'))) return verifyPypi(args, context);
   if (args.indexUrl !== undefined || args.digestOnly) throw new McsError('E_USAGE', '--index-url and --digest-only are for PyPI packages: give pypi:NAME[@VERSION]', {});
   if (args.installed || (args.packages.length > 0 && !args.tarball)) return verifyOnline(args, context);
@@ -127,6 +130,27 @@ async function verifyPypi(args: VerifyArgs, context: Context): Promise<number> {
   const failed = results.some((r) => ('error' in r ? exitCodeFor(r.error) === 1 : r.status === 'failed' || (r.status === 'unpinned' && !args.digestOnly)));
   if (failed) return 1;
   return results.some((r) => 'error' in r || r.files.some((f) => 'error' in f)) ? 2 : 0;
+}
+
+/** The MCS distributions of a Python environment against their pinned wheels: exit 1 if any failed, else 2 if any could not be checked, else 0. */
+async function verifyInstalledPython(args: VerifyArgs, context: Context): Promise<number> {
+  if (!args.installed || !args.python) throw new McsError('E_USAGE', 'give --installed --python [VENV|PYTHON] (with --dist-dir DIR to compare offline)', {});
+  if (args.packages.length > 1) throw new McsError('E_USAGE', 'with --installed --python, give at most one venv folder, site-packages folder or interpreter', {});
+  if (args.tarball || args.registry || args.registryKeys || args.integrity !== undefined || args.packument !== undefined || args.digestOnly) {
+    throw new McsError('E_USAGE', '--installed --python compares a Python environment with its pinned wheels: give --dist-dir DIR or --index-url URL, and the index options only', {});
+  }
+  if (args.offline && args.distDir === undefined) throw new McsError('E_USAGE', 'offline, the pinned wheels come from --dist-dir DIR', {});
+  const { verifyInstalledPython: verifyEnvironment } = await import('../../src/pypi/installed.js');
+  const freshness = await warnIfIndexExpired(args, context);
+  const report = await verifyEnvironment(args.packages[0], {
+    index: indexOptions(args, context),
+    ...(args.distDir !== undefined ? { distDir: args.distDir } : {}),
+    ...(args.indexUrl ? { pypi: { indexUrl: args.indexUrl } } : {}),
+  });
+  if (context.json) context.out(JSON.stringify({ ...report, results: report.results.map((r) => ('error' in r ? { requested: r.requested, error: r.error.toJSON() } : r)), index: freshness }, null, 2));
+  else context.out(renderInstalledPython(context.display, report));
+  if (report.results.some((r) => ('error' in r ? exitCodeFor(r.error) === 1 : r.status === 'failed'))) return 1;
+  return report.counts.error > 0 ? 2 : 0;
 }
 
 function identity(args: VerifyArgs): IdentityFlags {

@@ -110,7 +110,7 @@ function checkKind(filename: string, entry: ZipEntryData): void {
 }
 
 /** Splits Python csv module output (the default dialect RECORD is written in) into rows. */
-function parseCsv(text: string, filename: string, maxRows: number): string[][] {
+export function parseCsv(text: string, filename: string, maxRows: number): string[][] {
   const rows: string[][] = [];
   let row: string[] = [];
   let field = '';
@@ -187,7 +187,7 @@ function parseRecord(bytes: Buffer, filename: string, distInfo: string, maxRows:
 }
 
 /** "py2.py3-none-any" → ["py2-none-any", "py3-none-any"]. */
-function expandTags(tags: string): string[] {
+export function expandTags(tags: string): string[] {
   const [pythons, abis, platforms] = tags.split('-').map((part) => part.split('.')) as [string[], string[], string[]];
   return pythons.flatMap((py) => abis.flatMap((abi) => platforms.map((platform) => `${py}-${abi}-${platform}`))).sort();
 }

@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { compareVersions, versionSatisfies } from '../../src/pypi/pep440.js';
 import { evaluateMarker, linuxCpythonEnvironment, parseRequirement, readWheel } from '../../src/pypi/wheel.js';
+import { HAVE_REAL_PYPI, realPypi } from '../helpers/real-pypi.js';
 import { buildWheel, distInfoName, wheelFilename, zip } from '../helpers/wheels.js';
 
 const sha256 = (text: string): string => createHash('sha256').update(text).digest('hex');
@@ -137,5 +138,14 @@ describe('PEP 440 ordering and specifiers', () => {
     expect(versionSatisfies('1.5', '!=1.5.*')).toBe(false);
     expect(versionSatisfies('1.0', '')).toBe(true);
     expect(versionSatisfies('1.0', '>=bad')).toBe(false);
+  });
+});
+
+describe.skipIf(!HAVE_REAL_PYPI)(`a real wheel from PyPI (${HAVE_REAL_PYPI ? 'in ../shared/real-pypi' : 'skipped: ../shared/real-pypi is absent'})`, () => {
+  it('reads rfc8785-0.1.2-py3-none-any.whl as published: every file against its RECORD, its metadata', async () => {
+    const wheel = await readWheel(realPypi('rfc8785-0.1.2-py3-none-any.whl'), 'rfc8785-0.1.2-py3-none-any.whl');
+    expect(wheel).toMatchObject({ name: 'rfc8785', version: '0.1.2', tags: ['py3-none-any'], topLevel: ['rfc8785'], skipped: [] });
+    expect(wheel.metadata.requiresPython).toBe('>=3.8');
+    expect(wheel.files.map((f) => f.path)).toContain('rfc8785/__init__.py');
   });
 });
