@@ -13,7 +13,9 @@
  *  (e) the gated loader: cold load of a ~100 kB driver, and a warm load
  *      against a plain import() of the same files;
  *  (f) signed index snapshots of the 100k index: publish, and update as a
- *      ratio to plain copies of the same bytes.
+ *      ratio to plain copies of the same bytes;
+ *  (g) verification of 200 PyPI files from a loopback PyPI, as a ratio to
+ *      the bare @sigstore/verify call and sha256, and packages/s.
  *
  * Set MCS_BENCH_SIZES=1000,100000 to skip the 1M step.
  */
@@ -31,6 +33,7 @@ import { syntheticEntry, writeSyntheticIndex } from './generate.js';
 import { loaderFigures } from './load.js';
 import { snapshotFigures } from './snapshot.js';
 import { verificationFigures } from './verify.js';
+import { pypiVerificationFigures } from './pypi.js';
 
 const QUERIES: ReadonlyArray<{ label: string; query: string; filters?: SearchFilters }> = [
   { label: 'csv', query: 'csv' },
@@ -154,6 +157,7 @@ async function main(): Promise<void> {
   try {
     startupFigure(work);
     if (process.env.MCS_BENCH_SKIP_VERIFY !== '1') await verificationFigures(work);
+    if (process.env.MCS_BENCH_SKIP_VERIFY !== '1') await pypiVerificationFigures(work);
     if (process.env.MCS_BENCH_SKIP_VERIFY !== '1') await loaderFigures(work);
     const filesIndex = sizes.includes(100_000) ? await buildFigures(work, 100_000) : null;
     if (filesIndex) await snapshotFigures(work, filesIndex.indexDir, filesIndex.n);

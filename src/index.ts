@@ -57,6 +57,11 @@ export type { TarballVerdict, RegistryVerdict, InstalledReport, VerifyTarballOpt
 export type { Verdict, VerdictStatus } from './trust/verifier.js';
 export { verifyDistFile } from './pypi/verify.js';
 export type { VerifyDistOptions, DistVerdict } from './pypi/verify.js';
+export { verifyFromPypi } from './pypi/online.js';
+export type { VerifyPypiOptions, PypiVersionVerdict, PypiVersionStatus } from './pypi/online.js';
+export { PypiClient } from './pypi/client.js';
+export type { PypiClientOptions, PypiFile, PypiProject } from './pypi/client.js';
+export { resolvePipIndex } from './pypi/config.js';
 export { verifyDistribution } from './trust/pep740.js';
 export type { DistributionInput, DistributionTrust, DistributionVerdict, AttestationEvidence } from './trust/pep740.js';
 export type { ExpectedPublisher, CertificateSigner } from './trust/identity.js';

@@ -279,6 +279,15 @@ export function chooseVersion(name: string, range: string | undefined, packument
   return chosen;
 }
 
+/** Runs work(0..count-1) with at most `concurrency` at once: a small pool, where fetches overlap while each verification itself stays synchronous. */
+export async function inPool(count: number, concurrency: number, work: (i: number) => Promise<void>): Promise<void> {
+  let next = 0;
+  const workers = Array.from({ length: Math.min(concurrency, Math.max(1, count)) }, async () => {
+    while (next < count) await work(next++);
+  });
+  await Promise.all(workers);
+}
+
 export interface VerifyRegistryOptions extends IdentityFlags {
   /** Registry access: URL (else npm's configuration), timeouts, retries. */
   registry?: RegistryClientOptions;
@@ -413,18 +422,12 @@ export async function verifyFromRegistry(
     if (!material) materials.set(keys, (material = createTrustMaterial(rootJson, keys)));
     return material;
   };
-  let next = 0;
   let done = 0;
   try {
-    // a small pool: fetches overlap while each verification itself stays synchronous
-    const workers = Array.from({ length: Math.min(concurrency, Math.max(1, specs.length)) }, async () => {
-      while (next < specs.length) {
-        const i = next++;
-        results[i] = await verifyOne(specs[i]!, installedAt[i]);
-        options.onProgress?.(++done, specs.length, specs[i]!);
-      }
+    await inPool(specs.length, concurrency, async (i) => {
+      results[i] = await verifyOne(specs[i]!, installedAt[i]);
+      options.onProgress?.(++done, specs.length, specs[i]!);
     });
-    await Promise.all(workers);
   } finally {
     index.close();
   }

@@ -123,6 +123,7 @@ async function verifyPypi(args: VerifyArgs, context: Context): Promise<number> {
     ...tufFlags(args),
     ...(args.indexUrl ? { pypi: { indexUrl: args.indexUrl } } : {}),
     ...(args.digestOnly ? { digestOnly: true } : {}),
+    ...(args.concurrency !== undefined ? { concurrency: args.concurrency } : {}),
     index: indexOptions(args, context),
   });
   const rows = results.map((r) => ('error' in r ? { requested: r.requested, error: r.error.toJSON() } : { ...r, files: r.files.map((f) => ('error' in f ? { filename: f.filename, error: f.error.toJSON() } : f)) }));

@@ -11,8 +11,9 @@
  * checked against the digests PyPI states only, which is a failure unless the
  * caller accepts that (digestOnly).
  */
-import { McsError, exitCodeFor, isMcsError } from '../errors.js';
-import type { OpenIndexOptions } from '../index/store.js';
+import { McsError, exitCodeFor, isMcsError, wholeNumber } from '../errors.js';
+import { DEFAULT_CONCURRENCY, inPool } from '../verify.js';
+import { openIndex, type OpenIndexOptions } from '../index/store.js';
 import type { IndexEntry } from '../manifest/types.js';
 import { provenanceEvidence, type AttestationEvidence, type DistributionTrust } from '../trust/pep740.js';
 import { fail, pass, skip, type CheckResult } from '../trust/result.js';
@@ -30,6 +31,8 @@ export interface VerifyPypiOptions extends PypiIdentityFlags {
   index?: OpenIndexOptions;
   /** Accept a version the index does not pin, its files checked against the digests PyPI states only. */
   digestOnly?: boolean;
+  /** Versions fetched and verified at once. Default DEFAULT_CONCURRENCY. */
+  concurrency?: number;
 }
 
 export type PypiVersionStatus = 'verified' | 'pinned-by-digest' | 'unpinned' | 'failed';
@@ -96,6 +99,7 @@ function statusOf(results: CheckResult[], files: PypiVersionVerdict['files'], pi
  * be checked at all (no such project, the index unreachable) is an error row.
  */
 export async function verifyFromPypi(specs: string[], options: VerifyPypiOptions = {}): Promise<Array<PypiVersionVerdict | { requested: string; error: McsError }>> {
+  const concurrency = wholeNumber(options.concurrency ?? DEFAULT_CONCURRENCY, 'concurrency', 1, 64);
   const client = new PypiClient(options.pypi ?? {});
   const flagged = publisherFromFlags(options);
   const tuf = tufDefaults(options.tuf);
@@ -110,14 +114,15 @@ export async function verifyFromPypi(specs: string[], options: VerifyPypiOptions
   const verifyOne = async (requested: string): Promise<PypiVersionVerdict | { requested: string; error: McsError }> => {
     try {
       const { name, version: asked } = parsePypiRequest(requested);
-      const entry = await pypiEntry(name, options.index);
+      const entry = pypiEntry(index, name);
       const project = await client.project(name);
       const { version, source } = chooseVersion(client, project, entry, asked);
       const record = versionRecord(entry, version);
       const served = client.filesOf(project, version);
       const results: CheckResult[] = [];
       const canonical = (filename: string) => parseDistFilename(filename).canonical;
-      const servedNames = new Set(served.flatMap((f) => (safe(() => canonical(f.filename)) ?? [])));
+      // filesOf keeps only files whose names parse; pinned names were checked by index validate, and one that does not parse is simply missing
+      const servedNames = new Set(served.map((f) => canonical(f.filename)));
       for (const pin of record?.files ?? []) {
         if (!servedNames.has(safe(() => canonical(pin.filename)) ?? pin.filename)) {
           results.push(fail('integrity', 'E_DIST_MISSING', `${pin.filename}: the index pins this file of ${name} ${version}, but ${client.index.indexUrl} does not serve it`, { filename: pin.filename }));
@@ -136,7 +141,7 @@ export async function verifyFromPypi(specs: string[], options: VerifyPypiOptions
             ? skip('integrity', `${name} ${version}: not pinned by the index (not verified); its files were ${how}, as --digest-only asks`)
             : fail('integrity', 'E_POLICY_UNPINNED', `${name} ${version}: not pinned by the index, so not verified; its files were ${how}. Verify a pinned version${entry ? ` (${Object.keys(entry.versions).join(', ') || 'none pinned'})` : ''}, or give --digest-only to accept PyPI's digests`),
         );
-      } else if (served.length === 0) {
+      } else if (served.length === 0 && results.length === 0) {
         results.push(fail('integrity', 'E_DIST_MISSING', `${name} ${version}: ${client.index.indexUrl} serves no file of this pinned version`));
       } else if (results.length === 0) {
         results.push(pass('integrity', `${name} ${version}: the files on the index are the ${record.files?.length ?? 0} the index pins`));
@@ -161,8 +166,15 @@ export async function verifyFromPypi(specs: string[], options: VerifyPypiOptions
       return { requested, error };
     }
   };
-  const out: Array<PypiVersionVerdict | { requested: string; error: McsError }> = [];
-  for (const spec of specs) out.push(await verifyOne(spec));
+  const out: Array<PypiVersionVerdict | { requested: string; error: McsError }> = new Array(specs.length);
+  const index = await openIndex(options.index ?? {});
+  try {
+    await inPool(specs.length, concurrency, async (i) => {
+      out[i] = await verifyOne(specs[i]!);
+    });
+  } finally {
+    index.close();
+  }
   return out;
 }
 

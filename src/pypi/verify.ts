@@ -10,7 +10,7 @@
 import { basename } from 'node:path';
 import { McsError, isMcsError } from '../errors.js';
 import { readFileCapped } from '../files.js';
-import { openIndex, type OpenIndexOptions } from '../index/store.js';
+import { openIndex, type McsIndex, type OpenIndexOptions } from '../index/store.js';
 import { parseJsonStrict } from '../manifest/json.js';
 import type { DistributionFile, IndexEntry, VersionRecord } from '../manifest/types.js';
 import { normalizeRepository, type ExpectedPublisher } from '../trust/identity.js';
@@ -181,15 +181,12 @@ export function checkDist(input: DistCheckInput): DistVerdict {
 }
 
 /** The index's entry for a PyPI project, or undefined when it does not list it. */
-export async function pypiEntry(name: string, index: OpenIndexOptions = {}): Promise<IndexEntry | undefined> {
-  const opened = await openIndex(index);
+export function pypiEntry(index: McsIndex, name: string): IndexEntry | undefined {
   try {
-    return opened.getPackage(`pypi:${normalizeProjectName(name)}`).entry;
+    return index.getPackage(`pypi:${normalizeProjectName(name)}`).entry;
   } catch (error) {
     if (!isMcsError(error, 'E_NOT_FOUND')) throw error;
     return undefined;
-  } finally {
-    opened.close();
   }
 }
 
@@ -206,7 +203,13 @@ export async function verifyDistFile(options: VerifyDistOptions): Promise<DistVe
     if (Array.isArray(read)) attestations = read;
     else unreadable = read;
   }
-  const entry = await pypiEntry(name, options.index);
+  const index = await openIndex(options.index ?? {});
+  let entry: IndexEntry | undefined;
+  try {
+    entry = pypiEntry(index, name);
+  } finally {
+    index.close();
+  }
   const root = trustedRootFrom(options.trustedRoot ?? SHIPPED_ROOTS);
   return checkDist({
     name,
