@@ -13,7 +13,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { readEntry } from '../index/build.js';
-import { McsError, isMcsError } from '../errors.js';
+import { McsError, isMcsError, wholeNumber } from '../errors.js';
 import { declare } from '../manifest/declarations.js';
 import { parsePackageName } from '../manifest/names.js';
 import type { Declaration, DeclaredDriver, DistributionFile, IndexEntry, RepositoryPublisher, VersionRecord } from '../manifest/types.js';
@@ -44,8 +44,9 @@ interface CheckedVersion extends FreshVersion {
   wheel?: CheckedWheel;
 }
 
-/** The versions of a project with files that are not all yanked (PEP 592), newest first, final releases before pre-releases are not preferred: PEP 440 order. */
+/** The versions of a project `keep` accepts that have a file not yanked (PEP 592), newest first in PEP 440 order, at most `max`. */
 function liveVersions(client: PypiClient, project: PypiProject, keep: (version: string) => boolean, max: number): string[] {
+  wholeNumber(max, 'max-versions', 1, 10_000);
   return project.versions
     .filter((v) => normalizeVersion(v) !== null && keep(v) && client.filesOf(project, v).some((f) => f.yanked === undefined))
     .sort((a, b) => compareVersions(b, a) ?? 0)
@@ -182,7 +183,7 @@ class PypiSession {
     const record: VersionRecord = {
       files: provenance ? pinned.map(({ provenance: _, ...f }) => f) : pinned,
       provenance,
-      ...(files[0]?.uploaded ? { published: files.map((f) => f.uploaded!).filter(Boolean).sort()[0]! } : {}),
+      ...(pinned.some((f) => f.uploaded) ? { published: pinned.flatMap((f) => (f.uploaded ? [f.uploaded] : [])).sort()[0]! } : {}),
       ...(lock ? { lock } : {}),
     };
     return {
