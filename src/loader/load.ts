@@ -324,7 +324,7 @@ export async function loadDriver(query: string | DriverQuery, options: LoadOptio
   } finally {
     index.close();
   }
-  const { chosen, rejected, elsewhere } = resolution;
+  const { chosen, rejected } = resolution;
   if (!chosen) {
     const pinnedQuery = resolution.query.version !== undefined ? rejected[0] : undefined;
     if (pinnedQuery) {
@@ -333,10 +333,8 @@ export async function loadDriver(query: string | DriverQuery, options: LoadOptio
     }
     const why = rejected.length > 0
       ? `; turned down: ${rejected.map((r) => `${r.name}${r.version ? '@' + r.version : ''} (${r.code})`).join(', ')}`
-      : elsewhere
-        ? `: the index has ${elsewhere.join(', ')}, but the loader loads npm drivers only`
-        : `: no ${resolution.query.ecosystem ?? 'npm'} driver in the index matches it`;
-    throw new McsError('E_DRIVER_NOT_FOUND', `no driver for ${JSON.stringify(query)} is acceptable${why}`, { details: { query, rejected, ...(elsewhere ? { elsewhere } : {}) } });
+      : `: no ${resolution.query.ecosystem ?? 'npm or PyPI'} driver in the index matches it`;
+    throw new McsError('E_DRIVER_NOT_FOUND', `no driver for ${JSON.stringify(query)} is acceptable${why}`, { details: { query, rejected } });
   }
   const { entry, version } = chosen;
   const spec = `${entry.name}@${version}`;

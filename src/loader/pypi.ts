@@ -58,7 +58,7 @@ function pureWheel(files: readonly DistributionFile[] | undefined, what: string)
   });
   if (!wheel) {
     const kinds = pinned.map((file) => file.filename).join(', ') || 'none';
-    throw new McsError('E_LOAD_REFUSED', `${what}: the index pins no pure-Python wheel (py3-none-any) to run (pinned: ${kinds}); an sdist is never built, because building runs the package's code`, { details: { package: what, pinned: pinned.map((f) => f.filename) } });
+    throw new McsError('E_LOAD_REFUSED', `${what}: the index pins no pure-Python wheel (py3-none-any) to run (pinned: ${kinds}); an sdist is never built, because building runs the package's code; load a version whose wheel the index pins, or have the index's maintainers pin one (mcs-pkg index sync pypi:NAME)`, { details: { package: what, pinned: pinned.map((f) => f.filename) } });
   }
   return wheel;
 }

@@ -57,8 +57,6 @@ export interface Resolution {
   chosen?: { name: string; version: string; entry: IndexEntry };
   /** Every candidate version that was turned down, with the rule's reason. */
   rejected: Rejection[];
-  /** When nothing on npm matched: matching packages of other ecosystems (ecosystem:name), which the loader cannot load. */
-  elsewhere?: string[];
 }
 
 /** A version as a query may name it: a semver range (an exact version is one), or an exact version of another scheme (PEP 440). */
@@ -120,19 +118,26 @@ function versionMatches(pinned: string, wanted: string): boolean {
   }
 }
 
+/** The loader's ecosystems, in the order a query that names none prefers them at equal label. */
+const LOADABLE: readonly Ecosystem[] = ['npm', 'pypi'];
+
 function candidates(index: McsIndex, query: DriverQuery, max: number): IndexEntry[] {
-  const ecosystem = query.ecosystem ?? 'npm';
+  const ecosystems = query.ecosystem ? [query.ecosystem] : LOADABLE;
   if (query.name) {
-    try {
-      return [index.getPackage(`${ecosystem}:${query.name}`).entry];
-    } catch (error) {
-      if (error instanceof McsError && error.code === 'E_NOT_FOUND') return [];
-      throw error;
-    }
+    return ecosystems.flatMap((ecosystem) => {
+      try {
+        return [index.getPackage(`${ecosystem}:${query.name}`).entry];
+      } catch (error) {
+        if (error instanceof McsError && error.code === 'E_NOT_FOUND') return [];
+        throw error;
+      }
+    });
   }
   if (!query.capability) throw new McsError('E_USAGE', 'a driver query needs a package name or a capability', { details: { query } });
-  const filters = { capability: query.capability, ecosystem, ...(query.adapter ? { adapter: query.adapter } : {}), ...(query.llm ? { llm: query.llm } : {}) };
-  return index.search('', filters, { limit: max }).results.map((hit) => index.getPackage(`${ecosystem}:${hit.name}`).entry);
+  const filters = { capability: query.capability, ...(query.ecosystem ? { ecosystem: query.ecosystem } : {}), ...(query.adapter ? { adapter: query.adapter } : {}), ...(query.llm ? { llm: query.llm } : {}) };
+  return index.search('', filters, { limit: max }).results
+    .filter((hit) => LOADABLE.includes(hit.ecosystem))
+    .map((hit) => index.getPackage(`${hit.ecosystem}:${hit.name}`).entry);
 }
 
 /** Resolves a query to one package version the policy accepts, or to none with the reasons. */
@@ -171,15 +176,7 @@ export function resolveDriver(index: McsIndex, query: string | DriverQuery, opti
       break; // versions are highest first: the first accepted one is this package's candidate
     }
   }
-  accepted.sort((a, b) => LABEL_RANK[a.entry.label.value] - LABEL_RANK[b.entry.label.value] || compareVersions(b.version, a.version) || (a.name < b.name ? -1 : 1));
+  accepted.sort((a, b) => LABEL_RANK[a.entry.label.value] - LABEL_RANK[b.entry.label.value] || LOADABLE.indexOf(a.entry.ecosystem) - LOADABLE.indexOf(b.entry.ecosystem) || compareVersions(b.version, a.version) || (a.name < b.name ? -1 : 1));
   const chosen = accepted[0];
-  const elsewhere = !chosen && rejected.length === 0 && !parsed.ecosystem ? otherEcosystems(index, parsed) : [];
-  return { query: parsed, ...(chosen ? { chosen } : {}), rejected, ...(elsewhere.length > 0 ? { elsewhere } : {}) };
-}
-
-/** Packages outside npm that a query naming no ecosystem would match: the index lists them, but the loader runs npm drivers only. */
-function otherEcosystems(index: McsIndex, query: DriverQuery): string[] {
-  if (query.name) return index.search(query.name, { ecosystem: 'pypi' }, { limit: 5 }).results.filter((hit) => hit.name === query.name).map((hit) => `pypi:${hit.name}`);
-  if (!query.capability) return [];
-  return index.search('', { capability: query.capability, ecosystem: 'pypi' }, { limit: 5 }).results.map((hit) => `pypi:${hit.name}`);
+  return { query: parsed, ...(chosen ? { chosen } : {}), rejected };
 }

@@ -88,11 +88,13 @@ describe('search', () => {
     expect(written.join('')).toBe('\rverified packages 1/3\rverified packages 2/3\rverified packages 3/3\n\rindexing packages 2/2\noptimizing search index\n');
   });
 
-  it('load on the embedded (PyPI-only) index says why nothing loads, and an unreadable --config is a usage error', () => {
+  it('load on the embedded (PyPI-only) index resolves the PyPI driver and says why it cannot run, and an unreadable --config is a usage error', () => {
     const pypiOnly = run(['load', 'csv']);
-    expect(pypiOnly.status).toBe(2);
-    expect(pypiOnly.stderr).toMatch(/^error E_DRIVER_NOT_FOUND: no driver for "csv" is acceptable: the index has pypi:mcs-driver-csv, but the loader loads npm drivers only/);
-    expect(run(['load', 'postgres']).stderr).toMatch(/no npm driver in the index matches it/);
+    expect(pypiOnly.status).toBe(1);
+    expect(pypiOnly.stderr).toMatch(/^error E_LOAD_REFUSED: pypi:mcs-driver-csv@[0-9.]+: the index pins no pure-Python wheel .*an sdist is never built.*mcs-pkg index sync pypi:NAME/);
+    const none = run(['load', 'postgres']);
+    expect(none.status).toBe(2);
+    expect(none.stderr).toMatch(/no npm or PyPI driver in the index matches it/);
     const config = run(['load', 'csv', '--config', '@no-such-config.json']);
     expect(config.status).toBe(2);
     expect(config.stderr).toMatch(/^error E_USAGE: cannot read config file no-such-config\.json/);

@@ -65,6 +65,25 @@ describe('index add pypi: -> loadDriver pypi: -> the Python host', () => {
     }
   });
 
+  it('a query that names no ecosystem finds the PyPI driver, by name and by capability', async () => {
+    const cache = join(world.work, 'cache-bare');
+    const byName = await loadDriver(DRIVER, world.options(cache));
+    try {
+      expect(byName.receipt.python!.wheels[0]!.name).toBe(DRIVER);
+      expect((byName.driver as MCSDriver).meta).toEqual(PYTHON_DECLARED.csvchat.meta);
+    } finally {
+      await byName.close();
+    }
+    const capability = PYTHON_DECLARED.csvchat.meta.bindings[0]!.capability;
+    const byCapability = await loadDriver(capability, world.options(cache));
+    try {
+      expect(byCapability.receipt.python).toBeDefined();
+      expect(byCapability.receipt.host.isolation).toBe('process');
+    } finally {
+      await byCapability.close();
+    }
+  });
+
   it('a changed file in the cache is E_CACHE_TAMPERED before any code runs', async () => {
     const cache = join(world.work, 'cache-b');
     const loaded = await loadDriver(`pypi:${DRIVER}`, world.options(cache));
