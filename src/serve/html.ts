@@ -162,8 +162,11 @@ ${tools.length > 0 ? `<h5>Tools</h5><ul>${tools.join('')}</ul>` : ''}</section>`
 function installSection(entry: IndexEntry, latest: string | null): string {
   const at = latest ?? 'VERSION';
   if (entry.ecosystem === 'pypi') {
-    return `<pre><code>pip install ${h(entry.name)}==${h(at)}</code></pre>
-<p>Check the download against the digests below before you use it. The mcs-pkg loader loads npm drivers; use a PyPI driver with the MCS Python SDK.</p>`;
+    return `<pre><code>npx mcs-pkg verify pypi:${h(entry.name)}@${h(at)}
+npx mcs-pkg pins pypi:${h(entry.name)}@${h(at)} --format requirements &gt; requirements.txt
+pip install --require-hashes -r requirements.txt
+npx mcs-pkg load pypi:${h(entry.name)}@${h(at)}</code></pre>
+<p><code>verify</code> checks every file of the version against the digests below and, where one is expected, its PEP 740 attestation against the publisher pinned here. <code>pins --format requirements</code> gives pip (or <code>uv pip</code>) the pinned wheels of the driver and its locked dependencies, so <code>--require-hashes</code> installs exactly those. <code>load</code> runs the driver's pinned pure-Python wheels in a confined Python host (Python 3.11 or newer); a release pinned as an sdist only cannot be loaded, because building it runs its code.</p>`;
   }
   return `<pre><code>npx mcs-pkg verify ${h(entry.name)}@${h(at)}
 npx mcs-pkg load ${h(entry.name)}@${h(at)}</code></pre>

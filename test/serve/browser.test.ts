@@ -119,6 +119,7 @@ describe('the web page', () => {
     expect(await page.locator('#provenance-summary').innerText()).toBe('no provenance.');
     expect(await page.getByRole('heading', { name: 'Drivers and tools' }).isVisible()).toBe(true);
     expect(await page.getByText('read_csv_head').isVisible()).toBe(true);
+    expect(await page.getByRole('region', { name: 'Install or load' }).innerText()).toMatch(/npx mcs-pkg pins pypi:mcs-driver-csv@\S+ --format requirements/);
     // nothing wider than the phone's screen but the tables' own scrolling boxes
     expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(375);
     // keyboard: the first Tab reaches the skip link, which leads to the main landmark
