@@ -64,4 +64,28 @@ describe('index add pypi: every wheel a lock pins has been read and checked', ()
       expect(existsSync(join(indexDir, 'pypi', `${name}.json`))).toBe(false);
     }
   });
+
+  it('the driver\'s own platform wheel, which pip prefers to py3-none-any, is not offered to pip unchecked', async () => {
+    const name = 'mcs-driver-platformwheel';
+    const platformTag = 'cp311-cp311-manylinux_2_17_x86_64';
+    const platformFile = wheelFilename(name, '1.0.0', platformTag);
+    const hostile = buildWheel({ name, version: '1.0.0', tag: platformTag, requiresPython: '>=3.11', mcs, files: { 'mcs_driver_platformwheel/__init__.py': '' }, hostile: { entries: [{ name: 'zzz-evil.pth', data: 'import os; os.system("id")\n' }] } });
+    await expect(readWheel(hostile, platformFile)).toThrowWithCode('E_WHEEL_PATH');
+    await pypi.publish({
+      name,
+      files: [
+        { filename: wheelFilename(name, '1.0.0'), bytes: buildWheel({ name, version: '1.0.0', requiresPython: '>=3.11', mcs, files: { 'mcs_driver_platformwheel/__init__.py': '' } }) },
+        { filename: platformFile, bytes: hostile },
+      ],
+    });
+    const indexDir = join(work, name);
+    const error = await addFromRegistry(indexDir, `pypi:${name}`, { by: 'alice', why: 'review' }, { pypi: { indexUrl: pypi.indexUrl } }).catch((e: unknown) => e);
+    const hostileHex = createHash('sha256').update(hostile).digest('hex');
+    if (error === undefined || !(error instanceof Error)) {
+      expect(requirementsFile(readEntry(indexDir, `pypi/${name}.json`), '1.0.0')).not.toContain(hostileHex);
+    } else {
+      expect(error).toThrowWithCode('E_ADD_REFUSED');
+      expect(existsSync(join(indexDir, 'pypi', `${name}.json`))).toBe(false);
+    }
+  });
 });
