@@ -160,8 +160,8 @@ def initialize(params):
     config = params.get("config") or {}
     if not isinstance(config, dict):
         raise Coded("E_HOST_PROTOCOL", "initialize: config must be an object")
-    # exactly the verified folders, and nothing of the interpreter's own beyond its standard library
-    sys.path[:] = list(paths) + STDLIB
+    # exactly the verified folders after the standard library (as site-packages follows it), and nothing else of the interpreter's own
+    sys.path[:] = STDLIB + list(paths)
     exported = resolve_export(str(params.get("export")), spec)
     try:
         instance = exported(**config) if callable(exported) else None

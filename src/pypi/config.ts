@@ -103,8 +103,9 @@ function normalizeIndexUrl(value: string, source: string): PipIndex {
   let url: URL;
   try {
     url = new URL(value);
-  } catch (cause) {
-    throw new McsError('E_USAGE', `${source}: ${JSON.stringify(value)} is not a URL (expected an index such as ${DEFAULT_INDEX_URL})`, { cause, details: { source } });
+  } catch {
+    // the parser's error carries the input, credentials included: it is not kept as the cause
+    throw new McsError('E_USAGE', `${source}: ${JSON.stringify(value.replace(/\/\/.*@/, '//***@'))} is not a URL (expected an index such as ${DEFAULT_INDEX_URL})`, { details: { source } });
   }
   if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new McsError('E_USAGE', `${source}: expected an http(s) index URL, got ${url.protocol}`, { details: { source } });
   let authorization: string | undefined;
