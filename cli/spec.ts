@@ -393,6 +393,18 @@ export const COMMANDS: readonly CommandSpec[] = [
     load: () => editAction('quarantine'),
   },
   {
+    path: ['index', 'permissions'],
+    describe: "Declare what a package's drivers need (the tags the host confines them to), replacing what was declared",
+    positionals: [{ name: 'name', describe: 'Package name (or ecosystem:name)', required: true }],
+    options: {
+      permission: { type: 'string', repeatable: true, choices: PERMISSIONS, describe: 'A permission the drivers need (repeat for each)' },
+      none: { type: 'boolean', describe: 'Declare that they need none' },
+      ...AUTHOR_OPTIONS,
+    },
+    examples: [['$0 index permissions mcs-driver-csv --permission filesystem:read --index my-index --key alice.pem --reason "reads the folder it is given"', 'the csv driver reads files, nothing else']],
+    load: () => editAction('permissions'),
+  },
+  {
     path: ['index', 'log'],
     describe: 'Show the audit log (of one package); --init starts it, --upgrade records fields a newer mcs-pkg tracks',
     positionals: [{ name: 'name', describe: 'Only this package' }],
@@ -430,7 +442,7 @@ export const GROUPS: Readonly<Record<string, string>> = {
 };
 
 /** The index editing commands share one module; each entry binds its action. */
-async function editAction(action: 'label' | 'yank' | 'deprecate' | 'quarantine' | 'log'): Promise<CommandModule> {
+async function editAction(action: 'label' | 'yank' | 'deprecate' | 'quarantine' | 'permissions' | 'log'): Promise<CommandModule> {
   const { default: edit } = await import('./commands/index-edit.js');
   return { default: (args: never, context: Context) => edit(args, context, action) };
 }

@@ -17,6 +17,7 @@ import { join } from 'node:path';
 import { loadDriver } from '../src/loader/load.js';
 import { oneTurn, printLayers } from './agent-turn.js';
 import { addFromRegistry } from '../src/maintain/add.js';
+import { setPermissions } from '../src/maintain/edit.js';
 import { startFixturePypi } from '../test/helpers/fixture-pypi.js';
 import { startMockSigstore } from '../test/helpers/mock-sigstore.js';
 import { fixtureMcs, fixtureWheel } from '../test/helpers/python-drivers.js';
@@ -37,8 +38,7 @@ try {
   writeFileSync(trustedRoot, JSON.stringify(sigstore.trustedRoot));
   const indexDir = join(work, 'index');
   await addFromRegistry(indexDir, 'pypi:mcs-driver-csvchat', { by: 'example', why: 'the example CSV driver' }, { pypi: { indexUrl: pypi.indexUrl }, trustedRoot });
-  const entryFile = join(indexDir, 'pypi', 'mcs-driver-csvchat.json');
-  writeFileSync(entryFile, JSON.stringify({ ...JSON.parse(readFileSync(entryFile, 'utf8')), security: { permissions: ['filesystem:read'] } }, null, 2));
+  setPermissions(indexDir, 'pypi:mcs-driver-csvchat', ['filesystem:read'], { by: 'example', why: 'it reads the CSV files of the folder it is given' });
   const data = join(work, 'data');
   mkdirSync(data);
   writeFileSync(join(data, 'sales.csv'), 'city,units\nParis,4\nLyon,6\nNantes,9\n');

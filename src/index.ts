@@ -49,7 +49,7 @@ export { resolveLock } from './pypi/lock.js';
 export type { LockSource, LockRoot, LockOptions } from './pypi/lock.js';
 export { discover } from './maintain/discover.js';
 export type { Candidate } from './maintain/discover.js';
-export { setLabel, yankVersion, deprecateVersion, setQuarantine, initLog, upgradeLog, packageLog } from './maintain/edit.js';
+export { setLabel, yankVersion, deprecateVersion, setQuarantine, setPermissions, initLog, upgradeLog, packageLog } from './maintain/edit.js';
 export type { ChangeAuthor, LabelCheck } from './maintain/edit.js';
 export { LOG_FILE } from './maintain/log.js';
 export type { LogRecord } from './maintain/log.js';

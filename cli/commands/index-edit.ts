@@ -4,7 +4,7 @@ import { embeddedIndexDir } from '../../src/config.js';
 import { McsError } from '../../src/errors.js';
 import { readKey } from '../../src/files.js';
 import type { ChangeAuthor } from '../../src/maintain/edit.js';
-import type { Label } from '../../src/manifest/types.js';
+import type { Label, Permission } from '../../src/manifest/types.js';
 import { LOG_FILE, type LogRecord } from '../../src/maintain/log.js';
 import { trustFlags, writeTarget, type Context, type GlobalArgs } from '../context.js';
 import { clean } from '../render.js';
@@ -17,6 +17,8 @@ export interface EditArgs extends GlobalArgs {
   by?: string;
   key?: string;
   release?: boolean;
+  permission?: string[];
+  none?: boolean;
   init?: boolean;
   upgrade?: boolean;
   previousRoot?: string[];
@@ -45,8 +47,8 @@ function show(records: LogRecord[]): string {
   return records.map((r) => clean(`#${r.seq} ${r.at} ${r.by}: ${r.package} ${r.field}${r.version ? '@' + r.version : ''} ${JSON.stringify(r.before)} -> ${JSON.stringify(r.after)} (${r.why})`)).join('\n');
 }
 
-/** label | yank | deprecate | quarantine | log: every change goes through the audit log. */
-export default async function edit(args: EditArgs, context: Context, action: 'label' | 'yank' | 'deprecate' | 'quarantine' | 'log'): Promise<number> {
+/** label | yank | deprecate | quarantine | permissions | log: every change goes through the audit log. */
+export default async function edit(args: EditArgs, context: Context, action: 'label' | 'yank' | 'deprecate' | 'quarantine' | 'permissions' | 'log'): Promise<number> {
   const reads = action === 'log' && !args.init && !args.upgrade;
   const indexDir = reads ? (args.index ?? embeddedIndexDir()) : await writeTarget(args, `index ${action}${args.init ? ' --init' : args.upgrade ? ' --upgrade' : ''}`);
   const m = await import('../../src/maintain/edit.js');
@@ -66,6 +68,11 @@ export default async function edit(args: EditArgs, context: Context, action: 'la
   } else if (action === 'yank' || action === 'deprecate') {
     const { name, version } = splitSpec(args.spec);
     records = (action === 'yank' ? m.yankVersion : m.deprecateVersion)(indexDir, name, version, author(args));
+  } else if (action === 'permissions') {
+    const wanted = args.permission ?? [];
+    if (wanted.length === 0 && !args.none) throw new McsError('E_USAGE', 'name what the package needs with --permission TAG (repeatable), or declare nothing with --none', {});
+    if (wanted.length > 0 && args.none) throw new McsError('E_USAGE', 'give --permission or --none, not both', {});
+    records = m.setPermissions(indexDir, args.name!, wanted as Permission[], author(args));
   } else if (action === 'quarantine') {
     records = m.setQuarantine(indexDir, args.name!, !args.release, author(args));
   } else {

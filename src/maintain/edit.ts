@@ -12,7 +12,7 @@ import { McsError } from '../errors.js';
 import { makeDirs, readFileCapped, writeAtomic } from '../files.js';
 import { assertFitsIndex, readEntry } from '../index/build.js';
 import { listSources } from '../index/sources.js';
-import type { IndexEntry, Label } from '../manifest/types.js';
+import type { IndexEntry, Label, Permission } from '../manifest/types.js';
 import { assertIndexEntry } from '../manifest/validate.js';
 import { assertWritableIndexDir } from './target.js';
 import { labelShortfalls, describeShortfalls } from './labels.js';
@@ -387,6 +387,23 @@ export function setQuarantine(indexDir: string, spec: string, hold: boolean, aut
   return recordChange(indexDir, spec, author, (entry, who) => {
     if (hold) entry.quarantine = { reason: who.why, ...stamp(who) };
     else delete entry.quarantine;
+    return entry;
+  });
+}
+
+/**
+ * Declares what the package's drivers need (the permission tags the host
+ * confines them to): exactly `permissions`, replacing what was declared; an
+ * empty list declares nothing. A signed change like any other, so a client's
+ * grants follow the reviewed index, never a hand edit.
+ */
+export function setPermissions(indexDir: string, spec: string, permissions: readonly Permission[], author: ChangeAuthor): LogRecord[] {
+  const wanted = [...new Set(permissions)].sort();
+  return recordChange(indexDir, spec, author, (entry) => {
+    const { permissions: _old, ...rest } = entry.security ?? {};
+    const security = { ...rest, ...(wanted.length > 0 ? { permissions: wanted } : {}) };
+    if (Object.keys(security).length > 0) entry.security = security;
+    else delete entry.security;
     return entry;
   });
 }

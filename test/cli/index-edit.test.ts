@@ -64,3 +64,33 @@ it('index log: one package by name, E_NOT_FOUND for a package the index lacks, a
   expect(result.status).toBe(0);
   expect(result.stdout).toMatch(/keeps no audit log yet; start one with mcs-pkg index log --init/);
 });
+
+it('index permissions declares what a package needs through the log; validate accepts it, a hand edit of the same field is unexplained', () => {
+  index = join(dir, 'index-permissions'); // a copy of its own: an earlier test leaves its index tampered on purpose
+  cpSync(EMBEDDED, index, { recursive: true });
+  const entryFile = join(index, 'pypi', 'mcs-driver-rest.json');
+  const read = () => JSON.parse(readFileSync(entryFile, 'utf8')) as { security?: { permissions?: string[]; notes?: unknown[] } };
+  const notes = read().security?.notes;
+  const none = run(['index', 'permissions', 'mcs-driver-rest', '--by', 'alice', '--reason', 'x']);
+  expect(none.status).toBe(2);
+  expect(none.stderr).toMatch(/^error E_USAGE: name what the package needs with --permission TAG/);
+  const bad = run(['index', 'permissions', 'mcs-driver-rest', '--permission', 'root', '--by', 'alice', '--reason', 'x']);
+  expect(bad.status).toBe(2);
+
+  const set = run(['index', 'permissions', 'pypi:mcs-driver-rest', '--permission', 'secrets', '--permission', 'network', '--permission', 'network', '--by', 'alice', '--reason', 'calls the API it is configured for', '--json']);
+  expect(set.status).toBe(0);
+  expect(JSON.parse(set.stdout)).toMatchObject([{ package: 'pypi:mcs-driver-rest', field: 'security', by: 'alice', why: 'calls the API it is configured for' }]);
+  expect(read().security?.permissions).toEqual(['network', 'secrets']);
+  expect(read().security?.notes).toEqual(notes);
+  expect(run(['index', 'validate']).status).toBe(0);
+
+  const cleared = run(['index', 'permissions', 'mcs-driver-rest', '--none', '--by', 'alice', '--reason', 'review: no network after all']);
+  expect(cleared.status).toBe(0);
+  expect(read().security?.permissions).toBeUndefined();
+  expect(run(['index', 'validate']).status).toBe(0);
+
+  writeFileSync(entryFile, JSON.stringify({ ...read(), security: { ...read().security, permissions: ['shell'] } }, null, 2));
+  const tampered = run(['index', 'validate']);
+  expect(tampered.status).toBe(1);
+  expect(tampered.stdout + tampered.stderr).toMatch(/E_LOG_UNEXPLAINED pypi:mcs-driver-rest: security/);
+});

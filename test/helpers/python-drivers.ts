@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { LoadOptions } from '../../src/loader/load.js';
 import { addFromRegistry } from '../../src/maintain/add.js';
+import { setPermissions } from '../../src/maintain/edit.js';
 import type { DeclaredDriver } from '../../src/manifest/types.js';
 import { startFixturePypi, type FixtureDist, type FixturePypi } from './fixture-pypi.js';
 import { removeDir, tempDir } from './index-data.js';
@@ -115,8 +116,7 @@ export async function startPythonWorld(prefix: string): Promise<PythonWorld> {
     ],
   });
   await addFromRegistry(index, `pypi:${CSVCHAT}`, { by: 'alice', why: 'the CSV chat driver, review 3' }, { pypi: { indexUrl: pypi.indexUrl }, trustedRoot: rootFile });
-  const file = join(index, 'pypi', `${CSVCHAT}.json`);
-  writeFileSync(file, JSON.stringify({ ...JSON.parse(readFileSync(file, 'utf8')), security: { permissions: ['filesystem:read'] } }, null, 2));
+  setPermissions(index, `pypi:${CSVCHAT}`, ['filesystem:read'], { by: 'alice', why: 'it reads the CSV files of the folder it is given' });
   return {
     sigstore,
     pypi,
