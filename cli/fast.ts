@@ -54,7 +54,14 @@ export function assertFlagValues(argv: readonly string[], spec: CommandSpec): vo
     const equals = word.indexOf('=');
     const flag = equals < 0 ? word : word.slice(0, equals);
     const option = options[flag.slice(2)];
-    if (!option || option.type === 'boolean') continue;
+    if (!option) continue;
+    if (option.type === 'boolean') {
+      const value = equals < 0 ? undefined : word.slice(equals + 1);
+      if (value !== undefined && value !== 'true' && value !== 'false') {
+        throw new McsError('E_USAGE', `${flag} takes no value (it is on or off), so ${JSON.stringify(value)} would be lost: write ${flag} alone${spec.positionals.length > 0 ? `, and ${value} as an argument of its own (mcs-pkg ${spec.path.join(' ')} ${flag} ${value})` : ''}`, { details: { flag, command: spec.path.join(' ') } });
+      }
+      continue;
+    }
     const next = argv[i + 1];
     const missing = equals >= 0 ? word.length === equals + 1 : next === undefined || (next.startsWith('-') && !(option.type === 'number' && /^-\d/.test(next)));
     if (missing) {

@@ -336,6 +336,7 @@ const PYPI_STATUS_TEXT = {
   verified: ['green', 'verified'],
   'pinned-by-digest': ['green', 'pinned by digest: every file matches its pin (no provenance expected)'],
   unpinned: ['yellow', 'unpinned: the index does not pin this version (not verified)'],
+  'not-checked': ['yellow', 'NOT CHECKED: a file could not be checked (see below); nothing is verified'],
   failed: ['red', 'FAILED'],
 } as const;
 

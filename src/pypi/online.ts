@@ -35,7 +35,7 @@ export interface VerifyPypiOptions extends PypiIdentityFlags {
   concurrency?: number;
 }
 
-export type PypiVersionStatus = 'verified' | 'pinned-by-digest' | 'unpinned' | 'failed';
+export type PypiVersionStatus = 'verified' | 'pinned-by-digest' | 'unpinned' | 'not-checked' | 'failed';
 
 export interface PypiFileError {
   filename: string;
@@ -86,10 +86,11 @@ function chooseVersion(client: PypiClient, project: PypiProject, entry: IndexEnt
   return { version: newest, source: 'newest on the index' };
 }
 
-/** The version's status: any failure fails it; then unpinned; then verified only if every file verified. */
+/** The version's status: any failure fails it; a file that could not be checked leaves it not checked; then unpinned; then verified only if every file verified. */
 function statusOf(results: CheckResult[], files: PypiVersionVerdict['files'], pinned: boolean): PypiVersionStatus {
   const fileFailed = files.some((f) => ('error' in f ? exitCodeFor(f.error) === 1 : f.status === 'failed'));
   if (fileFailed || results.some((r) => r.status === 'fail' && r.code !== 'E_POLICY_UNPINNED')) return 'failed';
+  if (files.some((f) => 'error' in f)) return 'not-checked';
   if (!pinned) return 'unpinned';
   return files.length > 0 && files.every((f) => !('error' in f) && f.status === 'verified') ? 'verified' : 'pinned-by-digest';
 }

@@ -45,6 +45,16 @@ describe('verifyFromPypi: the version and its files', () => {
     expect(wheel.identitySource).toBe('index');
   });
 
+  it('a trusted root that cannot be read leaves an attested version not checked, never pinned-by-digest', async () => {
+    // no pinned root: the TUF mirror is asked, and it does not answer
+    const { trustedRoot: _pinned, ...unpinned } = options;
+    const [result] = await verifyFromPypi(['pypi:mcs-driver-tp'], { ...unpinned, tuf: { mirrorURL: 'http://127.0.0.1:9/', cachePath: join(scratch, 'tuf-unreachable'), timeoutMs: 1000 } });
+    if ('error' in result!) throw result.error;
+    const verdict = result!;
+    expect(verdict.status).toBe('not-checked');
+    expect(verdict.files.some((f) => 'error' in f)).toBe(true);
+  });
+
   it('a driver pinned by digest alone says so plainly', async () => {
     const before = world.pypi.requests.length;
     const verdict = await one('pypi:mcs-driver-plain');
