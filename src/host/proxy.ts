@@ -6,6 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
+import { removeDeadLeftovers } from '../files.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { canonical, type DriverContext, type DriverMeta, type HealthStatus, type MCSDriver, type MCSToolDriver } from '../contract/index.js';
@@ -18,6 +19,9 @@ import { CORE_METHODS, DEFAULT_MAX_MESSAGE_BYTES, MIXIN_METHODS, PROTOCOL_VERSIO
 import { HostSupervisor, type RestartPolicy } from './supervisor.js';
 
 type Ready = { protocol: number; meta: DriverMeta; methods: ContractMethod[] };
+
+/** A host's working folder: mcs-host-<pid of the client>-<random>, in the system's temporary folder. */
+const HOST_FOLDER = /^mcs-host-(\d+)-/;
 
 export interface ToolCallRequest {
   /** The driver, as package@version. */
@@ -120,7 +124,9 @@ export async function startHost(input: StartHostInput, options: HostOptions = {}
   let plan!: Confinement;
   // one host: a fresh working folder, the same grants and layers, spawned and initialized
   const launch = async (): Promise<HostClient> => {
-    const workDir = mkdtempSync(join(tmpdir(), 'mcs-host-'));
+    // a client killed outright cannot remove its hosts' folders: the next host does, by the dead client's pid in the name
+    removeDeadLeftovers(tmpdir(), [HOST_FOLDER]);
+    const workDir = mkdtempSync(join(tmpdir(), `mcs-host-${process.pid}-`));
     plan = input.plan?.({ workDir, maxMessageBytes, stderrCapBytes }) ?? planConfinement({
       permissions: input.permissions,
       grants: options.grants ?? {},

@@ -208,5 +208,12 @@ if (mode === 'busy') {
       if (!ended) process.kill(pid, 'SIGKILL'); // a failing run leaves no busy orphan behind
       expect(ended).toBe(true);
     }
+    // the killed clients could not remove their hosts' working folders; the next host started removes them
+    const { readdirSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const dead = (): string[] => readdirSync(tmpdir()).filter((name) => /^mcs-host-\d+-/.test(name) && !alive(Number(/^mcs-host-(\d+)-/.exec(name)![1])));
+    const next = await load();
+    expect(dead()).toEqual([]);
+    await next.loaded.close();
   });
 });
