@@ -20,6 +20,7 @@ import { fail, pass, skip, type CheckResult } from '../trust/result.js';
 import { createTrustMaterial, prepareTufCache, resolveTrustedRoot, tufDefaults, type TufOptions } from '../trust/sigstore.js';
 import { PypiClient, byVersion, type PypiClientOptions, type PypiFile, type PypiProject } from './client.js';
 import { normalizeVersion, parseDistFilename } from './filenames.js';
+import { compareVersions } from './pep440.js';
 import { NO_REGISTRY_KEYS, checkDist, pinnedFile, publisherFromFlags, pypiEntry, versionRecord, type DistVerdict, type PypiIdentityFlags } from './verify.js';
 
 export interface VerifyPypiOptions extends PypiIdentityFlags {
@@ -73,8 +74,8 @@ export function parsePypiRequest(spec: string): { name: string; version?: string
 /** The version to verify and why: asked for, else the newest pinned (not yanked), else the newest on the PyPI index. */
 function chooseVersion(client: PypiClient, project: PypiProject, entry: IndexEntry | undefined, requested: string | undefined): { version: string; source: PypiVersionVerdict['versionSource'] } {
   if (requested !== undefined) {
-    const wanted = normalizeVersion(requested);
-    const found = wanted === null ? undefined : project.versions.find((v) => normalizeVersion(v) === wanted);
+    // PEP 440 equality: 1.0 and 1.0.0 are one version
+    const found = project.versions.find((v) => compareVersions(v, requested) === 0);
     const pinned = versionRecord(entry, requested) ? requested : undefined;
     if (found ?? pinned) return { version: found ?? pinned!, source: 'requested' };
     throw new McsError('E_VERSION_NOT_FOUND', `${project.name}: no version ${requested} on ${client.index.indexUrl} (it has ${project.versions.slice(-10).join(', ') || 'none'})`, { details: { name: project.name, version: requested } });

@@ -20,6 +20,7 @@ import { SHIPPED_ROOTS, trustedRootFrom } from '../trust/roots.js';
 import { createTrustMaterial } from '../trust/sigstore.js';
 import { DEFAULT_MAX_ATTESTATIONS_BYTES, DEFAULT_MAX_TARBALL_BYTES, GITHUB_ACTIONS_ISSUER, applyPolicy, type IdentityFlags, type IdentitySource } from '../verify.js';
 import { normalizeProjectName, normalizeVersion, parseDistFilename } from './filenames.js';
+import { compareVersions } from './pep440.js';
 
 export const GITLAB_ISSUER = 'https://gitlab.com';
 /** PyPI signs no files itself: no registry keys take part. */
@@ -99,8 +100,8 @@ export function publisherFromFlags(flags: PypiIdentityFlags): ExpectedPublisher 
 /** The index's record of a version, found by PEP 440 normal form (1.0 and 1.0.0 are different versions; 1.0a1 and 1.0.alpha1 are one). */
 export function versionRecord(entry: IndexEntry | undefined, version: string): VersionRecord | undefined {
   if (!entry) return undefined;
-  const wanted = normalizeVersion(version) ?? version;
-  const key = Object.keys(entry.versions).find((v) => (normalizeVersion(v) ?? v) === wanted);
+  // PEP 440 equality (1.0 is 1.0.0); a version that does not parse only matches itself
+  const key = Object.keys(entry.versions).find((v) => v === version || compareVersions(v, version) === 0);
   return key === undefined ? undefined : entry.versions[key];
 }
 

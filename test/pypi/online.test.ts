@@ -55,6 +55,10 @@ describe('verifyFromPypi: the version and its files', () => {
     expect(verdict.files.some((f) => 'error' in f)).toBe(true);
   });
 
+  it('a version asked for in another PEP 440 spelling (1.0 for 1.0.0) is that version', async () => {
+    expect(await one('pypi:mcs-driver-tp@1.0')).toMatchObject({ version: '1.0.0', versionSource: 'requested', pinned: true, status: 'verified' });
+  });
+
   it('a driver pinned by digest alone says so plainly', async () => {
     const before = world.pypi.requests.length;
     const verdict = await one('pypi:mcs-driver-plain');
