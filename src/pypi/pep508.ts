@@ -62,9 +62,25 @@ function invalid(text: string, why: string): never {
   throw new McsError('E_WHEEL_METADATA', `requirement ${JSON.stringify(text.slice(0, 200))} is not a PEP 508 dependency specifier: ${why}`, { details: { requirement: text.slice(0, 200) } });
 }
 
+/**
+ * Line breaks and control characters, as Python's str.splitlines (pip's
+ * requirements reader) and packaging's tokenizer see them; tab is spacing.
+ */
+const CONTROL = /[\x00-\x08\x0a-\x1f\x7f-\x9f\u2028\u2029]/;
+
+/**
+ * Marker string text that pip's requirements file reader would not read as
+ * written: whitespace then `#` starts a comment, whitespace then `-` starts
+ * the line's options, `${NAME}` is replaced from the environment. No real
+ * marker compares such a value, and no quoting escapes it, so a requirement
+ * holding one is refused rather than written to a file pip reads otherwise.
+ */
+const PIP_LINE_SYNTAX = /\s[#-]|\$\{/;
+
 /** Parses one PEP 508 requirement (E_WHEEL_METADATA when it is malformed or a direct URL reference). */
 export function parseRequirement(text: string): Requirement {
   if (text.length > MAX_REQUIREMENT_LENGTH) invalid(text, `longer than ${MAX_REQUIREMENT_LENGTH} characters`);
+  if (CONTROL.test(text)) invalid(text, 'it holds a line break or control character (a header folded over several lines?), which packaging refuses');
   const raw = text.trim();
   const semicolon = raw.indexOf(';');
   const head = (semicolon === -1 ? raw : raw.slice(0, semicolon)).trim();
@@ -100,6 +116,7 @@ function markerError(marker: string, why: string): never {
 }
 
 function tokenize(marker: string): Token[] {
+  if (CONTROL.test(marker)) markerError(marker, 'it holds a line break or control character');
   const tokens: Token[] = [];
   const re = /\s*(?:"([^"]*)"|'([^']*)'|(===|==|!=|<=|>=|~=|<|>)|(not\s+in\b)|(\()|(\))|([A-Za-z_][A-Za-z0-9_.]*))/y;
   let at = 0;
@@ -109,7 +126,11 @@ function tokenize(marker: string): Token[] {
     const m = re.exec(marker);
     if (!m) markerError(marker, `unexpected text at ${JSON.stringify(marker.slice(at, at + 20))}`);
     at = re.lastIndex;
-    if (m[1] !== undefined || m[2] !== undefined) tokens.push({ kind: 'str', value: m[1] ?? m[2]! });
+    if (m[1] !== undefined || m[2] !== undefined) {
+      const value = m[1] ?? m[2]!;
+      if (PIP_LINE_SYNTAX.test(value)) markerError(marker, `the string ${JSON.stringify(value.slice(0, 100))} holds " #", " -" or "\${", which a pip requirements file reads as a comment, an option or a variable`);
+      tokens.push({ kind: 'str', value });
+    }
     else if (m[3] !== undefined) tokens.push({ kind: 'op', value: m[3] });
     else if (m[4] !== undefined) tokens.push({ kind: 'op', value: 'not in' });
     else if (m[5] !== undefined) tokens.push({ kind: 'lparen', value: '(' });
@@ -168,6 +189,21 @@ export function parseMarker(marker: string): MarkerNode {
   const tree = parseOr(0);
   if (pos !== tokens.length) markerError(marker, `unexpected ${JSON.stringify(tokens[pos]?.value)}`);
   return tree;
+}
+
+/**
+ * A marker in canonical form, rebuilt from its parse tree: single spaces,
+ * canonical variable names, every string quoted, parentheses where `or`
+ * sits under `and`. E_WHEEL_METADATA when it does not parse.
+ */
+export function canonicalMarker(marker: string): string {
+  const operand = (t: Token): string => (t.kind === 'var' ? t.value : t.value.includes('"') ? `'${t.value}'` : `"${t.value}"`);
+  const render = (node: MarkerNode, parent?: 'all' | 'any'): string => {
+    if (node.kind === 'cmp') return `${operand(node.left)} ${node.op} ${operand(node.right)}`;
+    const text = `${render(node.left, node.kind)} ${node.kind === 'all' ? 'and' : 'or'} ${render(node.right, node.kind)}`;
+    return parent === undefined || parent === node.kind ? text : `(${text})`;
+  };
+  return render(parseMarker(marker));
 }
 
 const VERSION_OPS: ReadonlySet<string> = new Set(['~=', '===', '==', '!=', '<=', '>=', '<', '>']);

@@ -14,6 +14,7 @@
 import { McsError } from '../errors.js';
 import type { DistributionFile, IndexEntry, VersionRecord } from '../manifest/types.js';
 import { normalizeVersion } from './filenames.js';
+import { canonicalMarker, parseRequirement } from './pep508.js';
 
 /** The record of a version, found by PEP 440 normal form; E_POLICY_UNPINNED naming the pinned ones. */
 export function pinnedVersion(entry: IndexEntry, version: string): { version: string; record: VersionRecord } {
@@ -33,8 +34,16 @@ function hashOption(file: DistributionFile): string {
   return `--hash=${file.integrity.slice(0, dash)}:${Buffer.from(file.integrity.slice(dash + 1), 'base64').toString('hex')}`;
 }
 
+/**
+ * One requirement with its hashes. The requirement text is rebuilt from its
+ * parse (normalized name, `==` clause, canonical marker), never copied, so
+ * nothing the index holds can add a line, a comment or an option to the file
+ * pip reads (E_WHEEL_METADATA when it does not parse).
+ */
 function line(name: string, version: string, files: DistributionFile[], marker?: string): string {
-  return [`${name}==${version}${marker ? ` ; ${marker}` : ''}`, ...files.map((file) => `    ${hashOption(file)}`)].join(' \\\n');
+  const requirement = parseRequirement(`${name}==${version}${marker ? ` ; ${marker}` : ''}`);
+  const text = `${requirement.name}${requirement.specifier}${requirement.marker ? ` ; ${canonicalMarker(requirement.marker)}` : ''}`;
+  return [text, ...files.map((file) => `    ${hashOption(file)}`)].join(' \\\n');
 }
 
 /**

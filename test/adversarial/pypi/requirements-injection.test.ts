@@ -52,6 +52,8 @@ describe('Requires-Dist markers cannot reshape the requirements file', () => {
   it('refuses a requirement whose marker holds a line break between tokens or inside a string: E_WHEEL_METADATA', () => {
     expect(() => parseRequirement('helper ; platform_machine == "x86_64"\nand os_name == "posix"')).toThrowWithCode('E_WHEEL_METADATA');
     expect(() => parseRequirement('helper ; os_name == "a\n--extra-index-url http://127.0.0.1:1/simple\nb"')).toThrowWithCode('E_WHEEL_METADATA');
+    // Python's str.splitlines (pip's reader) also breaks at these
+    for (const separator of ['\r', '\u000b', '\u0085', '\u2028']) expect(() => parseRequirement(`helper ; os_name == "a${separator}b"`)).toThrowWithCode('E_WHEEL_METADATA');
   });
 
   it('a marker read from a wheel never splits a requirements line: the lock line stays one line with its hash', async () => {
@@ -62,7 +64,14 @@ describe('Requires-Dist markers cannot reshape the requirements file', () => {
   });
 
   it('a marker string holding " #" (valid PEP 508, a comment to pip) does not cut the hashes off its line', () => {
-    const marker = parseRequirement('helper ; platform_release != "x #"').marker!;
-    expectWellFormed(requirementsFile(entryWithMarker(marker), '1.0'));
+    // no quoting keeps " #" out of pip's comment syntax, so such a Requires-Dist is refused when read ...
+    expect(() => parseRequirement('helper ; platform_release != "x #"')).toThrowWithCode('E_WHEEL_METADATA');
+    expect(() => parseRequirement('helper ; platform_release != "x --index-url=http://127.0.0.1:1/"')).toThrowWithCode('E_WHEEL_METADATA');
+    // ... and a lock already holding one (an index written before) is refused rather than written with its hashes commented out
+    expect(() => requirementsFile(entryWithMarker('platform_release != "x #"'), '1.0')).toThrowWithCode('E_WHEEL_METADATA');
+    // a marker pip reads as written still gets its line, in canonical form
+    const text = requirementsFile(entryWithMarker("(os_name=='posix' or sys_platform == \"linux\")  and python_version>='3.11'"), '1.0');
+    expectWellFormed(text);
+    expect(text).toContain('helper==2.0 ; (os_name == "posix" or sys_platform == "linux") and python_version >= "3.11" \\\n');
   });
 });

@@ -54,3 +54,39 @@ describe('zip: local header and central directory disagree', () => {
     await expect(readWheel(hostile, FILE)).toThrowWithCode('E_WHEEL_INVALID');
   });
 });
+
+describe('zip: layouts yauzl and Python zipfile place differently', () => {
+  const honest = buildWheel({ name: NAME, version: '1.0', files: { 'mcs/driver/twofaced/__init__.py': 'X = 1\n' } });
+  const endAt = honest.length - 22;
+
+  /** The honest wheel with a zip64 end record and locator before its end record; `change` edits the zip64 record. */
+  function withZip64(change: (record: Buffer) => void): Buffer {
+    const record = Buffer.alloc(56);
+    record.writeUInt32LE(0x06064b50, 0);
+    record.writeBigUInt64LE(44n, 4);
+    record.writeUInt16LE(45, 12);
+    record.writeUInt16LE(45, 14);
+    record.writeBigUInt64LE(BigInt(honest.readUInt16LE(endAt + 8)), 24);
+    record.writeBigUInt64LE(BigInt(honest.readUInt16LE(endAt + 10)), 32);
+    record.writeBigUInt64LE(BigInt(honest.readUInt32LE(endAt + 12)), 40);
+    record.writeBigUInt64LE(BigInt(honest.readUInt32LE(endAt + 16)), 48);
+    change(record);
+    const locator = Buffer.alloc(20);
+    locator.writeUInt32LE(0x07064b50, 0);
+    locator.writeBigUInt64LE(BigInt(endAt), 8);
+    locator.writeUInt32LE(1, 16);
+    return Buffer.concat([honest.subarray(0, endAt), record, locator, honest.subarray(endAt)]);
+  }
+
+  it('reads the honest wheel, and one whose zip64 record agrees with its end record', async () => {
+    await expect(readWheel(honest, FILE)).resolves.toBeDefined();
+    await expect(readWheel(withZip64(() => {}), FILE)).resolves.toBeDefined();
+  });
+
+  it('refuses a local header whose compression method differs from the directory (E_WHEEL_INVALID)', async () => {
+    const out = Buffer.from(honest);
+    const at = out.indexOf(Buffer.from([0x50, 0x4b, 0x03, 0x04]));
+    out.writeUInt16LE(out.readUInt16LE(at + 8) === 8 ? 0 : 8, at + 8);
+    await expect(readWheel(out, FILE)).toThrowWithCode('E_WHEEL_INVALID');
+  });
+});
