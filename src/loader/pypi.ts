@@ -15,7 +15,7 @@ import { existsSync } from 'node:fs';
 import { McsError } from '../errors.js';
 import type { DistributionFile, IndexEntry } from '../manifest/types.js';
 import { PypiClient, type PypiClientOptions } from '../pypi/client.js';
-import { parseDistFilename } from '../pypi/filenames.js';
+import { isPureWheel } from '../pypi/filenames.js';
 import { evaluateMarker, linuxCpythonEnvironment } from '../pypi/pep508.js';
 import { NO_REGISTRY_KEYS, checkDist } from '../pypi/verify.js';
 import { unpackWheel, verifyWheelEntry } from '../pypi/wheel.js';
@@ -51,11 +51,8 @@ export interface PreparedWheel {
 /** The pure wheel among a version's pinned files: py3 (or py2.py3), no ABI, any platform; an sdist is never built. */
 function pureWheel(files: readonly DistributionFile[] | undefined, what: string): DistributionFile {
   const pinned = files ?? [];
-  const wheel = pinned.find((file) => {
-    if (!file.filename.toLowerCase().endsWith('.whl')) return false;
-    const tags = parseDistFilename(file.filename).tags.split('-');
-    return tags[0]!.split('.').includes('py3') && tags[1] === 'none' && tags[2] === 'any';
-  });
+  // the first pure wheel: the one the index read and checked, and the one `pins --format requirements` offers pip
+  const wheel = pinned.find((file) => isPureWheel(file.filename));
   if (!wheel) {
     const kinds = pinned.map((file) => file.filename).join(', ') || 'none';
     throw new McsError('E_LOAD_REFUSED', `${what}: the index pins no pure-Python wheel (py3-none-any) to run (pinned: ${kinds}); an sdist is never built, because building runs the package's code; load a version whose wheel the index pins, or have the index's maintainers pin one (mcs-pkg index sync pypi:NAME)`, { details: { package: what, pinned: pinned.map((f) => f.filename) } });

@@ -18,8 +18,8 @@ import { declare } from '../manifest/declarations.js';
 import { parsePackageName } from '../manifest/names.js';
 import type { Declaration, DeclaredDriver, DistributionFile, IndexEntry, RepositoryPublisher, VersionRecord } from '../manifest/types.js';
 import { PypiClient, type PypiFile, type PypiProject } from '../pypi/client.js';
-import { normalizeProjectName, normalizeVersion, parseDistFilename } from '../pypi/filenames.js';
-import { compareVersions, isPrerelease as isPre, parseVersion } from '../pypi/pep440.js';
+import { isPureWheel, normalizeProjectName, normalizeVersion } from '../pypi/filenames.js';
+import { isPrerelease as isPre, parseVersion, sortVersions } from '../pypi/pep440.js';
 import { resolveLock, toDistributionFile, type LockSource } from '../pypi/lock.js';
 import { readWheel, type CheckedWheel } from '../pypi/wheel.js';
 import { comparePublisher, pep740Observed, type ObservedIdentity } from '../trust/identity.js';
@@ -33,7 +33,6 @@ import { DEFAULT_MAX_VERSIONS, declaredDrivers, draftLabel, publisherOnFirstUse,
 import type { ChangeAuthor } from './edit.js';
 import { declaredOrRefused, type FreshVersion, type FreshVersions } from './sync.js';
 
-const PURE_TAGS = new Set(['py3-none-any', 'py2.py3-none-any']);
 const isPrerelease = (version: string): boolean => isPre(parseVersion(version)!);
 
 /** What the PyPI path of add and sync reads: the index (`pypi`), the trust root, the caps (npm's registry options are not used). */
@@ -47,19 +46,9 @@ interface CheckedVersion extends FreshVersion {
 /** The versions of a project `keep` accepts that have a file not yanked (PEP 592), newest first in PEP 440 order, at most `max`. */
 function liveVersions(client: PypiClient, project: PypiProject, keep: (version: string) => boolean, max: number): string[] {
   wholeNumber(max, 'max-versions', 1, 10_000);
-  return project.versions
-    .filter((v) => normalizeVersion(v) !== null && keep(v) && client.filesOf(project, v).some((f) => f.yanked === undefined))
-    .sort((a, b) => compareVersions(b, a) ?? 0)
-    .slice(0, max);
-}
-
-function isPure(file: PypiFile): boolean {
-  try {
-    const parsed = parseDistFilename(file.filename);
-    return parsed.kind === 'wheel' && PURE_TAGS.has(parsed.tags);
-  } catch {
-    return false;
-  }
+  // filesOf looks a version up in an index of the page built once, and each version is parsed once to sort: linear in the page's size
+  const live = project.versions.filter((v) => normalizeVersion(v) !== null && keep(v) && client.filesOf(project, v).some((f) => f.yanked === undefined));
+  return sortVersions(live, 'newest-first').slice(0, max);
 }
 
 /** Downloads, lock sources and the trust root of one add or sync run, each fetched once. */
@@ -118,8 +107,9 @@ class PypiSession {
   /**
    * Checks one version: every live file downloaded against the stated digest
    * and size and its attestation verified (no publisher expected here: the
-   * caller compares the certificate with the pin); the static MCS metadata
-   * and requirements read from its pure-Python wheel; its lock resolved.
+   * caller compares the certificate with the pin); every pure-Python wheel
+   * read whole with readWheel, and the static MCS metadata and requirements
+   * taken from the first; its lock resolved.
    * Failures of the bytes, the metadata or the lock refuse the version.
    */
   async checkVersion(name: string, version: string, entry: IndexEntry | undefined): Promise<CheckedVersion> {
@@ -149,7 +139,16 @@ class PypiSession {
       const attested = verdict.results.filter((r) => r.check === 'identity' && r.evidence.certificate).map((r) => r.evidence.certificate as CertificateFields);
       certificates.push(...attested);
       pinned.push({ ...toDistributionFile(file), ...(attested.length > 0 ? { provenance: true } : {}) });
-      if (isPure(file) && !wheelBytes) wheelBytes = { file, bytes };
+      if (!isPureWheel(file.filename)) continue;
+      // every pure wheel is read whole and checked (RECORD, paths, METADATA): any of them may be the one pip or the loader installs
+      try {
+        await this.wheel(file, bytes);
+      } catch (error) {
+        if (!isMcsError(error)) throw error;
+        refusals.push(`${error.code}: ${error.message}`);
+        continue;
+      }
+      wheelBytes ??= { file, bytes };
     }
     if (files.length === 0) refusals.push(`E_VERSION_NOT_FOUND: ${spec}: PyPI lists no live file of it`);
     if (refusals.length > 0) return { version, provenance: false, refused: refusals.join('; ') };

@@ -20,7 +20,7 @@ import { DEFAULT_RETRIES, DEFAULT_TIMEOUT_MS } from '../registry/client.js';
 import { assertSameOrigin, getBytes, type RequestLimits } from '../registry/http.js';
 import { resolvePipIndex, type PipIndex, type PipIndexOptions } from './config.js';
 import { normalizeProjectName, normalizeVersion, parseDistFilename } from './filenames.js';
-import { compareVersions, isPrerelease, parseVersion } from './pep440.js';
+import { compareVersions, isPrerelease, parseVersion, sortVersions } from './pep440.js';
 
 /** PEP 691: the JSON serialization of the simple API, version 1. */
 export const SIMPLE_JSON = 'application/vnd.pypi.simple.v1+json';
@@ -135,8 +135,36 @@ export function toPypiProject(value: unknown, name: string, pageUrl: string): Py
     const normal = normalizeVersion(version);
     if (normal !== null && !byNormal.has(normal)) byNormal.set(normal, version);
   }
-  const versions = [...byNormal.values()].sort(byVersion);
+  // each version parsed once, not once per comparison: a page may list 100,000 of them
+  const versions = sortVersions([...byNormal.values()]);
   return { name: normalizeProjectName(doc.name), versions, files };
+}
+
+const filesIndex = new WeakMap<PypiProject, Map<string, PypiFile[]>>();
+
+/**
+ * A project's files by the normalized version parsed from each name (files
+ * of another project, or whose names do not parse, left out), built once per
+ * page: looking versions up one by one stays linear in the page's size.
+ */
+function filesByVersion(project: PypiProject): Map<string, PypiFile[]> {
+  let index = filesIndex.get(project);
+  if (index) return index;
+  index = new Map();
+  for (const file of project.files) {
+    let parsed;
+    try {
+      parsed = parseDistFilename(file.filename);
+    } catch {
+      continue;
+    }
+    if (parsed.project !== project.name) continue;
+    const list = index.get(parsed.version);
+    if (list) list.push(file);
+    else index.set(parsed.version, [file]);
+  }
+  filesIndex.set(project, index);
+  return index;
 }
 
 export class PypiClient {
@@ -185,15 +213,7 @@ export class PypiClient {
 
   /** The files of one version, found by the version parsed from each file name (PEP 440 normal form). */
   filesOf(project: PypiProject, version: string): PypiFile[] {
-    const wanted = normalizeVersion(version) ?? version;
-    return project.files.filter((file) => {
-      try {
-        const parsed = parseDistFilename(file.filename);
-        return parsed.project === project.name && parsed.version === wanted;
-      } catch {
-        return false;
-      }
-    });
+    return [...(filesByVersion(project).get(normalizeVersion(version) ?? version) ?? [])];
   }
 
   /** The newest version, final releases before pre-releases (as pip picks), skipping versions whose files are all yanked. */

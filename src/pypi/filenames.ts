@@ -116,3 +116,16 @@ export function parseDistFilename(filename: string): DistFilename {
   const normalizedVersion = version(filename, stem.slice(dash + 1));
   return { kind: 'sdist', project, version: normalizedVersion, build: '', tags: '', canonical: `${project.replace(/-/g, '_')}-${normalizedVersion}${extension}` };
 }
+
+/** Pure-Python wheel tags (sorted as parseDistFilename sorts them): the only wheels mcs-pkg reads, pins for pip and runs. */
+const PURE_TAGS = new Set(['py3-none-any', 'py2.py3-none-any']);
+
+/** Whether a file name is a pure-Python wheel (py3-none-any or py2.py3-none-any), by its parsed tags. */
+export function isPureWheel(filename: string): boolean {
+  try {
+    const parsed = parseDistFilename(filename);
+    return parsed.kind === 'wheel' && PURE_TAGS.has(parsed.tags);
+  } catch {
+    return false;
+  }
+}

@@ -16,11 +16,14 @@
  * - Extras requested of a dependency (`requests[socks]`) add the dependency's
  *   own `extra == "socks"` requirements; the lock lists the resulting
  *   projects plainly, without extras.
- * - Only pure-Python wheels (`py3-none-any`, `py2.py3-none-any`) are pinned:
- *   a dependency with none is E_LOCK_NO_WHEEL. Sdists are never built,
- *   because building runs the package's code.
+ * - One pure-Python wheel (`py3-none-any`, `py2.py3-none-any`) is pinned per
+ *   dependency: the one the LockSource read whole and checked (its
+ *   requirements come from it), so pip and the loader get no hash of a wheel
+ *   nobody opened. A dependency with none is E_LOCK_NO_WHEEL. Sdists are
+ *   never built, because building runs the package's code.
  * - A project the index itself lists resolves among the versions the index
- *   pins (not yanked), and PyPI's file must be the pinned one.
+ *   pins (not yanked); its wheel is the index's own (the first pure wheel the
+ *   version pins) and PyPI's file must be it, byte for byte.
  * - Newest matching version first, pre-releases only when a specifier names
  *   one (PEP 440), yanked files skipped (PEP 592). No backtracking: a later
  *   requirement the chosen version does not meet is E_LOCK_UNRESOLVED naming
@@ -29,8 +32,8 @@
  */
 import { McsError } from '../errors.js';
 import type { DependencyLock, DistributionFile, IndexEntry, LockedDependency } from '../manifest/types.js';
-import { normalizeProjectName, normalizeVersion, parseDistFilename } from './filenames.js';
-import { compareVersions, versionSatisfies } from './pep440.js';
+import { isPureWheel, normalizeProjectName, normalizeVersion, parseDistFilename } from './filenames.js';
+import { sortVersions, versionSatisfies } from './pep440.js';
 import { evaluateMarker, type MarkerEnvironment, type Requirement } from './pep508.js';
 
 export const DEFAULT_MAX_LOCK_DEPENDENCIES = 200;
@@ -45,8 +48,6 @@ export const LOCK_PLATFORMS: ReadonlyArray<Record<'os_name' | 'sys_platform' | '
   { os_name: 'posix', sys_platform: 'darwin', platform_system: 'Darwin', platform_machine: 'arm64' },
   { os_name: 'nt', sys_platform: 'win32', platform_system: 'Windows', platform_machine: 'AMD64' },
 ];
-/** Pure-Python wheel tags a lock pins. */
-const PURE_TAGS = new Set(['py3-none-any', 'py2.py3-none-any']);
 const MAX_MARKER = 2000;
 const MAX_ALTERNATIVES = 16;
 
@@ -160,16 +161,6 @@ function markerOf(condition: Condition): string | undefined {
   return text.length > MAX_MARKER ? undefined : text;
 }
 
-/** A pure-Python wheel of the version, by its parsed tags. */
-function isPureWheel(filename: string): boolean {
-  try {
-    const parsed = parseDistFilename(filename);
-    return parsed.kind === 'wheel' && PURE_TAGS.has(parsed.tags);
-  } catch {
-    return false;
-  }
-}
-
 export function toDistributionFile(file: LockCandidateFile): DistributionFile {
   return {
     filename: file.filename,
@@ -193,22 +184,24 @@ function byVersion(name: string, files: LockCandidateFile[]): Map<string, LockCa
     } catch {
       continue;
     }
-    out.set(version, [...(out.get(version) ?? []), file]);
+    const list = out.get(version);
+    if (list) list.push(file);
+    else out.set(version, [file]);
   }
   return out;
 }
 
-/** The newest version meeting the specifier whose pure wheels are installable on every target Python; the index's pins for a project it lists. */
-async function choose(requirement: Requirement, requirer: string, python: string, source: LockSource): Promise<{ version: string; wheels: LockCandidateFile[] }> {
+/** The newest version meeting the specifier with a pure wheel installable on every target Python, and that wheel; the index's pins for a project it lists. */
+async function choose(requirement: Requirement, requirer: string, python: string, source: LockSource): Promise<{ version: string; wheel: LockCandidateFile }> {
   const name = requirement.name;
   const asked = `${name}${requirement.specifier ? ` ${requirement.specifier}` : ''} (required by ${requirer})`;
   const files = byVersion(name, await source.files(name));
   const entry = source.indexed(name);
   const pinned = entry ? new Map(Object.entries(entry.versions).filter(([, r]) => !r.yanked).map(([v, r]) => [normalizeVersion(v) ?? v, r])) : undefined;
-  const matching = [...files.keys()]
-    .filter((v) => !pinned || pinned.has(v))
-    .filter((v) => versionSatisfies(v, requirement.specifier || '>=0'))
-    .sort((a, b) => compareVersions(b, a) ?? 0);
+  const matching = sortVersions(
+    [...files.keys()].filter((v) => (!pinned || pinned.has(v)) && versionSatisfies(v, requirement.specifier || '>=0')),
+    'newest-first',
+  );
   if (matching.length === 0) {
     const where = pinned ? `among the versions the index pins (${[...pinned.keys()].join(', ') || 'none'})` : 'on the index';
     throw new McsError('E_LOCK_UNRESOLVED', `${asked}: no version matches ${where}; nothing was locked`, { details: { dependency: name, specifier: requirement.specifier, requiredBy: requirer } });
@@ -217,19 +210,17 @@ async function choose(requirement: Requirement, requirer: string, python: string
     const wheels = files.get(version)!.filter((f) => f.yanked === undefined && isPureWheel(f.filename) && lockEnvironmentsAdmit(python, f.requiresPython));
     if (wheels.length === 0) continue;
     const record = pinned?.get(version);
-    if (record) {
-      // the index's own pins decide: PyPI's wheel must be one the index pinned, byte for byte
-      for (const wheel of wheels) {
-        const pin = record.files?.find((f) => f.filename === wheel.filename);
-        const integrity = toDistributionFile(wheel).integrity;
-        if (!pin || pin.integrity !== integrity) {
-          throw new McsError('E_LOCK_UNRESOLVED', `${name} ${version} (required by ${requirer}): PyPI serves ${wheel.filename} with ${integrity}, but the index pins ${pin ? pin.integrity : 'no such file'}; the index and PyPI disagree, so nothing was locked`, {
-            details: { dependency: name, version, filename: wheel.filename, expected: pin?.integrity ?? null, found: integrity },
-          });
-        }
-      }
+    if (!record) return { version, wheel: wheels[0]! };
+    // the index's own pins decide: its wheel (the one it read when it pinned the version) must be served by PyPI, byte for byte
+    const pin = record.files?.find((f) => isPureWheel(f.filename));
+    const wheel = wheels.find((w) => w.filename === pin?.filename) ?? wheels[0]!;
+    const integrity = toDistributionFile(wheel).integrity;
+    if (!pin || pin.filename !== wheel.filename || pin.integrity !== integrity) {
+      throw new McsError('E_LOCK_UNRESOLVED', `${name} ${version} (required by ${requirer}): PyPI serves ${wheel.filename} with ${integrity}, but the index pins ${pin ? `${pin.filename} with ${pin.integrity}` : 'no pure wheel of it'}; the index and PyPI disagree, so nothing was locked`, {
+        details: { dependency: name, version, filename: wheel.filename, expected: pin?.integrity ?? null, found: integrity },
+      });
     }
-    return { version, wheels };
+    return { version, wheel };
   }
   const newest = matching[0]!;
   throw new McsError('E_LOCK_NO_WHEEL', `${asked}: no matching version has a pure-Python wheel for Python ${python} (${newest} has ${files.get(newest)!.map((f) => f.filename).join(', ')}); a lock pins py3-none-any wheels only, and sdists are never built`, {
@@ -274,9 +265,9 @@ export async function resolveLock(root: LockRoot, source: LockSource, options: L
     }
     if (nodes.size > max) throw new McsError('E_LOCK_TOO_LARGE', `${rootLabel}: its dependency lock would hold more than ${max} projects; nothing was locked`, { details: { max } });
     const chosen = await choose(requirement, requirer, python, source);
-    const wheel = chosen.wheels[0]!;
-    const requirements = await source.requirements(requirement.name, chosen.version, wheel);
-    const node: Node = { name: requirement.name, version: chosen.version, files: chosen.wheels.map(toDistributionFile), requirements, extras: new Set(requirement.extras), askedBy: [requirer] };
+    // the one wheel read (and checked) is the one pinned
+    const requirements = await source.requirements(requirement.name, chosen.version, chosen.wheel);
+    const node: Node = { name: requirement.name, version: chosen.version, files: [toDistributionFile(chosen.wheel)], requirements, extras: new Set(requirement.extras), askedBy: [requirer] };
     nodes.set(node.name, node);
     queue.push(...requirements.map((r) => ({ from: node.name, requirement: r })));
   }

@@ -93,6 +93,16 @@ export function compareVersions(a: string, b: string): number | null {
   return pa && pb ? compareParsed(pa, pb) : null;
 }
 
+/** Versions in PEP 440 order (oldest first, or newest first), each parsed once; strings that are not versions are left out. */
+export function sortVersions(versions: readonly string[], order: 'oldest-first' | 'newest-first' = 'oldest-first'): string[] {
+  const parsed = versions.flatMap((text) => {
+    const version = parseVersion(text);
+    return version ? [{ text, version }] : [];
+  });
+  const sign = order === 'oldest-first' ? 1 : -1;
+  return parsed.sort((a, b) => sign * compareParsed(a.version, b.version)).map((v) => v.text);
+}
+
 export function isPrerelease(v: ParsedVersion): boolean {
   return v.pre !== undefined || v.dev !== undefined;
 }

@@ -1,9 +1,15 @@
 /**
  * A version's pins as a pip requirements file (`pip install
  * --require-hashes -r FILE`, `uv pip install --require-hashes`): the
- * driver's wheels and each locked dependency's wheel, one `NAME==VERSION`
- * line each with a `--hash=` per pinned file. Python clients get the
+ * driver's wheel and each locked dependency's wheel, one `NAME==VERSION`
+ * line each with the `--hash=` of that wheel. Python clients get the
  * index's digest pins with the tools they already use.
+ *
+ * Only the wheel mcs-pkg read whole and checked is offered: the first
+ * pure-Python wheel (py3-none-any, py2.py3-none-any) a version or a locked
+ * dependency pins, the same one the loader runs. Platform wheels are pinned
+ * by digest for `verify` but never read, and pip prefers them to a pure
+ * wheel, so their hashes are never printed.
  *
  * Sdist hashes are left out on purpose: pip accepts any file whose digest is
  * on the line, so an sdist hash would let pip fall back to the sdist (no
@@ -13,7 +19,7 @@
  */
 import { McsError } from '../errors.js';
 import type { DistributionFile, IndexEntry, VersionRecord } from '../manifest/types.js';
-import { normalizeVersion } from './filenames.js';
+import { isPureWheel, normalizeVersion } from './filenames.js';
 import { canonicalMarker, parseRequirement } from './pep508.js';
 
 /** The record of a version, found by PEP 440 normal form; E_POLICY_UNPINNED naming the pinned ones. */
@@ -32,6 +38,11 @@ export function pinnedVersion(entry: IndexEntry, version: string): { version: st
 function hashOption(file: DistributionFile): string {
   const dash = file.integrity.indexOf('-');
   return `--hash=${file.integrity.slice(0, dash)}:${Buffer.from(file.integrity.slice(dash + 1), 'base64').toString('hex')}`;
+}
+
+/** The wheel the index read and checked among pinned files: the first pure-Python one (none: an empty list). */
+function checkedWheel(files: DistributionFile[]): DistributionFile[] {
+  return files.filter((file) => isPureWheel(file.filename)).slice(0, 1);
 }
 
 /**
@@ -58,8 +69,8 @@ export function requirementsFile(entry: IndexEntry, requested: string): string {
   if (entry.ecosystem !== 'pypi') throw new McsError('E_USAGE', `--format requirements is for PyPI packages (pip); ${entry.ecosystem}:${entry.name} is an npm package`, { details: { package: `${entry.ecosystem}:${entry.name}` } });
   const { version, record } = pinnedVersion(entry, requested);
   if (record.yanked) throw new McsError('E_POLICY_YANKED', `${id}@${version} is yanked: ${record.yanked.reason}`, { details: { package: id, version } });
-  const wheels = (record.files ?? []).filter((file) => file.filename.toLowerCase().endsWith('.whl'));
-  if (wheels.length === 0) throw new McsError('E_LOCK_NO_WHEEL', `${id}@${version}: the index pins no wheel of it (${(record.files ?? []).map((f) => f.filename).join(', ')}); pip would have to build the sdist, which runs its code`, { details: { package: id, version } });
+  const wheels = checkedWheel(record.files ?? []);
+  if (wheels.length === 0) throw new McsError('E_LOCK_NO_WHEEL', `${id}@${version}: the index pins no pure-Python wheel of it (${(record.files ?? []).map((f) => f.filename).join(', ')}); pip would have to build the sdist, which runs its code`, { details: { package: id, version } });
   if (!record.lock) {
     throw new McsError('E_LOCK_MISSING', `${id}@${version}: the index pins its files but no dependency lock, so its dependencies would be unpinned; the index maintainers add it with mcs-pkg index add ${id} (or index sync ${id} for a new version)`, { details: { package: id, version } });
   }
@@ -67,7 +78,7 @@ export function requirementsFile(entry: IndexEntry, requested: string): string {
     `# ${id}@${version} and its locked dependencies${record.lock.python ? ` (Python ${record.lock.python})` : ''}, as the index pins them.`,
     '# Install with: pip install --require-hashes --only-binary :all: -r THIS_FILE',
     line(entry.name, version, wheels),
-    ...record.lock.dependencies.map((dependency) => line(dependency.name, dependency.version, dependency.files, dependency.marker)),
+    ...record.lock.dependencies.map((dependency) => line(dependency.name, dependency.version, checkedWheel(dependency.files), dependency.marker)),
     '',
   ].join('\n');
 }

@@ -75,6 +75,21 @@ describe('resolveLock', () => {
     expect((await resolveLock(root(['a']), source(chain), { maxDependencies: 5 })).dependencies).toHaveLength(5);
   });
 
+  it('pins only the wheel it read: one pure wheel per dependency, never its other pure or platform wheels', async () => {
+    const wheels = ['py3-none-any', 'py2.py3-none-any', 'cp311-cp311-manylinux_2_17_x86_64'].map((tag) => file('a', '1.0', { tag }));
+    const read: string[] = [];
+    const lock = await resolveLock(root(['a']), {
+      files: async () => wheels,
+      requirements: async (_name, _version, wheel) => {
+        read.push(wheel.filename);
+        return [];
+      },
+      indexed: () => undefined,
+    });
+    expect(read).toEqual(['a-1.0-py3-none-any.whl']);
+    expect(lock.dependencies).toEqual([{ name: 'a', version: '1.0', files: [toDistributionFile(wheels[0]!)] }]);
+  });
+
   it("resolves a project the index lists among the index's pins, and refuses when PyPI's file is not the pinned one", async () => {
     const pinned = (integrity: string): IndexEntry =>
       ({ name: 'mcs-driver-core', ecosystem: 'pypi', class: 'contract', description: 'core', label: { value: 'community', by: 'a', at: '2026-01-01T00:00:00Z', reason: 'r' }, versions: { '0.4.0': { provenance: false, files: [{ filename: 'mcs_driver_core-0.4.0-py3-none-any.whl', integrity }] } } }) as IndexEntry;
