@@ -12,14 +12,14 @@
  * is used. An sdist is never built.
  */
 import { existsSync } from 'node:fs';
-import { McsError } from '../errors.js';
+import { McsError, isMcsError } from '../errors.js';
 import type { DistributionFile, IndexEntry } from '../manifest/types.js';
 import { PypiClient, type PypiClientOptions } from '../pypi/client.js';
 import { parseDistFilename } from '../pypi/filenames.js';
 import { evaluateMarker, linuxCpythonEnvironment } from '../pypi/pep508.js';
 import { NO_REGISTRY_KEYS, checkDist } from '../pypi/verify.js';
 import { unpackWheel, verifyWheelEntry } from '../pypi/wheel.js';
-import { wheelEntryPath } from './cache.js';
+import { wheelEntryPath, type CacheEntry } from './cache.js';
 import { provenanceEvidence, verifyDistribution, type AttestationEvidence, type DistributionTrust, type DistributionVerdict } from '../trust/pep740.js';
 import { createTrustMaterial, resolveTrustedRoot, tufDefaults, type TufOptions } from '../trust/sigstore.js';
 import { findPython, startPythonHost } from '../host/python.js';
@@ -75,6 +75,21 @@ function refuse(verdict: DistributionVerdict, what: string): McsError {
 }
 
 /**
+ * The last look before code runs: the cached entry of a pinned wheel, every
+ * unpacked file re-hashed and derived again from the kept wheel
+ * (verifyWheelEntry). An entry an earlier mcs-pkg wrote (no kept wheel) is
+ * fetched and verified again when online (undefined), refused offline.
+ */
+async function warmEntry(cacheRoot: string, sha256: string, offline: boolean): Promise<CacheEntry | undefined> {
+  try {
+    return await verifyWheelEntry(cacheRoot, sha256);
+  } catch (error) {
+    if (offline || !isMcsError(error, 'E_CACHE_TAMPERED') || error.details.olderFormat === undefined) throw error;
+    return undefined;
+  }
+}
+
+/**
  * The driver's wheel and its locked dependencies' wheels, verified and
  * unpacked; warm ones re-hashed. The driver's folder comes first.
  */
@@ -103,10 +118,9 @@ export async function preparePypiWheels(entry: IndexEntry, version: string, cach
     const sha256 = sha256Hex(want.file.integrity, want.file.filename);
     const pin = { sha256, ...(want.file.size !== undefined ? { size: want.file.size } : {}) };
     const expectsProvenance = want.driver ? Boolean(entry.trust?.publisher ?? want.file.provenance ?? record.provenance) : want.file.provenance === true;
-    if (existsSync(wheelEntryPath(cacheRoot, sha256))) {
-      // the last look before code runs: every unpacked file re-hashed against the manifest written when it was verified
-      const entry = verifyWheelEntry(cacheRoot, sha256);
-      prepared.push({ name: want.name, version: want.version, filename: want.file.filename, sha256, path: entry.packageDir, warm: true, attested: expectsProvenance });
+    const cached = existsSync(wheelEntryPath(cacheRoot, sha256)) ? await warmEntry(cacheRoot, sha256, options.offline === true) : undefined;
+    if (cached) {
+      prepared.push({ name: want.name, version: want.version, filename: want.file.filename, sha256, path: cached.packageDir, warm: true, attested: expectsProvenance });
       continue;
     }
     if (options.offline) {
