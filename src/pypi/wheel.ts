@@ -427,16 +427,19 @@ function entryOf(wheel: CheckedWheel, contents: Map<string, Buffer>, sha256: str
  * unpacked file re-hashed against the manifest, the kept wheel against the
  * folder's sha256 (the pin), and the manifest against the one the kept wheel
  * gives when it is read and checked again (RECORD, paths, METADATA), so that
- * a file changed together with its manifest line is caught. E_CACHE_TAMPERED
- * when anything changed, E_CACHE_IO when there is no entry.
+ * a file changed together with its manifest line is caught. Returns the entry
+ * and the kept wheel as checked. E_CACHE_TAMPERED when anything changed,
+ * E_CACHE_IO when there is no entry.
  */
-export async function verifyWheelEntry(cacheRoot: string, sha256: string, manifestDigest?: string): Promise<CacheEntry> {
+export async function verifyWheelEntry(cacheRoot: string, sha256: string, manifestDigest?: string): Promise<CacheEntry & { wheel: CheckedWheel }> {
   const hex = sha256.toLowerCase();
   const entry = verifyCacheEntry(wheelEntryPath(cacheRoot, hex), { integrity: wheelIntegrity(hex), ...(manifestDigest ? { manifestDigest } : {}) });
   const kept = entry.keptWheel!;
   let derived: string;
+  let checked: CheckedWheel;
   try {
     const { wheel, contents } = await checkWheel(kept.data, kept.filename);
+    checked = wheel;
     derived = sha512Hex(serializeManifest(entryOf(wheel, contents, hex).manifest));
   } catch (error) {
     if (!isMcsError(error)) throw error;
@@ -445,5 +448,5 @@ export async function verifyWheelEntry(cacheRoot: string, sha256: string, manife
   if (derived !== entry.manifestDigest) {
     throw tampered(entry.path, `its manifest is not the one its kept wheel ${kept.filename} gives (sha512 ${entry.manifestDigest.slice(0, 16)}…, expected ${derived.slice(0, 16)}…): files and manifest were changed together`, { expected: derived, found: entry.manifestDigest });
   }
-  return entry;
+  return { ...entry, wheel: checked };
 }
