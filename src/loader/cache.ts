@@ -530,6 +530,9 @@ function walkPackage(entry: string, packageDir: string, budget: number): { files
  * read-only, and exactly the files the manifest records with the recorded
  * sha512 — nothing added, nothing removed. The manifest must name the entry's
  * own folder (its integrity) and, when the caller holds its digest, hash to it.
+ * A wheel entry must also hold its kept wheel, hashing to the folder's sha256;
+ * deriving the manifest again from that wheel is async and done by
+ * verifyWheelEntry (pypi/wheel.ts), which every wheel use goes through.
  */
 export function verifyCacheEntry(entryDir: string, expected: VerifyCacheOptions = {}): CacheEntry {
   const entry = resolve(entryDir);
