@@ -85,6 +85,10 @@ describe('cache verify of a wheel entry', () => {
     writable([entry], () => rmSync(join(entry, FILENAME)));
     expect(readdirSync(entry).sort()).toEqual([MANIFEST_FILE, 'package']);
     await expectCaught(/kept wheel .* is missing/);
+    // as an entry an earlier mcs-pkg wrote: unpacking the verified bytes again rewrites it whole
+    await unpackWheel(CSV, FILENAME, root, { sha256: sha256(CSV) });
+    expect(readdirSync(entry).sort()).toEqual([MANIFEST_FILE, FILENAME, 'package'].sort());
+    expect((await verifyWheelEntry(root, sha256(CSV))).keptWheel?.data.equals(CSV)).toBe(true);
   });
 
   it('keeps the wheel read-only beside package/ and lists it as kept', async () => {
