@@ -329,6 +329,13 @@ export function renderInstalledPython(display: Display, report: InstalledPythonR
       ? `No MCS distributions in ${where}.`
       : `${report.results.length} MCS distributions in ${where}: ${c.verified} verified, ${c.failed} failed, ${c.unpinned} unpinned, ${c['not-in-index']} not in the index, ${c.error} not checked`,
   );
+  const unverified = report.startup.filter((f) => f.status === 'not-verified');
+  if (report.startup.length > 0) {
+    const line = (f: InstalledPythonReport['startup'][number]): string =>
+      `  ${f.status === 'not-verified' ? paint(display, 'red', 'NOT VERIFIED') : paint(display, 'green', f.status === 'installed' ? `installed by ${clean(f.by ?? '')}` : 'allowed (--allow-pth)')}  ${clean(f.path)}${f.sha256 ? `  sha256 ${f.sha256}` : ''}`;
+    const way = unverified.length > 0 ? '\n  Each runs code at every start of this Python, before any driver. Read it; remove it, or accept it as it is with --allow-pth NAME.' : '';
+    blocks.push(`Startup files at the site-packages root (.pth, sitecustomize, usercustomize):\n${report.startup.map(line).join('\n')}${way}`);
+  }
   return blocks.join('\n\n');
 }
 

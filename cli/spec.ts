@@ -164,6 +164,7 @@ export const COMMANDS: readonly CommandSpec[] = [
       'digest-only': { type: 'boolean', describe: 'With pypi:NAME: accept a version the index does not pin, its files checked against the digests the PyPI index states only (exit 0 when they hold)' },
       python: { type: 'boolean', describe: 'With --installed: the MCS distributions of a Python environment instead (give a venv folder, a site-packages folder or an interpreter; default python3 on PATH), each compared file by file with its pinned wheel' },
       'dist-dir': { type: 'string', describe: 'With --installed --python: a folder of the pinned wheel files, checked against the pins, to compare offline instead of downloading them (--index-url or pip\'s configuration)' },
+      'allow-pth': { type: 'string', repeatable: true, describe: 'With --installed --python: a startup file at the site-packages root (NAME.pth, sitecustomize.py, usercustomize.py) you have read and accept as it is; any other one no verified MCS distribution installs fails the check (may be given more than once)' },
     },
     examples: [
       ['$0 verify mcs-driver-csv@^1', 'fetch the highest pinned 1.x and verify it against the index'],

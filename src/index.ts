@@ -28,7 +28,8 @@ export { resolveDriver, toDriverQuery } from './loader/resolve.js';
 export type { DriverQuery, Resolution, Rejection, ResolveOptions } from './loader/resolve.js';
 export { DEFAULT_POLICY, resolvePolicy } from './trust/policy.js';
 export type { ResolvedPolicy } from './trust/policy.js';
-export { listCache, verifyCache, cleanCache, verifyCacheEntry } from './loader/cache.js';
+export { listCache, cleanCache, verifyCacheEntry } from './loader/cache.js';
+export { verifyCache } from './loader/cache-verify.js';
 export type { CacheListing, CacheCheck, CachedPackage, CacheEntry, CachedFile, CleanCacheOptions, CleanCacheResult, VerifyCacheOptions } from './loader/cache.js';
 
 export { updateIndex, publishSnapshot } from './snapshot/publish.js';

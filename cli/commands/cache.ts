@@ -15,7 +15,8 @@ function packageOf(entry: CacheListing): string {
  * driver changed since it was verified.
  */
 export default async function cache(args: GlobalArgs, context: Context, action: 'ls' | 'verify' | 'clean'): Promise<number> {
-  const { cleanCache, listCache, verifyCache } = await import('../../src/loader/cache.js');
+  const { cleanCache, listCache } = await import('../../src/loader/cache.js');
+  const { verifyCache } = await import('../../src/loader/cache-verify.js');
   const root = defaultDriverCacheDir(args.cacheDir ?? defaultCacheDir());
   if (action === 'clean') {
     const result = cleanCache(root);
@@ -28,12 +29,12 @@ export default async function cache(args: GlobalArgs, context: Context, action: 
   }
   if (action === 'ls') {
     const entries = listCache(root);
-    // a wheel entry is found by its pinned sha256 and needs no kept file; an npm entry needs its tarball for a warm load
-    const rows = entries.map((e) => [packageOf(e), e.integrity, `${clean(e.path)}${e.tarball || e.integrity.startsWith('sha256-') ? '' : '  (tarball not kept)'}`]);
+    // a warm load needs an npm entry's tarball, and a wheel entry's kept wheel
+    const rows = entries.map((e) => [packageOf(e), e.integrity, `${clean(e.path)}${e.tarball ? '' : e.integrity.startsWith('sha256-') ? '  (wheel not kept)' : '  (tarball not kept)'}`]);
     context.out(context.json ? JSON.stringify(entries, null, 2) : entries.length === 0 ? 'The driver cache is empty.' : table(context.display, ['PACKAGE', 'DIGEST', 'FOLDER'], rows));
     return 0;
   }
-  const results = verifyCache(root);
+  const results = await verifyCache(root);
   if (context.json) context.out(JSON.stringify(results, null, 2));
   else if (results.length === 0) context.out('The driver cache is empty: nothing to verify.');
   else {

@@ -36,13 +36,14 @@ export interface VerifyArgs extends GlobalArgs {
   digestOnly?: boolean;
   python?: boolean;
   distDir?: string;
+  allowPth?: string | string[];
 }
 
 /** Exit 1 when the verdict is failed: the check ran and said no. */
 export default async function verify(args: VerifyArgs, context: Context): Promise<number> {
   if (args.dist !== undefined || args.attestation !== undefined || args.provenance !== undefined) return verifyDist(args, context);
   if (args.artifact !== undefined || args.bundle !== undefined) return verifyArtifact(args, context);
-  if (args.python || args.distDir !== undefined) return verifyInstalledPython(args, context);
+  if (args.python || args.distDir !== undefined || args.allowPth !== undefined) return verifyInstalledPython(args, context);
   if (!args.installed && !args.tarball && args.packages.some((p) => p.startsWith('pypi:'))) return verifyPypi(args, context);
   if (args.indexUrl !== undefined || args.digestOnly) throw new McsError('E_USAGE', '--index-url and --digest-only are for PyPI packages: give pypi:NAME[@VERSION]', {});
   if (args.installed || (args.packages.length > 0 && !args.tarball)) return verifyOnline(args, context);
@@ -133,7 +134,7 @@ async function verifyPypi(args: VerifyArgs, context: Context): Promise<number> {
   return results.some((r) => 'error' in r || r.files.some((f) => 'error' in f)) ? 2 : 0;
 }
 
-/** The MCS distributions of a Python environment against their pinned wheels: exit 1 if any failed, else 2 if any could not be checked, else 0. */
+/** The MCS distributions of a Python environment against their pinned wheels: exit 1 if any failed or a startup file is not verified, else 2 if any could not be checked, else 0. */
 async function verifyInstalledPython(args: VerifyArgs, context: Context): Promise<number> {
   if (!args.installed || !args.python) throw new McsError('E_USAGE', 'give --installed --python [VENV|PYTHON] (with --dist-dir DIR to compare offline)', {});
   if (args.packages.length > 1) throw new McsError('E_USAGE', 'with --installed --python, give at most one venv folder, site-packages folder or interpreter', {});
@@ -147,10 +148,13 @@ async function verifyInstalledPython(args: VerifyArgs, context: Context): Promis
     index: indexOptions(args, context),
     ...(args.distDir !== undefined ? { distDir: args.distDir } : {}),
     ...(args.indexUrl ? { pypi: { indexUrl: args.indexUrl } } : {}),
+    ...(args.allowPth !== undefined ? { allowStartup: [args.allowPth].flat() } : {}),
   });
   if (context.json) context.out(JSON.stringify({ ...report, results: report.results.map((r) => ('error' in r ? { requested: r.requested, error: r.error.toJSON() } : r)), index: freshness }, null, 2));
   else context.out(renderInstalledPython(context.display, report));
   if (report.results.some((r) => ('error' in r ? exitCodeFor(r.error) === 1 : r.status === 'failed'))) return 1;
+  // a startup file runs code at every interpreter start: one nothing verified vouches for fails the check
+  if (report.startup.some((f) => f.status === 'not-verified')) return 1;
   return report.counts.error > 0 ? 2 : 0;
 }
 

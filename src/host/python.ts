@@ -13,6 +13,7 @@ import { dirname, join } from 'node:path';
 import { McsError } from '../errors.js';
 import { checkDriver } from '../loader/instantiate.js';
 import type { DeclaredDriver, Permission } from '../manifest/types.js';
+import type { MarkerEnvironment } from '../pypi/pep508.js';
 import { applyGrants, hostRoot, probeNetworkNamespace, probeParentDeathSignal, processChain, processLayers, type Confinement, type ConfinementInput, type ConfinementLayer, type HostGrants } from './confine.js';
 import { CONTRACT_METHODS } from './protocol.js';
 import { startHost, type HostEvent, type HostOptions, type HostedDriver } from './proxy.js';
@@ -35,16 +36,33 @@ export interface PythonInterpreter {
   version: [number, number, number];
   /** sys.prefix, sys.base_prefix and the exec prefixes: the interpreter's own files. */
   prefixes: string[];
+  /** The PEP 508 marker environment this interpreter reports (os.name, sys.platform, platform.machine(), ...): what dependency markers are evaluated for. */
+  markers: MarkerEnvironment;
 }
 
 const interpreters = new Map<string, PythonInterpreter>();
-const PROBE = 'import json,os,sys;print(json.dumps({"executable":os.path.realpath(sys.executable),"version":list(sys.version_info[:3]),"prefixes":sorted({sys.prefix,sys.base_prefix,sys.exec_prefix,sys.base_exec_prefix})}))';
+// the marker variables as PEP 508 defines them (implementation_version from sys.implementation.version)
+const PROBE = [
+  'import json,os,platform,sys',
+  'i=sys.implementation.version',
+  'iv="%d.%d.%d"%(i.major,i.minor,i.micro)+("" if i.releaselevel=="final" else i.releaselevel[0]+str(i.serial))',
+  'm=dict(os_name=os.name,sys_platform=sys.platform,platform_machine=platform.machine(),platform_python_implementation=platform.python_implementation(),platform_release=platform.release(),platform_system=platform.system(),platform_version=platform.version(),python_version=".".join(platform.python_version_tuple()[:2]),python_full_version=platform.python_version(),implementation_name=sys.implementation.name,implementation_version=iv)',
+  'print(json.dumps({"executable":os.path.realpath(sys.executable),"version":list(sys.version_info[:3]),"prefixes":sorted({sys.prefix,sys.base_prefix,sys.exec_prefix,sys.base_exec_prefix}),"markers":m}))',
+].join('\n');
+const MARKER_NAMES = ['os_name', 'sys_platform', 'platform_machine', 'platform_python_implementation', 'platform_release', 'platform_system', 'platform_version', 'python_version', 'python_full_version', 'implementation_name', 'implementation_version'] as const;
+
+/** The marker environment of a probe's answer: exactly the PEP 508 variables, each a short string. */
+function markersOf(value: unknown): MarkerEnvironment {
+  const record = value as Record<string, unknown>;
+  if (typeof record !== 'object' || record === null || !MARKER_NAMES.every((name) => typeof record[name] === 'string' && (record[name] as string).length <= 256)) throw new Error('no marker environment');
+  return Object.fromEntries(MARKER_NAMES.map((name) => [name, record[name]])) as unknown as MarkerEnvironment;
+}
 
 /** The interpreter, asked once per process for its real executable, version and prefixes; E_PYTHON_MISSING or E_PYTHON_VERSION. */
 export function findPython(command = process.env.MCS_PKG_PYTHON || 'python3'): PythonInterpreter {
   const known = interpreters.get(command);
   if (known) return known;
-  const way = 'install Python 3.11 or newer, or name one with the python option or MCS_PKG_PYTHON';
+  const way = 'install Python 3.11 or newer, or name one with --python PATH (the python option of loadDriver) or MCS_PKG_PYTHON';
   const probe = spawnSync(command, ['-I', '-S', '-c', PROBE], { encoding: 'utf8', timeout: 10_000, maxBuffer: 64 * 1024, stdio: ['ignore', 'pipe', 'pipe'] });
   if (probe.error || probe.status !== 0) {
     const why = probe.error ? ((probe.error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such program' : probe.error.message) : `exit ${probe.status}: ${probe.stderr.trim().slice(-300)}`;
@@ -52,8 +70,8 @@ export function findPython(command = process.env.MCS_PKG_PYTHON || 'python3'): P
   }
   let found: PythonInterpreter;
   try {
-    const answer = JSON.parse(probe.stdout) as { executable: string; version: [number, number, number]; prefixes: string[] };
-    found = { command, executable: answer.executable, version: answer.version, prefixes: answer.prefixes.filter((p) => p !== '') };
+    const answer = JSON.parse(probe.stdout) as { executable: string; version: [number, number, number]; prefixes: string[]; markers: unknown };
+    found = { command, executable: answer.executable, version: answer.version, prefixes: answer.prefixes.filter((p) => p !== ''), markers: markersOf(answer.markers) };
   } catch {
     throw new McsError('E_PYTHON_MISSING', `${command} did not answer as a Python interpreter does (got ${JSON.stringify(probe.stdout.slice(0, 200))}); ${way}`, { details: { command } });
   }

@@ -67,6 +67,8 @@ export const STAGING_PREFIX = '.staging-';
 export const DEFAULT_STAGING_GRACE_MS = 60 * 60 * 1000;
 /** Largest manifest read back (about 100,000 files). */
 export const MAX_MANIFEST_BYTES = 64 * 1024 * 1024;
+/** Largest kept wheel read back (the wheel reader's cap on a whole wheel). */
+export const MAX_KEPT_WHEEL_BYTES = 256 * 1024 * 1024;
 
 const HEX_SHA512 = /^[0-9a-f]{128}$/;
 const SRI_SHA512 = /^sha512-([A-Za-z0-9+/]{86}==)(\?[\x21-\x7e]*)?$/;
@@ -119,6 +121,8 @@ export interface CacheEntry {
   directories: string[];
   /** sha512 (hex) of the manifest bytes; pass it back to verifyCacheEntry to pin the manifest as well. */
   manifestDigest: string;
+  /** A wheel entry's kept wheel (`<entry>/<wheel file name>`), its bytes checked against the folder's sha256; absent for npm entries. */
+  keptWheel?: { filename: string; data: Buffer };
 }
 
 export interface VerifyCacheOptions {
@@ -140,7 +144,7 @@ export interface CacheListing {
   /** The package its manifest records; null when the manifest cannot be read (`cache verify` says why). */
   package: CachedPackage | null;
   path: string;
-  /** Whether the verified tarball is kept beside it (a warm load needs it). */
+  /** Whether the verified tarball is kept beside it, or a wheel entry's wheel inside it (a warm load needs it). */
   tarball: boolean;
   /** Last change of the entry folder itself. */
   modified: Date;
@@ -162,7 +166,7 @@ export interface CleanCacheResult {
   kept: string[];
 }
 
-function tampered(entry: string, reason: string, details: Record<string, unknown> = {}, cause?: unknown): McsError {
+export function tampered(entry: string, reason: string, details: Record<string, unknown> = {}, cause?: unknown): McsError {
 
   return new McsError('E_CACHE_TAMPERED', `cache entry ${entry}: ${reason}; it is not imported (remove it with mcs-pkg cache clean; the next load fetches and verifies the package again)`, { cause, details: { entry, ...details } });
 }
@@ -526,6 +530,9 @@ function walkPackage(entry: string, packageDir: string, budget: number): { files
  * read-only, and exactly the files the manifest records with the recorded
  * sha512 — nothing added, nothing removed. The manifest must name the entry's
  * own folder (its integrity) and, when the caller holds its digest, hash to it.
+ * A wheel entry must also hold its kept wheel, hashing to the folder's sha256;
+ * deriving the manifest again from that wheel is async and done by
+ * verifyWheelEntry (pypi/wheel.ts), which every wheel use goes through.
  */
 export function verifyCacheEntry(entryDir: string, expected: VerifyCacheOptions = {}): CacheEntry {
   const entry = resolve(entryDir);
@@ -566,7 +573,19 @@ export function verifyCacheEntry(entryDir: string, expected: VerifyCacheOptions 
   if (!names.includes(MANIFEST_FILE)) throw tampered(entry, `its manifest ${MANIFEST_FILE} is missing`);
   if (!names.includes(PACKAGE_DIR)) throw tampered(entry, `its ${PACKAGE_DIR}/ folder is missing`);
   const extra = names.filter((name) => name !== MANIFEST_FILE && name !== PACKAGE_DIR);
-  if (extra.length > 0) throw tampered(entry, `it holds ${extra.map((name) => JSON.stringify(name)).join(', ')} besides ${PACKAGE_DIR}/ and ${MANIFEST_FILE}`, { added: extra });
+  // a wheel entry keeps the verified wheel beside its files, so that what was unpacked can be derived again from it
+  const keptName = wheel && extra.length === 1 && isKeptWheelName(extra[0]!) ? extra[0]! : undefined;
+  if (wheel && keptName === undefined && extra.length === 0) throw tampered(entry, `its kept wheel (NAME-VERSION-TAGS.whl beside ${PACKAGE_DIR}/) is missing, so what was unpacked cannot be checked against it (an entry an earlier mcs-pkg wrote keeps none)`, { olderFormat: 'wheel entry without its kept wheel' });
+  if (extra.length > (keptName ? 1 : 0)) throw tampered(entry, `it holds ${extra.map((name) => JSON.stringify(name)).join(', ')} besides ${PACKAGE_DIR}/${wheel ? ', its kept wheel' : ''} and ${MANIFEST_FILE}`, { added: extra });
+  let keptWheel: { filename: string; data: Buffer } | undefined;
+  if (keptName !== undefined) {
+    const keptPath = join(entry, keptName);
+    const kept = hashFileNoFollow(entry, keptPath, MAX_KEPT_WHEEL_BYTES, true);
+    checkMode(entry, keptPath, kept.stats, FILE_MODE);
+    const sha256 = createHash('sha256').update(kept.data!).digest('hex');
+    if (sha256 !== hex) throw tampered(entry, `its kept wheel ${keptPath} hashes to sha256 ${sha256}, expected ${hex} (the folder name)`, { path: keptPath, expected: hex, found: sha256 });
+    keptWheel = { filename: keptName, data: kept.data! };
+  }
 
   const manifestPath = join(entry, MANIFEST_FILE);
   const manifestStats = lstatIfAny(manifestPath);
@@ -652,7 +671,13 @@ export function verifyCacheEntry(entryDir: string, expected: VerifyCacheOptions 
     files: manifest.files,
     directories: manifest.directories,
     manifestDigest: read.sha512,
+    ...(keptWheel ? { keptWheel } : {}),
   };
+}
+
+/** A name a kept wheel may have: one plain file name ending in `.whl` (the wheel reader checks the rest). */
+function isKeptWheelName(name: string): boolean {
+  return name.toLowerCase().endsWith('.whl') && isPlainRelativePath(name) && !name.includes('/') && !name.startsWith('.');
 }
 
 /** The names in <cacheRoot>/drivers (or wheels), after the location and folder checks; none when it does not exist yet. */
@@ -695,32 +720,25 @@ export function listCache(cacheRoot: string = defaultDriverCacheDir()): CacheLis
     const integrity = integrityFromHex(name);
     listings.push({ integrity, package: stats.isDirectory() ? recordedPackage(path) : null, path, tarball: lstatIfAny(keptTarballPath(cacheRoot, integrity))?.isFile() ?? false, modified: stats.mtime });
   }
-  // wheels: a warm load finds the entry by the pinned sha256 and re-hashes it, so no wheel file is kept
+  // wheels: the verified wheel is kept inside its entry (a warm load derives the unpacked files from it again)
   const wheels = driverFolderNames(cacheRoot, WHEELS_DIR);
   for (const name of wheels.names.filter((n) => HEX_SHA256.test(n)).sort(compareText)) {
     const path = join(wheels.driversDir, name);
     const stats = lstatIfAny(path);
     if (!stats) continue;
-    listings.push({ integrity: wheelIntegrity(name), package: stats.isDirectory() ? recordedPackage(path) : null, path, tarball: false, modified: stats.mtime });
+    let kept = false;
+    try {
+      kept = stats.isDirectory() && listNames(path).some((n) => isKeptWheelName(n) && lstatIfAny(join(path, n))?.isFile());
+    } catch (error) {
+      if (!isMcsError(error)) throw error;
+    }
+    listings.push({ integrity: wheelIntegrity(name), package: stats.isDirectory() ? recordedPackage(path) : null, path, tarball: kept, modified: stats.mtime });
   }
   return listings;
 }
 
 /** The result of re-hashing one entry: ok, or the coded error that says what changed. */
 export type CacheCheck = CacheListing & ({ ok: true } | { ok: false; error: { code: string; message: string; details: Record<string, unknown> } });
-
-/** Re-hashes every entry of a cache root against its manifest (what `mcs-pkg cache verify` reports). */
-export function verifyCache(cacheRoot: string = defaultDriverCacheDir()): CacheCheck[] {
-  return listCache(cacheRoot).map((listing) => {
-    try {
-      verifyCacheEntry(listing.path, { integrity: listing.integrity });
-      return { ...listing, ok: true as const };
-    } catch (error) {
-      if (!isMcsError(error)) throw error;
-      return { ...listing, ok: false as const, error: error.toJSON() };
-    }
-  });
-}
 
 /**
  * Removes a folder this cache wrote, read-only folders included. Links are

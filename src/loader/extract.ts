@@ -94,6 +94,8 @@ export interface ExtractionPlan {
   directories: PlannedDirectory[];
   /** Sum of the file sizes. */
   unpackedBytes: number;
+  /** A file kept beside PACKAGE_DIR, read-only: a wheel entry's verified wheel, under its file name. */
+  kept?: { name: string; data: Buffer };
 }
 
 /** Fills the limits' defaults and refuses values that would disable a cap. */
@@ -376,6 +378,7 @@ async function writeStaging(staging: string, plan: ExtractionPlan, manifestBytes
   for (const directory of plan.directories) await mkdir(join(packageDir, ...directory.relativePath.split('/')), { mode: 0o700 });
   for (const file of plan.files) await writeNewFile(join(packageDir, ...file.relativePath.split('/')), file.data, file.mode);
   await writeNewFile(join(staging, MANIFEST_FILE), manifestBytes, FILE_MODE);
+  if (plan.kept) await writeNewFile(join(staging, plan.kept.name), plan.kept.data, FILE_MODE);
   // deepest first, the entry folder last
   for (const directory of [...plan.directories].reverse()) await sealDirectory(join(packageDir, ...directory.relativePath.split('/')), directory.mode);
   await sealDirectory(packageDir, DIR_MODE);

@@ -1,7 +1,8 @@
 /**
  * The wheels of a PyPI driver, verified and unpacked for the Python host:
  * the driver's pure wheel and one pure wheel of every dependency its version
- * records in its lock (markers evaluated for the local interpreter). Each is
+ * records in its lock (markers evaluated for the interpreter that runs it,
+ * whose Python must meet each wheel's Requires-Python). Each is
  * fetched from the PyPI index (pip's configuration, or the caller's), checked
  * against its sha256 pin and, where the index expects one, its PEP 740
  * attestation (the driver's against its pinned publisher), checked as a whole
@@ -12,17 +13,18 @@
  * is used. An sdist is never built.
  */
 import { existsSync } from 'node:fs';
-import { McsError } from '../errors.js';
+import { McsError, isMcsError } from '../errors.js';
 import type { DistributionFile, IndexEntry } from '../manifest/types.js';
 import { PypiClient, type PypiClientOptions } from '../pypi/client.js';
 import { isPureWheel } from '../pypi/filenames.js';
-import { evaluateMarker, linuxCpythonEnvironment } from '../pypi/pep508.js';
+import { evaluateMarker } from '../pypi/pep508.js';
+import { versionSatisfies } from '../pypi/pep440.js';
 import { NO_REGISTRY_KEYS, checkDist } from '../pypi/verify.js';
-import { unpackWheel, verifyWheelEntry } from '../pypi/wheel.js';
-import { wheelEntryPath } from './cache.js';
+import { unpackWheel, verifyWheelEntry, type CheckedWheel } from '../pypi/wheel.js';
+import { wheelEntryPath, type CacheEntry } from './cache.js';
 import { provenanceEvidence, verifyDistribution, type AttestationEvidence, type DistributionTrust, type DistributionVerdict } from '../trust/pep740.js';
 import { createTrustMaterial, resolveTrustedRoot, tufDefaults, type TufOptions } from '../trust/sigstore.js';
-import { findPython, startPythonHost } from '../host/python.js';
+import { findPython, startPythonHost, type PythonInterpreter } from '../host/python.js';
 import { declaredFor } from '../manifest/declarations.js';
 import type { IndexFreshness } from '../snapshot/installed.js';
 import type { LoadOptions, LoadedDriver } from './load.js';
@@ -72,17 +74,47 @@ function refuse(verdict: DistributionVerdict, what: string): McsError {
 }
 
 /**
+ * The last look before code runs: the cached entry of a pinned wheel, every
+ * unpacked file re-hashed and derived again from the kept wheel
+ * (verifyWheelEntry). An entry an earlier mcs-pkg wrote (no kept wheel) is
+ * fetched and verified again when online (undefined), refused offline.
+ */
+async function warmEntry(cacheRoot: string, sha256: string, offline: boolean): Promise<(CacheEntry & { wheel: CheckedWheel }) | undefined> {
+  try {
+    return await verifyWheelEntry(cacheRoot, sha256);
+  } catch (error) {
+    if (offline || !isMcsError(error, 'E_CACHE_TAMPERED') || error.details.olderFormat === undefined) throw error;
+    return undefined;
+  }
+}
+
+/**
  * The driver's wheel and its locked dependencies' wheels, verified and
  * unpacked; warm ones re-hashed. The driver's folder comes first.
  */
-export async function preparePypiWheels(entry: IndexEntry, version: string, cacheRoot: string, python: [number, number, number], options: PypiFetchOptions): Promise<PreparedWheel[]> {
+/**
+ * Refuses a wheel whose Requires-Python (as the index pins it, or as its
+ * verified METADATA says) the interpreter that will run it does not meet.
+ */
+function checkRequiresPython(specifier: string | undefined, interpreter: Pick<PythonInterpreter, 'executable' | 'markers'>, filename: string, where: string): void {
+  if (specifier === undefined) return;
+  const python = interpreter.markers.python_full_version;
+  // a pre-release interpreter is judged by its version alone, as pip does
+  if (versionSatisfies(python, specifier, { prereleases: true })) return;
+  throw new McsError('E_PYTHON_VERSION', `${filename} requires Python ${specifier} (${where}), but ${interpreter.executable} is Python ${python}; run the driver with an interpreter that meets ${specifier} (the python option or MCS_PKG_PYTHON)`, {
+    details: { file: filename, requiresPython: specifier, python, executable: interpreter.executable },
+  });
+}
+
+export async function preparePypiWheels(entry: IndexEntry, version: string, cacheRoot: string, interpreter: Pick<PythonInterpreter, 'executable' | 'markers'>, options: PypiFetchOptions): Promise<PreparedWheel[]> {
   const spec = `pypi:${entry.name}@${version}`;
   const record = entry.versions[version]!;
   const driverWheel = pureWheel(record.files, spec);
   if (!record.lock) {
     throw new McsError('E_LOCK_MISSING', `${spec}: the index records no dependency lock for this version, so the wheels it runs with are not known; the index maintainers sync it (mcs-pkg index sync pypi:${entry.name})`, { details: { package: entry.name, version } });
   }
-  const environment = linuxCpythonEnvironment(python.join('.'));
+  // markers are evaluated for the machine and interpreter the driver will run on
+  const environment = { ...interpreter.markers, extra: '' };
   const wanted = [
     { name: entry.name, version, file: driverWheel, driver: true },
     ...record.lock.dependencies
@@ -100,10 +132,11 @@ export async function preparePypiWheels(entry: IndexEntry, version: string, cach
     const sha256 = sha256Hex(want.file.integrity, want.file.filename);
     const pin = { sha256, ...(want.file.size !== undefined ? { size: want.file.size } : {}) };
     const expectsProvenance = want.driver ? Boolean(entry.trust?.publisher ?? want.file.provenance ?? record.provenance) : want.file.provenance === true;
-    if (existsSync(wheelEntryPath(cacheRoot, sha256))) {
-      // the last look before code runs: every unpacked file re-hashed against the manifest written when it was verified
-      const entry = verifyWheelEntry(cacheRoot, sha256);
-      prepared.push({ name: want.name, version: want.version, filename: want.file.filename, sha256, path: entry.packageDir, warm: true, attested: expectsProvenance });
+    checkRequiresPython(want.file.requiresPython, interpreter, want.file.filename, 'as the index pins it');
+    const cached = existsSync(wheelEntryPath(cacheRoot, sha256)) ? await warmEntry(cacheRoot, sha256, options.offline === true) : undefined;
+    if (cached) {
+      checkRequiresPython(cached.wheel.metadata.requiresPython, interpreter, want.file.filename, 'its METADATA says');
+      prepared.push({ name: want.name, version: want.version, filename: want.file.filename, sha256, path: cached.packageDir, warm: true, attested: expectsProvenance });
       continue;
     }
     if (options.offline) {
@@ -131,6 +164,7 @@ export async function preparePypiWheels(entry: IndexEntry, version: string, cach
       : verifyDistribution({ project: want.name, version: want.version, filename: want.file.filename, bytes, pinned: { integrity: want.file.integrity, ...(want.file.size !== undefined ? { size: want.file.size } : {}) }, attestations, provenanceExpected: expectsProvenance }, verdictTrust);
     if (verdict.status === 'failed') throw refuse(verdict, `${want.name} ${want.version} (${want.file.filename})`);
     const unpacked = await unpackWheel(bytes, want.file.filename, cacheRoot, { sha256 });
+    checkRequiresPython(unpacked.metadata.requiresPython, interpreter, want.file.filename, 'its METADATA says');
     prepared.push({ name: want.name, version: want.version, filename: want.file.filename, sha256, path: unpacked.entry.packageDir, warm: false, attested: attestations.length > 0 });
   }
   return prepared;
@@ -155,7 +189,7 @@ export async function loadPypiDriver(entry: IndexEntry, version: string, freshne
   }
   const interpreter = findPython(options.python);
   options.onEvent?.({ phase: 'fetch', package: entry.name, version });
-  const wheels = await preparePypiWheels(entry, version, cacheRoot, interpreter.version, {
+  const wheels = await preparePypiWheels(entry, version, cacheRoot, interpreter, {
     ...(options.pypi ? { pypi: options.pypi } : {}),
     ...(options.trustedRoot ? { trustedRoot: options.trustedRoot } : {}),
     ...(options.tuf ? { tuf: options.tuf } : {}),

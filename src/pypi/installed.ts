@@ -15,6 +15,11 @@
  * `__pycache__/` (compiled at install; counted and named in the result, as a
  * changed .pyc is not detected), and the files of `.data/scripts`,
  * `.data/headers` and `.data/data` (installed outside site-packages).
+ *
+ * Startup files at the site-packages root (`*.pth`, sitecustomize,
+ * usercustomize) run code at every interpreter start, before any driver: each
+ * is listed, and one that no verified MCS distribution installs and that is
+ * not allowed by name (`--allow-pth NAME`) fails the check.
  */
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -170,20 +175,6 @@ function pinnedWheel(files: DistributionFile[], distInfo: string): DistributionF
   return wheels.length === 1 ? wheels[0] : undefined;
 }
 
-/** Which distributions' installed RECORDs list each path (a file another distribution lists is that one's). */
-function recordOwners(distributions: InstalledDistribution[]): Map<string, string[]> {
-  const owners = new Map<string, string[]>();
-  for (const dist of distributions) {
-    try {
-      const text = readFileCapped(join(dist.distInfo, 'RECORD'), MAX_RECORD, 'installed RECORD', { noFollow: true }).toString('utf8');
-      for (const row of parseCsv(text, join(dist.distInfo, 'RECORD'), MAX_WALKED)) if (row[0]) owners.set(row[0], [...(owners.get(row[0]) ?? []), dist.distInfo]);
-    } catch {
-      // a distribution without a readable RECORD owns nothing
-    }
-  }
-  return owners;
-}
-
 export interface InstalledComparison {
   problems: string[];
   /** Files compared byte for byte. */
@@ -196,8 +187,9 @@ export interface InstalledComparison {
  * Compares an installed distribution with its checked wheel: every file the
  * wheel installs must be in site-packages at its place, a regular file (not a
  * link) with the wheel's bytes; nothing else may be in the wheel's own
- * folders or its .dist-info unless another distribution's RECORD lists it, an
- * installer wrote it (INSTALLER_FILES) or it is bytecode in `__pycache__/`.
+ * folders or its .dist-info unless another verified MCS distribution's wheel
+ * installs it (ownedByOther), an installer wrote it (INSTALLER_FILES) or it is
+ * bytecode in `__pycache__/`.
  */
 export function compareInstalled(checked: WheelContents, sitePackages: string, ownedByOther: (path: string) => boolean = () => false): InstalledComparison {
   const { wheel, contents } = checked;
@@ -280,6 +272,8 @@ export interface InstalledPythonReport {
   sitePackages: SitePackages;
   counts: Record<InstalledPythonStatus | 'error', number>;
   results: Array<InstalledPythonVerdict | { requested: string; error: McsError }>;
+  /** The startup files at the site-packages root (.pth, sitecustomize, usercustomize): any not-verified one fails the check. */
+  startup: StartupFile[];
 }
 
 export interface InstalledPythonOptions {
@@ -289,6 +283,8 @@ export interface InstalledPythonOptions {
   distDir?: string;
   /** The PyPI index to download from (default: pip's configuration). */
   pypi?: PypiClientOptions;
+  /** Names of startup files at the site-packages root (.pth, sitecustomize.py, usercustomize.py) accepted as they are (`--allow-pth NAME`). */
+  allowStartup?: string[];
 }
 
 /** The wheel's bytes: from --dist-dir, or the PyPI index, checked against the pin either way. */
@@ -313,28 +309,74 @@ async function wheelBytes(file: DistributionFile, sha256: string, name: string, 
   return client().download(served, { sha256, ...(file.size !== undefined ? { size: file.size } : {}) });
 }
 
-async function verifyOne(dist: InstalledDistribution, entry: IndexEntry | undefined, site: SitePackages, owners: Map<string, string[]>, options: InstalledPythonOptions, client: () => PypiClient): Promise<InstalledPythonVerdict> {
+/** A distribution's pinned wheel, checked: or the verdict that ends its check early (not in the index, unpinned, not the pinned wheel). */
+async function prepareOne(dist: InstalledDistribution, entry: IndexEntry | undefined, options: InstalledPythonOptions, client: () => PypiClient): Promise<InstalledPythonVerdict | { file: DistributionFile; checked: WheelContents }> {
   const base = { package: dist.name, version: dist.version, distInfo: dist.distInfo };
   if (!entry) return { ...base, status: 'not-in-index', message: `pypi:${dist.name}@${dist.version} is not in the index: nothing pins it, so it is not compared` };
   const file = pinnedWheel(versionRecord(entry, dist.version)?.files ?? [], dist.distInfo);
   const sha256 = file ? pinnedSha256(file) : undefined;
   if (!file || !sha256) return { ...base, status: 'unpinned', message: `the index pins no wheel (by sha256) for pypi:${dist.name}@${dist.version}, so the installed files cannot be compared` };
-  let checked: WheelContents;
   try {
-    checked = await checkWheel(await wheelBytes(file, sha256, dist.name, options, client), file.filename);
+    return { file, checked: await checkWheel(await wheelBytes(file, sha256, dist.name, options, client), file.filename) };
   } catch (error) {
     if (!isMcsError(error)) throw error;
     if (!['E_INTEGRITY_MISMATCH', 'E_SIZE_MISMATCH'].includes(error.code) && !error.code.startsWith('E_WHEEL_')) throw error;
     return { ...base, status: 'failed', wheel: file.filename, code: error.code, message: error.message };
   }
-  // its own installed RECORD vouches for nothing: a file added to it is still not the wheel's
-  const comparison = compareInstalled(checked, site.path, (path) => (owners.get(path) ?? []).some((owner) => owner !== dist.distInfo));
+}
+
+function compareOne(dist: InstalledDistribution, file: DistributionFile, checked: WheelContents, site: SitePackages, ownedByOther: (path: string) => boolean): InstalledPythonVerdict {
+  const base = { package: dist.name, version: dist.version, distInfo: dist.distInfo };
+  const comparison = compareInstalled(checked, site.path, ownedByOther);
   const pyc = comparison.bytecode > 0 ? `; ${comparison.bytecode} bytecode file(s) in __pycache__ not compared` : '';
   if (comparison.problems.length > 0) {
     const shown = comparison.problems.slice(0, 5).join('; ') + (comparison.problems.length > 5 ? ` (and ${comparison.problems.length - 5} more)` : '');
     return { ...base, status: 'failed', wheel: file.filename, code: 'E_INSTALLED_MISMATCH', message: `pypi:${dist.name}@${dist.version}: the installed files are not the verified wheel's: ${shown}`, problems: comparison.problems, compared: comparison.compared, bytecode: comparison.bytecode };
   }
   return { ...base, status: 'verified', wheel: file.filename, message: `pypi:${dist.name}@${dist.version}: the ${comparison.compared} installed files are the verified wheel's${pyc}`, compared: comparison.compared, bytecode: comparison.bytecode };
+}
+
+/** The paths below site-packages a checked wheel installs. */
+function installPaths(checked: WheelContents): string[] {
+  return checked.wheel.files.flatMap((file) => (file.installPath === null ? [] : [file.installPath]));
+}
+
+/**
+ * Whether a name at the site-packages root is run or imported by Python's
+ * site module at every start without -S: a `.pth` file (its `import` lines
+ * run), and the sitecustomize and usercustomize modules (a .py file, a
+ * package folder, bytecode or an extension module).
+ */
+export function isStartupFile(name: string): boolean {
+  return name.toLowerCase().endsWith('.pth') || /^(site|user)customize(\.|$)/i.test(name);
+}
+
+export interface StartupFile {
+  /** Its name at the site-packages root. */
+  name: string;
+  path: string;
+  /** sha256 (hex) of a regular file's bytes; absent for a folder, a link or an unreadable file. */
+  sha256?: string;
+  /** installed: a verified MCS distribution's wheel installs it (its bytes compared); allowed: named with --allow-pth; not-verified: neither. */
+  status: 'installed' | 'allowed' | 'not-verified';
+  /** The verified distribution that installs it. */
+  by?: string;
+}
+
+/** The startup files at the site-packages root, each vouched for by a verified MCS distribution, allowed by name, or not verified. */
+function startupFiles(sitePackages: string, installedBy: Map<string, string>, allowed: readonly string[]): StartupFile[] {
+  return readdirSync(sitePackages).filter(isStartupFile).sort().map((name) => {
+    const path = join(sitePackages, name);
+    let sha256: string | undefined;
+    try {
+      if (lstatIfAny(path)?.isFile()) sha256 = createHash('sha256').update(readFileCapped(path, MAX_INSTALLED_FILE, 'startup file', { noFollow: true })).digest('hex');
+    } catch {
+      sha256 = undefined;
+    }
+    const by = installedBy.get(name);
+    const status = by !== undefined ? 'installed' : allowed.includes(name) ? 'allowed' : 'not-verified';
+    return { name, path, ...(sha256 !== undefined ? { sha256 } : {}), status, ...(by !== undefined ? { by } : {}) };
+  });
 }
 
 /** Verifies every MCS distribution of a Python environment (a venv, a site-packages folder or an interpreter) against its pinned wheel. */
@@ -356,20 +398,41 @@ export async function verifyInstalledPython(target: string | undefined, options:
   } finally {
     index.close();
   }
-  const owners = recordOwners(distributions);
   let pypi: PypiClient | undefined;
   const client = (): PypiClient => (pypi ??= new PypiClient(options.pypi));
-  const results: InstalledPythonReport['results'] = [];
+  // a compared distribution's slot is filled by the comparison rounds below
+  const results: Array<InstalledPythonReport['results'][number] | undefined> = [];
+  const pending: Array<{ at: number; dist: InstalledDistribution; file: DistributionFile; checked: WheelContents }> = [];
   for (const { dist, entry } of chosen) {
     try {
-      results.push(await verifyOne(dist, entry, site, owners, options, client));
+      const prepared = await prepareOne(dist, entry, options, client);
+      if ('checked' in prepared) pending.push({ at: results.length, dist, ...prepared });
+      results.push('checked' in prepared ? undefined : prepared);
     } catch (error) {
       if (!isMcsError(error)) throw error;
       results.push({ requested: `pypi:${dist.name}@${dist.version}`, error });
     }
   }
+  // an extra file in a distribution's folders is excused only when another distribution that itself verifies installs it
+  // (two wheels may share a folder): start from every compared one and drop those that fail until none does
+  let standing = pending;
+  const ownedBy = new Map<string, string>();
+  for (;;) {
+    ownedBy.clear();
+    for (const item of standing) for (const path of installPaths(item.checked)) ownedBy.set(path, item.dist.distInfo);
+    const verdicts = standing.map((item) => compareOne(item.dist, item.file, item.checked, site, (path) => (ownedBy.get(path) ?? item.dist.distInfo) !== item.dist.distInfo));
+    for (const [n, item] of standing.entries()) results[item.at] = verdicts[n];
+    const next = standing.filter((_, n) => verdicts[n]!.status === 'verified');
+    if (next.length === standing.length) break;
+    standing = next;
+  }
+  // the failed ones, told what the verified ones do not vouch for
+  for (const item of pending) if (!standing.includes(item)) results[item.at] = compareOne(item.dist, item.file, item.checked, site, (path) => (ownedBy.get(path) ?? item.dist.distInfo) !== item.dist.distInfo);
+  const installedBy = new Map([...ownedBy].filter(([path]) => !path.includes('/')).map(([path, distInfo]) => [path, basename(distInfo)]));
+  const startup = startupFiles(site.path, installedBy, options.allowStartup ?? []);
   for (const u of unreadable) results.push({ requested: u.path, error: u.error });
+  const done = results.filter((result) => result !== undefined);
   const counts = { verified: 0, failed: 0, unpinned: 0, 'not-in-index': 0, error: 0 };
-  for (const result of results) counts['error' in result ? 'error' : result.status]++;
-  return { sitePackages: site, counts, results };
+  for (const result of done) counts['error' in result ? 'error' : result.status]++;
+  return { sitePackages: site, counts, results: done, startup };
 }

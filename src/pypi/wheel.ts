@@ -8,8 +8,8 @@
  */
 import { createHash } from 'node:crypto';
 import { resolve } from 'node:path';
-import { McsError } from '../errors.js';
-import { FILE_MODE, DIR_MODE, WHEELS_DIR, assertCacheLocation, compareText, isPlainRelativePath, MANIFEST_FORMAT, sha512Hex, verifyCacheEntry, wheelEntryPath, wheelIntegrity, type CacheEntry } from '../loader/cache.js';
+import { McsError, isMcsError } from '../errors.js';
+import { FILE_MODE, DIR_MODE, WHEELS_DIR, assertCacheLocation, compareText, isPlainRelativePath, MANIFEST_FORMAT, serializeManifest, sha512Hex, tampered, verifyCacheEntry, wheelEntryPath, wheelIntegrity, type CacheEntry, type CacheManifest } from '../loader/cache.js';
 import { writeCacheEntry, type ExtractionPlan } from '../loader/extract.js';
 import { parseJsonStrict } from '../manifest/json.js';
 import { normalizeProjectName, normalizeVersion, parseDistFilename } from './filenames.js';
@@ -394,6 +394,13 @@ export async function unpackWheel(bytes: Buffer, filename: string, cacheRoot: st
   const root = resolve(cacheRoot);
   assertCacheLocation(root);
   const { wheel, contents } = await checkWheel(bytes, filename, options.limits);
+  const { manifest, plan } = entryOf(wheel, contents, sha256);
+  const entry = await writeCacheEntry(root, WHEELS_DIR, sha256, manifest, { ...plan, kept: { name: filename, data: bytes } });
+  return { ...wheel, sha256, entry };
+}
+
+/** The manifest and the extraction plan of a checked wheel: the one derivation both unpacking and re-checking a cached wheel use. */
+function entryOf(wheel: CheckedWheel, contents: Map<string, Buffer>, sha256: string): { manifest: CacheManifest; plan: ExtractionPlan } {
   const installed = wheel.files.filter((file) => file.installPath !== null).sort((a, b) => compareText(a.installPath!, b.installPath!));
   const folders = new Set<string>();
   for (const file of installed) {
@@ -405,22 +412,41 @@ export async function unpackWheel(bytes: Buffer, filename: string, cacheRoot: st
     directories: [...folders].sort(compareText).map((relativePath) => ({ relativePath, mode: DIR_MODE })),
     unpackedBytes: installed.reduce((sum, file) => sum + file.size, 0),
   };
-  const entry = await writeCacheEntry(root, WHEELS_DIR, sha256, {
+  const manifest: CacheManifest = {
     format: MANIFEST_FORMAT,
     integrity: wheelIntegrity(sha256),
     package: { ecosystem: 'pypi', name: wheel.metadata.name, version: wheel.metadata.version },
     files: plan.files.map((file) => ({ path: file.relativePath, sha512: sha512Hex(file.data), size: file.data.length, mode: file.mode })),
     directories: plan.directories.map((d) => d.relativePath),
-  }, plan);
-  return { ...wheel, sha256, entry };
+  };
+  return { manifest, plan };
 }
 
 /**
- * The cached entry of a pinned wheel, re-hashed just before use (every file
- * against the manifest, the manifest against the folder's sha256, METADATA
- * against the project it records): E_CACHE_TAMPERED when anything changed,
+ * The cached entry of a pinned wheel, checked just before use: every
+ * unpacked file re-hashed against the manifest, the kept wheel against the
+ * folder's sha256 (the pin), and the manifest against the one the kept wheel
+ * gives when it is read and checked again (RECORD, paths, METADATA), so that
+ * a file changed together with its manifest line is caught. Returns the entry
+ * and the kept wheel as checked. E_CACHE_TAMPERED when anything changed,
  * E_CACHE_IO when there is no entry.
  */
-export function verifyWheelEntry(cacheRoot: string, sha256: string, manifestDigest?: string): CacheEntry {
-  return verifyCacheEntry(wheelEntryPath(cacheRoot, sha256.toLowerCase()), { integrity: wheelIntegrity(sha256.toLowerCase()), ...(manifestDigest ? { manifestDigest } : {}) });
+export async function verifyWheelEntry(cacheRoot: string, sha256: string, manifestDigest?: string): Promise<CacheEntry & { wheel: CheckedWheel }> {
+  const hex = sha256.toLowerCase();
+  const entry = verifyCacheEntry(wheelEntryPath(cacheRoot, hex), { integrity: wheelIntegrity(hex), ...(manifestDigest ? { manifestDigest } : {}) });
+  const kept = entry.keptWheel!;
+  let derived: string;
+  let checked: CheckedWheel;
+  try {
+    const { wheel, contents } = await checkWheel(kept.data, kept.filename);
+    checked = wheel;
+    derived = sha512Hex(serializeManifest(entryOf(wheel, contents, hex).manifest));
+  } catch (error) {
+    if (!isMcsError(error)) throw error;
+    throw tampered(entry.path, `its kept wheel ${kept.filename} no longer passes the wheel checks (${error.code}: ${error.message})`, { path: kept.filename }, error);
+  }
+  if (derived !== entry.manifestDigest) {
+    throw tampered(entry.path, `its manifest is not the one its kept wheel ${kept.filename} gives (sha512 ${entry.manifestDigest.slice(0, 16)}…, expected ${derived.slice(0, 16)}…): files and manifest were changed together`, { expected: derived, found: entry.manifestDigest });
+  }
+  return { ...entry, wheel: checked };
 }

@@ -73,7 +73,7 @@ describe('unpackWheel', () => {
     // a second unpack of the same bytes finds the entry and re-hashes it
     const again = await unpackWheel(CSV, wheelFilename('mcs-driver-csv', '0.1.4'), root);
     expect(again.entry.manifestDigest).toBe(unpacked.entry.manifestDigest);
-    expect(verifyWheelEntry(root, sha256(CSV), unpacked.entry.manifestDigest).files).toHaveLength(4);
+    expect((await verifyWheelEntry(root, sha256(CSV), unpacked.entry.manifestDigest)).files).toHaveLength(4);
   });
 
   it('gives Python a namespace package spread over two wheels with exactly their folders on sys.path', async () => {
@@ -102,9 +102,9 @@ describe('unpackWheel', () => {
     writeFileSync(file, 'import os\n');
     chmodSync(file, 0o444);
     chmodSync(dir, 0o555);
-    expect(() => verifyWheelEntry(root, sha256(CSV))).toThrowWithCode('E_CACHE_TAMPERED');
+    await expect(verifyWheelEntry(root, sha256(CSV))).toThrowWithCode('E_CACHE_TAMPERED');
     await expect(unpackWheel(CSV, wheelFilename('mcs-driver-csv', '0.1.4'), root)).toThrowWithCode('E_CACHE_TAMPERED');
-    expect(() => verifyWheelEntry(root, sha256(CORE))).toThrowWithCode('E_CACHE_IO');
+    await expect(verifyWheelEntry(root, sha256(CORE))).toThrowWithCode('E_CACHE_IO');
   });
 
   it('is listed, verified and cleaned by mcs-pkg cache', async () => {

@@ -14,7 +14,8 @@ import '../../helpers/matchers.js';
 import { removeReadOnlyDir, tempDir } from '../../helpers/index-data.js';
 import { makeTarball } from '../../helpers/tarball.js';
 import { extractToCache } from '../../../src/loader/extract.js';
-import { MANIFEST_FILE, verifyCache, verifyCacheEntry, type CacheEntry } from '../../../src/loader/cache.js';
+import { MANIFEST_FILE, verifyCacheEntry, type CacheEntry } from '../../../src/loader/cache.js';
+import { verifyCache } from '../../../src/loader/cache-verify.js';
 
 const BIN = fileURLToPath(new URL('../../../dist/cli/bin.js', import.meta.url));
 let home: string;
@@ -47,11 +48,11 @@ describe('the package a cache entry is recorded as', () => {
     ['another name', (p: Record<string, unknown>) => void (p.name = 'mcs-driver-trusted')],
     ['another version', (p: Record<string, unknown>) => void (p.version = '9.9.9')],
     ['no name', (p: Record<string, unknown>) => void (p.name = null)],
-  ])('%s in the manifest: E_CACHE_TAMPERED, and cache verify exits 1', (_, change) => {
+  ])('%s in the manifest: E_CACHE_TAMPERED, and cache verify exits 1', async (_, change) => {
     expect(verifyCacheEntry(entry.path).package).toEqual({ ecosystem: 'npm', name: 'mcs-driver-csv', version: '1.0.0' });
     relabel(change);
     expect(() => verifyCacheEntry(entry.path)).toThrowWithCode('E_CACHE_TAMPERED');
-    const [check] = verifyCache(join(home, 'cache', 'loader'));
+    const [check] = await verifyCache(join(home, 'cache', 'loader'));
     expect(check).toMatchObject({ ok: false, error: { code: 'E_CACHE_TAMPERED', message: expect.stringContaining('npm:mcs-driver-csv@1.0.0') } });
     const cli = spawnSync(process.execPath, [BIN, 'cache', 'verify', '--cache-dir', join(home, 'cache')], { encoding: 'utf8', env: { PATH: process.env.PATH ?? '', HOME: home } });
     expect(cli.status).toBe(1);
