@@ -38,6 +38,7 @@ describe('quick parser and yargs agree', () => {
     ['search', '1e3', '0x10'],
     ['verify', '--tarball', 'x.tgz', '--package', 'a@1.0.0', '--source-repo', 'github.com/a/b', '--hosted-runner', '--offline'],
     ['info', '007'],
+    ['index', 'permissions', 'mcs-driver-csv', '--permission', 'network', '--permission', 'secrets', '--reason', 'r', '--by', 'a', '--index', '/tmp/x'],
   ])('%j', async (...argv) => {
     const fast = fastParse(argv);
     expect(fast).not.toBeNull();
@@ -73,6 +74,6 @@ describe('quick parser and yargs agree', () => {
   });
 
   it('covers every command in the table', () => {
-    expect(COMMANDS.map((c) => c.path.join(' '))).toEqual(['search', 'info', 'pins', 'verify', 'load', 'call', 'cache ls', 'cache verify', 'cache clean', 'update', 'serve', 'index site', 'index publish', 'index keygen', 'index root', 'index add', 'index discover', 'index sync', 'index label', 'index yank', 'index deprecate', 'index quarantine', 'index log', 'index build', 'index validate']);
+    expect(COMMANDS.map((c) => c.path.join(' '))).toEqual(['search', 'info', 'pins', 'verify', 'load', 'call', 'cache ls', 'cache verify', 'cache clean', 'update', 'serve', 'index site', 'index publish', 'index keygen', 'index root', 'index add', 'index discover', 'index sync', 'index label', 'index yank', 'index deprecate', 'index quarantine', 'index permissions', 'index log', 'index build', 'index validate']);
   });
 });
