@@ -83,7 +83,9 @@ describe('the web page', () => {
     await expect.poll(() => page.locator('#results li').count()).toBe(1);
     expect(await page.locator('#results li').first().textContent()).toMatch(/mcs-driver-csv\s+reference\s+pypi/);
     await page.getByLabel('Ecosystem').selectOption('');
-    await expect.poll(() => page.locator('#results a').first().textContent()).toBe('mcs-driver-csv');
+    // the pypi-only list also starts with mcs-driver-csv: wait for the whole list to come back before reading it
+    await expect.poll(() => page.locator('#results li').count()).toBeGreaterThan(1);
+    await expect.poll(() => page.locator('#results li').first().textContent()).toMatch(/^mcs-driver-csv\s+verified\s+npm/);
     mkdirSync(join(repo, 'test-artifacts'), { recursive: true });
     await page.screenshot({ path: join(repo, 'test-artifacts', 'search.png'), fullPage: true });
 
