@@ -19,13 +19,13 @@
  */
 import { McsError } from '../errors.js';
 import type { DistributionFile, IndexEntry, VersionRecord } from '../manifest/types.js';
-import { isPureWheel, normalizeVersion } from './filenames.js';
+import { isPureWheel } from './filenames.js';
+import { pinnedKey } from './verify.js';
 import { canonicalMarker, parseRequirement } from './pep508.js';
 
-/** The record of a version, found by PEP 440 normal form; E_POLICY_UNPINNED naming the pinned ones. */
+/** The record of a version, found as verify finds it (pinnedKey); E_POLICY_UNPINNED naming the pinned ones. */
 export function pinnedVersion(entry: IndexEntry, version: string): { version: string; record: VersionRecord } {
-  const wanted = normalizeVersion(version) ?? version;
-  const key = Object.keys(entry.versions).find((v) => (normalizeVersion(v) ?? v) === wanted);
+  const key = pinnedKey(entry, version);
   if (key === undefined) {
     throw new McsError('E_POLICY_UNPINNED', `${entry.ecosystem}:${entry.name}@${version}: the index pins no such version (pinned: ${Object.keys(entry.versions).join(', ') || 'none'})`, {
       details: { package: `${entry.ecosystem}:${entry.name}`, version, pinned: Object.keys(entry.versions) },

@@ -19,7 +19,7 @@ import { fail, type CheckResult } from '../trust/result.js';
 import { SHIPPED_ROOTS, trustedRootFrom } from '../trust/roots.js';
 import { createTrustMaterial } from '../trust/sigstore.js';
 import { DEFAULT_MAX_ATTESTATIONS_BYTES, DEFAULT_MAX_TARBALL_BYTES, GITHUB_ACTIONS_ISSUER, applyPolicy, type IdentityFlags, type IdentitySource } from '../verify.js';
-import { normalizeProjectName, normalizeVersion, parseDistFilename } from './filenames.js';
+import { normalizeProjectName, parseDistFilename } from './filenames.js';
 import { compareVersions } from './pep440.js';
 
 export const GITLAB_ISSUER = 'https://gitlab.com';
@@ -97,12 +97,15 @@ export function publisherFromFlags(flags: PypiIdentityFlags): ExpectedPublisher 
   };
 }
 
-/** The index's record of a version, found by PEP 440 normal form (1.0 and 1.0.0 are different versions; 1.0a1 and 1.0.alpha1 are one). */
+/** The key under which the index pins a version, by PEP 440 equality (1.0 is 1.0.0, 1.0a1 is 1.0.alpha1); a version that does not parse only matches itself. */
+export function pinnedKey(entry: IndexEntry, version: string): string | undefined {
+  return Object.keys(entry.versions).find((v) => v === version || compareVersions(v, version) === 0);
+}
+
+/** The index's record of a version (see pinnedKey). */
 export function versionRecord(entry: IndexEntry | undefined, version: string): VersionRecord | undefined {
-  if (!entry) return undefined;
-  // PEP 440 equality (1.0 is 1.0.0); a version that does not parse only matches itself
-  const key = Object.keys(entry.versions).find((v) => v === version || compareVersions(v, version) === 0);
-  return key === undefined ? undefined : entry.versions[key];
+  const key = entry && pinnedKey(entry, version);
+  return key === undefined ? undefined : entry!.versions[key];
 }
 
 /** The pinned file whose parsed name is the given file's. */
